@@ -1,0 +1,127 @@
+# Warden: the one entry point.
+#
+#   make                 build build/warden (and the other programs)
+#   make check           build, then run every test; ends with "N passed, N failed"
+#   make SANITIZE=1 check  the same under ASan+UBSan (objects in build-san/)
+#   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
+#   make bench           side-by-side benchmarks against fail2ban (bench/)
+#   make format          clang-format -i; make format-check is what CI runs
+#
+# Every object except the program mains goes into $(BUILD)/libwarden.a; the
+# programs and all tests link that one library.
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+else
+BUILD ?= build
+endif
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS := libpcre2-8 jansson
+
+WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wformat=2 -Wvla -Wimplicit-fallthrough -Wpointer-arith
+OPT ?= -O2
+CFLAGS ?= -g $(OPT)
+ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Isrc -MMD -MP
+ALL_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer
+ALL_CFLAGS += $(SAN) -O1
+LDFLAGS += $(SAN)
+endif
+
+MAINS := src/warden.c
+LIB_SRCS := $(filter-out $(MAINS),$(wildcard src/*.c))
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libwarden.a
+PROGS := $(BUILD)/warden
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
+
+.SECONDARY:
+
+.PHONY: all check unit fuzz fuzz-build bench format format-check clean install
+
+all: $(PROGS)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/warden: $(BUILD)/src/warden.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+# The corpus replayer: each harness linked with a plain main() that feeds it
+# every file named on the command line (no clang needed).
+$(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
+    $(BUILD)/tests/fuzz/replay.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+check: $(PROGS) $(UNIT_BINS) $(FUZZ_REPLAY)
+	@BUILD=$(BUILD) tests/run
+
+unit: $(UNIT_BINS)
+	@BUILD=$(BUILD) tests/run unit
+
+# libFuzzer builds use clang and their own object directory.
+FUZZ_BUILD := $(BUILD)-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+fuzz-build:
+	@mkdir -p $(FUZZ_BUILD)
+	@for f in $(FUZZ_SRCS); do \
+		t=$$(basename $$f .c); \
+		echo "clang $$t"; \
+		clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$t $$f $(LIB_SRCS) \
+			$(ALL_LDLIBS) || exit 1; \
+	done
+fuzz: fuzz-build
+	@for f in $(FUZZ_SRCS); do \
+		t=$$(basename $$f .c); n=$${t#fuzz_}; \
+		mkdir -p tests/fuzz/corpus/$$n $(FUZZ_BUILD)/corpus-$$n; \
+		echo "== $$t for $(FUZZ_SECONDS)s"; \
+		$(FUZZ_BUILD)/$$t -max_total_time=$(FUZZ_SECONDS) \
+			-artifact_prefix=tests/fuzz/ \
+			$(FUZZ_BUILD)/corpus-$$n tests/fuzz/corpus/$$n || exit 1; \
+	done
+
+bench: $(PROGS)
+	bench/regex.sh
+
+FORMAT_FILES = $(wildcard src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
+	bench/*.[ch])
+format:
+	clang-format -i $(FORMAT_FILES)
+format-check:
+	clang-format --dry-run --Werror $(FORMAT_FILES)
+
+PREFIX ?= /usr/local
+install: $(PROGS)
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build build-san build-fuzz build-san-fuzz
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d \
+	$(UNIT_SRCS:%.c=$(BUILD)/%.d)

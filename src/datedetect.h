@@ -1,0 +1,74 @@
+/*
+ * Date detection: finds the timestamp in a log line and converts it to epoch
+ * seconds, as fail2ban's DateDetector does. A detector holds an ordered list
+ * of templates: fail2ban's default list, or the ones a `datepattern` names
+ * (strptime-style %-directives, {^LN-BEG}, {UNB}, {NONE}, EPOCH, LEPOCH,
+ * TAI64N, {DATE} ...). It does not decide what to do with lines that have no
+ * date; that is the line pipeline's job (filter.c).
+ *
+ * Time zones: a zone in the line (%z/%Z) wins, then the detector's
+ * logtimezone, then the process's local zone (TZ), as fail2ban does.
+ */
+#ifndef WARDEN_DATEDETECT_H
+#define WARDEN_DATEDETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "diag.h"
+
+struct datedetect;
+
+enum datedetect_flags {
+	/* fail2ban-regex mode: %ExY accepts any year 1970..end of century
+	 * instead of (current year - 1)..(current year + 3). */
+	DATEDETECT_WIDE_YEARS = 1 << 0,
+};
+
+/*
+ * Builds a detector. pattern is a datepattern value (one template per line,
+ * may be NULL or "" or "{DEFAULT}" for fail2ban's default list);
+ * logtimezone may be NULL. now is used for %ExY's year range. Problems
+ * (unknown directive, bad regex, unknown time zone, duplicate template)
+ * are appended to d with file/line, and NULL is returned.
+ * Returns a new detector; free with datedetect_free().
+ */
+struct datedetect *datedetect_new(const char *pattern, const char *logtimezone,
+    unsigned flags, time_t now, const char *file, int line, struct diags *d);
+void datedetect_free(struct datedetect *dd);
+
+struct date_match {
+	size_t start;  /* byte offset of the date text in the line */
+	size_t end;    /* byte offset just past it (== start when empty) */
+	double time;   /* epoch seconds; fractions kept where fail2ban does */
+	int tmpl;      /* index of the template that matched */
+	bool has_time; /* false when the template matched but carries no
+	                  date (e.g. {NONE}): the caller picks the time */
+};
+
+/*
+ * Searches line (len bytes, need not be NUL-terminated) for a date. now is
+ * the current time used for year inference and rollover (a year-less date
+ * more than a day in the future belongs to the previous year) and for
+ * time-only dates. Returns 1 and fills *m when a template matched, 0 when
+ * none did. Updates per-template hit counts; never blocks; the run time is
+ * bounded by the PCRE2 match limits.
+ */
+int datedetect_match(struct datedetect *dd, const char *line, size_t len,
+    time_t now, struct date_match *m);
+
+/* Template inspection, for fail2ban-regex's report. */
+size_t datedetect_count(const struct datedetect *dd);
+/* fail2ban's display name, e.g. "{^LN-BEG}ExYear(?P<_sep>[-/.])Month..." */
+const char *datedetect_name(const struct datedetect *dd, size_t i);
+/* The compiled regular expression, for --verbose-date. */
+const char *datedetect_regex(const struct datedetect *dd, size_t i);
+unsigned long datedetect_hits(const struct datedetect *dd, size_t i);
+/*
+ * What "Use datepattern :" prints after the pattern: the single template's
+ * name, or "Default Detectors" for the default list.
+ */
+const char *datedetect_describe(const struct datedetect *dd);
+
+#endif
