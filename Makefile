@@ -48,6 +48,9 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_REPLAY := $(FUZZ_SRCS:tests/fuzz/fuzz_%.c=$(BUILD)/tests/fuzz/replay_%)
+# Test-only drivers (differential tests call them); never installed.
+TOOL_SRCS := $(wildcard tests/tools/*.c)
+TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .SECONDARY:
 
@@ -69,13 +72,16 @@ $(BUILD)/warden: $(BUILD)/src/warden.o $(LIB)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
+$(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
 # The corpus replayer: each harness linked with a plain main() that feeds it
 # every file named on the command line (no clang needed).
 $(BUILD)/tests/fuzz/replay_%: $(BUILD)/tests/fuzz/fuzz_%.o \
     $(BUILD)/tests/fuzz/replay.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
-check: $(PROGS) $(UNIT_BINS) $(FUZZ_REPLAY)
+check: $(PROGS) $(UNIT_BINS) $(FUZZ_REPLAY) $(TOOL_BINS)
 	@BUILD=$(BUILD) tests/run
 
 unit: $(UNIT_BINS)
@@ -109,7 +115,7 @@ bench: $(PROGS)
 	bench/regex.sh
 
 FORMAT_FILES = $(wildcard src/*.[ch] tests/unit/*.[ch] tests/fuzz/*.[ch] \
-	bench/*.[ch])
+	tests/tools/*.[ch] bench/*.[ch])
 format:
 	clang-format -i $(FORMAT_FILES)
 format-check:
@@ -124,4 +130,4 @@ clean:
 	rm -rf build build-san build-fuzz build-san-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d \
-	$(UNIT_SRCS:%.c=$(BUILD)/%.d)
+	$(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d)
