@@ -213,6 +213,8 @@ size_t filter_ignoreregex_count(const struct filter *f);
 const char *filter_failregex(const struct filter *f, size_t i);
 const char *filter_failregex_expanded(const struct filter *f, size_t i);
 const char *filter_ignoreregex(const struct filter *f, size_t i);
+/* Hits of ignoreregex i since filter_new() (fail2ban-regex's counts). */
+unsigned long filter_ignoreregex_hits(const struct filter *f, size_t i);
 /* NULL when the filter has no prefregex. */
 const char *filter_prefregex_expanded(const struct filter *f);
 /* The date detector (owned by f). */
@@ -239,11 +241,17 @@ struct filter_stats {
 void filter_get_stats(const struct filter *f, struct filter_stats *st);
 
 /*
+ * Appends Python's repr() of v (quotes and escapes as Python 3 prints
+ * them; sets in insertion order), for fail2ban-regex's output.
+ */
+struct sbuf;
+void fval_repr(const struct fval *v, struct sbuf *out);
+
+/*
  * Tag expansion alone (fail2ban's Regex._resolveHostTag): appends the
  * expanded form of re to out. usedns "no" makes <HOST> match addresses
  * only. Exposed for tests and `warden check`.
  */
-struct sbuf;
 void filter_expand_tags(const char *re, const char *usedns, struct sbuf *out);
 
 #endif

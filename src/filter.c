@@ -1,0 +1,1594 @@
+/*
+ * The line pipeline of the filter engine (see filter.h): date cut-out, the
+ * multi-line buffer, ignoreregex, prefregex, the failregex loop, the mlfid
+ * cache and failure-id resolution, ported step by step from fail2ban
+ * 1.0.2's Filter.processLine, findFailure and _mergeFailure so that the
+ * same lines give the same failures. Regex compilation is in filter_re.c,
+ * values and the arena in filter_val.c.
+ *
+ * Memory: everything a line produces lives in the arena, reset when the
+ * next line starts; lines in the multi-line buffer are recycled; the mlfid
+ * cache holds at most FILTER_MLFID_MAX packed dicts of bounded size.
+ */
+#include <arpa/inet.h>
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "datedetect.h"
+#include "filter_int.h"
+#include "xmalloc.h"
+
+#define DEFAULT_MATCH_LIMIT 1000000
+#define DEFAULT_DEPTH_LIMIT 100000
+#define JIT_STACK_MAX       (1024 * 1024)
+#define MLF_MATCHES_MAX     64           /* lines kept per mlfid entry */
+#define MLF_BYTES_MAX       (256 * 1024) /* bytes of matched lines per entry */
+
+/* fail2ban's tuple line: (text before the date, date, text after). */
+struct tline {
+	struct tline *next; /* in f->live or f->spare */
+	bool mark;
+	char *s; /* pre, date and post, contiguous, NUL-terminated */
+	size_t cap;
+	size_t pre, date, post; /* lengths */
+};
+
+struct tlist {
+	struct tline **v;
+	size_t n;
+	size_t cap;
+};
+
+struct mlf_entry {
+	char *key;
+	uint64_t hash;  /* hash_str(key) */
+	double expires; /* epoch seconds */
+	void *block;    /* fdict_pack() block owning v */
+	const struct fentry *v;
+	size_t n;
+};
+
+struct filter {
+	struct filter_config cfg;
+	char *usedns;
+	bool raw; /* ids stay raw strings (usedns raw or FILTER_RAW_HOSTS) */
+	int maxlines;
+	bool has_pref;
+	struct fre pref;
+	struct fre *fail;
+	size_t nfail;
+	struct fre *ign;
+	size_t nign;
+	struct datedetect *dd;
+
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jstack;
+
+	struct arena ar;
+	struct tline *live;  /* tuple lines in use */
+	struct tline *spare; /* recycled */
+	struct tlist linebuf;
+	struct tlist orgbuf;
+	struct tlist matched; /* of the current failregex search */
+	struct tlist unmatched;
+	struct sbuf buf;  /* the regex subject */
+	bool buf_valid;   /* false: rebuild from linebuf (fail2ban's None) */
+	struct sbuf ibuf; /* ignoreregex subject in multi-line mode */
+	struct sbuf tmp;
+
+	struct sbuf last_text; /* fail2ban's __lastTimeText */
+	bool has_last_date;
+	double last_date;
+	bool in_operation;
+	bool pref_matched;
+	struct fdict pref_groups; /* of this line's prefregex match */
+	unsigned long *ign_hits;  /* per ignoreregex */
+
+	struct failure *res;
+	size_t nres;
+	size_t capres;
+	bool line_ignored;
+	unsigned warn;
+
+	struct mlf_entry cache[FILTER_MLFID_MAX];
+	size_t ncache;
+
+	struct filter_stats stats;
+};
+
+/* ---- tuple lines ---- */
+
+static struct tline *
+tline_new(struct filter *f, const char *pre, size_t npre, const char *date,
+    size_t ndate, const char *post, size_t npost)
+{
+	struct tline *t = f->spare;
+	size_t need = npre + ndate + npost + 1;
+
+	if (t)
+		f->spare = t->next;
+	else
+		t = xcalloc(1, sizeof(*t));
+	if (t->cap < need) {
+		free(t->s);
+		t->cap = need < 128 ? 128 : need;
+		t->s = xmalloc(t->cap);
+	}
+	if (npre)
+		memcpy(t->s, pre, npre);
+	if (ndate)
+		memcpy(t->s + npre, date, ndate);
+	if (npost)
+		memcpy(t->s + npre + ndate, post, npost);
+	t->s[npre + ndate + npost] = '\0';
+	t->pre = npre;
+	t->date = ndate;
+	t->post = npost;
+	t->mark = false;
+	t->next = f->live;
+	f->live = t;
+	return t;
+}
+
+/* Recycles every tuple line no longer in the line buffer. */
+static void
+tline_sweep(struct filter *f)
+{
+	struct tline **pt = &f->live;
+
+	for (size_t i = 0; i < f->linebuf.n; i++)
+		f->linebuf.v[i]->mark = true;
+	while (*pt) {
+		struct tline *t = *pt;
+
+		if (t->mark) {
+			t->mark = false;
+			pt = &t->next;
+			continue;
+		}
+		*pt = t->next;
+		if (t->cap > FILTER_MAX_LINE_DEFAULT) {
+			free(t->s);
+			free(t);
+			continue;
+		}
+		t->next = f->spare;
+		f->spare = t;
+	}
+}
+
+static void
+tline_free_list(struct tline *t)
+{
+	while (t) {
+		struct tline *next = t->next;
+
+		free(t->s);
+		free(t);
+		t = next;
+	}
+}
+
+static void
+tlist_push(struct tlist *l, struct tline *t)
+{
+	xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = t;
+}
+
+static void
+tlist_assign(struct tlist *dst, const struct tlist *src)
+{
+	xgrow(&dst->v, &dst->cap, src->n, sizeof(*dst->v));
+	if (src->n)
+		memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	dst->n = src->n;
+}
+
+/* "\n".join(pre + post for each) + "\n" */
+static void
+tlist_join(const struct tlist *l, struct sbuf *out)
+{
+	sbuf_reset(out);
+	for (size_t i = 0; i < l->n; i++) {
+		const struct tline *t = l->v[i];
+
+		if (i)
+			sbuf_addch(out, '\n');
+		sbuf_add(out, t->s, t->pre);
+		sbuf_add(out, t->s + t->pre + t->date, t->post);
+	}
+	sbuf_addch(out, '\n');
+}
+
+/* ---- matching ---- */
+
+/* Searches re in s; returns true on a match (ovector in f->md). A match
+ * or depth limit counts as no match. */
+static bool
+re_search(struct filter *f, const struct fre *re, const char *s, size_t len)
+{
+	int rc;
+
+	for (size_t i = 0; i < re->nlits; i++) {
+		if (memmem(s, len, re->lits[i], re->litlens[i]) != NULL)
+			goto run;
+	}
+	if (re->nlits)
+		return false;
+run:
+	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
+	if (rc >= 0)
+		return true;
+	if (rc != PCRE2_ERROR_NOMATCH) {
+		f->stats.limit_hits++;
+		f->warn |= FILTER_WARN_LIMIT;
+	}
+	return false;
+}
+
+static void
+fval_str(struct fval *v, const char *s)
+{
+	v->type = FVAL_STR;
+	v->u.s = s;
+}
+
+static bool fval_equal(const struct fval *a, const struct fval *b);
+
+static bool
+fval_equal(const struct fval *a, const struct fval *b)
+{
+	if (a->type != b->type)
+		return false;
+	switch (a->type) {
+	case FVAL_NONE:
+		return true;
+	case FVAL_STR:
+		return strcmp(a->u.s, b->u.s) == 0;
+	case FVAL_INT:
+		return a->u.i == b->u.i;
+	case FVAL_IP:
+		return strcmp(a->u.ip.text, b->u.ip.text) == 0;
+	case FVAL_SET:
+	case FVAL_TUPLE:
+	case FVAL_LIST:
+		if (a->u.v.n != b->u.v.n)
+			return false;
+		for (size_t i = 0; i < a->u.v.n; i++)
+			if (!fval_equal(&a->u.v.items[i], &b->u.v.items[i]))
+				return false;
+		return true;
+	}
+	return false;
+}
+
+/* A new collection value: items of old (may be NULL) plus extra. */
+static struct fval
+fval_append(struct arena *a, enum fval_type type, const struct fval *old,
+    const struct fval *extra, size_t nextra)
+{
+	struct fval r;
+	size_t n0 = old ? old->u.v.n : 0;
+	struct fval *items = arena_alloc(a, (n0 + nextra) * sizeof(*items));
+
+	if (n0)
+		memcpy(items, old->u.v.items, n0 * sizeof(*items));
+	if (nextra)
+		memcpy(items + n0, extra, nextra * sizeof(*items));
+	r.type = type;
+	r.u.v.items = items;
+	r.u.v.n = n0 + nextra;
+	return r;
+}
+
+/*
+ * fail2ban's Regex.getGroups(): every named group of the last match (None
+ * when it did not take part), then alt_ and tuple_ merging.
+ */
+static void
+get_groups(
+    struct filter *f, const struct fre *re, const char *s, struct fdict *out)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
+	uint32_t nov = pcre2_get_ovector_count(f->md);
+
+	out->n = 0;
+	out->cap = re->nnames + re->nalts + re->ntuples + 8;
+	out->v = arena_alloc(&f->ar, out->cap * sizeof(*out->v));
+	for (size_t i = 0; i < re->nnames; i++) {
+		uint32_t g = re->names[i].num;
+		struct fentry *e = &out->v[out->n++];
+
+		e->key = re->names[i].name;
+		if (g < nov && ov[2 * g] != PCRE2_UNSET)
+			fval_str(&e->val,
+			    arena_strndup(&f->ar, s + ov[2 * g],
+			        ov[2 * g + 1] - ov[2 * g]));
+		else
+			e->val.type = FVAL_NONE;
+	}
+	for (size_t i = 0; i < re->nalts; i++) {
+		const struct fval *v = &out->v[re->alts[i].src].val;
+		struct fval *t = fdict_get(out, re->alts[i].target);
+
+		if (fval_truthy(v) && (t == NULL || !fval_truthy(t)))
+			fdict_set(&f->ar, out, re->alts[i].target, v);
+	}
+	for (size_t i = 0; i < re->ntuples; i++) {
+		struct fval v = out->v[re->tuples[i].src].val, r;
+		struct fval *t = fdict_get(out, re->tuples[i].target);
+
+		if (t && t->type == FVAL_TUPLE) {
+			r = fval_append(&f->ar, FVAL_TUPLE, t, &v, 1);
+		} else {
+			struct fval two[2];
+
+			two[0] = t ? *t : (struct fval){.type = FVAL_NONE};
+			two[1] = v;
+			r = fval_append(&f->ar, FVAL_TUPLE, NULL, two, 2);
+		}
+		fdict_set(&f->ar, out, re->tuples[i].target, &r);
+	}
+}
+
+/* Python's str.splitlines(): appends [start, end) pairs of s to *v. */
+static size_t
+split_lines(struct arena *a, const char *s, size_t n, size_t **v)
+{
+	size_t cnt = 0, cap = 8, i = 0, start = 0;
+
+	*v = arena_alloc(a, cap * 2 * sizeof(**v));
+	while (i < n) {
+		unsigned char c = (unsigned char)s[i];
+		size_t brk = 0;
+
+		if (c == '\n' || c == '\v' || c == '\f' || c == 0x1c ||
+		    c == 0x1d || c == 0x1e)
+			brk = 1;
+		else if (c == '\r')
+			brk = (i + 1 < n && s[i + 1] == '\n') ? 2 : 1;
+		else if (c == 0xc2 && i + 1 < n &&
+		    (unsigned char)s[i + 1] == 0x85)
+			brk = 2;
+		else if (c == 0xe2 && i + 2 < n &&
+		    (unsigned char)s[i + 1] == 0x80 &&
+		    ((unsigned char)s[i + 2] == 0xa8 ||
+		        (unsigned char)s[i + 2] == 0xa9))
+			brk = 3;
+		if (brk == 0) {
+			i++;
+			continue;
+		}
+		if (cnt == cap) {
+			size_t *nv = arena_alloc(a, cap * 4 * sizeof(*nv));
+
+			memcpy(nv, *v, cap * 2 * sizeof(*nv));
+			*v = nv;
+			cap *= 2;
+		}
+		(*v)[2 * cnt] = start;
+		(*v)[2 * cnt + 1] = i;
+		cnt++;
+		i += brk;
+		start = i;
+	}
+	if (start < n) {
+		if (cnt == cap) {
+			size_t *nv = arena_alloc(a, cap * 4 * sizeof(*nv));
+
+			memcpy(nv, *v, cap * 2 * sizeof(*nv));
+			*v = nv;
+		}
+		(*v)[2 * cnt] = start;
+		(*v)[2 * cnt + 1] = n;
+		cnt++;
+	}
+	return cnt;
+}
+
+/*
+ * fail2ban's Regex.search(buf, orgLines) for a failregex: after a match,
+ * splits orgLines into the matched lines (minus <SKIPLINES> lines) and the
+ * unmatched ones, in f->matched / f->unmatched.
+ */
+static bool
+fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
+{
+	const char *s = f->buf.s;
+	size_t len = f->buf.len, mstart, mend, ls, le, lc1 = 0, lc2 = 0;
+	PCRE2_SIZE *ov;
+	struct sbuf *sk = &f->tmp;
+	size_t *spans, nsp, n = 0;
+
+	f->matched.n = 0;
+	f->unmatched.n = 0;
+	if (!re_search(f, re, s, len))
+		return false;
+	if (org->n <= 1) {
+		tlist_assign(&f->matched, org);
+		return true;
+	}
+	ov = pcre2_get_ovector_pointer(f->md);
+	mstart = ov[0];
+	mend = ov[1];
+	/* rindex("\n", 0, start + 1) */
+	ls = 0;
+	for (size_t k = (mstart + 1 < len ? mstart + 1 : len); k > 0; k--) {
+		if (s[k - 1] == '\n') {
+			ls = k;
+			break;
+		}
+	}
+	/* index("\n", end - 1); a negative start counts from the end */
+	le = len;
+	for (size_t k = mend > 0 ? mend - 1 : (len ? len - 1 : 0); k < len;
+	     k++) {
+		if (s[k] == '\n') {
+			le = k + 1;
+			break;
+		}
+	}
+	for (size_t k = 0; k < le; k++) {
+		if (s[k] == '\n') {
+			if (k < ls)
+				lc1++;
+			lc2++;
+		}
+	}
+	for (size_t k = lc1; k < lc2 && k < org->n; k++)
+		tlist_push(&f->matched, org->v[k]);
+	for (size_t k = 0; k < lc1 && k < org->n; k++)
+		tlist_push(&f->unmatched, org->v[k]);
+	/* lines captured by <SKIPLINES> stay in the buffer */
+	sbuf_reset(sk);
+	for (size_t i = 0; i < re->nskip; i++) {
+		uint32_t g = re->skip[i];
+
+		if (ov[2 * g] != PCRE2_UNSET)
+			sbuf_add(sk, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g]);
+	}
+	nsp = sk->len ? split_lines(&f->ar, sk->s, sk->len, &spans) : 0;
+	for (size_t i = 0; i < nsp; i++) {
+		const char *ln = sk->s + spans[2 * i];
+		size_t lnl = spans[2 * i + 1] - spans[2 * i];
+
+		for (size_t m = n; m < f->matched.n; m++) {
+			const struct tline *t = f->matched.v[m];
+
+			if (t->pre + t->post != lnl ||
+			    memcmp(t->s, ln, t->pre) != 0 ||
+			    memcmp(t->s + t->pre + t->date, ln + t->pre,
+			        t->post) != 0)
+				continue;
+			tlist_push(&f->unmatched, f->matched.v[m]);
+			memmove(&f->matched.v[m], &f->matched.v[m + 1],
+			    (f->matched.n - m - 1) * sizeof(f->matched.v[0]));
+			f->matched.n--;
+			n = m;
+			break;
+		}
+	}
+	for (size_t k = lc2; k < org->n; k++)
+		tlist_push(&f->unmatched, org->v[k]);
+	return true;
+}
+
+/*
+ * fail2ban's _ignoreLine. with_fail: a failregex just matched (its lines
+ * are in f->matched / f->unmatched). Returns true when an ignoreregex
+ * matched.
+ */
+static bool
+ignore_line(struct filter *f, bool with_fail)
+{
+	const char *s = f->buf.s;
+	size_t len = f->buf.len;
+	bool found = false;
+	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
+
+	if (with_fail && f->maxlines > 1) {
+		tlist_join(&f->matched, &f->ibuf);
+		s = f->ibuf.s;
+		len = f->ibuf.len;
+	}
+	for (size_t i = 0; i < f->nign; i++) {
+		if (!re_search(f, &f->ign[i], s, len))
+			continue;
+		found = true;
+		f->line_ignored = true;
+		f->ign_hits[i]++;
+		if ((!check_all || f->maxlines > 1) && with_fail)
+			tlist_assign(&f->linebuf, &f->unmatched);
+		if (!check_all)
+			break;
+	}
+	return found;
+}
+
+/* ---- failure ids ---- */
+
+enum {
+	CIDR_RAW = -2,    /* keep the text as it is */
+	CIDR_UNSPEC = -1, /* parse "[ip]" or "ip/cidr", else raw */
+	CIDR_FAM4 = -4,   /* IPv4 only */
+	CIDR_FAM6 = -12,  /* IPv6 only */
+};
+
+static uint64_t
+hash_str(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* Python's str() of a value: the string itself, repr() for the rest. */
+static const char *
+val_text(struct filter *f, const struct fval *v)
+{
+	if (v == NULL || v->type == FVAL_NONE)
+		return NULL;
+	if (v->type == FVAL_STR)
+		return v->u.s;
+	if (v->type == FVAL_IP)
+		return v->u.ip.text;
+	sbuf_reset(&f->tmp);
+	fval_repr(v, &f->tmp);
+	return arena_strndup(&f->ar, f->tmp.s, f->tmp.len);
+}
+
+static void
+mask_bits(struct addr *a, unsigned bits)
+{
+	for (unsigned i = 0; i < 16; i++) {
+		if (bits >= 8) {
+			bits -= 8;
+			continue;
+		}
+		a->b[i] &= (uint8_t)(0xff00u >> bits);
+		bits = 0;
+	}
+}
+
+/* A dotted or colon mask to its prefix length (fail2ban's masktoplen). */
+static int
+mask_to_plen(const char *s, long *out)
+{
+	unsigned char b[16];
+	int fam = strchr(s, ':') ? AF_INET6 : AF_INET;
+	unsigned n = fam == AF_INET ? 4 : 16, bits = 0, i;
+
+	if (inet_pton(fam, s, b) != 1)
+		return -1;
+	for (i = 0; i < n && b[i] == 0xff; i++)
+		bits += 8;
+	if (i < n) {
+		unsigned char c = b[i];
+
+		while (c & 0x80) {
+			bits++;
+			c = (unsigned char)(c << 1);
+		}
+		if (c)
+			return -1;
+		for (i++; i < n; i++)
+			if (b[i])
+				return -1;
+	}
+	*out = bits;
+	return 0;
+}
+
+/*
+ * fail2ban's IPAddr(text, cidr). Returns 0, or -1 where Python raises
+ * (a bad "/mask" in an id).
+ */
+static int
+make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
+{
+	char buf[ADDR_STRLEN + 8];
+	const char *ip = text;
+	size_t n = strlen(text);
+	int fams[2] = {AF_INET, AF_INET6}, nfam = 2;
+
+	memset(id, 0, sizeof(*id));
+	if (cidr == CIDR_RAW) {
+		id->text = text;
+		return 0;
+	}
+	if (cidr == CIDR_UNSPEC) {
+		const char *slash;
+
+		if (n > 2 && text[0] == '[' && text[n - 1] == ']') {
+			ip = arena_strndup(&f->ar, text + 1, n - 2);
+			n -= 2;
+		}
+		slash = strchr(ip, '/');
+		if (slash) {
+			const char *m = slash + 1;
+			char *end;
+
+			if (strchr(m, '.') || strchr(m, ':')) {
+				if (mask_to_plen(m, &cidr) < 0)
+					return -1;
+			} else {
+				while (*m == ' ' || *m == '\t')
+					m++;
+				if (!(*m >= '0' && *m <= '9') &&
+				    !((*m == '+' || *m == '-') && m[1] >= '0' &&
+				        m[1] <= '9'))
+					return -1;
+				cidr = strtol(m, &end, 10);
+				while (*end == ' ' || *end == '\t')
+					end++;
+				if (*end)
+					return -1;
+			}
+			ip = arena_strndup(&f->ar, ip, (size_t)(slash - ip));
+		}
+	} else if (cidr == CIDR_FAM4) {
+		nfam = 1;
+	} else if (cidr == CIDR_FAM6) {
+		fams[0] = AF_INET6;
+		nfam = 1;
+	}
+	for (int k = 0; k < nfam; k++) {
+		struct addr *a = &id->addr;
+		unsigned max = fams[k] == AF_INET ? 32 : 128;
+
+		memset(a, 0, sizeof(*a));
+		if (inet_pton(fams[k], ip, a->b) != 1)
+			continue;
+		a->family = (uint8_t)fams[k];
+		a->prefix = (uint8_t)max;
+		if (cidr >= 0) {
+			unsigned c = cidr > (long)max ? max : (unsigned)cidr;
+
+			mask_bits(a, c);
+			a->prefix = (uint8_t)c;
+		} else if (fams[k] == AF_INET6) {
+			static const uint8_t mapped[12] = {
+			    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+			if (memcmp(a->b, mapped, 12) == 0) {
+				memmove(a->b, a->b + 12, 4);
+				memset(a->b + 4, 0, 12);
+				a->family = AF_INET;
+				a->prefix = 32;
+			}
+		}
+		id->is_addr = true;
+		inet_ntop(a->family, a->b, buf, sizeof(buf));
+		max = a->family == AF_INET ? 32 : 128;
+		if (a->prefix && a->prefix < max)
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
+			    "/%u", a->prefix);
+		id->text = arena_strndup(&f->ar, buf, strlen(buf));
+		return 0;
+	}
+	id->text = ip;
+	return 0;
+}
+
+/* "(?:\d{1,3}\.){3}\d{1,3}" matching all of s. */
+static bool
+is_ipv4_shaped(const char *s)
+{
+	for (int part = 0; part < 4; part++) {
+		int d = 0;
+
+		while (s[d] >= '0' && s[d] <= '9')
+			d++;
+		if (d < 1 || d > 3)
+			return false;
+		s += d;
+		if (part < 3) {
+			if (*s != '.')
+				return false;
+			s++;
+		}
+	}
+	return *s == '\0' || (s[0] == '\n' && s[1] == '\0');
+}
+
+/* ---- the mlfid cache (fail2ban's Utils.Cache(100, 300 s)) ---- */
+
+static void
+cache_del(struct filter *f, size_t i)
+{
+	free(f->cache[i].key);
+	free(f->cache[i].block);
+	memmove(&f->cache[i], &f->cache[i + 1],
+	    (f->ncache - i - 1) * sizeof(f->cache[0]));
+	f->ncache--;
+}
+
+static long
+cache_find(struct filter *f, const char *key)
+{
+	uint64_t h = hash_str(key);
+
+	for (size_t i = 0; i < f->ncache; i++)
+		if (f->cache[i].hash == h && strcmp(f->cache[i].key, key) == 0)
+			return (long)i;
+	return -1;
+}
+
+static struct mlf_entry *
+cache_get(struct filter *f, const char *key, double now)
+{
+	long i = cache_find(f, key);
+
+	if (i < 0)
+		return NULL;
+	if (f->cache[i].expires > now)
+		return &f->cache[i];
+	cache_del(f, (size_t)i);
+	return NULL;
+}
+
+static void
+cache_add(struct filter *f, const char *key, double now)
+{
+	struct mlf_entry *e;
+
+	if (f->ncache >= FILTER_MLFID_MAX) {
+		/* FIFO: drop expired entries from the front and one live one */
+		while (f->ncache) {
+			bool live = f->cache[0].expires > now;
+
+			cache_del(f, 0);
+			f->stats.mlfid_evicted++;
+			if (live && f->ncache < FILTER_MLFID_MAX)
+				break;
+		}
+	}
+	e = &f->cache[f->ncache++];
+	e->key = xstrdup(key);
+	e->hash = hash_str(key);
+	e->expires = now + FILTER_MLFID_TTL;
+	e->block = NULL;
+	e->v = NULL;
+	e->n = 0;
+}
+
+/* Keeps the last lines of a matches list within the entry caps. */
+static void
+cap_list(struct fdict *d, const char *key)
+{
+	struct fval *v = fdict_get(d, key);
+	size_t bytes = 0, keep = 0;
+
+	if (v == NULL || v->type != FVAL_LIST)
+		return;
+	while (keep < v->u.v.n && keep < MLF_MATCHES_MAX) {
+		const struct fval *it = &v->u.v.items[v->u.v.n - 1 - keep];
+
+		bytes += it->type == FVAL_STR ? strlen(it->u.s) : 0;
+		if (bytes > MLF_BYTES_MAX && keep > 0)
+			break;
+		keep++;
+	}
+	v->u.v.items += v->u.v.n - keep;
+	v->u.v.n = keep;
+}
+
+/* Stores d as the cached dict of key (fail2ban shares the dict object). */
+static void
+cache_store(struct filter *f, const char *key, struct fdict *d)
+{
+	long i = cache_find(f, key);
+	struct mlf_entry *e;
+
+	if (i < 0)
+		return;
+	e = &f->cache[i];
+	cap_list(d, "matches");
+	cap_list(d, "nofail-matches");
+	free(e->block);
+	e->block = fdict_pack(d, &e->v, &e->n);
+}
+
+/* ---- failures ---- */
+
+static struct fval
+lines_value(struct filter *f, const struct tlist *l)
+{
+	struct fval r;
+	struct fval *items = arena_alloc(&f->ar, l->n * sizeof(*items));
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct tline *t = l->v[i];
+
+		fval_str(&items[i],
+		    arena_strndup(&f->ar, t->s, t->pre + t->date + t->post));
+	}
+	r.type = FVAL_LIST;
+	r.u.v.items = items;
+	r.u.v.n = l->n;
+	return r;
+}
+
+static const struct fval *
+list_or_empty(const struct fval *v)
+{
+	static const struct fval empty = {.type = FVAL_LIST};
+
+	return v && v->type == FVAL_LIST ? v : &empty;
+}
+
+/* fail2ban's _updateUsers: adds user to d's "users" set. */
+static struct fval *
+update_users(struct filter *f, struct fdict *d, const struct fval *user)
+{
+	struct fval *users = fdict_get(d, "users"), nv;
+
+	if (user == NULL || !fval_truthy(user))
+		return users;
+	if (users == NULL || users->type != FVAL_SET || users->u.v.n == 0) {
+		nv.type = FVAL_SET;
+		nv.u.v.items = NULL;
+		nv.u.v.n = 0;
+		fdict_set(&f->ar, d, "users", &nv);
+		users = fdict_get(d, "users");
+	}
+	for (size_t i = 0; i < users->u.v.n; i++)
+		if (fval_equal(&users->u.v.items[i], user))
+			return users;
+	nv = fval_append(&f->ar, FVAL_SET, users, user, 1);
+	*users = nv;
+	return users;
+}
+
+static bool
+pop_truthy(struct fdict *d, const char *key)
+{
+	struct fval v;
+
+	return fdict_pop(d, key, &v) && fval_truthy(&v);
+}
+
+static bool
+get_truthy(const struct fdict *d, const char *key)
+{
+	const struct fval *v = fdict_get(d, key);
+
+	return v && fval_truthy(v);
+}
+
+/*
+ * fail2ban's _mergeFailure. On return *fail is the merged dict and
+ * *cached tells whether it is the cache's dict for mlfid (to be stored
+ * back after the caller's changes).
+ */
+static void
+merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
+    double now, bool *cached)
+{
+	unsigned fl = 0;
+	struct mlf_entry *e;
+	struct fval *users = NULL;
+	const struct fval *user;
+	bool pending;
+
+	*cached = false;
+	if (get_truthy(fail, "mlfgained")) {
+		fl |= 8 | 1;
+		if (!get_truthy(fail, "nofail"))
+			fdict_set(&f->ar, fail, "nofail",
+			    fdict_get(fail, "mlfgained"));
+	} else if (get_truthy(fail, "nofail")) {
+		fl |= 1;
+	}
+	if (pop_truthy(fail, "mlfforget"))
+		fl |= 2;
+	e = cache_get(f, mlfid, now);
+	user = fdict_get(fail, "user");
+	if (e) {
+		struct fdict w;
+
+		fdict_unpack(&f->ar, &w, e->v, e->n);
+		users = update_users(f, &w, user);
+		if (pop_truthy(&w, "nofail"))
+			fl |= 4;
+		if (pop_truthy(&w, "mlfgained"))
+			fl |= 4;
+		if (fl & 8)
+			fdict_pop(&w, "mlfpending", NULL);
+		if ((fl & 4) == 0 && !get_truthy(&w, "mlfpending"))
+			fdict_pop(&w, "matches", NULL);
+		for (size_t i = 0; i < fail->n; i++)
+			if (fail->v[i].val.type != FVAL_NONE)
+				fdict_set(&f->ar, &w, fail->v[i].key,
+				    &fail->v[i].val);
+		/* users may have moved when w grew */
+		users = fdict_get(&w, "users");
+		*fail = w;
+		if (fl & 2)
+			cache_del(f, (size_t)(e - f->cache));
+		else
+			*cached = true;
+	} else if (!(fl & 2)) {
+		update_users(f, fail, user);
+		users = fdict_get(fail, "users");
+		cache_add(f, mlfid, now);
+		*cached = true;
+	}
+	pending = pop_truthy(fail, "mlfpending");
+	if (pending || (users && users->type == FVAL_SET && users->u.v.n > 1)) {
+		fdict_pop(fail, "nofail", NULL);
+		fdict_pop(fail, "mlfgained", NULL);
+		fl &= ~(8u | 1u);
+	}
+	if ((fl & 1) == 0) {
+		struct fval nm, m;
+		bool had = fdict_pop(fail, "nofail-matches", &nm);
+		const struct fval *old =
+		    list_or_empty(fdict_get(fail, "matches"));
+
+		m = fval_append(&f->ar, FVAL_LIST,
+		    had ? list_or_empty(&nm) : NULL, old->u.v.items,
+		    old->u.v.n);
+		if ((fl & 8) == 0) {
+			struct fval ml = lines_value(f, &f->matched);
+
+			m = fval_append(
+			    &f->ar, FVAL_LIST, &m, ml.u.v.items, ml.u.v.n);
+		}
+		fdict_set(&f->ar, fail, "matches", &m);
+	} else if ((fl & 3) == 1) {
+		struct fval ml = lines_value(f, &f->matched), m;
+
+		m = fval_append(&f->ar, FVAL_LIST,
+		    list_or_empty(fdict_get(fail, "nofail-matches")),
+		    ml.u.v.items, ml.u.v.n);
+		fdict_set(&f->ar, fail, "nofail-matches", &m);
+	}
+}
+
+static void
+emit(struct filter *f, int regex, enum failure_kind kind,
+    const struct filter_id *id, bool has_date, double date,
+    const struct fdict *fail)
+{
+	struct failure *fl;
+	const struct fval *m = fdict_get(fail, "matches");
+	const char **lines;
+	struct fentry *groups;
+	size_t ng = 0;
+
+	if (f->nres == f->capres) {
+		size_t cap = f->capres ? f->capres * 2 : 8;
+		struct failure *v = arena_alloc(&f->ar, cap * sizeof(*v));
+
+		if (f->nres)
+			memcpy(v, f->res, f->nres * sizeof(*v));
+		f->res = v;
+		f->capres = cap;
+	}
+	fl = &f->res[f->nres++];
+	memset(fl, 0, sizeof(*fl));
+	fl->regex = regex;
+	fl->kind = kind;
+	if (id)
+		fl->id = *id;
+	fl->has_time = has_date;
+	fl->time = has_date ? date : 0;
+	fl->nofail = get_truthy(fail, "nofail");
+	groups = arena_alloc(&f->ar, (fail->n + 1) * sizeof(*groups));
+	for (size_t i = 0; i < fail->n; i++)
+		if (strcmp(fail->v[i].key, "matches") != 0)
+			groups[ng++] = fail->v[i];
+	fl->groups = groups;
+	fl->ngroups = ng;
+	if (m && m->type == FVAL_LIST) {
+		lines = arena_alloc(&f->ar, (m->u.v.n + 1) * sizeof(*lines));
+		for (size_t i = 0; i < m->u.v.n; i++)
+			lines[i] = m->u.v.items[i].type == FVAL_STR
+			    ? m->u.v.items[i].u.s
+			    : "";
+		fl->matches = lines;
+		fl->nmatches = m->u.v.n;
+	}
+}
+
+enum step {
+	STEP_NEXT,     /* go on (or break without FILTER_CHECK_ALL) */
+	STEP_CONTINUE, /* next failregex even without FILTER_CHECK_ALL */
+	STEP_RETURN,   /* the line is done */
+};
+
+/* The part of fail2ban's failregex loop after a match has been kept. */
+static enum step
+handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
+    double date, double now)
+{
+	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
+	const char *mlfid = val_text(f, fdict_get(fail, "mlfid"));
+	bool cached = false;
+	const struct fval *fidv, *ipv = NULL;
+	long cidr = f->raw ? CIDR_RAW : CIDR_UNSPEC;
+	long defcidr = cidr;
+	bool raw = f->raw;
+	enum step st = STEP_NEXT;
+	struct filter_id id;
+
+	if (mlfid) {
+		merge_failure(f, mlfid, fail, now, &cached);
+		if (get_truthy(fail, "nofail") && !check_all) {
+			st = STEP_RETURN;
+			goto out;
+		}
+	} else {
+		struct fval ml = lines_value(f, &f->matched), m;
+
+		m = fval_append(&f->ar, FVAL_LIST,
+		    list_or_empty(fdict_get(fail, "matches")), ml.u.v.items,
+		    ml.u.v.n);
+		fdict_set(&f->ar, fail, "matches", &m);
+	}
+	fidv = fdict_get(fail, "fid");
+	if (fidv && fidv->type == FVAL_NONE)
+		fidv = NULL;
+	if ((ipv = fdict_get(fail, "ip4")) && ipv->type != FVAL_NONE) {
+		const struct fval *c = fdict_get(fail, "cidr");
+
+		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
+		                           : CIDR_FAM4;
+		raw = true;
+	} else if ((ipv = fdict_get(fail, "ip6")) && ipv->type != FVAL_NONE) {
+		const struct fval *c = fdict_get(fail, "cidr");
+
+		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
+		                           : CIDR_FAM6;
+		raw = true;
+	} else if ((ipv = fdict_get(fail, "dns")) && ipv->type != FVAL_NONE) {
+		/* a host name */
+	} else {
+		if (fidv == NULL && mlfid == NULL) {
+			/* fail2ban raises "No group found" here */
+			f->stats.noid++;
+			f->warn |= FILTER_WARN_NOID;
+			st = STEP_CONTINUE;
+			goto out;
+		}
+		ipv = fidv;
+		raw = true;
+	}
+	if (ipv == NULL) {
+		struct fval one = {.type = FVAL_INT, .u.i = 1};
+
+		fdict_set(&f->ar, fail, "mlfpending", &one);
+		if (!check_all && !(f->cfg.flags & FILTER_KEEP_PENDING)) {
+			st = STEP_RETURN;
+			goto out;
+		}
+		emit(f, idx, FAILURE_PENDING, NULL, has_date, date, fail);
+	} else if (raw) {
+		const char *ip = val_text(f, ipv);
+
+		if (fidv == NULL || fval_equal(fidv, ipv)) {
+			if (make_id(f, ip, cidr, &id) < 0)
+				goto noid;
+		} else {
+			struct fval v = {.type = FVAL_IP};
+
+			if (make_id(f, ip, cidr, &v.u.ip) < 0 ||
+			    make_id(f, val_text(f, fidv), defcidr, &id) < 0)
+				goto noid;
+			fdict_set(&f->ar, fail, "ip", &v);
+		}
+		emit(f, idx, id.is_addr ? FAILURE_ADDR : FAILURE_RAW, &id,
+		    has_date, date, fail);
+	} else {
+		const char *host = val_text(f, ipv);
+
+		if (is_ipv4_shaped(host) &&
+		    make_id(f, host, CIDR_UNSPEC, &id) == 0 && id.is_addr) {
+			emit(f, idx, FAILURE_ADDR, &id, has_date, date, fail);
+		} else if (strcmp(f->usedns, "yes") == 0 ||
+		    strcmp(f->usedns, "warn") == 0) {
+			memset(&id, 0, sizeof(id));
+			id.text = host;
+			emit(f, idx, FAILURE_DNS, &id, has_date, date, fail);
+		}
+	}
+	goto out;
+noid:
+	f->stats.noid++;
+	f->warn |= FILTER_WARN_NOID;
+	st = STEP_CONTINUE;
+out:
+	if (cached)
+		cache_store(f, mlfid, fail);
+	return st;
+}
+
+/* fail2ban's findFailure for the tuple line t. */
+static void
+find_failure(struct filter *f, struct tline *t, bool has_date, double date,
+    bool nodate, double now)
+{
+	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
+	struct fdict pre = {NULL, 0, 0};
+
+	if (f->maxlines > 1) {
+		tlist_push(&f->linebuf, t);
+		if (f->linebuf.n > (size_t)f->maxlines) {
+			size_t drop = f->linebuf.n - (size_t)f->maxlines;
+
+			memmove(f->linebuf.v, f->linebuf.v + drop,
+			    (f->linebuf.n - drop) * sizeof(f->linebuf.v[0]));
+			f->linebuf.n -= drop;
+		}
+	} else {
+		f->linebuf.n = 0;
+		tlist_push(&f->linebuf, t);
+	}
+	tlist_assign(&f->orgbuf, &f->linebuf);
+	tlist_join(&f->orgbuf, &f->buf);
+	f->buf_valid = true;
+
+	if (f->nign && f->nign + 2 < f->nfail && ignore_line(f, false))
+		return;
+	if (f->has_pref) {
+		struct fval content;
+
+		f->pref_matched = re_search(f, &f->pref, f->buf.s, f->buf.len);
+		if (!f->pref_matched)
+			return;
+		get_groups(f, &f->pref, f->buf.s, &pre);
+		fdict_copy(&f->ar, &f->pref_groups, &pre);
+		if (fdict_pop(&pre, "content", &content) &&
+		    fval_truthy(&content)) {
+			const char *c = val_text(f, &content);
+
+			f->linebuf.n = 0;
+			tlist_push(&f->linebuf,
+			    tline_new(f, "", 0, "", 0, c, strlen(c)));
+			f->buf_valid = false;
+		}
+	}
+	for (size_t i = 0; i < f->nfail; i++) {
+		struct fre *fr = &f->fail[i];
+		struct fdict fail;
+		enum step st;
+
+		if (!f->buf_valid) {
+			tlist_join(&f->linebuf, &f->buf);
+			f->buf_valid = true;
+		}
+		if (!fail_search(f, fr, &f->orgbuf))
+			continue;
+		get_groups(f, fr, f->buf.s, &fail);
+		if (f->nign && ignore_line(f, true)) {
+			f->buf_valid = false;
+			if (!check_all)
+				break;
+			continue;
+		}
+		if (nodate) {
+			f->warn |= FILTER_WARN_NODATE;
+			if (!has_date && (f->cfg.flags & FILTER_CHECK_FINDTIME))
+				continue;
+		}
+		if (!check_all || f->maxlines > 1) {
+			tlist_assign(&f->linebuf, &f->unmatched);
+			f->buf_valid = false;
+		}
+		if (pre.n) {
+			struct fdict merged;
+
+			fdict_copy(&f->ar, &merged, &pre);
+			for (size_t k = 0; k < fail.n; k++)
+				fdict_set(&f->ar, &merged, fail.v[k].key,
+				    &fail.v[k].val);
+			fail = merged;
+		}
+		st = handle_match(f, (int)i, &fail, has_date, date, now);
+		if (st == STEP_RETURN)
+			return;
+		if (st == STEP_CONTINUE)
+			continue;
+		if (!check_all)
+			break;
+	}
+}
+
+/* ---- lines ---- */
+
+static void
+begin_line(struct filter *f)
+{
+	arena_reset(&f->ar);
+	f->res = NULL;
+	f->nres = 0;
+	f->capres = 0;
+	f->line_ignored = false;
+	f->warn = 0;
+	f->pref_groups.v = NULL;
+	f->pref_groups.n = 0;
+	f->pref_groups.cap = 0;
+	f->stats.lines++;
+}
+
+static size_t
+end_line(struct filter *f, struct filter_result *res)
+{
+	tline_sweep(f);
+	memset(res, 0, sizeof(*res));
+	res->v = f->res;
+	res->n = f->nres;
+	res->ignored = f->line_ignored;
+	res->pref_matched = f->pref_matched;
+	if (f->pref_groups.n) {
+		res->pref_groups = f->pref_groups.v;
+		res->npref_groups = f->pref_groups.n;
+	}
+	res->warn = f->warn;
+	return res->n;
+}
+
+/* The server's date checks (spec 3.5). Returns false to drop the line. */
+static bool
+check_findtime(struct filter *f, bool has_date, double *date, double now)
+{
+	if (!(f->cfg.flags & FILTER_CHECK_FINDTIME) || !has_date)
+		return true;
+	if (f->in_operation) {
+		double delta = trunc(*date - now);
+
+		if (fabs(delta) > 60) {
+			f->warn |= FILTER_WARN_TIME_ADJUSTED;
+			*date = now;
+			f->last_date = now;
+			f->has_last_date = true;
+		}
+		return true;
+	}
+	if (*date < now - f->cfg.findtime) {
+		f->warn |= FILTER_WARN_TOO_OLD;
+		return false;
+	}
+	return true;
+}
+
+static size_t
+clip(struct filter *f, const char *line, size_t len)
+{
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len > f->cfg.max_line_len) {
+		len = f->cfg.max_line_len;
+		f->stats.truncated++;
+		f->warn |= FILTER_WARN_TRUNCATED;
+	}
+	return len;
+}
+
+static bool
+last_date_recent(const struct filter *f, double now)
+{
+	return f->has_last_date && f->last_date != 0 && f->last_date > now - 60;
+}
+
+size_t
+filter_process(struct filter *f, const char *line, size_t len, double now,
+    struct filter_result *res)
+{
+	struct date_match m;
+	struct tline *t;
+	bool has_date = false, nodate = false;
+	double date = 0;
+
+	begin_line(f);
+	len = clip(f, line, len);
+	if (f->dd && datedetect_match(f->dd, line, len, (time_t)now, &m) == 1 &&
+	    m.start <= m.end && m.end <= len) {
+		t = tline_new(f, line, m.start, line + m.start, m.end - m.start,
+		    line + m.end, len - m.end);
+		if (m.end > m.start) {
+			if (m.has_time) {
+				date = m.time;
+				has_date = true;
+				sbuf_reset(&f->last_text);
+				sbuf_add(&f->last_text, line + m.start,
+				    m.end - m.start);
+				f->last_date = date;
+				f->has_last_date = true;
+			}
+		} else if (last_date_recent(f, now)) {
+			t = tline_new(f, "", 0, f->last_text.s,
+			    f->last_text.len, line, len);
+			date = f->last_date;
+			has_date = true;
+		} else {
+			date = now;
+			has_date = true;
+		}
+	} else {
+		t = tline_new(f, "", 0, "", 0, line, len);
+	}
+	if (!has_date) {
+		nodate = true;
+		if (last_date_recent(f, now)) {
+			t = tline_new(f, "", 0, f->last_text.s,
+			    f->last_text.len, line, len);
+			date = f->last_date;
+			has_date = true;
+		} else if ((f->cfg.flags & FILTER_CHECK_FINDTIME) &&
+		    f->in_operation) {
+			date = now;
+			has_date = true;
+		}
+	}
+	if (check_findtime(f, has_date, &date, now))
+		find_failure(f, t, has_date, date, nodate, now);
+	return end_line(f, res);
+}
+
+size_t
+filter_process_entry(struct filter *f, const char *date_text, const char *msg,
+    size_t len, double time, double now, struct filter_result *res)
+{
+	struct tline *t;
+	size_t dl = date_text ? strlen(date_text) : 0;
+
+	begin_line(f);
+	len = clip(f, msg, len);
+	t = tline_new(f, "", 0, date_text, dl, msg, len);
+	sbuf_reset(&f->last_text);
+	sbuf_add(&f->last_text, date_text ? date_text : "", dl);
+	f->last_date = time;
+	f->has_last_date = true;
+	if (check_findtime(f, true, &time, now))
+		find_failure(f, t, true, time, false, now);
+	return end_line(f, res);
+}
+
+/* ---- lifecycle ---- */
+
+static const char *
+norm_usedns(const char *v, const char *file, struct diags *d)
+{
+	static const char *const ok[] = {"yes", "warn", "no", "raw"};
+	char low[8];
+	size_t n;
+
+	if (v == NULL)
+		return "warn";
+	n = strlen(v);
+	if (n < sizeof(low)) {
+		for (size_t i = 0; i <= n; i++)
+			low[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ? v[i] + 32
+			                                           : v[i]);
+		for (size_t i = 0; i < 4; i++)
+			if (strcmp(low, ok[i]) == 0)
+				return ok[i];
+		if (strcmp(low, "true") == 0)
+			return "yes";
+		if (strcmp(low, "false") == 0)
+			return "no";
+	}
+	diag_add(d, DIAG_WARNING, file, 0,
+	    "Incorrect value '%s' specified for usedns. Using safe 'no'", v);
+	return "no";
+}
+
+struct filter *
+filter_new(const struct filterdef *fd, const struct filter_config *cfg,
+    time_t now, struct diags *d)
+{
+	struct filter *f = xcalloc(1, sizeof(*f));
+	size_t nerr = d->nerrors;
+	uint32_t maxcap = 0;
+	unsigned ddflags = 0;
+
+	if (cfg)
+		f->cfg = *cfg;
+	if (f->cfg.max_line_len == 0)
+		f->cfg.max_line_len = FILTER_MAX_LINE_DEFAULT;
+	if (f->cfg.findtime <= 0)
+		f->cfg.findtime = 600;
+	f->usedns = xstrdup(norm_usedns(fd->usedns, fd->name, d));
+	f->raw =
+	    strcmp(f->usedns, "raw") == 0 || (f->cfg.flags & FILTER_RAW_HOSTS);
+	f->maxlines = fd->maxlines > 0 ? fd->maxlines : 1;
+	f->in_operation = true;
+	arena_init(&f->ar);
+	if (fd->prefregex.re) {
+		if (fre_compile(&f->pref, fd->prefregex.re, fd->prefregex.file,
+		        fd->prefregex.line, f->usedns, false, FRE_PREF, NULL,
+		        d) == 0)
+			f->has_pref = true;
+	}
+	f->fail = xcalloc(fd->failregex.n + 1, sizeof(*f->fail));
+	for (size_t i = 0; i < fd->failregex.n; i++) {
+		const struct filterdef_re *r = &fd->failregex.v[i];
+
+		if (fre_compile(&f->fail[f->nfail], r->re, r->file, r->line,
+		        f->usedns, f->maxlines > 1, FRE_FAIL,
+		        f->has_pref ? &f->pref : NULL, d) == 0)
+			f->nfail++;
+	}
+	f->ign = xcalloc(fd->ignoreregex.n + 1, sizeof(*f->ign));
+	f->ign_hits = xcalloc(fd->ignoreregex.n + 1, sizeof(*f->ign_hits));
+	for (size_t i = 0; i < fd->ignoreregex.n; i++) {
+		const struct filterdef_re *r = &fd->ignoreregex.v[i];
+
+		if (fre_compile(&f->ign[f->nign], r->re, r->file, r->line,
+		        f->usedns, false, FRE_IGNORE, NULL, d) == 0)
+			f->nign++;
+	}
+	if (f->cfg.flags & FILTER_WIDE_YEARS)
+		ddflags |= DATEDETECT_WIDE_YEARS;
+	f->dd = datedetect_new(fd->datepattern.re, fd->logtimezone, ddflags,
+	    now, fd->datepattern.file, fd->datepattern.line, d);
+	if (d->nerrors > nerr) {
+		filter_free(f);
+		return NULL;
+	}
+	if (f->has_pref)
+		maxcap = f->pref.ncaptures;
+	for (size_t i = 0; i < f->nfail; i++)
+		if (f->fail[i].ncaptures > maxcap)
+			maxcap = f->fail[i].ncaptures;
+	for (size_t i = 0; i < f->nign; i++)
+		if (f->ign[i].ncaptures > maxcap)
+			maxcap = f->ign[i].ncaptures;
+	f->md = pcre2_match_data_create(maxcap + 1, NULL);
+	f->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(f->mctx,
+	    f->cfg.match_limit ? f->cfg.match_limit : DEFAULT_MATCH_LIMIT);
+	pcre2_set_depth_limit(f->mctx,
+	    f->cfg.depth_limit ? f->cfg.depth_limit : DEFAULT_DEPTH_LIMIT);
+	pcre2_set_heap_limit(f->mctx, 64 * 1024); /* KiB */
+	f->jstack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	if (f->jstack)
+		pcre2_jit_stack_assign(f->mctx, NULL, f->jstack);
+	return f;
+}
+
+void
+filter_reset(struct filter *f)
+{
+	f->linebuf.n = 0;
+	tline_sweep(f);
+	while (f->ncache)
+		cache_del(f, f->ncache - 1);
+	sbuf_reset(&f->last_text);
+	f->has_last_date = false;
+	f->last_date = 0;
+}
+
+void
+filter_free(struct filter *f)
+{
+	if (f == NULL)
+		return;
+	if (f->has_pref)
+		fre_cleanup(&f->pref);
+	for (size_t i = 0; i < f->nfail; i++)
+		fre_cleanup(&f->fail[i]);
+	free(f->fail);
+	for (size_t i = 0; i < f->nign; i++)
+		fre_cleanup(&f->ign[i]);
+	free(f->ign);
+	free(f->ign_hits);
+	datedetect_free(f->dd);
+	pcre2_match_data_free(f->md);
+	pcre2_match_context_free(f->mctx);
+	pcre2_jit_stack_free(f->jstack);
+	arena_cleanup(&f->ar);
+	tline_free_list(f->live);
+	tline_free_list(f->spare);
+	free(f->linebuf.v);
+	free(f->orgbuf.v);
+	free(f->matched.v);
+	free(f->unmatched.v);
+	sbuf_cleanup(&f->buf);
+	sbuf_cleanup(&f->ibuf);
+	sbuf_cleanup(&f->tmp);
+	sbuf_cleanup(&f->last_text);
+	while (f->ncache)
+		cache_del(f, f->ncache - 1);
+	free(f->usedns);
+	free(f);
+}
+
+void
+filter_set_in_operation(struct filter *f, bool on)
+{
+	f->in_operation = on;
+}
+
+int
+filter_maxlines(const struct filter *f)
+{
+	return f->maxlines;
+}
+
+size_t
+filter_failregex_count(const struct filter *f)
+{
+	return f->nfail;
+}
+
+size_t
+filter_ignoreregex_count(const struct filter *f)
+{
+	return f->nign;
+}
+
+const char *
+filter_failregex(const struct filter *f, size_t i)
+{
+	return i < f->nfail ? f->fail[i].src : NULL;
+}
+
+const char *
+filter_failregex_expanded(const struct filter *f, size_t i)
+{
+	return i < f->nfail ? f->fail[i].expanded : NULL;
+}
+
+const char *
+filter_ignoreregex(const struct filter *f, size_t i)
+{
+	return i < f->nign ? f->ign[i].src : NULL;
+}
+
+unsigned long
+filter_ignoreregex_hits(const struct filter *f, size_t i)
+{
+	return i < f->nign ? f->ign_hits[i] : 0;
+}
+
+const char *
+filter_prefregex_expanded(const struct filter *f)
+{
+	return f->has_pref ? f->pref.expanded : NULL;
+}
+
+struct datedetect *
+filter_datedetect(const struct filter *f)
+{
+	return f->dd;
+}
+
+size_t
+filter_buffer_count(const struct filter *f)
+{
+	return f->linebuf.n;
+}
+
+void
+filter_buffer_get(const struct filter *f, size_t i, const char **pre,
+    size_t *pre_len, const char **date, size_t *date_len, const char **post,
+    size_t *post_len)
+{
+	const struct tline *t = f->linebuf.v[i];
+
+	*pre = t->s;
+	*pre_len = t->pre;
+	*date = t->s + t->pre;
+	*date_len = t->date;
+	*post = t->s + t->pre + t->date;
+	*post_len = t->post;
+}
+
+void
+filter_get_stats(const struct filter *f, struct filter_stats *st)
+{
+	*st = f->stats;
+}

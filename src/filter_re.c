@@ -1,0 +1,909 @@
+/*
+ * One filter regex from configuration to compiled PCRE2 code: fail2ban's
+ * tag expansion (<HOST>, <F-USER>...</F-USER>, <SKIPLINES> ...), its
+ * rewrite of "((?i)x)" to "(?i:x)", and a translation of Python 3.11 re
+ * syntax to PCRE2 syntax where the two differ ({,n}, \Z, \v, \uXXXX,
+ * literal '[' in classes, global flags). Errors carry the regex's file,
+ * line and the byte offset. It knows nothing about log lines (filter.c).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter_int.h"
+#include "sbuf.h"
+#include "xmalloc.h"
+
+/* The expansions of fail2ban's host tags (spec 2.3). */
+#define RE_IP4   "(?:\\d{1,3}\\.){3}\\d{1,3}"
+#define RE_IP6   "(?:[0-9a-fA-F]{1,4}::?|::){1,7}(?:[0-9a-fA-F]{1,4}|(?<=:):)"
+#define R_IPV4   "(?:::f{4,6}:)?(?P<ip4>" RE_IP4 ")"
+#define R_IPV6   "(?P<ip6>" RE_IP6 ")"
+#define R_DNS    "(?P<dns>[\\w\\-.^_]*\\w)"
+#define R_ADDR   "\\[?(?:" R_IPV4 "|" R_IPV6 ")\\]?"
+#define R_HOST   "(?:" R_ADDR "|" R_DNS ")"
+#define R_CIDR   "(?P<cidr>\\d+)"
+#define R_SUBNET "\\[?(?:" R_IPV4 "|" R_IPV6 ")(?:/" R_CIDR ")?\\]?"
+
+static const struct {
+	const char *tag;
+	const char *re;
+} static_tags[] = {
+    {"IP4", R_IPV4},
+    {"F-IP4/", R_IPV4},
+    {"IP6", R_IPV6},
+    {"F-IP6/", R_IPV6},
+    {"ADDR", R_ADDR},
+    {"F-ADDR/", R_ADDR},
+    {"CIDR", R_CIDR},
+    {"F-CIDR/", R_CIDR},
+    {"SUBNET", R_SUBNET},
+    {"F-SUBNET/", R_SUBNET},
+    {"DNS", R_DNS},
+    {"F-DNS/", R_DNS},
+    {"F-ID/", "(?P<fid>\\S+)"},
+    {"F-PORT/", "(?P<fport>\\w+)"},
+};
+
+/* Python's \w on one byte of UTF-8 text: non-ASCII bytes count as word
+ * characters (they are almost always letters). */
+static bool
+is_word(unsigned char c)
+{
+	return c >= 0x80 || isalnum(c) || c == '_';
+}
+
+/* Length of a tag "</?[\w\-]+/?>" at s, or 0. */
+static size_t
+tag_len(const char *s)
+{
+	size_t i = 1, start;
+
+	if (s[0] != '<')
+		return 0;
+	if (s[i] == '/')
+		i++;
+	start = i;
+	while (is_word((unsigned char)s[i]) || s[i] == '-')
+		i++;
+	if (i == start)
+		return 0;
+	if (s[i] == '/')
+		i++;
+	if (s[i] != '>')
+		return 0;
+	return i + 1;
+}
+
+/* fail2ban's mapTag2Opt: lower case, "id" -> "fid", "port" -> "fport". */
+static char *
+map_tag_name(const char *s, size_t n)
+{
+	char *r = xmemdup(s, n);
+
+	for (size_t i = 0; i < n; i++)
+		r[i] = (char)tolower((unsigned char)r[i]);
+	if (strcmp(r, "id") == 0) {
+		free(r);
+		return xstrdup("fid");
+	}
+	if (strcmp(r, "port") == 0) {
+		free(r);
+		return xstrdup("fport");
+	}
+	return r;
+}
+
+/* "F-NAME" with NAME in [A-Z0-9_-]+ (after an optional '/'). */
+static bool
+is_custom_tag(
+    const char *tn, size_t n, bool *close, const char **name, size_t *namelen)
+{
+	size_t i = 0;
+
+	*close = false;
+	if (n > 0 && tn[0] == '/') {
+		*close = true;
+		i = 1;
+	}
+	if (n - i < 3 || tn[i] != 'F' || tn[i + 1] != '-')
+		return false;
+	i += 2;
+	*name = tn + i;
+	*namelen = n - i;
+	for (; i < n; i++) {
+		char c = tn[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		        c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+void
+filter_expand_tags(const char *re, const char *usedns, struct sbuf *out)
+{
+	struct strv open = STRV_INIT;
+	int nl = 0;
+	bool dns = usedns == NULL || strcmp(usedns, "no") != 0;
+
+	for (size_t i = 0; re[i];) {
+		size_t tl = tag_len(re + i), namelen;
+		const char *tn = re + i + 1, *name;
+		size_t tnl = tl - 2, k;
+		bool close, done = false;
+
+		if (tl == 0) {
+			sbuf_addch(out, re[i++]);
+			continue;
+		}
+		if (tnl == 4 && memcmp(tn, "HOST", 4) == 0) {
+			sbuf_addstr(out, dns ? R_HOST : R_ADDR);
+			done = true;
+		} else if (tnl == 9 && memcmp(tn, "SKIPLINES", 9) == 0) {
+			sbuf_printf(
+			    out, "\\n(?P<skiplines%d>(?:(?:.*\\n)*?))", nl++);
+			done = true;
+		}
+		for (k = 0;
+		     !done && k < sizeof(static_tags) / sizeof(static_tags[0]);
+		     k++) {
+			if (strlen(static_tags[k].tag) == tnl &&
+			    memcmp(static_tags[k].tag, tn, tnl) == 0) {
+				sbuf_addstr(out, static_tags[k].re);
+				done = true;
+			}
+		}
+		if (!done && is_custom_tag(tn, tnl, &close, &name, &namelen)) {
+			char *key = xmemdup(name, namelen);
+
+			if (close) {
+				if (strv_find(&open, key) >= 0)
+					sbuf_addch(out, ')');
+				else
+					sbuf_add(out, re + i, tl);
+			} else {
+				char *g = map_tag_name(name, namelen);
+
+				if (strv_find(&open, key) < 0)
+					strv_add(&open, key);
+				sbuf_printf(out, "(?P<%s>", g);
+				free(g);
+			}
+			free(key);
+			done = true;
+		}
+		if (!done)
+			sbuf_add(out, re + i, tl);
+		i += tl;
+	}
+	strv_cleanup(&open);
+}
+
+void
+fre_glob2loc(const char *in, struct sbuf *out)
+{
+	for (size_t i = 0; in[i];) {
+		size_t j = i + 1, k;
+
+		if (in[i] != '(' || (i > 0 && in[i - 1] == '\\')) {
+			sbuf_addch(out, in[i++]);
+			continue;
+		}
+		if (in[j] == '?' && in[j + 1] == ':')
+			j += 2;
+		if (in[j] != '(' || in[j + 1] != '?') {
+			sbuf_addch(out, in[i++]);
+			continue;
+		}
+		k = j + 2;
+		while (in[k] >= 'a' && in[k] <= 'z')
+			k++;
+		if (k == j + 2 || in[k] != ')') {
+			sbuf_addch(out, in[i++]);
+			continue;
+		}
+		sbuf_add(out, in + j, k - j);
+		sbuf_addch(out, ':');
+		i = k + 1;
+	}
+}
+
+/* ---- Python re -> PCRE2 ---- */
+
+struct tr {
+	const char *s;
+	size_t i;
+	struct sbuf *out;
+	char *err;
+	size_t erroff;
+	bool verbose;
+};
+
+static int tr_error(struct tr *t, size_t off, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int
+tr_error(struct tr *t, size_t off, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->err == NULL) {
+		va_start(ap, fmt);
+		t->err = xvasprintf(fmt, ap);
+		va_end(ap);
+		t->erroff = off;
+	}
+	return -1;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static bool
+is_oct(char c)
+{
+	return c >= '0' && c <= '7';
+}
+
+/* Emits code point cp as a PCRE2 escape. */
+static void
+emit_cp(struct tr *t, unsigned long cp)
+{
+	sbuf_printf(t->out, "\\x{%lx}", cp);
+}
+
+/*
+ * One escape at t->s[t->i] == '\\'. in_class: inside [...], where \b is a
+ * backspace and anchors are errors.
+ */
+static int
+tr_escape(struct tr *t, bool in_class)
+{
+	const char *s = t->s;
+	size_t at = t->i;
+	unsigned char c = (unsigned char)s[at + 1];
+	unsigned long cp = 0;
+	int ndig;
+
+	if (c == '\0')
+		return tr_error(t, at, "bad escape (end of pattern)");
+	t->i += 2;
+	switch (c) {
+	case 'd':
+	case 'D':
+	case 's':
+	case 'S':
+	case 'w':
+	case 'W':
+	case 'a':
+	case 'f':
+	case 'n':
+	case 'r':
+	case 't':
+		sbuf_addch(t->out, '\\');
+		sbuf_addch(t->out, (char)c);
+		return 0;
+	case 'b':
+		sbuf_addstr(t->out, in_class ? "\\x08" : "\\b");
+		return 0;
+	case 'B':
+	case 'A':
+		if (in_class)
+			return tr_error(t, at, "bad escape \\%c", c);
+		sbuf_addch(t->out, '\\');
+		sbuf_addch(t->out, (char)c);
+		return 0;
+	case 'Z':
+		if (in_class)
+			return tr_error(t, at, "bad escape \\Z");
+		sbuf_addstr(t->out, "\\z");
+		return 0;
+	case 'v':
+		sbuf_addstr(t->out, "\\x0b");
+		return 0;
+	case 'x':
+	case 'u':
+	case 'U':
+		ndig = c == 'x' ? 2 : c == 'u' ? 4 : 8;
+		for (int k = 0; k < ndig; k++) {
+			int h = hexval(s[t->i]);
+
+			if (h < 0)
+				return tr_error(
+				    t, at, "incomplete escape \\%c", c);
+			cp = cp * 16 + (unsigned long)h;
+			t->i++;
+		}
+		if (cp > 0x10ffff)
+			return tr_error(t, at, "bad escape \\%c", c);
+		emit_cp(t, cp);
+		return 0;
+	case '0':
+		/* \0 and up to two more octal digits */
+		for (int k = 0; k < 2 && is_oct(s[t->i]); k++)
+			cp = cp * 8 + (unsigned long)(s[t->i++] - '0');
+		emit_cp(t, cp);
+		return 0;
+	default:
+		break;
+	}
+	if (c >= '1' && c <= '9') {
+		/* octal when three octal digits, else a group reference */
+		if (is_oct((char)c) && is_oct(s[t->i]) && is_oct(s[t->i + 1])) {
+			cp = (unsigned long)((c - '0') * 64 +
+			    (s[t->i] - '0') * 8 + (s[t->i + 1] - '0'));
+			if (cp > 0377)
+				return tr_error(t, at,
+				    "octal escape value \\%c%c%c outside of "
+				    "range 0-0o377",
+				    c, s[t->i], s[t->i + 1]);
+			t->i += 2;
+			emit_cp(t, cp);
+			return 0;
+		}
+		if (in_class)
+			return tr_error(t, at, "bad escape \\%c", c);
+		cp = (unsigned long)(c - '0');
+		if (s[t->i] >= '0' && s[t->i] <= '9')
+			cp = cp * 10 + (unsigned long)(s[t->i++] - '0');
+		sbuf_printf(t->out, "\\g{%lu}", cp);
+		return 0;
+	}
+	if (c < 0x80 && isalpha(c))
+		return tr_error(t, at, "bad escape \\%c", c);
+	/* an escaped punctuation or non-ASCII character: literal */
+	sbuf_addch(t->out, '\\');
+	sbuf_addch(t->out, (char)c);
+	while (c >= 0x80 && ((unsigned char)s[t->i] & 0xc0) == 0x80)
+		sbuf_addch(t->out, s[t->i++]);
+	return 0;
+}
+
+/* A character class at t->s[t->i] == '['. */
+static int
+tr_class(struct tr *t)
+{
+	const char *s = t->s;
+	size_t at = t->i;
+
+	t->i++;
+	sbuf_addch(t->out, '[');
+	if (s[t->i] == '^') {
+		sbuf_addch(t->out, '^');
+		t->i++;
+	}
+	if (s[t->i] == ']') {
+		sbuf_addstr(t->out, "\\]");
+		t->i++;
+	}
+	for (;;) {
+		char c = s[t->i];
+
+		if (c == '\0')
+			return tr_error(t, at, "unterminated character set");
+		if (c == ']') {
+			sbuf_addch(t->out, ']');
+			t->i++;
+			return 0;
+		}
+		if (c == '\\') {
+			if (tr_escape(t, true) < 0)
+				return -1;
+			continue;
+		}
+		if (c == '[') {
+			/* Python has no POSIX classes: "[[:x:]]" is literal */
+			sbuf_addstr(t->out, "\\[");
+			t->i++;
+			continue;
+		}
+		sbuf_addch(t->out, c);
+		t->i++;
+	}
+}
+
+/*
+ * A '{' at t->s[t->i]: a repeat "{m}", "{m,}", "{,n}", "{m,n}", "{,}" as
+ * Python reads it, re-emitted in PCRE2 form; anything else is a literal.
+ */
+static int
+tr_brace(struct tr *t)
+{
+	const char *s = t->s;
+	size_t at = t->i, j = at + 1, lo0, lo1, hi0, hi1;
+	bool comma = false;
+
+	if (s[j] == '}') {
+		sbuf_addstr(t->out, "\\{");
+		t->i++;
+		return 0;
+	}
+	lo0 = j;
+	while (s[j] >= '0' && s[j] <= '9')
+		j++;
+	lo1 = j;
+	hi0 = hi1 = j;
+	if (s[j] == ',') {
+		comma = true;
+		j++;
+		hi0 = j;
+		while (s[j] >= '0' && s[j] <= '9')
+			j++;
+		hi1 = j;
+	}
+	if (s[j] != '}') {
+		sbuf_addstr(t->out, "\\{");
+		t->i++;
+		return 0;
+	}
+	if (lo1 - lo0 > 9 || hi1 - hi0 > 9)
+		return tr_error(t, at, "the repetition number is too large");
+	if (lo1 > lo0 && hi1 > hi0 &&
+	    strtoul(s + hi0, NULL, 10) < strtoul(s + lo0, NULL, 10))
+		return tr_error(t, at, "min repeat greater than max repeat");
+	sbuf_addch(t->out, '{');
+	if (lo1 > lo0)
+		sbuf_add(t->out, s + lo0, lo1 - lo0);
+	else
+		sbuf_addch(t->out, '0');
+	if (comma) {
+		sbuf_addch(t->out, ',');
+		sbuf_add(t->out, s + hi0, hi1 - hi0);
+	} else if (lo1 == lo0) {
+		sbuf_addch(t->out, ',');
+	}
+	sbuf_addch(t->out, '}');
+	t->i = j + 1;
+	return 0;
+}
+
+/*
+ * Inline flags after "(?" at t->s[t->i]. Global flags "(?i)" are valid
+ * only at the very start of the pattern (Python 3.11); scoped "(?i-s:".
+ */
+static int
+tr_flags(struct tr *t, size_t at, bool global_ok)
+{
+	const char *s = t->s;
+	struct sbuf fl = SBUF_INIT;
+	bool minus = false;
+	int rc = -1;
+
+	for (;; t->i++) {
+		char c = s[t->i];
+
+		if (c == ')' || c == ':')
+			break;
+		if (c == '-' && !minus) {
+			minus = true;
+			sbuf_addch(&fl, '-');
+			continue;
+		}
+		if (c == '\0') {
+			tr_error(t, at, "missing -, : or )");
+			goto out;
+		}
+		if (c == 'L') {
+			tr_error(t, at,
+			    "bad inline flags: cannot use 'L' flag with a str "
+			    "pattern");
+			goto out;
+		}
+		if (strchr("aimsux", c) == NULL) {
+			tr_error(t, at,
+			    isalpha((unsigned char)c) ? "unknown flag"
+			                              : "missing -, : or )");
+			goto out;
+		}
+		if (c == 'a' || c == 'u')
+			continue; /* text model flags: UCP is fixed */
+		sbuf_addch(&fl, c);
+	}
+	if (s[t->i] == ')') {
+		if (minus) {
+			tr_error(t, at, "missing :");
+			goto out;
+		}
+		if (!global_ok) {
+			tr_error(t, at,
+			    "global flags not at the start of the expression");
+			goto out;
+		}
+		if (fl.len)
+			sbuf_printf(t->out, "(?%s)", fl.s);
+		if (fl.len && strchr(fl.s, 'x'))
+			t->verbose = true;
+		t->i++;
+		rc = 1;
+		goto out;
+	}
+	t->i++;
+	sbuf_printf(t->out, "(?%s:", fl.len ? fl.s : "");
+	rc = 0;
+out:
+	sbuf_cleanup(&fl);
+	return rc;
+}
+
+int
+fre_translate(const char *py, struct sbuf *out, char **err, size_t *erroff)
+{
+	struct tr t = {py, 0, out, NULL, 0, false};
+	int depth = 0;
+	bool global_ok = true; /* nothing but global flags seen yet */
+
+	while (py[t.i]) {
+		char c = py[t.i];
+		size_t at = t.i;
+
+		if (t.verbose && c == '#') {
+			while (py[t.i] && py[t.i] != '\n')
+				sbuf_addch(out, py[t.i++]);
+			continue;
+		}
+		if (t.verbose &&
+		    (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
+		        c == '\f' || c == '\v')) {
+			sbuf_addch(out, py[t.i++]);
+			continue;
+		}
+		if (c == '\\') {
+			global_ok = false;
+			if (tr_escape(&t, false) < 0)
+				goto fail;
+			continue;
+		}
+		if (c == '[') {
+			global_ok = false;
+			if (tr_class(&t) < 0)
+				goto fail;
+			continue;
+		}
+		if (c == '{') {
+			global_ok = false;
+			if (tr_brace(&t) < 0)
+				goto fail;
+			continue;
+		}
+		if (c == ')') {
+			if (depth == 0) {
+				tr_error(&t, at, "unbalanced parenthesis");
+				goto fail;
+			}
+			depth--;
+			sbuf_addch(out, ')');
+			t.i++;
+			continue;
+		}
+		if (c != '(') {
+			if (c == '|' && depth == 0)
+				global_ok = false;
+			else if (c != '|')
+				global_ok = false;
+			sbuf_addch(out, c);
+			t.i++;
+			continue;
+		}
+		/* a group */
+		if (py[t.i + 1] != '?') {
+			global_ok = false;
+			depth++;
+			sbuf_addch(out, '(');
+			t.i++;
+			continue;
+		}
+		t.i += 2;
+		c = py[t.i];
+		if (c == '#') {
+			/* comment: copied whole */
+			sbuf_addstr(out, "(?");
+			while (py[t.i] && py[t.i] != ')')
+				sbuf_addch(out, py[t.i++]);
+			if (py[t.i] != ')') {
+				tr_error(
+				    &t, at, "missing ), unterminated comment");
+				goto fail;
+			}
+			sbuf_addch(out, py[t.i++]);
+			continue;
+		}
+		if ((c >= 'a' && c <= 'z') || c == 'L' || c == '-') {
+			int r = tr_flags(&t, at, global_ok);
+
+			if (r < 0)
+				goto fail;
+			if (r == 0) {
+				depth++;
+				global_ok = false;
+			}
+			continue;
+		}
+		global_ok = false;
+		if (c == 'P' && py[t.i + 1] == '<') {
+			sbuf_addstr(out, "(?P<");
+			t.i += 2;
+			depth++;
+			continue;
+		}
+		if (c == 'P' && py[t.i + 1] == '=') {
+			/* (?P=name) back reference: no depth change */
+			sbuf_addstr(out, "(?P=");
+			t.i += 2;
+			while (py[t.i] && py[t.i] != ')')
+				sbuf_addch(out, py[t.i++]);
+			if (py[t.i] != ')') {
+				tr_error(
+				    &t, at, "missing ), unterminated name");
+				goto fail;
+			}
+			sbuf_addch(out, py[t.i++]);
+			continue;
+		}
+		if (c == ':' || c == '=' || c == '!' || c == '>' ||
+		    (c == '<' && (py[t.i + 1] == '=' || py[t.i + 1] == '!'))) {
+			sbuf_addstr(out, "(?");
+			depth++;
+			continue;
+		}
+		if (c == '(') {
+			/* conditional (?(name)... or (?(1)... */
+			size_t k = t.i + 1;
+
+			while (py[k] && py[k] != ')')
+				k++;
+			if (py[k] != ')') {
+				tr_error(
+				    &t, at, "missing ), unterminated name");
+				goto fail;
+			}
+			sbuf_addstr(out, "(?(");
+			sbuf_add(out, py + t.i + 1, k - t.i - 1);
+			sbuf_addch(out, ')');
+			t.i = k + 1;
+			depth++;
+			continue;
+		}
+		tr_error(&t, at, "unknown extension ?%c", c ? c : ' ');
+		goto fail;
+	}
+	if (depth > 0) {
+		tr_error(&t, strlen(py), "missing ), unterminated subpattern");
+		goto fail;
+	}
+	return 0;
+fail:
+	*err = t.err;
+	*erroff = t.erroff;
+	return -1;
+}
+
+/* ---- compile ---- */
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	const struct fre_name *x = a, *y = b;
+
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+static int
+alt_cmp(const void *a, const void *b, void *arg)
+{
+	const struct fre_alt *x = a, *y = b;
+	const struct fre *re = arg;
+	int c = strcmp(re->names[x->src].name, re->names[y->src].name);
+
+	return c ? c : strcmp(x->target, y->target);
+}
+
+uint32_t
+fre_group(const struct fre *re, const char *name)
+{
+	for (size_t i = 0; i < re->nnames; i++)
+		if (strcmp(re->names[i].name, name) == 0)
+			return re->names[i].num;
+	return 0;
+}
+
+/*
+ * fail2ban's COMPLNAME_CRE "^(alt_|tuple_)(.*?)(?:_\d+)?$": the target of
+ * an alt_/tuple_ group, or NULL.
+ */
+static char *
+compl_target(const char *name, bool *is_alt)
+{
+	const char *rest;
+	size_t n, cut;
+
+	if (strlen(name) <= 4)
+		return NULL;
+	if (strncmp(name, "alt_", 4) == 0) {
+		*is_alt = true;
+		rest = name + 4;
+	} else if (strncmp(name, "tuple_", 6) == 0) {
+		*is_alt = false;
+		rest = name + 6;
+	} else {
+		return NULL;
+	}
+	n = strlen(rest);
+	/* the shortest prefix whose remainder is empty or "_<digits>" */
+	for (cut = 0; cut < n; cut++) {
+		size_t k = cut;
+
+		if (rest[k] != '_' || k + 1 >= n)
+			continue;
+		for (k++; k < n && rest[k] >= '0' && rest[k] <= '9'; k++)
+			;
+		if (k == n)
+			break;
+	}
+	return map_tag_name(rest, cut);
+}
+
+static void
+load_names(struct fre *re)
+{
+	uint32_t count = 0, esize = 0;
+	PCRE2_SPTR table = NULL;
+
+	pcre2_pattern_info(re->code, PCRE2_INFO_CAPTURECOUNT, &re->ncaptures);
+	pcre2_pattern_info(re->code, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(re->code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(re->code, PCRE2_INFO_NAMETABLE, &table);
+	re->names = xcalloc(count ? count : 1, sizeof(*re->names));
+	for (uint32_t i = 0; i < count; i++) {
+		PCRE2_SPTR e = table + (size_t)i * esize;
+
+		re->names[i].num = (uint32_t)(e[0] << 8 | e[1]);
+		re->names[i].name = xstrdup((const char *)e + 2);
+	}
+	re->nnames = count;
+	qsort(re->names, count, sizeof(*re->names), name_cmp);
+	for (size_t i = 0; i < count; i++) {
+		const char *nm = re->names[i].name;
+		bool is_alt;
+		char *target = compl_target(nm, &is_alt);
+
+		if (strcmp(nm, "fid") == 0 || strcmp(nm, "ip4") == 0 ||
+		    strcmp(nm, "ip6") == 0 || strcmp(nm, "dns") == 0 ||
+		    strcmp(nm, "mlfid") == 0)
+			re->has_id_group = true;
+		if (target) {
+			struct fre_alt **v = is_alt ? &re->alts : &re->tuples;
+			size_t *nv = is_alt ? &re->nalts : &re->ntuples;
+
+			*v = xreallocarray(*v, *nv + 1, sizeof(**v));
+			(*v)[*nv].src = (uint32_t)i;
+			(*v)[*nv].target = target;
+			(*nv)++;
+		}
+	}
+	if (re->nalts)
+		qsort_r(re->alts, re->nalts, sizeof(*re->alts), alt_cmp, re);
+	if (re->ntuples)
+		qsort_r(
+		    re->tuples, re->ntuples, sizeof(*re->tuples), alt_cmp, re);
+	for (int k = 0;; k++) {
+		char nm[32];
+		uint32_t g;
+
+		snprintf(nm, sizeof(nm), "skiplines%d", k);
+		g = fre_group(re, nm);
+		if (g == 0)
+			break;
+		re->skip =
+		    xreallocarray(re->skip, re->nskip + 1, sizeof(*re->skip));
+		re->skip[re->nskip++] = g;
+	}
+}
+
+int
+fre_compile(struct fre *re, const char *src, const char *file, int line,
+    const char *usedns, bool multiline, enum fre_kind kind,
+    const struct fre *pref, struct diags *d)
+{
+	struct sbuf exp = SBUF_INIT, g2l = SBUF_INIT, pc = SBUF_INIT;
+	char *err = NULL;
+	size_t erroff = 0;
+	const char *p;
+	int errcode = 0;
+	PCRE2_SIZE pcoff = 0;
+	uint32_t opts = PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF;
+	pcre2_compile_context *cc = NULL;
+	int rc = -1;
+
+	memset(re, 0, sizeof(*re));
+	re->src = xstrdup(src);
+	re->file = file ? xstrdup(file) : NULL;
+	re->line = line;
+	filter_expand_tags(src, usedns, &exp);
+	for (p = sbuf_str(&exp); *p == ' ' || (*p >= '\t' && *p <= '\r'); p++)
+		;
+	if (*p == '\0') {
+		diag_add(d, DIAG_ERROR, file, line, "Cannot add empty regex");
+		goto out;
+	}
+	fre_glob2loc(sbuf_str(&exp), &g2l);
+	re->expanded = sbuf_detach(&g2l);
+	if (fre_translate(re->expanded, &pc, &err, &erroff) < 0) {
+		diag_add(d, DIAG_ERROR, file, line,
+		    "Unable to compile regular expression '%s': %s at "
+		    "position %zu",
+		    re->expanded, err, erroff);
+		goto out;
+	}
+	if (multiline)
+		opts |= PCRE2_MULTILINE;
+	cc = pcre2_compile_context_create(NULL);
+	pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+	re->code = pcre2_compile(
+	    (PCRE2_SPTR)sbuf_str(&pc), pc.len, opts, &errcode, &pcoff, cc);
+	if (re->code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		diag_add(d, DIAG_ERROR, file, line,
+		    "Unable to compile regular expression '%s': %s at "
+		    "position %zu",
+		    re->expanded, (const char *)msg, (size_t)pcoff);
+		goto out;
+	}
+	/* JIT failure is not an error: the interpreter gives the same
+	 * results, only slower. */
+	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
+	load_names(re);
+	if (kind == FRE_FAIL && !re->has_id_group &&
+	    (pref == NULL || !pref->has_id_group)) {
+		diag_add(d, DIAG_ERROR, file, line,
+		    "No failure-id group in '%s'", re->expanded);
+		goto out;
+	}
+	fre_screen_build(re, sbuf_str(&pc));
+	rc = 0;
+out:
+	if (rc < 0)
+		fre_cleanup(re);
+	pcre2_compile_context_free(cc);
+	free(err);
+	sbuf_cleanup(&exp);
+	sbuf_cleanup(&g2l);
+	sbuf_cleanup(&pc);
+	return rc;
+}
+
+void
+fre_cleanup(struct fre *re)
+{
+	free(re->src);
+	free(re->expanded);
+	free(re->file);
+	pcre2_code_free(re->code);
+	for (size_t i = 0; i < re->nnames; i++)
+		free(re->names[i].name);
+	free(re->names);
+	for (size_t i = 0; i < re->nalts; i++)
+		free(re->alts[i].target);
+	free(re->alts);
+	for (size_t i = 0; i < re->ntuples; i++)
+		free(re->tuples[i].target);
+	free(re->tuples);
+	free(re->skip);
+	for (size_t i = 0; i < re->nlits; i++)
+		free(re->lits[i]);
+	free(re->lits);
+	free(re->litlens);
+	memset(re, 0, sizeof(*re));
+}
