@@ -21,8 +21,10 @@
 struct datedetect;
 
 enum datedetect_flags {
-	/* fail2ban-regex mode: %ExY accepts any year 1970..end of century
-	 * instead of (current year - 1)..(current year + 3). */
+	/* fail2ban-regex mode. fail2ban-regex means %ExY to accept any year
+	 * 1970..end of century, but in 1.0.2 its widening is a no-op (the
+	 * alternate "now" of 0 is read as "unset"), so fail2ban-regex prints
+	 * and matches the same 20[012]\d as the server; so do we. */
 	DATEDETECT_WIDE_YEARS = 1 << 0,
 };
 
@@ -38,13 +40,29 @@ struct datedetect *datedetect_new(const char *pattern, const char *logtimezone,
     unsigned flags, time_t now, const char *file, int line, struct diags *d);
 void datedetect_free(struct datedetect *dd);
 
+/* Why a matched, non-empty date text has no time (date_match.err). */
+enum date_err {
+	DATE_OK = 0,
+	/* The text does not make a valid date (Feb 30, hour 24, zone
+	   "+9999x" ...): fail2ban treats the line as having no date. */
+	DATE_EVALUE = 1,
+	/* fail2ban raises an exception here (unknown zone abbreviation such
+	   as "INFO Jan 23 ...", a month without a day ...) and drops the
+	   line ("Failed to process line"); fail2ban-regex aborts. */
+	DATE_EOTHER = 2,
+};
+
 struct date_match {
 	size_t start;  /* byte offset of the date text in the line */
 	size_t end;    /* byte offset just past it (== start when empty) */
 	double time;   /* epoch seconds; fractions kept where fail2ban does */
-	int tmpl;      /* index of the template that matched */
+	int tmpl;      /* index of the template that matched (in the order
+	                  after this match; see datedetect_name()) */
 	bool has_time; /* false when the template matched but carries no
-	                  date (e.g. {NONE}): the caller picks the time */
+	                  date (e.g. {NONE}, start == end): the caller picks
+	                  the time; or when start < end and err says why the
+	                  text could not be converted */
+	enum date_err err; /* DATE_OK unless conversion failed */
 };
 
 /*
@@ -65,6 +83,13 @@ const char *datedetect_name(const struct datedetect *dd, size_t i);
 /* The compiled regular expression, for --verbose-date. */
 const char *datedetect_regex(const struct datedetect *dd, size_t i);
 unsigned long datedetect_hits(const struct datedetect *dd, size_t i);
+/* The datepattern a template came from ("%ExY(?P<_sep>..."), or NULL for
+ * the built-in Epoch/TAI64N ones (fail2ban-regex --VD prints "pattern: "). */
+const char *datedetect_pattern(const struct datedetect *dd, size_t i);
+/* --VD's "weight: W (T)": W = hits * T / max(1, last match offset), T the
+ * template's own weight (100 for the line-start copies, else 1). */
+double datedetect_weight(const struct datedetect *dd, size_t i);
+double datedetect_template_weight(const struct datedetect *dd, size_t i);
 /*
  * What "Use datepattern :" prints after the pattern: the single template's
  * name, or "Default Detectors" for the default list.

@@ -1,0 +1,2504 @@
+/*
+ * Date detection (see datedetect.h): fail2ban's DateDetector in C. A
+ * datepattern line becomes a template the way fail2ban builds one (strptime
+ * directives replaced by named groups, word or line-start boundaries added,
+ * "**" and {UNB} honoured), its Python-syntax regex is kept for display and
+ * translated to PCRE2 for matching. Template selection replays fail2ban's
+ * algorithm step by step, including the "bubble up" reordering, so that the
+ * chosen template, and thus the date, is the one fail2ban would choose.
+ * The two templates that match nearly every real log line (syslog and ISO
+ * 8601 at line start) also have a hand-written matcher that gives the same
+ * result as the regex, or defers to it whenever unsure.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include <assert.h>
+#include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datedetect.h"
+#include "sbuf.h"
+#include "strptime.h"
+#include "xmalloc.h"
+
+/* Template flags, as fail2ban's DateTemplate. */
+#define F_LINE_BEGIN 8u
+#define F_LINE_END   4u
+#define F_WORD_BEGIN 2u
+#define F_WORD_END   1u
+
+/* Limits that keep a hostile line from costing more than a bounded time. */
+#define DD_MATCH_LIMIT 100000u
+#define DD_DEPTH_LIMIT 1000u
+#define DD_MAX_FIELDS  32
+/* fail2ban forgets a template unused for this long (seconds). */
+#define DD_UNUSED_TIME 300.0
+
+enum wordbegin { WB_NO, WB_YES, WB_START };
+enum tkind { TK_PATTERN, TK_EPOCH, TK_TAI64N };
+enum fastkind { FAST_NONE, FAST_SYSLOG, FAST_ISO };
+
+struct tkey {
+	enum strptime_key key;
+	uint32_t grp;
+};
+
+struct tmpl {
+	char *name;    /* fail2ban's display name */
+	char *pattern; /* the datepattern it came from; NULL for built-ins */
+	char *regex;   /* fail2ban's regex (Python syntax), for display */
+	pcre2_code *code;
+	enum tkind kind;
+	bool longfrm; /* LEPOCH: 13/16 digits are ms/us */
+	uint32_t grp; /* epoch: the group holding the number */
+	unsigned flags;
+	double weight; /* 100 for the line-start copies of the defaults */
+	struct tkey keys[DD_MAX_FIELDS];
+	size_t nkeys;
+	enum fastkind fast;
+};
+
+/* A template in a detector, with that detector's statistics. */
+struct slot {
+	struct tmpl *t;
+	unsigned long hits;
+	double last_used; /* the "now" of its last win */
+	long distance;    /* offset of its last win */
+};
+
+struct datedetect {
+	struct slot *v;
+	size_t n, cap;
+	bool has_tz;
+	int tz_min;
+	char *describe;
+	/* %ExY: the three-digit year prefixes accepted, e.g. 200..202 */
+	bool ydec[1000];
+	char *exy; /* the regex for %ExY */
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	PCRE2_SIZE *found_ov; /* copy of a reserved match's groups */
+	uint32_t ovn;         /* pairs in md and found_ov */
+	struct strptime_now now;
+	/* fail2ban's matchTime() state */
+	long last_pos;     /* start of the last winning match */
+	int last_pos_prev; /* byte before it, -1 for none */
+	int last_pos_at;   /* byte at it, -1 for none */
+	long last_end;     /* end of the last winning match */
+	int last_end_prev; /* byte before the end, -1 for none */
+	int last_end_at;   /* byte at the end, -1 for none */
+	size_t last_idx;   /* SIZE_MAX before the first match */
+	size_t first_unused;
+	struct strptime_field fields[DD_MAX_FIELDS];
+};
+
+/* ------------------------------------------------------------------ */
+/* Directives                                                          */
+
+struct directive {
+	const char *key;   /* after '%' */
+	const char *regex; /* Python syntax; NULL for %ExY (computed) */
+	const char *name;  /* fail2ban's display word */
+};
+
+/* Multi-letter keys first: they are tried in this order after '%'. */
+static const struct directive directives[] = {
+    {"%", "%", "%"},
+    {"ExZ", "(?P<Z>[A-Z](?:[A-Z]{2,4})?)", "ExZone name"},
+    {"Exz",
+        "(?P<z>(?:[A-Z](?:[A-Z]{2,4})?)?[+-][01]\\d(?::?\\d{2})?|"
+        "[A-Z](?:[A-Z]{2,4})?)",
+        "ExZone offset"},
+    {"Exd", "(?P<d>[1-2]\\d|0[1-9]|3[0-1])", "ExDay"},
+    {"Exm", "(?P<m>0[1-9]|1[0-2])", "ExMonth"},
+    {"ExH", "(?P<H>[0-1]\\d|2[0-3])", "Ex24hour"},
+    {"Exk", " ?(?P<H>[0-1]?\\d|2[0-3])", "%Exk"},
+    {"Exl", " ?(?P<I>1[0-2]|\\d)", "%Exl"},
+    {"ExM", "(?P<M>[0-5]\\d)", "ExMinute"},
+    {"ExS", "(?P<S>[0-5]\\d|6[0-1])", "ExSecond"},
+    {"ExY", NULL, "ExYear"},
+    {"Exy", "(?P<y>\\d{2})", "ExYear2"},
+    {"d", "(?P<d>[1-2]\\d|[0 ]?[1-9]|3[0-1])", "Day"},
+    {"f", "(?P<f>[0-9]{1,6})", "Microseconds"},
+    {"H", "(?P<H>[0-1]?\\d|2[0-3])", "24hour"},
+    {"I", "(?P<I>1[0-2]|0[1-9]|[1-9])", "12hour"},
+    {"G", "(?P<G>\\d\\d\\d\\d)", "%G"},
+    {"j",
+        "(?P<j>36[0-6]|3[0-5]\\d|[1-2]\\d\\d|0[1-9]\\d|00[1-9]|[1-9]\\d|"
+        "0[1-9]|[1-9])",
+        "Yearday"},
+    {"m", "(?P<m>0?[1-9]|1[0-2])", "Month"},
+    {"M", "(?P<M>[0-5]?\\d)", "Minute"},
+    {"S", "(?P<S>[0-5]?\\d|6[0-1])", "Second"},
+    {"U", "(?P<U>5[0-3]|[0-4]\\d|\\d)", "Yearweek"},
+    {"w", "(?P<w>[0-6])", "Weekday"},
+    {"u", "(?P<u>[1-7])", "%u"},
+    {"V", "(?P<V>5[0-3]|0[1-9]|[1-4]\\d|\\d)", "%V"},
+    {"y", "(?P<y>\\d\\d)", "Year2"},
+    {"Y", "(?P<Y>\\d{4})", "Year"},
+    {"z", "(?P<z>Z|UTC|GMT|[+-][01]\\d(?::?\\d{2})?)", "Zone offset"},
+    {"A", "(?P<A>wednesday|thursday|saturday|tuesday|monday|friday|sunday)",
+        "DAYNAME"},
+    {"a", "(?P<a>mon|tue|wed|thu|fri|sat|sun)", "DAY"},
+    {"B",
+        "(?P<B>september|february|november|december|january|october|"
+        "august|march|april|june|july|may)",
+        "MONTH"},
+    {"b", "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)", "MON"},
+    {"p", "(?P<p>am|pm)", "AMPM"},
+    {"Z", "(?P<Z>Z|[A-Z]{3,5})", "Zone name"},
+    {"W", "(?P<W>5[0-3]|[0-4]\\d|\\d)", "Yearweek"},
+    {"c",
+        "(?P<a>mon|tue|wed|thu|fri|sat|sun)\\s+"
+        "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)\\s+"
+        "(?P<d>3[0-1]|[1-2]\\d|0[1-9]|[1-9]| [1-9])\\s+"
+        "(?P<H>2[0-3]|[0-1]\\d|\\d):(?P<M>[0-5]\\d|\\d):"
+        "(?P<S>6[0-1]|[0-5]\\d|\\d)\\s+(?P<Y>\\d\\d\\d\\d)",
+        "%c"},
+    {"x",
+        "(?P<m>1[0-2]|0[1-9]|[1-9])/(?P<d>3[0-1]|[1-2]\\d|0[1-9]|[1-9]| "
+        "[1-9])/(?P<y>\\d\\d)",
+        "%x"},
+    {"X",
+        "(?P<H>2[0-3]|[0-1]\\d|\\d):(?P<M>[0-5]\\d|\\d):"
+        "(?P<S>6[0-1]|[0-5]\\d|\\d)",
+        "%X"},
+    {"k", " ?(?P<H>[0-2]?\\d)", "%k"},
+    {"l", " ?(?P<I>1?\\d)", "%l"},
+};
+
+#define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
+
+/* The default templates, in fail2ban's order (our own transcription of
+ * the formats fail2ban documents, see spec section 3.2). */
+static const char *const default_patterns[] = {
+    "%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?"
+    "(?:\\s*%z)?",
+    "(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?",
+    "(?:%a )?%b %d %ExY %k:%M:%S(?:\\.%f)?",
+    "%d(?P<_sep>[-/])%m(?P=_sep)(?:%ExY|%Exy) %k:%M:%S",
+    "%d(?P<_sep>[-/])%b(?P=_sep)%ExY[ :]?%H:%M:%S(?:\\.%f)?(?: %z)?",
+    "%m/%d/%ExY:%H:%M:%S",
+    "%m-%d-%ExY %k:%M:%S(?:\\.%f)?",
+    "EPOCH",
+    "{^LN-BEG}%H:%M:%S",
+    "^<%m/%d/%Exy@%H:%M:%S>",
+    "%Exy%Exm%Exd  ?%H:%M:%S",
+    "%b %d, %ExY %I:%M:%S %p",
+    "^%b-%d-%Exy %k:%M:%S",
+    "%ExY%Exm%Exd(?:T|  ?)%ExH%ExM%ExS(?:[.,]%f)?(?:\\s*%z)?",
+    "(?:%Z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?",
+    "(?:%z )?(?:%a )?%b %d %k:%M:%S(?:\\.%f)?(?: %ExY)?",
+    "TAI64N",
+};
+
+#define NDEFAULTS (sizeof(default_patterns) / sizeof(default_patterns[0]))
+
+static const char epoch_re[] = "\\d{10,11}\\b(?:\\.\\d{3,6})?";
+static const char lepoch_re[] = "\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?";
+
+/* ------------------------------------------------------------------ */
+/* %ExY                                                                */
+
+struct strset {
+	char v[16][8];
+	size_t n;
+};
+
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* fail2ban's compact regex for a sorted set of equal-length digit
+ * strings: a common prefix, then a class or an alternation. */
+static void
+group_strings(const struct strset *set, struct sbuf *out)
+{
+	size_t len = strlen(set->v[0]);
+
+	if (set->n > 1 && len > 0) {
+		size_t pre = 0;
+		bool same = true;
+
+		/* all but the last character equal? */
+		for (size_t i = 1; i < set->n; i++)
+			if (strncmp(set->v[i], set->v[0], len - 1) != 0)
+				same = false;
+		if (same && len > 1) {
+			pre = len - 1;
+		} else {
+			same = true;
+			for (size_t i = 1; i < set->n; i++)
+				if (set->v[i][0] != set->v[0][0])
+					same = false;
+			if (same)
+				pre = 1;
+		}
+		if (pre > 0) {
+			struct strset rest;
+
+			sbuf_add(out, set->v[0], pre);
+			rest.n = set->n;
+			for (size_t i = 0; i < set->n; i++) {
+				size_t l = strlen(set->v[i] + pre);
+
+				memcpy(rest.v[i], set->v[i] + pre, l + 1);
+			}
+			group_strings(&rest, out);
+			return;
+		}
+	}
+	if (set->n > 1) {
+		if (len > 1) {
+			sbuf_addstr(out, "(?:");
+			for (size_t i = 0; i < set->n; i++) {
+				if (i > 0)
+					sbuf_addch(out, '|');
+				sbuf_addstr(out, set->v[i]);
+			}
+			sbuf_addch(out, ')');
+		} else {
+			sbuf_addch(out, '[');
+			for (size_t i = 0; i < set->n; i++)
+				sbuf_addstr(out, set->v[i]);
+			sbuf_addch(out, ']');
+		}
+		return;
+	}
+	sbuf_addstr(out, set->v[0]);
+}
+
+static void
+strset_add(struct strset *s, long year)
+{
+	char buf[24];
+	int n = snprintf(buf, sizeof(buf), "%ld", year);
+
+	if (n < 3)
+		return;
+	buf[3] = '\0';
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->v[i], buf) == 0)
+			return;
+	if (s->n < 16)
+		memcpy(s->v[s->n++], buf, 4);
+}
+
+/*
+ * The years %ExY accepts: the decades of last year and of three years
+ * ahead, and every decade from 2000 up to now (fail2ban's test-date
+ * allowance, which is always part of the set).
+ */
+static void
+build_exy(struct datedetect *dd, time_t now)
+{
+	struct strset set = {.n = 0};
+	struct sbuf b = SBUF_INIT;
+	struct tm tm;
+	long year;
+
+	localtime_r(&now, &tm);
+	year = tm.tm_year + 1900L;
+	strset_add(&set, year - 1);
+	strset_add(&set, year + 3);
+	for (long i = -1; i < year - 2001 + 1; i += 3)
+		strset_add(&set, 2001 + i);
+	qsort(set.v, set.n, sizeof(set.v[0]), cmp_str);
+	memset(dd->ydec, 0, sizeof(dd->ydec));
+	for (size_t i = 0; i < set.n; i++)
+		dd->ydec[strtol(set.v[i], NULL, 10) % 1000] = true;
+	sbuf_addstr(&b, "(?P<Y>");
+	group_strings(&set, &b);
+	sbuf_addstr(&b, "\\d)");
+	dd->exy = sbuf_detach(&b);
+}
+
+/* ------------------------------------------------------------------ */
+/* Python regex -> PCRE2                                               */
+
+static bool
+is_hex(int c)
+{
+	return isxdigit((unsigned char)c) != 0;
+}
+
+/*
+ * Translates a Python `re` pattern to PCRE2 syntax (compiled with UTF and
+ * UCP): drops the 'u' flag, maps \Z, \uXXXX, {,n}, makes \s match what
+ * Python's does, and rejects what Python rejects that PCRE2 would take.
+ * Returns 0, or -1 with *err set to a static message.
+ */
+static int
+py_to_pcre(const char *p, struct sbuf *out, bool *ascii, const char **err)
+{
+	size_t n = strlen(p), i = 0;
+	bool in_class = false;
+	size_t class_start = 0;
+
+	*ascii = false;
+	while (i < n) {
+		char c = p[i];
+
+		if (c == '\\') {
+			char e;
+
+			if (i + 1 >= n) {
+				*err = "bad escape (end of pattern)";
+				return -1;
+			}
+			e = p[i + 1];
+			if (e == 'u' || e == 'U') {
+				size_t k = e == 'u' ? 4 : 8;
+
+				for (size_t j = 0; j < k; j++)
+					if (i + 2 + j >= n ||
+					    !is_hex(p[i + 2 + j])) {
+						*err = "incomplete \\u escape";
+						return -1;
+					}
+				sbuf_addstr(out, "\\x{");
+				sbuf_add(out, p + i + 2, k);
+				sbuf_addch(out, '}');
+				i += 2 + k;
+				continue;
+			}
+			if (e == 's' || e == 'S') {
+				if (in_class)
+					sbuf_addstr(out,
+					    e == 's' ? "\\s\\x1c-\\x1f"
+					             : "\\S");
+				else
+					sbuf_addstr(out,
+					    e == 's' ? "[\\s\\x1c-\\x1f]"
+					             : "[^\\s\\x1c-\\x1f]");
+				i += 2;
+				continue;
+			}
+			if (e == 'Z' && !in_class) {
+				sbuf_addstr(out, "\\z");
+				i += 2;
+				continue;
+			}
+			if (isalpha((unsigned char)e) &&
+			    strchr(
+			        in_class ? "abdDfnrswWtvx" : "abBdDfnrswWtvAx",
+			        e) == NULL) {
+				*err = "bad escape";
+				return -1;
+			}
+			if (e == 'x' &&
+			    (i + 3 >= n + 0 || !is_hex(p[i + 2]) ||
+			        !is_hex(p[i + 3]))) {
+				*err = "incomplete \\x escape";
+				return -1;
+			}
+			sbuf_add(out, p + i, 2);
+			i += 2;
+			continue;
+		}
+		if (in_class) {
+			if (c == ']' && i > class_start) {
+				in_class = false;
+			} else if (c == '[') {
+				sbuf_addstr(out, "\\[");
+				i++;
+				continue;
+			}
+			sbuf_addch(out, c);
+			i++;
+			continue;
+		}
+		if (c == '[') {
+			in_class = true;
+			sbuf_addch(out, c);
+			i++;
+			if (i < n && p[i] == '^') {
+				sbuf_addch(out, '^');
+				i++;
+			}
+			/* a ']' right after '[' or '[^' is literal */
+			class_start = i + 1;
+			if (i < n && p[i] == ']') {
+				sbuf_addstr(out, "\\]");
+				i++;
+			}
+			continue;
+		}
+		if (c == '(' && i + 1 < n && p[i + 1] == '?') {
+			size_t j = i + 2;
+			char x = j < n ? p[j] : '\0';
+
+			if (x == ':' || x == '=' || x == '!' || x == '#' ||
+			    x == '(' || x == '>' ||
+			    (x == 'P' && j + 1 < n &&
+			        (p[j + 1] == '<' || p[j + 1] == '=')) ||
+			    (x == '<' && j + 1 < n &&
+			        (p[j + 1] == '=' || p[j + 1] == '!'))) {
+				sbuf_add(out, "(?", 2);
+				i += 2;
+				continue;
+			}
+			/* inline flags: (?aiLmsux-imsx) or (?aiLmsux-imsx:...)
+			 */
+			{
+				struct sbuf f = SBUF_INIT;
+				bool ok = true;
+
+				while (
+				    j < n && strchr("aiLmsux-", p[j]) != NULL) {
+					if (p[j] == 'L') {
+						ok = false;
+						break;
+					}
+					if (p[j] == 'a')
+						*ascii = true;
+					else if (p[j] != 'u')
+						sbuf_addch(&f, p[j]);
+					j++;
+				}
+				if (!ok || j >= n ||
+				    (p[j] != ')' && p[j] != ':') ||
+				    j == i + 2) {
+					sbuf_cleanup(&f);
+					*err = "unknown extension or flag "
+					       "after (?";
+					return -1;
+				}
+				if (f.len == 0 && p[j] == ')') {
+					/* only 'u' or 'a': nothing left to say
+					 */
+				} else {
+					sbuf_add(out, "(?", 2);
+					sbuf_add(out, f.s ? f.s : "", f.len);
+					sbuf_addch(out, p[j]);
+				}
+				sbuf_cleanup(&f);
+				i = j + 1;
+				continue;
+			}
+		}
+		if (c == '{' && i + 1 < n && p[i + 1] == ',') {
+			/* Python's {,n} is {0,n} */
+			size_t j = i + 2;
+
+			while (j < n && isdigit((unsigned char)p[j]))
+				j++;
+			if (j < n && p[j] == '}') {
+				sbuf_addstr(out, "{0");
+				i++;
+				continue;
+			}
+		}
+		sbuf_addch(out, c);
+		i++;
+	}
+	if (in_class) {
+		*err = "unterminated character set";
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* fail2ban's regex surgery (DateTemplate.setRegex)                    */
+
+static bool
+is_wordc(unsigned char c)
+{
+	return isalnum(c) || c == '_' || c >= 0x80;
+}
+
+/* Length of "(?" \w+ ")" at s, or 0. */
+static size_t
+flag_group_at(const char *s)
+{
+	size_t i = 2;
+
+	if (s[0] != '(' || s[1] != '?')
+		return 0;
+	while (is_wordc((unsigned char)s[i]))
+		i++;
+	if (i == 2 || s[i] != ')')
+		return 0;
+	return i + 1;
+}
+
+/* '^' | '('* '**' | '(' ('?:')? '^' at s */
+static bool
+nobound_alt(const char *s)
+{
+	size_t k = 0;
+
+	if (s[0] == '^')
+		return true;
+	while (s[k] == '(')
+		k++;
+	if (s[k] == '*' && s[k + 1] == '*')
+		return true;
+	if (s[0] == '(' && (s[1] == '^' || strncmp(s + 1, "?:^", 3) == 0))
+		return true;
+	return false;
+}
+
+/* The pattern disables the leading word boundary (starts with ^ or **). */
+static bool
+no_word_bound_begin(const char *r)
+{
+	size_t np = 0;
+
+	while (r[np] == '(')
+		np++;
+	for (size_t k = np + 1; k-- > 0;) {
+		size_t fg = flag_group_at(r + k);
+
+		if (fg > 0 && nobound_alt(r + k + fg))
+			return true;
+		if (nobound_alt(r + k))
+			return true;
+	}
+	return false;
+}
+
+/* The pattern disables the trailing boundary ($, \b, \s or ** at end). */
+static bool
+no_word_bound_end(const char *r)
+{
+	size_t n = strlen(r), t = 0;
+
+	if (n >= 1 && r[n - 1] == '$' && (n < 2 || r[n - 2] != '\\'))
+		return true;
+	if (n >= 2 && r[n - 2] == '$' && r[n - 1] == ')' &&
+	    (n < 3 || r[n - 3] != '\\'))
+		return true;
+	if (n >= 2 && r[n - 2] == '\\' &&
+	    (r[n - 1] == 'b' || r[n - 1] == 's') && (n < 3 || r[n - 3] != '\\'))
+		return true;
+	while (t < n && r[n - 1 - t] == ')')
+		t++;
+	if (n >= t + 2 && r[n - t - 1] == '*' && r[n - t - 2] == '*' &&
+	    (n < t + 3 || r[n - t - 3] != '\\'))
+		return true;
+	return false;
+}
+
+/* The regex has a capturing group already. */
+static bool
+has_group(const char *r)
+{
+	for (size_t i = 0; r[i]; i++) {
+		if (r[i] != '(' || r[i + 1] == '?')
+			continue;
+		if (i >= 1 && r[i - 1] == '\\')
+			continue;
+		if (i >= 2 && r[i - 2] == '(' && r[i - 1] == '?')
+			continue;
+		return true;
+	}
+	return false;
+}
+
+/* Wraps the body in a group, keeping leading flags/^ and a trailing $. */
+static char *
+wrap_group(const char *r)
+{
+	size_t n = strlen(r), p = 0, e = n, fg;
+	struct sbuf b = SBUF_INIT;
+
+	fg = flag_group_at(r);
+	p += fg;
+	if (r[p] == '^')
+		p++;
+	p += flag_group_at(r + p);
+	if (e > p && r[e - 1] == '$')
+		e--;
+	sbuf_add(&b, r, p);
+	sbuf_addch(&b, '(');
+	sbuf_add(&b, r + p, e - p);
+	sbuf_addch(&b, ')');
+	sbuf_add(&b, r + e, n - e);
+	return sbuf_detach(&b);
+}
+
+static bool
+line_bound_begin(const char *r)
+{
+	size_t fg = flag_group_at(r);
+	const char *alts[2] = {r + fg, r};
+
+	for (int k = fg > 0 ? 0 : 1; k < 2; k++) {
+		const char *s = alts[k];
+
+		if (s[0] == '^')
+			return true;
+		if (s[0] == '(') {
+			if (s[1] == '^' && s[2] != '|')
+				return true;
+			if (strncmp(s + 1, "?:^", 3) == 0 && s[4] != '|')
+				return true;
+		}
+	}
+	return false;
+}
+
+static bool
+line_bound_end(const char *r)
+{
+	size_t n = strlen(r);
+
+	if (n >= 1 && r[n - 1] == '$' &&
+	    (n < 2 || (r[n - 2] != '\\' && r[n - 2] != '|')))
+		return true;
+	if (n >= 2 && r[n - 1] == ')' && r[n - 2] == '$' &&
+	    (n < 3 || (r[n - 3] != '\\' && r[n - 3] != '|')))
+		return true;
+	return false;
+}
+
+/* Removes the "**" markers at the start and the end. */
+static char *
+del_word_bounds(const char *r)
+{
+	size_t n = strlen(r), from = 0, k;
+	struct sbuf b = SBUF_INIT;
+
+	/* start: '('* [flag group] '('* '**', with backtracking */
+	{
+		size_t np = 0;
+		bool done = false;
+
+		while (r[np] == '(')
+			np++;
+		for (size_t a = np + 1; a-- > 0 && !done;) {
+			size_t cands[2], nc = 0, fg = flag_group_at(r + a);
+
+			if (fg > 0)
+				cands[nc++] = a + fg;
+			cands[nc++] = a;
+			for (size_t c = 0; c < nc && !done; c++) {
+				size_t q = cands[c];
+
+				while (r[q] == '(')
+					q++;
+				if (r[q] == '*' && r[q + 1] == '*') {
+					sbuf_add(&b, r, q);
+					from = q + 2;
+					done = true;
+				}
+			}
+		}
+	}
+	/* end: '**' ')'* at the end, not escaped */
+	for (k = from; k + 1 < n; k++) {
+		size_t j = k + 2;
+
+		if (r[k] != '*' || r[k + 1] != '*')
+			continue;
+		if (k > 0 && r[k - 1] == '\\')
+			continue;
+		while (j < n && r[j] == ')')
+			j++;
+		if (j == n) {
+			sbuf_add(&b, r + from, k - from);
+			sbuf_add(&b, r + k + 2, n - k - 2);
+			return sbuf_detach(&b);
+		}
+	}
+	sbuf_add(&b, r + from, n - from);
+	return sbuf_detach(&b);
+}
+
+static bool
+is_pyspace(unsigned char c)
+{
+	return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f);
+}
+
+static char *
+strip_dup(const char *s, size_t n)
+{
+	while (n > 0 && is_pyspace((unsigned char)s[0])) {
+		s++;
+		n--;
+	}
+	while (n > 0 && is_pyspace((unsigned char)s[n - 1]))
+		n--;
+	return xmemdup(s, n);
+}
+
+/* Finds the first "(?" [a-z]+ ")" in r. */
+static bool
+find_global_flags(const char *r, size_t *at, size_t *len)
+{
+	for (size_t i = 0; r[i]; i++) {
+		size_t j = i + 2;
+
+		if (r[i] != '(' || r[i + 1] != '?')
+			continue;
+		while (r[j] >= 'a' && r[j] <= 'z')
+			j++;
+		if (j > i + 2 && r[j] == ')') {
+			*at = i;
+			*len = j + 1 - i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * fail2ban's DateTemplate.setRegex: adds the boundaries, a group(1) when
+ * there is none, sets the LINE_* flags, removes "**". Takes regex (owned),
+ * stores the result in t->regex and may prefix t->name with {^LN-BEG}.
+ */
+static void
+template_set_regex(struct tmpl *t, char *regex, enum wordbegin wb, bool we)
+{
+	char *r = strip_dup(regex, strlen(regex)), *gf = NULL, *tmp;
+	size_t at, len;
+	bool bbeg, bend;
+	struct sbuf b = SBUF_INIT;
+
+	free(regex);
+	if (find_global_flags(r, &at, &len)) {
+		gf = xmemdup(r + at, len);
+		memmove(r + at, r + at + len, strlen(r + at + len) + 1);
+	}
+	bbeg = wb != WB_NO && !no_word_bound_begin(r);
+	bend = we && !no_word_bound_end(r);
+	if (!has_group(r)) {
+		tmp = wrap_group(r);
+		free(r);
+		r = tmp;
+	}
+	t->flags = 0;
+	if (bbeg) {
+		if (wb != WB_START) {
+			t->flags |= F_WORD_BEGIN;
+			sbuf_addstr(&b, "(?=^|\\b|\\W)");
+		} else {
+			t->flags |= F_LINE_BEGIN;
+			sbuf_addstr(&b, "^(?:\\W{0,2})?");
+			if (strncmp(t->name, "{^LN-BEG}", 9) != 0) {
+				tmp = xasprintf("{^LN-BEG}%s", t->name);
+				free(t->name);
+				t->name = tmp;
+			}
+		}
+	}
+	sbuf_addstr(&b, r);
+	free(r);
+	if (bend) {
+		t->flags |= F_WORD_END;
+		sbuf_addstr(&b, "(?=\\b|\\W|$)");
+	}
+	r = sbuf_detach(&b);
+	if (!(t->flags & F_LINE_BEGIN) && line_bound_begin(r))
+		t->flags |= F_LINE_BEGIN;
+	if (!(t->flags & F_LINE_END) && line_bound_end(r))
+		t->flags |= F_LINE_END;
+	tmp = del_word_bounds(r);
+	free(r);
+	r = tmp;
+	if (gf != NULL) {
+		tmp = xasprintf("%s%s", gf, r);
+		free(r);
+		free(gf);
+		r = tmp;
+	}
+	free(t->regex);
+	t->regex = r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Building templates                                                  */
+
+static void
+tmpl_free(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	free(t->name);
+	free(t->pattern);
+	free(t->regex);
+	pcre2_code_free(t->code);
+	free(t);
+}
+
+static struct tmpl *
+tmpl_alloc(void)
+{
+	struct tmpl *t = xcalloc(1, sizeof(*t));
+
+	t->weight = 1.0;
+	t->grp = 1;
+	return t;
+}
+
+static bool
+starts_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Finds a directive key at s (just after '%'). */
+static const struct directive *
+directive_at(const char *s)
+{
+	for (size_t i = 0; i < NDIRECTIVES; i++) {
+		size_t l = strlen(directives[i].key);
+
+		if (strncmp(s, directives[i].key, l) == 0)
+			return &directives[i];
+	}
+	return NULL;
+}
+
+/*
+ * DatePatternRegex: a strptime-style pattern. Returns a template without
+ * compiled code, or NULL with *err (new string) set.
+ */
+static struct tmpl *
+pattern_template(struct datedetect *dd, const char *pattern, char **err)
+{
+	struct tmpl *t = tmpl_alloc();
+	struct sbuf name = SBUF_INIT, re = SBUF_INIT;
+	const char *p = pattern;
+	enum wordbegin wb = WB_YES;
+	bool we = true, alpha = false;
+
+	t->kind = TK_PATTERN;
+	t->pattern = xstrdup(pattern);
+	if (strncmp(p, "{UNB}", 5) == 0) {
+		p += 5;
+		wb = WB_NO;
+		we = false;
+	}
+	if (wb != WB_NO && strncmp(p, "{^LN-BEG}", 9) == 0) {
+		p += 9;
+		wb = WB_START;
+	}
+	for (size_t i = 0; p[i]; i++) {
+		const struct directive *d;
+
+		if (p[i] != '%') {
+			sbuf_addch(&name, p[i]);
+			sbuf_addch(&re, p[i]);
+			continue;
+		}
+		d = directive_at(p + i + 1);
+		if (d == NULL) {
+			*err = xasprintf("Failed to set datepattern '%s' "
+			                 "(may be an invalid format or "
+			                 "unescaped percent char): unsupported "
+			                 "directive '%%%.1s'",
+			    pattern, p[i + 1] ? p + i + 1 : "");
+			goto fail;
+		}
+		if (strchr("aAbBpc", d->key[0]) != NULL && d->key[1] == '\0' &&
+		    (i == 0 || p[i - 1] != '%'))
+			alpha = true;
+		sbuf_addstr(&name, d->name);
+		sbuf_addstr(&re, d->regex != NULL ? d->regex : dd->exy);
+		i += strlen(d->key);
+	}
+	t->name = sbuf_detach(&name);
+	if (alpha) {
+		char *tmp = xasprintf("(?iu)%s", sbuf_str(&re));
+
+		sbuf_cleanup(&re);
+		template_set_regex(t, tmp, wb, we);
+	} else {
+		template_set_regex(t, sbuf_detach(&re), wb, we);
+	}
+	return t;
+fail:
+	sbuf_cleanup(&name);
+	sbuf_cleanup(&re);
+	tmpl_free(t);
+	return NULL;
+}
+
+/* DateEpoch. With a pattern, {EPOCH}/{LEPOCH} mark where the number is. */
+static struct tmpl *
+epoch_template(const char *pattern, bool line_begin, bool longfrm)
+{
+	struct tmpl *t = tmpl_alloc();
+	const char *ere = longfrm ? lepoch_re : epoch_re;
+	struct sbuf b = SBUF_INIT;
+
+	t->kind = TK_EPOCH;
+	t->longfrm = longfrm;
+	t->name = xstrdup(pattern != NULL ? pattern
+	        : longfrm                 ? "LongEpoch"
+	                                  : "Epoch");
+	if (pattern != NULL) {
+		const char *s = pattern;
+
+		sbuf_addch(&b, '(');
+		while (*s) {
+			size_t l = 0;
+
+			if (*s == '{' && (s == pattern || s[-1] != '\\')) {
+				if (starts_ci(s, "{EPOCH}"))
+					l = 7;
+				else if (starts_ci(s, "{LEPOCH}"))
+					l = 8;
+			}
+			if (l > 0) {
+				sbuf_printf(&b, "(%s)", ere);
+				s += l;
+			} else {
+				sbuf_addch(&b, *s++);
+			}
+		}
+		sbuf_addch(&b, ')');
+		t->grp = 2;
+		template_set_regex(t, sbuf_detach(&b), WB_YES, true);
+	} else if (!line_begin) {
+		sbuf_printf(&b,
+		    "((?:^|(?P<square>(?<=^\\[))|(?P<selinux>(?<=\\baudit\\()))"
+		    "%s)(?:(?(selinux)(?=:\\d+\\)))|(?(square)(?=\\])))",
+		    ere);
+		template_set_regex(t, sbuf_detach(&b), WB_NO, true);
+	} else {
+		sbuf_printf(
+		    &b, "((?P<square>(?<=^\\[))?%s)(?(square)(?=\\]))", ere);
+		template_set_regex(t, sbuf_detach(&b), WB_START, true);
+	}
+	return t;
+}
+
+static struct tmpl *
+tai64n_template(bool line_begin)
+{
+	struct tmpl *t = tmpl_alloc();
+
+	t->kind = TK_TAI64N;
+	t->name = xstrdup("TAI64N");
+	template_set_regex(
+	    t, xstrdup("@[0-9a-f]{24}"), line_begin ? WB_START : WB_NO, true);
+	return t;
+}
+
+static bool
+contains_epoch_marker(const char *s)
+{
+	for (const char *p = s; *p; p++)
+		if (*p == '{' && (p == s || p[-1] != '\\') &&
+		    (starts_ci(p, "{EPOCH}") || starts_ci(p, "{LEPOCH}")))
+			return true;
+	return false;
+}
+
+/* The key fail2ban caches a pattern under: upper-cased unless it has a
+ * '%' directive. */
+static char *
+pattern_key(const char *pattern)
+{
+	char *k = xstrdup(pattern);
+
+	if (strchr(pattern, '%') == NULL)
+		for (char *p = k; *p; p++)
+			*p = (char)toupper((unsigned char)*p);
+	return k;
+}
+
+/* fail2ban's _getPatternTemplate. */
+static struct tmpl *
+make_template(
+    struct datedetect *dd, const char *pattern, const char *key, char **err)
+{
+	if (strstr(key, "EPOCH") != NULL) {
+		if (contains_epoch_marker(pattern))
+			return epoch_template(
+			    pattern, false, strstr(key, "LEPOCH") != NULL);
+		if (strcmp(key, "EPOCH") == 0 ||
+		    strcmp(key, "{^LN-BEG}EPOCH") == 0 ||
+		    strcmp(key, "^EPOCH") == 0)
+			return epoch_template(
+			    NULL, strcmp(key, "EPOCH") != 0, false);
+		if (strcmp(key, "LEPOCH") == 0 ||
+		    strcmp(key, "{^LN-BEG}LEPOCH") == 0 ||
+		    strcmp(key, "^LEPOCH") == 0)
+			return epoch_template(
+			    NULL, strcmp(key, "LEPOCH") != 0, true);
+	}
+	if (strcmp(key, "TAI64N") == 0 || strcmp(key, "{^LN-BEG}TAI64N") == 0 ||
+	    strcmp(key, "^TAI64N") == 0)
+		return tai64n_template(strcmp(key, "TAI64N") != 0);
+	return pattern_template(dd, pattern, err);
+}
+
+/* The Python syntax of the two templates with a hand-written matcher. */
+static char *fast_regex_syslog(const struct datedetect *dd);
+static char *fast_regex_iso(const struct datedetect *dd);
+
+/* Compiles t's regex; fills the group map. Returns 0 or -1 with *err. */
+static int
+tmpl_compile(struct datedetect *dd, struct tmpl *t, char **err)
+{
+	struct sbuf pc = SBUF_INIT;
+	const char *terr = NULL;
+	bool ascii = false;
+	int ecode;
+	PCRE2_SIZE eoff;
+	uint32_t opts = PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, count = 0,
+	         esize = 0;
+	PCRE2_SPTR table = NULL;
+	char *fr;
+
+	if (py_to_pcre(t->regex, &pc, &ascii, &terr) != 0) {
+		*err = xasprintf(
+		    "bad date pattern regex '%s': %s", t->regex, terr);
+		sbuf_cleanup(&pc);
+		return -1;
+	}
+	if (!ascii)
+		opts |= PCRE2_UCP;
+	t->code = pcre2_compile((PCRE2_SPTR)sbuf_str(&pc),
+	    PCRE2_ZERO_TERMINATED, opts, &ecode, &eoff, NULL);
+	sbuf_cleanup(&pc);
+	if (t->code == NULL) {
+		PCRE2_UCHAR msg[256];
+
+		pcre2_get_error_message(ecode, msg, sizeof(msg));
+		*err =
+		    xasprintf("bad date pattern regex '%s': %s at offset %zu",
+		        t->regex, (const char *)msg, (size_t)eoff);
+		return -1;
+	}
+	(void)pcre2_jit_compile(t->code, PCRE2_JIT_COMPLETE);
+	pcre2_pattern_info(t->code, PCRE2_INFO_CAPTURECOUNT, &count);
+	if (count < t->grp) {
+		*err = xasprintf("bad date pattern regex '%s': no group %u",
+		    t->regex, t->grp);
+		return -1;
+	}
+	pcre2_pattern_info(t->code, PCRE2_INFO_NAMECOUNT, &count);
+	pcre2_pattern_info(t->code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
+	pcre2_pattern_info(t->code, PCRE2_INFO_NAMETABLE, &table);
+	t->nkeys = 0;
+	for (uint32_t i = 0; i < count; i++) {
+		const unsigned char *e = table + (size_t)i * esize;
+		uint32_t g = (uint32_t)e[0] << 8 | e[1];
+		enum strptime_key k = strptime_key_of((const char *)e + 2);
+
+		if (k == SK_NONE)
+			continue;
+		if (t->nkeys >= DD_MAX_FIELDS) {
+			*err = xasprintf("bad date pattern regex '%s': too "
+			                 "many fields",
+			    t->regex);
+			return -1;
+		}
+		t->keys[t->nkeys].key = k;
+		t->keys[t->nkeys].grp = g;
+		t->nkeys++;
+	}
+	/* The name table is sorted by name; fail2ban reads the groups in
+	   the order they appear. */
+	for (size_t i = 1; i < t->nkeys; i++)
+		for (size_t j = i; j > 0 && t->keys[j - 1].grp > t->keys[j].grp;
+		     j--) {
+			struct tkey x = t->keys[j];
+
+			t->keys[j] = t->keys[j - 1];
+			t->keys[j - 1] = x;
+		}
+	t->fast = FAST_NONE;
+	if (t->kind == TK_PATTERN) {
+		fr = fast_regex_syslog(dd);
+		if (strcmp(fr, t->regex) == 0)
+			t->fast = FAST_SYSLOG;
+		free(fr);
+		fr = fast_regex_iso(dd);
+		if (strcmp(fr, t->regex) == 0)
+			t->fast = FAST_ISO;
+		free(fr);
+	}
+	return 0;
+}
+
+static void
+dd_add(struct datedetect *dd, struct tmpl *t)
+{
+	xgrow(&dd->v, &dd->cap, dd->n + 1, sizeof(dd->v[0]));
+	dd->v[dd->n].t = t;
+	dd->v[dd->n].hits = 0;
+	dd->v[dd->n].last_used = 0;
+	dd->v[dd->n].distance = 0x7fffffff;
+	dd->n++;
+}
+
+static bool
+dd_has_name(const struct datedetect *dd, const char *name)
+{
+	for (size_t i = 0; i < dd->n; i++)
+		if (strcmp(dd->v[i].t->name, name) == 0)
+			return true;
+	return false;
+}
+
+/* Appends t unless its name is taken: then an error, or silently dropped
+ * when ignore_dup. Takes t. Returns 0 or -1 with *err. */
+static int
+dd_append(struct datedetect *dd, struct tmpl *t, bool ignore_dup, char **err)
+{
+	if (dd_has_name(dd, t->name)) {
+		if (!ignore_dup)
+			*err = xasprintf(
+			    "There is already a template with name %s",
+			    t->name);
+		tmpl_free(t);
+		return ignore_dup ? 0 : -1;
+	}
+	if (tmpl_compile(dd, t, err) != 0) {
+		tmpl_free(t);
+		return -1;
+	}
+	dd_add(dd, t);
+	return 0;
+}
+
+/*
+ * The default list: each default template, and before all of them the
+ * line-start copy of each one that is not anchored already.
+ * Returns new templates in *out (31 of them) with their weights.
+ */
+static size_t
+default_templates(struct datedetect *dd, struct tmpl **out, bool originals)
+{
+	struct tmpl *orig[NDEFAULTS], *anch[NDEFAULTS];
+	size_t na = 0, n = 0;
+
+	for (size_t i = 0; i < NDEFAULTS; i++) {
+		char *key = pattern_key(default_patterns[i]), *err = NULL;
+
+		orig[i] = make_template(dd, default_patterns[i], key, &err);
+		assert(orig[i] != NULL);
+		free(key);
+		free(err);
+	}
+	if (originals) {
+		memcpy(out, orig, sizeof(orig));
+		return NDEFAULTS;
+	}
+	for (size_t i = 0; i < NDEFAULTS; i++) {
+		const char *name = orig[i]->name;
+		struct tmpl *a;
+		char *err = NULL;
+
+		if (strncmp(name, "{^LN-BEG}", 9) == 0 || name[0] == '^')
+			continue;
+		if (orig[i]->pattern != NULL) {
+			char *p = xasprintf("{^LN-BEG}%s", orig[i]->pattern);
+
+			a = make_template(dd, p, p, &err);
+			free(p);
+		} else {
+			char *p = xasprintf("{^LN-BEG}%s", name), *key;
+
+			key = pattern_key(p);
+			a = make_template(dd, p, key, &err);
+			free(key);
+			free(p);
+		}
+		assert(a != NULL);
+		free(err);
+		a->weight = 100.0;
+		anch[na++] = a;
+	}
+	for (size_t i = 0; i < na; i++)
+		out[n++] = anch[i];
+	for (size_t i = 0; i < NDEFAULTS; i++)
+		out[n++] = orig[i];
+	return n;
+}
+
+/* Strips a leading {UNB}, {^LN-BEG}, "(?:^|\b|\W)" and a trailing
+ * "(?=\b|\W|$)" (fail2ban's unboundPattern). */
+static char *
+unbound_pattern(const char *s)
+{
+	size_t n;
+
+	if (strncmp(s, "{UNB}", 5) == 0)
+		s += 5;
+	if (strncmp(s, "{^LN-BEG}", 9) == 0)
+		s += 9;
+	if (strncmp(s, "(?:^|\\b|\\W)", 11) == 0)
+		s += 11;
+	else if (strncmp(s, "(^|\\b|\\W)", 9) == 0)
+		s += 9;
+	n = strlen(s);
+	if (n >= 11 && strcmp(s + n - 11, "(?=\\b|\\W|$)") == 0)
+		n -= 11;
+	return xmemdup(s, n);
+}
+
+/* Replaces every {DATE} (any case, not after a backslash) with rep. */
+static char *
+subst_date(const char *pre, const char *rep)
+{
+	struct sbuf b = SBUF_INIT;
+
+	for (const char *p = pre; *p;) {
+		if (*p == '{' && (p == pre || p[-1] != '\\') &&
+		    starts_ci(p, "{DATE}")) {
+			sbuf_addstr(&b, rep);
+			p += 6;
+		} else {
+			sbuf_addch(&b, *p++);
+		}
+	}
+	return sbuf_detach(&b);
+}
+
+/* fail2ban's addDefaultTemplate, for {DEFAULT}, {^LN-BEG} and {DATE}. */
+static int
+add_defaults(
+    struct datedetect *dd, bool only_line_begin, const char *pre, char **err)
+{
+	struct tmpl *list[2 * NDEFAULTS];
+	size_t n = default_templates(dd, list, pre != NULL);
+	bool ignore_dup = dd->n > 0;
+	int rc = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct tmpl *t = list[i];
+
+		list[i] = NULL;
+		if (only_line_begin && !(t->flags & F_LINE_BEGIN)) {
+			tmpl_free(t);
+			continue;
+		}
+		if (pre != NULL) {
+			const char *src =
+			    t->pattern != NULL ? t->pattern : t->name;
+			char *ub = unbound_pattern(src), *p, *key;
+			struct tmpl *t2;
+
+			p = subst_date(pre, ub);
+			free(ub);
+			key = pattern_key(p);
+			if (t->pattern == NULL) {
+				/* Epoch/TAI64N: fail2ban builds from the name
+				 */
+				free(p);
+				ub = unbound_pattern(t->name);
+				p = subst_date(pre, ub);
+				free(ub);
+				free(key);
+				key = pattern_key(p);
+			}
+			t2 = make_template(dd, p, key, err);
+			free(p);
+			free(key);
+			tmpl_free(t);
+			if (t2 == NULL) {
+				rc = -1;
+				break;
+			}
+			t = t2;
+		}
+		if (dd_append(dd, t, ignore_dup, err) != 0) {
+			rc = -1;
+			break;
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		tmpl_free(list[i]);
+	return rc;
+}
+
+/* appendTemplate for one datepattern line. Returns 0 or -1 with *err. */
+static int
+append_pattern(struct datedetect *dd, const char *pattern, char **err)
+{
+	char *key = pattern_key(pattern);
+	struct tmpl *t;
+	int rc;
+
+	if (strcmp(key, "{^LN-BEG}") == 0 || strcmp(key, "{DEFAULT}") == 0) {
+		rc = add_defaults(dd, strcmp(key, "{^LN-BEG}") == 0, NULL, err);
+		free(key);
+		return rc;
+	}
+	if (strstr(key, "{DATE}") != NULL) {
+		rc = add_defaults(dd, false, pattern, err);
+		free(key);
+		return rc;
+	}
+	if (strcmp(key, "{NONE}") == 0)
+		t = pattern_template(dd, "{UNB}^", err);
+	else
+		t = make_template(dd, pattern, key, err);
+	free(key);
+	if (t == NULL)
+		return -1;
+	return dd_append(dd, t, false, err);
+}
+
+/* ------------------------------------------------------------------ */
+/* Public: construction                                                */
+
+struct datedetect *
+datedetect_new(const char *pattern, const char *logtimezone, unsigned flags,
+    time_t now, const char *file, int line, struct diags *d)
+{
+	struct datedetect *dd = xcalloc(1, sizeof(*dd));
+	bool ok = true;
+
+	(void)flags;
+	tzset();
+	dd->last_idx = SIZE_MAX;
+	dd->last_pos = 1;
+	dd->last_pos_prev = dd->last_pos_at = -1;
+	dd->last_end = 0x7fffffff;
+	dd->last_end_prev = dd->last_end_at = -1;
+	strptime_now_init(&dd->now);
+	build_exy(dd, now);
+	dd->mctx = pcre2_match_context_create(NULL);
+	pcre2_set_match_limit(dd->mctx, DD_MATCH_LIMIT);
+	pcre2_set_depth_limit(dd->mctx, DD_DEPTH_LIMIT);
+
+	if (logtimezone != NULL && logtimezone[0] != '\0') {
+		int m = 0;
+
+		if (strptime_zone(logtimezone, strlen(logtimezone), &m) !=
+		    STRPTIME_OK) {
+			diag_add(d, DIAG_ERROR, file, line,
+			    "Unknown or unsupported time zone: '%s'",
+			    logtimezone);
+			ok = false;
+		}
+		dd->has_tz = true;
+		dd->tz_min = m;
+	}
+
+	if (pattern != NULL) {
+		const char *p = pattern;
+		int lno = line;
+
+		while (*p) {
+			const char *e = strchr(p, '\n');
+			size_t l = e != NULL ? (size_t)(e - p) : strlen(p);
+			char *one = strip_dup(p, l), *err = NULL;
+
+			if (one[0] != '\0' &&
+			    append_pattern(dd, one, &err) != 0) {
+				diag_add(d, DIAG_ERROR, file, lno, "%s",
+				    err != NULL ? err : "bad datepattern");
+				ok = false;
+			}
+			free(err);
+			free(one);
+			p += l;
+			if (*p == '\n')
+				p++;
+			if (line > 0)
+				lno++;
+		}
+	}
+	if (ok && dd->n == 0) {
+		char *err = NULL;
+
+		if (add_defaults(dd, false, NULL, &err) != 0) {
+			diag_add(d, DIAG_ERROR, file, line, "%s", err);
+			ok = false;
+		}
+		free(err);
+	}
+	if (!ok) {
+		datedetect_free(dd);
+		return NULL;
+	}
+	{
+		uint32_t maxg = 1, c;
+
+		for (size_t i = 0; i < dd->n; i++) {
+			pcre2_pattern_info(
+			    dd->v[i].t->code, PCRE2_INFO_CAPTURECOUNT, &c);
+			if (c + 1 > maxg)
+				maxg = c + 1;
+		}
+		dd->md = pcre2_match_data_create(maxg, NULL);
+		dd->ovn = pcre2_get_ovector_count(dd->md);
+		dd->found_ov = xcalloc(2 * (size_t)dd->ovn, sizeof(PCRE2_SIZE));
+	}
+	if (dd->n == 0 || dd->n > 2)
+		dd->describe = xstrdup("Default Detectors");
+	else
+		dd->describe = xstrdup(dd->v[0].t->name);
+	return dd;
+}
+
+void
+datedetect_free(struct datedetect *dd)
+{
+	if (dd == NULL)
+		return;
+	for (size_t i = 0; i < dd->n; i++)
+		tmpl_free(dd->v[i].t);
+	free(dd->v);
+	free(dd->describe);
+	free(dd->exy);
+	free(dd->found_ov);
+	pcre2_match_data_free(dd->md);
+	pcre2_match_context_free(dd->mctx);
+	free(dd);
+}
+
+size_t
+datedetect_count(const struct datedetect *dd)
+{
+	return dd->n;
+}
+
+const char *
+datedetect_name(const struct datedetect *dd, size_t i)
+{
+	return i < dd->n ? dd->v[i].t->name : NULL;
+}
+
+const char *
+datedetect_regex(const struct datedetect *dd, size_t i)
+{
+	return i < dd->n ? dd->v[i].t->regex : NULL;
+}
+
+const char *
+datedetect_pattern(const struct datedetect *dd, size_t i)
+{
+	return i < dd->n ? dd->v[i].t->pattern : NULL;
+}
+
+unsigned long
+datedetect_hits(const struct datedetect *dd, size_t i)
+{
+	return i < dd->n ? dd->v[i].hits : 0;
+}
+
+double
+datedetect_weight(const struct datedetect *dd, size_t i)
+{
+	const struct slot *s;
+
+	if (i >= dd->n)
+		return 0;
+	s = &dd->v[i];
+	return (double)s->hits * s->t->weight /
+	    (double)(s->distance > 1 ? s->distance : 1);
+}
+
+double
+datedetect_template_weight(const struct datedetect *dd, size_t i)
+{
+	return i < dd->n ? dd->v[i].t->weight : 0;
+}
+
+const char *
+datedetect_describe(const struct datedetect *dd)
+{
+	return dd->describe;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hand-written matchers                                               */
+
+static char *
+fast_regex_syslog(const struct datedetect *dd)
+{
+	return xasprintf(
+	    "(?iu)^(?:\\W{0,2})?((?:(?P<a>mon|tue|wed|thu|fri|sat|sun) )?"
+	    "(?P<b>jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec) "
+	    "(?P<d>[1-2]\\d|[0 ]?[1-9]|3[0-1])  ?(?P<H>[0-2]?\\d):"
+	    "(?P<M>[0-5]?\\d):(?P<S>[0-5]?\\d|6[0-1])"
+	    "(?:\\.(?P<f>[0-9]{1,6}))?(?: %s)?)(?=\\b|\\W|$)",
+	    dd->exy);
+}
+
+static char *
+fast_regex_iso(const struct datedetect *dd)
+{
+	return xasprintf("^(?:\\W{0,2})?(%s(?P<_sep>[-/.])"
+	                 "(?P<m>0?[1-9]|1[0-2])(?P=_sep)"
+	                 "(?P<d>[1-2]\\d|[0 ]?[1-9]|3[0-1])(?:T|  ?)"
+	                 "(?P<H>[0-1]?\\d|2[0-3]):(?P<M>[0-5]?\\d):"
+	                 "(?P<S>[0-5]?\\d|6[0-1])(?:[.,](?P<f>[0-9]{1,6}))?"
+	                 "(?:\\s*(?P<z>Z|UTC|GMT|[+-][01]\\d(?::?\\d{2})?))?)"
+	                 "(?=\\b|\\W|$)",
+	    dd->exy);
+}
+
+/* A span in the line; len 0 with s == NULL means "did not take part". */
+struct span {
+	size_t at, len;
+	bool set;
+};
+
+struct fastres {
+	size_t start, end; /* group 1 */
+	size_t mend;       /* whole match end (= end here) */
+	struct span g[9];  /* fields in group order */
+	size_t ng;
+	enum strptime_key keys[9];
+};
+
+enum { FAST_NOMATCH = 0, FAST_MATCH = 1, FAST_UNSURE = 2 };
+
+static inline bool
+a_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static inline bool
+a_word(unsigned char c)
+{
+	return (c >= '0' && c <= '9') ||
+	    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
+}
+
+/* (?=\b|\W|$) after a word character, for ASCII text. */
+static inline bool
+end_ok(const unsigned char *s, size_t n, size_t e)
+{
+	return e >= n || !a_word(s[e]);
+}
+
+static int
+name3(const unsigned char *s, size_t n, size_t at, const char *names)
+{
+	char c[3];
+
+	if (at + 3 > n)
+		return -1;
+	for (int k = 0; k < 3; k++)
+		c[k] = (char)(s[at + k] | 0x20);
+	for (int i = 0; names[i * 3]; i++)
+		if (c[0] == names[i * 3] && c[1] == names[i * 3 + 1] &&
+		    c[2] == names[i * 3 + 2])
+			return i;
+	return -1;
+}
+
+/* Leading (?:\W{0,2})? choices, longest first. */
+static size_t
+lead_max(const unsigned char *s, size_t n)
+{
+	size_t p = 0;
+
+	while (p < 2 && p < n && !a_word(s[p]))
+		p++;
+	return p;
+}
+
+/* "[0-X]?\d"-style choices: writes up to 2 lengths, longest first. */
+static int
+opt_digit2(
+    const unsigned char *s, size_t n, size_t at, char maxfirst, size_t out[2])
+{
+	int k = 0;
+
+	if (at + 1 < n && s[at] >= '0' && s[at] <= maxfirst &&
+	    a_digit(s[at + 1]))
+		out[k++] = 2;
+	if (at < n && a_digit(s[at]))
+		out[k++] = 1;
+	return k;
+}
+
+/* %d: [1-2]\d | [0 ]?[1-9] | 3[0-1], in the regex's order. */
+static int
+day_choices(const unsigned char *s, size_t n, size_t at, size_t out[4])
+{
+	int k = 0;
+
+	if (at + 1 < n && (s[at] == '1' || s[at] == '2') && a_digit(s[at + 1]))
+		out[k++] = 2;
+	if (at + 1 < n && (s[at] == '0' || s[at] == ' ') && s[at + 1] >= '1' &&
+	    s[at + 1] <= '9')
+		out[k++] = 2;
+	if (at < n && s[at] >= '1' && s[at] <= '9')
+		out[k++] = 1;
+	if (at + 1 < n && s[at] == '3' &&
+	    (s[at + 1] == '0' || s[at + 1] == '1'))
+		out[k++] = 2;
+	return k;
+}
+
+/* %S: [0-5]?\d | 6[0-1] */
+static int
+sec_choices(const unsigned char *s, size_t n, size_t at, size_t out[3])
+{
+	int k = opt_digit2(s, n, at, '5', out);
+
+	if (at + 1 < n && s[at] == '6' &&
+	    (s[at + 1] == '0' || s[at + 1] == '1'))
+		out[k++] = 2;
+	return k;
+}
+
+static bool
+exy_at(const struct datedetect *dd, const unsigned char *s, size_t n, size_t at)
+{
+	if (at + 4 > n || !a_digit(s[at]) || !a_digit(s[at + 1]) ||
+	    !a_digit(s[at + 2]) || !a_digit(s[at + 3]))
+		return false;
+	return dd->ydec[(s[at] - '0') * 100 + (s[at + 1] - '0') * 10 +
+	    (s[at + 2] - '0')];
+}
+
+static bool
+ascii_prefix(const unsigned char *s, size_t n, size_t upto)
+{
+	if (upto > n)
+		upto = n;
+	for (size_t i = 0; i < upto; i++)
+		if (s[i] >= 0x80)
+			return false;
+	return true;
+}
+
+static void
+setg(struct fastres *r, int i, size_t at, size_t len)
+{
+	r->g[i].at = at;
+	r->g[i].len = len;
+	r->g[i].set = true;
+}
+
+/*
+ * The syslog template at line start, exactly as the regex backtracks:
+ * (?iu)^(?:\W{0,2})?((?:DAY )?MON DD  ?H:M:S(?:\.f)?(?: YEAR)?)(?=\b|\W|$)
+ */
+static int
+fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
+    struct fastres *r)
+{
+	static const char days[] = "montuewedthufrisatsun";
+	static const char mons[] = "janfebmaraprmayjunjulaugsepoctnovdec";
+	size_t pmax;
+
+	if (!ascii_prefix(s, n, 40))
+		return FAST_UNSURE;
+	r->ng = 8;
+	r->keys[0] = SK_a;
+	r->keys[1] = SK_b;
+	r->keys[2] = SK_d;
+	r->keys[3] = SK_H;
+	r->keys[4] = SK_M;
+	r->keys[5] = SK_S;
+	r->keys[6] = SK_f;
+	r->keys[7] = SK_Y;
+	pmax = lead_max(s, n);
+	for (size_t p = pmax + 1; p-- > 0;) {
+		for (int wd = 1; wd >= 0; wd--) {
+			size_t q = p, dch[4], hch[2], mch[2], sch[3];
+			int nd, nh, nm, ns;
+
+			memset(r->g, 0, sizeof(r->g));
+			if (wd) {
+				if (name3(s, n, q, days) < 0 || q + 3 >= n ||
+				    s[q + 3] != ' ')
+					continue;
+				setg(r, 0, q, 3);
+				q += 4;
+			}
+			if (name3(s, n, q, mons) < 0 || q + 3 >= n ||
+			    s[q + 3] != ' ')
+				continue;
+			setg(r, 1, q, 3);
+			q += 4;
+			nd = day_choices(s, n, q, dch);
+			for (int a = 0; a < nd; a++) {
+				size_t q1 = q + dch[a];
+
+				if (q1 >= n || s[q1] != ' ')
+					continue;
+				for (int sp = 1; sp >= 0; sp--) {
+					size_t q2 = q1 + 1;
+
+					if (sp) {
+						if (q2 >= n || s[q2] != ' ')
+							continue;
+						q2++;
+					}
+					nh = opt_digit2(s, n, q2, '2', hch);
+					for (int b = 0; b < nh; b++) {
+						size_t q3 = q2 + hch[b];
+
+						if (q3 >= n || s[q3] != ':')
+							continue;
+						q3++;
+						nm = opt_digit2(
+						    s, n, q3, '5', mch);
+						for (int c = 0; c < nm; c++) {
+							size_t q4 = q3 + mch[c];
+
+							if (q4 >= n ||
+							    s[q4] != ':')
+								continue;
+							q4++;
+							ns = sec_choices(
+							    s, n, q4, sch);
+							for (int e = 0; e < ns;
+							     e++) {
+								size_t q5 =
+								    q4 + sch[e];
+								size_t fl = 0,
+								       fmax = 0;
+
+								/* fraction: 6..1
+								 * digits, then
+								 * none */
+								if (q5 + 1 <
+								        n &&
+								    s[q5] ==
+								        '.')
+									while (
+									    fmax <
+									        6 &&
+									    q5 + 1 +
+									            fmax <
+									        n &&
+									    a_digit(s[q5 +
+									        1 +
+									        fmax]))
+										fmax++;
+								for (fl = fmax +
+								         1;
+								     fl-- >
+								     0;) {
+									size_t
+									    q6 =
+									        fl
+									    ? q5 +
+									        1 +
+									        fl
+									    : q5;
+
+									/* year,
+									 * then
+									 * none
+									 */
+									for (
+									    int y =
+									        1;
+									    y >=
+									    0;
+									    y--) {
+										size_t q7 =
+										    q6;
+
+										if (y) {
+											if (q6 >=
+											        n ||
+											    s[q6] !=
+											        ' ' ||
+											    !exy_at(
+											        dd,
+											        s,
+											        n,
+											        q6 +
+											            1))
+												continue;
+											q7 =
+											    q6 +
+											    5;
+										}
+										if (!end_ok(
+										        s,
+										        n,
+										        q7))
+											continue;
+										setg(
+										    r,
+										    2,
+										    q,
+										    dch[a]);
+										setg(
+										    r,
+										    3,
+										    q2,
+										    hch[b]);
+										setg(
+										    r,
+										    4,
+										    q3,
+										    mch[c]);
+										setg(
+										    r,
+										    5,
+										    q4,
+										    sch[e]);
+										r->g[6]
+										    .set =
+										    fl >
+										    0;
+										r->g[6]
+										    .at =
+										    q5 +
+										    1;
+										r->g[6]
+										    .len =
+										    fl;
+										r->g[7]
+										    .set =
+										    y;
+										r->g[7]
+										    .at =
+										    q6 +
+										    1;
+										r->g[7]
+										    .len =
+										    4;
+										r->start =
+										    p;
+										r->end =
+										    r->mend =
+										        q7;
+										return FAST_MATCH;
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return FAST_NOMATCH;
+}
+
+static inline bool
+py_ws(unsigned char c)
+{
+	return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f);
+}
+
+/* %z alternatives at q: writes lengths in the regex's order. */
+static int
+zone_choices(const unsigned char *s, size_t n, size_t q, size_t out[4])
+{
+	int k = 0;
+
+	if (q < n && s[q] == 'Z')
+		out[k++] = 1;
+	if (q + 3 <= n &&
+	    (memcmp(s + q, "UTC", 3) == 0 || memcmp(s + q, "GMT", 3) == 0))
+		out[k++] = 3;
+	if (q + 3 <= n && (s[q] == '+' || s[q] == '-') &&
+	    (s[q + 1] == '0' || s[q + 1] == '1') && a_digit(s[q + 2])) {
+		/* (?::?\d{2})? : with colon, without, none */
+		if (q + 6 <= n && s[q + 3] == ':' && a_digit(s[q + 4]) &&
+		    a_digit(s[q + 5]))
+			out[k++] = 6;
+		if (q + 5 <= n && a_digit(s[q + 3]) && a_digit(s[q + 4]))
+			out[k++] = 5;
+		out[k++] = 3;
+	}
+	return k;
+}
+
+/*
+ * The ISO 8601 template at line start:
+ * ^(?:\W{0,2})?(YEAR([-/.])M\1D(?:T|  ?)H:M:S(?:[.,]f)?(?:\s*ZONE)?)(?=..)
+ */
+static int
+fast_iso(const struct datedetect *dd, const unsigned char *s, size_t n,
+    struct fastres *r)
+{
+	size_t pmax;
+
+	if (!ascii_prefix(s, n, 64))
+		return FAST_UNSURE;
+	r->keys[0] = SK_Y;
+	r->keys[1] = SK_m;
+	r->keys[2] = SK_d;
+	r->keys[3] = SK_H;
+	r->keys[4] = SK_M;
+	r->keys[5] = SK_S;
+	r->keys[6] = SK_f;
+	r->keys[7] = SK_z;
+	r->ng = 8;
+	pmax = lead_max(s, n);
+	for (size_t p = pmax + 1; p-- > 0;) {
+		size_t q = p, mch[3], dch[4], tch[3], hch[3], mich[2], sch[3];
+		int nm = 0, nd, nt = 0, nh, nmi, ns;
+		unsigned char sep;
+
+		if (!exy_at(dd, s, n, q) || q + 4 >= n)
+			continue;
+		sep = s[q + 4];
+		if (sep != '-' && sep != '/' && sep != '.')
+			continue;
+		q += 5;
+		/* %m: 0?[1-9] | 1[0-2] */
+		if (q + 1 < n && s[q] == '0' && s[q + 1] >= '1' &&
+		    s[q + 1] <= '9')
+			mch[nm++] = 2;
+		if (q < n && s[q] >= '1' && s[q] <= '9')
+			mch[nm++] = 1;
+		if (q + 1 < n && s[q] == '1' && s[q + 1] >= '0' &&
+		    s[q + 1] <= '2')
+			mch[nm++] = 2;
+		for (int a = 0; a < nm; a++) {
+			size_t q1 = q + mch[a];
+
+			if (q1 >= n || s[q1] != sep)
+				continue;
+			q1++;
+			nd = day_choices(s, n, q1, dch);
+			for (int b = 0; b < nd; b++) {
+				size_t q2 = q1 + dch[b];
+
+				nt = 0;
+				if (q2 < n && s[q2] == 'T')
+					tch[nt++] = 1;
+				if (q2 < n && s[q2] == ' ') {
+					if (q2 + 1 < n && s[q2 + 1] == ' ')
+						tch[nt++] = 2;
+					tch[nt++] = 1;
+				}
+				for (int c = 0; c < nt; c++) {
+					size_t q3 = q2 + tch[c];
+
+					/* %H: [0-1]?\d | 2[0-3] */
+					nh = opt_digit2(s, n, q3, '1', hch);
+					if (q3 + 1 < n && s[q3] == '2' &&
+					    s[q3 + 1] >= '0' &&
+					    s[q3 + 1] <= '3')
+						hch[nh++] = 2;
+					for (int d = 0; d < nh; d++) {
+						size_t q4 = q3 + hch[d];
+
+						if (q4 >= n || s[q4] != ':')
+							continue;
+						q4++;
+						nmi = opt_digit2(
+						    s, n, q4, '5', mich);
+						for (int e = 0; e < nmi; e++) {
+							size_t q5 =
+							    q4 + mich[e];
+
+							if (q5 >= n ||
+							    s[q5] != ':')
+								continue;
+							q5++;
+							ns = sec_choices(
+							    s, n, q5, sch);
+							for (int f = 0; f < ns;
+							     f++) {
+								size_t q6 = q5 +
+								    sch[f],
+								       fmax = 0;
+
+								if (q6 + 1 <
+								        n &&
+								    (s[q6] ==
+								            '.' ||
+								        s[q6] ==
+								            ','))
+									while (
+									    fmax <
+									        6 &&
+									    q6 + 1 +
+									            fmax <
+									        n &&
+									    a_digit(s[q6 +
+									        1 +
+									        fmax]))
+										fmax++;
+								for (size_t fl =
+								         fmax +
+								         1;
+								     fl-- >
+								     0;) {
+									size_t
+									    q7 =
+									        fl
+									    ? q6 +
+									        1 +
+									        fl
+									    : q6;
+									size_t
+									    wmax =
+									        0;
+
+									while (
+									    q7 + wmax <
+									        n &&
+									    py_ws(s[q7 +
+									        wmax]))
+										wmax++;
+									/* zone:
+									 * \s*
+									 * greedy,
+									 * then
+									 * none
+									 */
+									for (
+									    size_t w =
+									        wmax +
+									        2;
+									    w-- >
+									    0;) {
+										size_t zch
+										    [4],
+										    q8,
+										    ze =
+										        q7;
+										int nz =
+										    0;
+										bool zone =
+										    w >
+										    0;
+
+										if (zone) {
+											q8 =
+											    q7 +
+											    (w -
+											        1);
+											nz = zone_choices(
+											    s,
+											    n,
+											    q8,
+											    zch);
+										} else {
+											q8 =
+											    q7;
+											nz =
+											    1;
+										}
+										for (
+										    int z =
+										        0;
+										    z <
+										    nz;
+										    z++) {
+											ze =
+											    zone
+											    ? q8 +
+											        zch[z]
+											    : q7;
+											if (!end_ok(
+											        s,
+											        n,
+											        ze))
+												continue;
+											memset(
+											    r->g,
+											    0,
+											    sizeof(
+											        r->g));
+											setg(
+											    r,
+											    0,
+											    p,
+											    4);
+											setg(
+											    r,
+											    1,
+											    q,
+											    mch[a]);
+											setg(
+											    r,
+											    2,
+											    q1,
+											    dch[b]);
+											setg(
+											    r,
+											    3,
+											    q3,
+											    hch[d]);
+											setg(
+											    r,
+											    4,
+											    q4,
+											    mich[e]);
+											setg(
+											    r,
+											    5,
+											    q5,
+											    sch[f]);
+											if (fl)
+												setg(
+												    r,
+												    6,
+												    q6 +
+												        1,
+												    fl);
+											if (zone)
+												setg(
+												    r,
+												    7,
+												    q8,
+												    zch[z]);
+											r->start =
+											    p;
+											r->end =
+											    r->mend =
+											        ze;
+											return FAST_MATCH;
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	return FAST_NOMATCH;
+}
+
+/* ------------------------------------------------------------------ */
+/* Matching                                                            */
+
+/* The outcome of one template on one line. */
+struct mres {
+	size_t ms, me;        /* whole match */
+	size_t gs, ge;        /* group 1 (the date text) */
+	const PCRE2_SIZE *ov; /* the groups, when not fast */
+	bool fast;
+	struct fastres fr;
+};
+
+/*
+ * Searches line[from..to) (the regex sees line[0..to), so look-behinds
+ * see before from, and "$" matches at to) with template t.
+ * Returns 1 on a match, 0 otherwise.
+ */
+static int
+tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
+    size_t len, size_t from, size_t to, struct mres *res)
+{
+	PCRE2_SIZE *ov;
+	int rc;
+
+	res->fast = false;
+	if (t->fast != FAST_NONE && from == 0 && to == len) {
+		int fr = t->fast == FAST_SYSLOG
+		    ? fast_syslog(
+		          dd, (const unsigned char *)line, len, &res->fr)
+		    : fast_iso(dd, (const unsigned char *)line, len, &res->fr);
+
+		if (fr == FAST_NOMATCH)
+			return 0;
+		if (fr == FAST_MATCH) {
+			res->fast = true;
+			res->ms = 0;
+			res->me = res->fr.mend;
+			res->gs = res->fr.start;
+			res->ge = res->fr.end;
+			return 1;
+		}
+	}
+	rc = pcre2_match(
+	    t->code, (PCRE2_SPTR)line, to, from, 0, dd->md, dd->mctx);
+	if (rc <= 0)
+		return 0;
+	ov = pcre2_get_ovector_pointer(dd->md);
+	res->ov = ov;
+	res->ms = ov[0];
+	res->me = ov[1];
+	if (ov[2 * t->grp] == PCRE2_UNSET) {
+		res->gs = res->ge = ov[0];
+	} else {
+		res->gs = ov[2 * t->grp];
+		res->ge = ov[2 * t->grp + 1];
+	}
+	/* \K could put the start after the end; never trust it */
+	if (res->ms > res->me)
+		res->ms = res->me;
+	if (res->gs > res->ge)
+		res->gs = res->ge;
+	return 1;
+}
+
+/* Python's float() of a digit string with an optional fraction. */
+static double
+epoch_value(const char *s, size_t n)
+{
+	char buf[64];
+	size_t k = 0;
+
+	for (size_t i = 0; i < n && k + 1 < sizeof(buf);) {
+		uint32_t cp;
+		size_t l = strptime_utf8(s + i, n - i, &cp);
+		int dv;
+
+		if (l == 0)
+			break;
+		dv = strptime_digit(cp);
+		buf[k++] =
+		    dv >= 0 ? (char)('0' + dv) : (char)(cp < 0x80 ? cp : '?');
+		i += l;
+	}
+	buf[k] = '\0';
+	return strtod(buf, NULL);
+}
+
+/* Converts the winning match to a time (fail2ban's getDate). */
+static void
+convert(struct datedetect *dd, const struct tmpl *t, const char *line,
+    const struct mres *res, struct date_match *m)
+{
+	enum strptime_status st;
+	size_t nf = 0;
+
+	m->has_time = false;
+	m->err = DATE_OK;
+	if (t->kind == TK_EPOCH) {
+		const PCRE2_SIZE *ov = res->ov;
+		size_t a = ov[2 * t->grp], b = ov[2 * t->grp + 1], nch = 0;
+		double v;
+		bool dot;
+
+		if (a == PCRE2_UNSET) {
+			m->err = DATE_EOTHER;
+			return;
+		}
+		v = epoch_value(line + a, b - a);
+		dot = memchr(line + a, '.', b - a) != NULL;
+		for (size_t k = a; k < b; k++)
+			nch += ((unsigned char)line[k] & 0xc0) != 0x80;
+		if (t->longfrm && nch >= 13)
+			v = (nch >= 16 && !dot) ? v / 1000000 : v / 1000;
+		m->time = v;
+		m->has_time = true;
+		return;
+	}
+	if (t->kind == TK_TAI64N) {
+		/* seconds: hex characters 2..16 of "@4000000052aebcd8..." */
+		uint64_t v = 0;
+
+		for (size_t i = res->gs + 2; i < res->gs + 17 && i < res->ge;
+		     i++) {
+			int c = (unsigned char)line[i];
+
+			v = v * 16 +
+			    (uint64_t)(c <= '9' ? c - '0' : c - 'a' + 10);
+		}
+		m->time = (double)v;
+		m->has_time = true;
+		return;
+	}
+	if (res->fast) {
+		for (size_t i = 0; i < res->fr.ng; i++) {
+			dd->fields[nf].key = res->fr.keys[i];
+			dd->fields[nf].s =
+			    res->fr.g[i].set ? line + res->fr.g[i].at : NULL;
+			dd->fields[nf].len = res->fr.g[i].len;
+			nf++;
+		}
+	} else {
+		const PCRE2_SIZE *ov = res->ov;
+
+		for (size_t i = 0; i < t->nkeys; i++) {
+			uint32_t g = t->keys[i].grp;
+
+			dd->fields[nf].key = t->keys[i].key;
+			if (ov[2 * g] == PCRE2_UNSET) {
+				dd->fields[nf].s = NULL;
+				dd->fields[nf].len = 0;
+			} else {
+				dd->fields[nf].s = line + ov[2 * g];
+				dd->fields[nf].len = ov[2 * g + 1] - ov[2 * g];
+			}
+			nf++;
+		}
+	}
+	st = strptime_convert(
+	    dd->fields, nf, &dd->now, dd->has_tz, dd->tz_min, &m->time);
+	if (st == STRPTIME_OK)
+		m->has_time = true;
+	else
+		m->err = st == STRPTIME_EVALUE ? DATE_EVALUE : DATE_EOTHER;
+}
+
+static double
+slot_weight(const struct slot *s)
+{
+	return (double)s->hits * s->t->weight /
+	    (double)(s->distance > 1 ? s->distance : 1);
+}
+
+/* fail2ban's _reorderTemplate ("bubble up"). Returns the new index. */
+static size_t
+reorder(struct datedetect *dd, size_t num)
+{
+	struct slot cur = dd->v[num];
+	double untime = cur.last_used - DD_UNUSED_TIME, w = slot_weight(&cur);
+	size_t pos = dd->first_unused < num ? dd->first_unused : num / 2;
+
+	if (!(w > slot_weight(&dd->v[pos]) || untime > dd->v[pos].last_used)) {
+		if (pos == num - 1)
+			return num;
+		pos = num - 1;
+		if (!(w > slot_weight(&dd->v[pos]) ||
+		        untime > dd->v[pos].last_used))
+			return num;
+	}
+	memmove(&dd->v[pos + 1], &dd->v[pos], (num - pos) * sizeof(dd->v[0]));
+	dd->v[pos] = cur;
+	while (dd->first_unused < dd->n && dd->v[dd->first_unused].hits)
+		dd->first_unused++;
+	return pos;
+}
+
+/* Keeps a match aside while other templates are searched: its groups
+ * are copied out of the shared match data. */
+static void
+reserve(struct datedetect *dd, struct mres *dst, const struct mres *src)
+{
+	*dst = *src;
+	if (!src->fast) {
+		memcpy(dd->found_ov, src->ov,
+		    2 * dd->ovn * sizeof(dd->found_ov[0]));
+		dst->ov = dd->found_ov;
+	}
+}
+
+static inline int
+byte_at(const char *line, size_t len, long i)
+{
+	return i >= 0 && (size_t)i < len ? (unsigned char)line[i] : -1;
+}
+
+static inline bool
+py_isalnum_byte(int c)
+{
+	return c >= 0x80 || isalnum(c);
+}
+
+int
+datedetect_match(struct datedetect *dd, const char *line, size_t len,
+    time_t now, struct date_match *m)
+{
+	struct mres res, found = {0};
+	long found_dist = 0x7fffffff;
+	size_t found_idx = SIZE_MAX, ignore = SIZE_MAX, i = dd->last_idx;
+	bool match = false, have_found = false;
+
+	strptime_now_set(&dd->now, now);
+	if (i < dd->n) {
+		const struct tmpl *t = dd->v[i].t;
+
+		if (t->flags & (F_LINE_BEGIN | F_LINE_END)) {
+			match = tmpl_search(dd, t, line, len, 0, len, &res);
+			ignore = i;
+		} else {
+			long d0 = dd->last_pos, e0 = dd->last_end;
+			bool left =
+			    byte_at(line, len, d0 - 1) == dd->last_pos_prev ||
+			    (byte_at(line, len, d0) == dd->last_pos_at &&
+			        !py_isalnum_byte(dd->last_pos_at));
+			bool right =
+			    byte_at(line, len, e0) == dd->last_end_at ||
+			    (byte_at(line, len, e0 - 1) == dd->last_end_prev &&
+			        !py_isalnum_byte(dd->last_end_prev));
+
+			if (left && right) {
+				size_t from = d0 < 0 ? 0 : (size_t)d0;
+				size_t to = e0 < 0 ? 0 : (size_t)e0;
+
+				if (to > len)
+					to = len;
+				match = from <= to &&
+				    tmpl_search(
+				        dd, t, line, len, from, to, &res);
+			} else {
+				match =
+				    tmpl_search(dd, t, line, len, 0, len, &res);
+				ignore = i;
+			}
+		}
+		if (match &&
+		    !(dd->n == 1 || (t->flags & (F_LINE_BEGIN | F_LINE_END)) ||
+		        ((long)res.ms == dd->last_pos &&
+		            (long)res.me == dd->last_end))) {
+			reserve(dd, &found, &res);
+			found_dist = (long)res.ms;
+			found_idx = i;
+			have_found = true;
+			match = false;
+		}
+	}
+	if (!match) {
+		for (i = 0; i < dd->n; i++) {
+			struct slot *s = &dd->v[i];
+			long dist;
+
+			if (i == ignore)
+				continue;
+			if (!tmpl_search(dd, s->t, line, len, 0, len, &res))
+				continue;
+			dist = (long)res.ms;
+			if (i + 1 >= dd->n)
+				break;
+			if (s->t->flags & (F_LINE_BEGIN | F_LINE_END))
+				break;
+			/* fail2ban's "stop at line start when the next
+			   template is unused" always ends like the plain
+			   break below, so it needs no test of its own */
+			if (dist > s->distance || dist > dd->last_pos) {
+				if (dist < found_dist) {
+					reserve(dd, &found, &res);
+					found_dist = dist;
+					found_idx = i;
+					have_found = true;
+				}
+				continue;
+			}
+			break;
+		}
+		if (i < dd->n) {
+			match = true;
+		} else if (have_found) {
+			i = found_idx;
+			res = found;
+			match = true;
+		}
+	}
+	if (!match)
+		return 0;
+	{
+		struct slot *s = &dd->v[i];
+		long dist = (long)res.ms, end = (long)res.me;
+
+		s->hits++;
+		s->last_used = (double)now;
+		s->distance = dist;
+		if (dd->first_unused == i)
+			dd->first_unused++;
+		dd->last_pos = dist;
+		dd->last_pos_prev = byte_at(line, len, dist - 1);
+		dd->last_pos_at = byte_at(line, len, dist);
+		dd->last_end = end;
+		dd->last_end_prev = end == 0 ? byte_at(line, len, (long)len - 1)
+		                             : byte_at(line, len, end - 1);
+		dd->last_end_at = byte_at(line, len, end);
+		m->start = res.gs;
+		m->end = res.ge;
+		m->has_time = false;
+		m->err = DATE_OK;
+		m->time = 0;
+		if (res.ge > res.gs)
+			convert(dd, s->t, line, &res, m);
+		if (i != 0 && i != dd->last_idx)
+			i = reorder(dd, i);
+		dd->last_idx = i;
+		m->tmpl = (int)i;
+	}
+	return 1;
+}
