@@ -56,7 +56,8 @@ struct tmpl {
 	bool longfrm; /* LEPOCH: 13/16 digits are ms/us */
 	uint32_t grp; /* epoch: the group holding the number */
 	unsigned flags;
-	double weight; /* 100 for the line-start copies of the defaults */
+	double weight;    /* 100 for the line-start copies of the defaults */
+	uint32_t ngroups; /* capturing groups in the regex */
 	struct tkey keys[DD_MAX_FIELDS];
 	size_t nkeys;
 	enum fastkind fast;
@@ -339,7 +340,6 @@ py_to_pcre(const char *p, struct sbuf *out, bool *ascii, const char **err)
 {
 	size_t n = strlen(p), i = 0;
 	bool in_class = false;
-	size_t class_start = 0;
 
 	*ascii = false;
 	while (i < n) {
@@ -403,7 +403,7 @@ py_to_pcre(const char *p, struct sbuf *out, bool *ascii, const char **err)
 			continue;
 		}
 		if (in_class) {
-			if (c == ']' && i > class_start) {
+			if (c == ']') {
 				in_class = false;
 			} else if (c == '[') {
 				sbuf_addstr(out, "\\[");
@@ -423,7 +423,6 @@ py_to_pcre(const char *p, struct sbuf *out, bool *ascii, const char **err)
 				i++;
 			}
 			/* a ']' right after '[' or '[^' is literal */
-			class_start = i + 1;
 			if (i < n && p[i] == ']') {
 				sbuf_addstr(out, "\\]");
 				i++;
@@ -1074,12 +1073,7 @@ tmpl_compile(struct datedetect *dd, struct tmpl *t, char **err)
 		return -1;
 	}
 	(void)pcre2_jit_compile(t->code, PCRE2_JIT_COMPLETE);
-	pcre2_pattern_info(t->code, PCRE2_INFO_CAPTURECOUNT, &count);
-	if (count < t->grp) {
-		*err = xasprintf("bad date pattern regex '%s': no group %u",
-		    t->regex, t->grp);
-		return -1;
-	}
+	pcre2_pattern_info(t->code, PCRE2_INFO_CAPTURECOUNT, &t->ngroups);
 	pcre2_pattern_info(t->code, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(t->code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
 	pcre2_pattern_info(t->code, PCRE2_INFO_NAMETABLE, &table);
@@ -1537,21 +1531,21 @@ fast_regex_iso(const struct datedetect *dd)
 	    dd->exy);
 }
 
-/* A span in the line; len 0 with s == NULL means "did not take part". */
-struct span {
-	size_t at, len;
-	bool set;
-};
-
 struct fastres {
-	size_t start, end; /* group 1 */
-	size_t mend;       /* whole match end (= end here) */
-	struct span g[9];  /* fields in group order */
-	size_t ng;
-	enum strptime_key keys[9];
+	size_t start, end; /* group 1; the whole match is [0, end) */
+	struct strptime_val val;
 };
 
 enum { FAST_NOMATCH = 0, FAST_MATCH = 1, FAST_UNSURE = 2 };
+
+/* What a hand-written matcher looks at. */
+struct fctx {
+	const struct datedetect *dd;
+	const unsigned char *s;
+	size_t n;
+	struct strptime_val *v;
+	bool unsure; /* met a byte whose class only PCRE2 knows */
+};
 
 static inline bool
 a_digit(unsigned char c)
@@ -1566,113 +1560,225 @@ a_word(unsigned char c)
 	    ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_';
 }
 
-/* (?=\b|\W|$) after a word character, for ASCII text. */
+/* (?=\b|\W|$) right after a word character. */
 static inline bool
-end_ok(const unsigned char *s, size_t n, size_t e)
+end_ok(struct fctx *c, size_t e)
 {
-	return e >= n || !a_word(s[e]);
+	if (e >= c->n)
+		return true;
+	if (c->s[e] >= 0x80) {
+		c->unsure = true;
+		return false;
+	}
+	return !a_word(c->s[e]);
 }
 
-static int
-name3(const unsigned char *s, size_t n, size_t at, const char *names)
+static inline int
+chr_at(const struct fctx *c, size_t i)
 {
-	char c[3];
+	return i < c->n ? c->s[i] : -1;
+}
 
-	if (at + 3 > n)
+static inline bool
+dig_at(const struct fctx *c, size_t i)
+{
+	return i < c->n && a_digit(c->s[i]);
+}
+
+/* Value of len (1 or 2) digits at i; a leading space counts as 0. */
+static inline int64_t
+num(const struct fctx *c, size_t i, size_t len)
+{
+	int64_t v = 0;
+
+	for (size_t k = 0; k < len; k++)
+		v = v * 10 + (c->s[i + k] == ' ' ? 0 : c->s[i + k] - '0');
+	return v;
+}
+
+#define N3(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
+
+static const uint32_t day3[] = {N3('m', 'o', 'n'), N3('t', 'u', 'e'),
+    N3('w', 'e', 'd'), N3('t', 'h', 'u'), N3('f', 'r', 'i'), N3('s', 'a', 't'),
+    N3('s', 'u', 'n')};
+static const uint32_t mon3[] = {N3('j', 'a', 'n'), N3('f', 'e', 'b'),
+    N3('m', 'a', 'r'), N3('a', 'p', 'r'), N3('m', 'a', 'y'), N3('j', 'u', 'n'),
+    N3('j', 'u', 'l'), N3('a', 'u', 'g'), N3('s', 'e', 'p'), N3('o', 'c', 't'),
+    N3('n', 'o', 'v'), N3('d', 'e', 'c')};
+
+/* Index of the three-letter name at i (any ASCII case) in names, or -1. */
+static int
+name3(const struct fctx *c, size_t i, const uint32_t *names, int nnames)
+{
+	uint32_t x;
+
+	if (i + 3 > c->n)
 		return -1;
-	for (int k = 0; k < 3; k++)
-		c[k] = (char)(s[at + k] | 0x20);
-	for (int i = 0; names[i * 3]; i++)
-		if (c[0] == names[i * 3] && c[1] == names[i * 3 + 1] &&
-		    c[2] == names[i * 3 + 2])
-			return i;
+	x = N3(c->s[i] | 0x20, c->s[i + 1] | 0x20, c->s[i + 2] | 0x20);
+	for (int j = 0; j < nnames; j++)
+		if (x == names[j])
+			return j;
 	return -1;
 }
 
-/* Leading (?:\W{0,2})? choices, longest first. */
-static size_t
-lead_max(const unsigned char *s, size_t n)
-{
-	size_t p = 0;
-
-	while (p < 2 && p < n && !a_word(s[p]))
-		p++;
-	return p;
-}
-
-/* "[0-X]?\d"-style choices: writes up to 2 lengths, longest first. */
+/* "[0-maxfirst]?\d": lengths to try, longest first. */
 static int
-opt_digit2(
-    const unsigned char *s, size_t n, size_t at, char maxfirst, size_t out[2])
+opt_digit2(const struct fctx *c, size_t i, char maxfirst, size_t out[3])
 {
 	int k = 0;
 
-	if (at + 1 < n && s[at] >= '0' && s[at] <= maxfirst &&
-	    a_digit(s[at + 1]))
+	if (dig_at(c, i + 1) && c->s[i] >= '0' && c->s[i] <= maxfirst)
 		out[k++] = 2;
-	if (at < n && a_digit(s[at]))
+	if (dig_at(c, i))
 		out[k++] = 1;
 	return k;
 }
 
 /* %d: [1-2]\d | [0 ]?[1-9] | 3[0-1], in the regex's order. */
 static int
-day_choices(const unsigned char *s, size_t n, size_t at, size_t out[4])
+day_choices(const struct fctx *c, size_t i, size_t out[4])
 {
-	int k = 0;
+	int k = 0, a = chr_at(c, i), b = chr_at(c, i + 1);
 
-	if (at + 1 < n && (s[at] == '1' || s[at] == '2') && a_digit(s[at + 1]))
+	if ((a == '1' || a == '2') && dig_at(c, i + 1))
 		out[k++] = 2;
-	if (at + 1 < n && (s[at] == '0' || s[at] == ' ') && s[at + 1] >= '1' &&
-	    s[at + 1] <= '9')
+	if ((a == '0' || a == ' ') && b >= '1' && b <= '9')
 		out[k++] = 2;
-	if (at < n && s[at] >= '1' && s[at] <= '9')
+	if (a >= '1' && a <= '9')
 		out[k++] = 1;
-	if (at + 1 < n && s[at] == '3' &&
-	    (s[at + 1] == '0' || s[at + 1] == '1'))
+	if (a == '3' && (b == '0' || b == '1'))
 		out[k++] = 2;
 	return k;
 }
 
 /* %S: [0-5]?\d | 6[0-1] */
 static int
-sec_choices(const unsigned char *s, size_t n, size_t at, size_t out[3])
+sec_choices(const struct fctx *c, size_t i, size_t out[3])
 {
-	int k = opt_digit2(s, n, at, '5', out);
+	int k = opt_digit2(c, i, '5', out), b = chr_at(c, i + 1);
 
-	if (at + 1 < n && s[at] == '6' &&
-	    (s[at + 1] == '0' || s[at + 1] == '1'))
+	if (chr_at(c, i) == '6' && (b == '0' || b == '1'))
 		out[k++] = 2;
 	return k;
 }
 
+/* %ExY: four digits whose first three are an accepted decade. */
 static bool
-exy_at(const struct datedetect *dd, const unsigned char *s, size_t n, size_t at)
+exy_at(const struct fctx *c, size_t i)
 {
-	if (at + 4 > n || !a_digit(s[at]) || !a_digit(s[at + 1]) ||
-	    !a_digit(s[at + 2]) || !a_digit(s[at + 3]))
+	if (!dig_at(c, i) || !dig_at(c, i + 1) || !dig_at(c, i + 2) ||
+	    !dig_at(c, i + 3))
 		return false;
-	return dd->ydec[(s[at] - '0') * 100 + (s[at + 1] - '0') * 10 +
-	    (s[at + 2] - '0')];
+	return c->dd->ydec[(c->s[i] - '0') * 100 + (c->s[i + 1] - '0') * 10 +
+	    (c->s[i + 2] - '0')];
 }
 
+/* Leading (?:\W{0,2})?: the longest choice (shorter ones follow). */
+static size_t
+lead_max(const struct fctx *c)
+{
+	size_t p = 0;
+
+	while (p < 2 && p < c->n && !a_word(c->s[p]))
+		p++;
+	return p;
+}
+
+/* No byte >= 0x80 in the first upto bytes. */
 static bool
 ascii_prefix(const unsigned char *s, size_t n, size_t upto)
 {
+	size_t i = 0;
+
 	if (upto > n)
 		upto = n;
-	for (size_t i = 0; i < upto; i++)
+	for (; i + 8 <= upto; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, s + i, 8);
+		if (w & UINT64_C(0x8080808080808080))
+			return false;
+	}
+	for (; i < upto; i++)
 		if (s[i] >= 0x80)
 			return false;
 	return true;
 }
 
-static void
-setg(struct fastres *r, int i, size_t at, size_t len)
+/* Syslog, after the seconds: (?:\.f{1,6})?(?: YEAR)? then the end. */
+static size_t
+sys_after_sec(struct fctx *c, size_t q)
 {
-	r->g[i].at = at;
-	r->g[i].len = len;
-	r->g[i].set = true;
+	size_t fmax = 0;
+
+	if (chr_at(c, q) == '.')
+		while (fmax < 6 && dig_at(c, q + 1 + fmax))
+			fmax++;
+	for (size_t fl = fmax + 1; fl-- > 0;) {
+		size_t q6 = fl ? q + 1 + fl : q;
+
+		if (chr_at(c, q6) == ' ' && exy_at(c, q6 + 1) &&
+		    end_ok(c, q6 + 5)) {
+			c->v->has_year = true;
+			c->v->year =
+			    num(c, q6 + 1, 2) * 100 + num(c, q6 + 3, 2);
+			return q6 + 5;
+		}
+		if (end_ok(c, q6)) {
+			c->v->has_year = false;
+			return q6;
+		}
+	}
+	return 0;
+}
+
+/* Syslog, after the day: "  ?H:M:S" and the rest. */
+static size_t
+sys_after_day(struct fctx *c, size_t q)
+{
+	if (chr_at(c, q) != ' ')
+		return 0;
+	for (int sp = 1; sp >= 0; sp--) {
+		size_t q2 = q + 1, hch[3], mch[3], sch[3];
+		int nh;
+
+		if (sp) {
+			if (chr_at(c, q2) != ' ')
+				continue;
+			q2++;
+		}
+		nh = opt_digit2(c, q2, '2', hch);
+		for (int b = 0; b < nh; b++) {
+			size_t q3 = q2 + hch[b];
+			int nm;
+
+			if (chr_at(c, q3) != ':')
+				continue;
+			q3++;
+			nm = opt_digit2(c, q3, '5', mch);
+			for (int d = 0; d < nm; d++) {
+				size_t q4 = q3 + mch[d];
+				int ns;
+
+				if (chr_at(c, q4) != ':')
+					continue;
+				q4++;
+				ns = sec_choices(c, q4, sch);
+				for (int e = 0; e < ns; e++) {
+					size_t end =
+					    sys_after_sec(c, q4 + sch[e]);
+
+					if (end == 0)
+						continue;
+					c->v->hour = num(c, q2, hch[b]);
+					c->v->minute = num(c, q3, mch[d]);
+					c->v->second = num(c, q4, sch[e]);
+					return end;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -1683,195 +1789,39 @@ static int
 fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
-	static const char days[] = "montuewedthufrisatsun";
-	static const char mons[] = "janfebmaraprmayjunjulaugsepoctnovdec";
-	size_t pmax;
+	struct fctx c = {dd, s, n, &r->val, false};
 
+	/* the longest match ends by byte 34, the look-ahead reads byte 35 */
 	if (!ascii_prefix(s, n, 40))
 		return FAST_UNSURE;
-	r->ng = 8;
-	r->keys[0] = SK_a;
-	r->keys[1] = SK_b;
-	r->keys[2] = SK_d;
-	r->keys[3] = SK_H;
-	r->keys[4] = SK_M;
-	r->keys[5] = SK_S;
-	r->keys[6] = SK_f;
-	r->keys[7] = SK_Y;
-	pmax = lead_max(s, n);
-	for (size_t p = pmax + 1; p-- > 0;) {
+	memset(&r->val, 0, sizeof(r->val));
+	for (size_t p = lead_max(&c) + 1; p-- > 0;) {
 		for (int wd = 1; wd >= 0; wd--) {
-			size_t q = p, dch[4], hch[2], mch[2], sch[3];
-			int nd, nh, nm, ns;
+			size_t q = p, dch[4];
+			int mon, nd;
 
-			memset(r->g, 0, sizeof(r->g));
 			if (wd) {
-				if (name3(s, n, q, days) < 0 || q + 3 >= n ||
-				    s[q + 3] != ' ')
+				if (name3(&c, q, day3, 7) < 0 ||
+				    chr_at(&c, q + 3) != ' ')
 					continue;
-				setg(r, 0, q, 3);
 				q += 4;
 			}
-			if (name3(s, n, q, mons) < 0 || q + 3 >= n ||
-			    s[q + 3] != ' ')
+			mon = name3(&c, q, mon3, 12);
+			if (mon < 0 || chr_at(&c, q + 3) != ' ')
 				continue;
-			setg(r, 1, q, 3);
 			q += 4;
-			nd = day_choices(s, n, q, dch);
+			nd = day_choices(&c, q, dch);
 			for (int a = 0; a < nd; a++) {
-				size_t q1 = q + dch[a];
+				size_t end = sys_after_day(&c, q + dch[a]);
 
-				if (q1 >= n || s[q1] != ' ')
+				if (end == 0)
 					continue;
-				for (int sp = 1; sp >= 0; sp--) {
-					size_t q2 = q1 + 1;
-
-					if (sp) {
-						if (q2 >= n || s[q2] != ' ')
-							continue;
-						q2++;
-					}
-					nh = opt_digit2(s, n, q2, '2', hch);
-					for (int b = 0; b < nh; b++) {
-						size_t q3 = q2 + hch[b];
-
-						if (q3 >= n || s[q3] != ':')
-							continue;
-						q3++;
-						nm = opt_digit2(
-						    s, n, q3, '5', mch);
-						for (int c = 0; c < nm; c++) {
-							size_t q4 = q3 + mch[c];
-
-							if (q4 >= n ||
-							    s[q4] != ':')
-								continue;
-							q4++;
-							ns = sec_choices(
-							    s, n, q4, sch);
-							for (int e = 0; e < ns;
-							     e++) {
-								size_t q5 =
-								    q4 + sch[e];
-								size_t fl = 0,
-								       fmax = 0;
-
-								/* fraction: 6..1
-								 * digits, then
-								 * none */
-								if (q5 + 1 <
-								        n &&
-								    s[q5] ==
-								        '.')
-									while (
-									    fmax <
-									        6 &&
-									    q5 + 1 +
-									            fmax <
-									        n &&
-									    a_digit(s[q5 +
-									        1 +
-									        fmax]))
-										fmax++;
-								for (fl = fmax +
-								         1;
-								     fl-- >
-								     0;) {
-									size_t
-									    q6 =
-									        fl
-									    ? q5 +
-									        1 +
-									        fl
-									    : q5;
-
-									/* year,
-									 * then
-									 * none
-									 */
-									for (
-									    int y =
-									        1;
-									    y >=
-									    0;
-									    y--) {
-										size_t q7 =
-										    q6;
-
-										if (y) {
-											if (q6 >=
-											        n ||
-											    s[q6] !=
-											        ' ' ||
-											    !exy_at(
-											        dd,
-											        s,
-											        n,
-											        q6 +
-											            1))
-												continue;
-											q7 =
-											    q6 +
-											    5;
-										}
-										if (!end_ok(
-										        s,
-										        n,
-										        q7))
-											continue;
-										setg(
-										    r,
-										    2,
-										    q,
-										    dch[a]);
-										setg(
-										    r,
-										    3,
-										    q2,
-										    hch[b]);
-										setg(
-										    r,
-										    4,
-										    q3,
-										    mch[c]);
-										setg(
-										    r,
-										    5,
-										    q4,
-										    sch[e]);
-										r->g[6]
-										    .set =
-										    fl >
-										    0;
-										r->g[6]
-										    .at =
-										    q5 +
-										    1;
-										r->g[6]
-										    .len =
-										    fl;
-										r->g[7]
-										    .set =
-										    y;
-										r->g[7]
-										    .at =
-										    q6 +
-										    1;
-										r->g[7]
-										    .len =
-										    4;
-										r->start =
-										    p;
-										r->end =
-										    r->mend =
-										        q7;
-										return FAST_MATCH;
-									}
-								}
-							}
-						}
-					}
-				}
+				r->val.has_month = r->val.has_day = true;
+				r->val.month = mon + 1;
+				r->val.day = num(&c, q, dch[a]);
+				r->start = p;
+				r->end = end;
+				return FAST_MATCH;
 			}
 		}
 	}
@@ -1884,28 +1834,141 @@ py_ws(unsigned char c)
 	return c == ' ' || (c >= 9 && c <= 13) || (c >= 0x1c && c <= 0x1f);
 }
 
-/* %z alternatives at q: writes lengths in the regex's order. */
-static int
-zone_choices(const unsigned char *s, size_t n, size_t q, size_t out[4])
+/* ISO, the zone at q: Z | UTC | GMT | [+-][01]\d(?::?\d{2})?, each then
+ * the end check. Returns the end or 0. */
+static size_t
+iso_zone(struct fctx *c, size_t q)
 {
-	int k = 0;
+	int a = chr_at(c, q);
 
-	if (q < n && s[q] == 'Z')
-		out[k++] = 1;
-	if (q + 3 <= n &&
-	    (memcmp(s + q, "UTC", 3) == 0 || memcmp(s + q, "GMT", 3) == 0))
-		out[k++] = 3;
-	if (q + 3 <= n && (s[q] == '+' || s[q] == '-') &&
-	    (s[q + 1] == '0' || s[q + 1] == '1') && a_digit(s[q + 2])) {
-		/* (?::?\d{2})? : with colon, without, none */
-		if (q + 6 <= n && s[q + 3] == ':' && a_digit(s[q + 4]) &&
-		    a_digit(s[q + 5]))
-			out[k++] = 6;
-		if (q + 5 <= n && a_digit(s[q + 3]) && a_digit(s[q + 4]))
-			out[k++] = 5;
-		out[k++] = 3;
+	/* PCRE2's \d also takes non-ASCII digits */
+	for (size_t k = q; k < q + 7 && k < c->n; k++)
+		if (c->s[k] >= 0x80) {
+			c->unsure = true;
+			return 0;
+		}
+	if (a == 'Z' && end_ok(c, q + 1)) {
+		c->v->tzoff = 0;
+		return q + 1;
 	}
-	return k;
+	if (q + 3 <= c->n &&
+	    (memcmp(c->s + q, "UTC", 3) == 0 ||
+	        memcmp(c->s + q, "GMT", 3) == 0) &&
+	    end_ok(c, q + 3)) {
+		c->v->tzoff = 0;
+		return q + 3;
+	}
+	if ((a == '+' || a == '-') &&
+	    (chr_at(c, q + 1) == '0' || chr_at(c, q + 1) == '1') &&
+	    dig_at(c, q + 2)) {
+		int sign = a == '-' ? -1 : 1, hh = (int)num(c, q + 1, 2);
+
+		if (chr_at(c, q + 3) == ':' && dig_at(c, q + 4) &&
+		    dig_at(c, q + 5) && end_ok(c, q + 6)) {
+			c->v->tzoff = sign * (hh * 60 + (int)num(c, q + 4, 2));
+			return q + 6;
+		}
+		if (dig_at(c, q + 3) && dig_at(c, q + 4) && end_ok(c, q + 5)) {
+			c->v->tzoff = sign * (hh * 60 + (int)num(c, q + 3, 2));
+			return q + 5;
+		}
+		if (end_ok(c, q + 3)) {
+			c->v->tzoff = sign * hh * 60;
+			return q + 3;
+		}
+	}
+	return 0;
+}
+
+/* ISO, after the seconds: (?:[.,]f{1,6})?(?:\s*ZONE)? then the end. */
+static size_t
+iso_after_sec(struct fctx *c, size_t q)
+{
+	size_t fmax = 0;
+
+	if (chr_at(c, q) == '.' || chr_at(c, q) == ',')
+		while (fmax < 6 && dig_at(c, q + 1 + fmax))
+			fmax++;
+	for (size_t fl = fmax + 1; fl-- > 0;) {
+		size_t q7 = fl ? q + 1 + fl : q, wmax = 0;
+
+		while (q7 + wmax < c->n && py_ws(c->s[q7 + wmax]))
+			wmax++;
+		if (q7 + wmax < c->n && c->s[q7 + wmax] >= 0x80) {
+			c->unsure = true; /* maybe more white space */
+			return 0;
+		}
+		for (size_t w = wmax + 1; w-- > 0;) {
+			size_t e = iso_zone(c, q7 + w);
+
+			if (e != 0) {
+				c->v->has_tz = true;
+				return e;
+			}
+		}
+		if (end_ok(c, q7)) {
+			c->v->has_tz = false;
+			return q7;
+		}
+	}
+	return 0;
+}
+
+/* ISO, after the date: (?:T|  ?)H:M:S and the rest. */
+static size_t
+iso_after_date(struct fctx *c, size_t q)
+{
+	size_t tch[3];
+	int nt = 0;
+
+	if (chr_at(c, q) == 'T')
+		tch[nt++] = 1;
+	if (chr_at(c, q) == ' ') {
+		if (chr_at(c, q + 1) == ' ')
+			tch[nt++] = 2;
+		tch[nt++] = 1;
+	}
+	for (int t = 0; t < nt; t++) {
+		size_t q3 = q + tch[t], hch[3], mch[3], sch[3];
+		int nh = opt_digit2(c, q3, '1', hch);
+
+		/* %H: [0-1]?\d | 2[0-3] */
+		if (chr_at(c, q3) == '2' && chr_at(c, q3 + 1) >= '0' &&
+		    chr_at(c, q3 + 1) <= '3')
+			hch[nh++] = 2;
+		for (int b = 0; b < nh; b++) {
+			size_t q4 = q3 + hch[b];
+			int nm;
+
+			if (chr_at(c, q4) != ':')
+				continue;
+			q4++;
+			nm = opt_digit2(c, q4, '5', mch);
+			for (int d = 0; d < nm; d++) {
+				size_t q5 = q4 + mch[d];
+				int ns;
+
+				if (chr_at(c, q5) != ':')
+					continue;
+				q5++;
+				ns = sec_choices(c, q5, sch);
+				for (int e = 0; e < ns; e++) {
+					size_t end =
+					    iso_after_sec(c, q5 + sch[e]);
+
+					if (c->unsure)
+						return 0;
+					if (end == 0)
+						continue;
+					c->v->hour = num(c, q3, hch[b]);
+					c->v->minute = num(c, q4, mch[d]);
+					c->v->second = num(c, q5, sch[e]);
+					return end;
+				}
+			}
+		}
+	}
+	return 0;
 }
 
 /*
@@ -1916,249 +1979,57 @@ static int
 fast_iso(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
-	size_t pmax;
+	struct fctx c = {dd, s, n, &r->val, false};
 
-	if (!ascii_prefix(s, n, 64))
+	if (!ascii_prefix(s, n, 48))
 		return FAST_UNSURE;
-	r->keys[0] = SK_Y;
-	r->keys[1] = SK_m;
-	r->keys[2] = SK_d;
-	r->keys[3] = SK_H;
-	r->keys[4] = SK_M;
-	r->keys[5] = SK_S;
-	r->keys[6] = SK_f;
-	r->keys[7] = SK_z;
-	r->ng = 8;
-	pmax = lead_max(s, n);
-	for (size_t p = pmax + 1; p-- > 0;) {
-		size_t q = p, mch[3], dch[4], tch[3], hch[3], mich[2], sch[3];
-		int nm = 0, nd, nt = 0, nh, nmi, ns;
-		unsigned char sep;
+	memset(&r->val, 0, sizeof(r->val));
+	for (size_t p = lead_max(&c) + 1; p-- > 0;) {
+		size_t q = p + 5, mch[3];
+		int nm = 0, sep, a, b;
 
-		if (!exy_at(dd, s, n, q) || q + 4 >= n)
+		if (!exy_at(&c, p))
 			continue;
-		sep = s[q + 4];
+		sep = chr_at(&c, p + 4);
 		if (sep != '-' && sep != '/' && sep != '.')
 			continue;
-		q += 5;
 		/* %m: 0?[1-9] | 1[0-2] */
-		if (q + 1 < n && s[q] == '0' && s[q + 1] >= '1' &&
-		    s[q + 1] <= '9')
+		a = chr_at(&c, q);
+		b = chr_at(&c, q + 1);
+		if (a == '0' && b >= '1' && b <= '9')
 			mch[nm++] = 2;
-		if (q < n && s[q] >= '1' && s[q] <= '9')
+		if (a >= '1' && a <= '9')
 			mch[nm++] = 1;
-		if (q + 1 < n && s[q] == '1' && s[q + 1] >= '0' &&
-		    s[q + 1] <= '2')
+		if (a == '1' && b >= '0' && b <= '2')
 			mch[nm++] = 2;
-		for (int a = 0; a < nm; a++) {
-			size_t q1 = q + mch[a];
+		for (int i = 0; i < nm; i++) {
+			size_t q1 = q + mch[i], dch[4];
+			int nd;
 
-			if (q1 >= n || s[q1] != sep)
+			if (chr_at(&c, q1) != sep)
 				continue;
 			q1++;
-			nd = day_choices(s, n, q1, dch);
-			for (int b = 0; b < nd; b++) {
-				size_t q2 = q1 + dch[b];
+			nd = day_choices(&c, q1, dch);
+			for (int j = 0; j < nd; j++) {
+				size_t end = iso_after_date(&c, q1 + dch[j]);
 
-				nt = 0;
-				if (q2 < n && s[q2] == 'T')
-					tch[nt++] = 1;
-				if (q2 < n && s[q2] == ' ') {
-					if (q2 + 1 < n && s[q2 + 1] == ' ')
-						tch[nt++] = 2;
-					tch[nt++] = 1;
-				}
-				for (int c = 0; c < nt; c++) {
-					size_t q3 = q2 + tch[c];
-
-					/* %H: [0-1]?\d | 2[0-3] */
-					nh = opt_digit2(s, n, q3, '1', hch);
-					if (q3 + 1 < n && s[q3] == '2' &&
-					    s[q3 + 1] >= '0' &&
-					    s[q3 + 1] <= '3')
-						hch[nh++] = 2;
-					for (int d = 0; d < nh; d++) {
-						size_t q4 = q3 + hch[d];
-
-						if (q4 >= n || s[q4] != ':')
-							continue;
-						q4++;
-						nmi = opt_digit2(
-						    s, n, q4, '5', mich);
-						for (int e = 0; e < nmi; e++) {
-							size_t q5 =
-							    q4 + mich[e];
-
-							if (q5 >= n ||
-							    s[q5] != ':')
-								continue;
-							q5++;
-							ns = sec_choices(
-							    s, n, q5, sch);
-							for (int f = 0; f < ns;
-							     f++) {
-								size_t q6 = q5 +
-								    sch[f],
-								       fmax = 0;
-
-								if (q6 + 1 <
-								        n &&
-								    (s[q6] ==
-								            '.' ||
-								        s[q6] ==
-								            ','))
-									while (
-									    fmax <
-									        6 &&
-									    q6 + 1 +
-									            fmax <
-									        n &&
-									    a_digit(s[q6 +
-									        1 +
-									        fmax]))
-										fmax++;
-								for (size_t fl =
-								         fmax +
-								         1;
-								     fl-- >
-								     0;) {
-									size_t
-									    q7 =
-									        fl
-									    ? q6 +
-									        1 +
-									        fl
-									    : q6;
-									size_t
-									    wmax =
-									        0;
-
-									while (
-									    q7 + wmax <
-									        n &&
-									    py_ws(s[q7 +
-									        wmax]))
-										wmax++;
-									/* zone:
-									 * \s*
-									 * greedy,
-									 * then
-									 * none
-									 */
-									for (
-									    size_t w =
-									        wmax +
-									        2;
-									    w-- >
-									    0;) {
-										size_t zch
-										    [4],
-										    q8,
-										    ze =
-										        q7;
-										int nz =
-										    0;
-										bool zone =
-										    w >
-										    0;
-
-										if (zone) {
-											q8 =
-											    q7 +
-											    (w -
-											        1);
-											nz = zone_choices(
-											    s,
-											    n,
-											    q8,
-											    zch);
-										} else {
-											q8 =
-											    q7;
-											nz =
-											    1;
-										}
-										for (
-										    int z =
-										        0;
-										    z <
-										    nz;
-										    z++) {
-											ze =
-											    zone
-											    ? q8 +
-											        zch[z]
-											    : q7;
-											if (!end_ok(
-											        s,
-											        n,
-											        ze))
-												continue;
-											memset(
-											    r->g,
-											    0,
-											    sizeof(
-											        r->g));
-											setg(
-											    r,
-											    0,
-											    p,
-											    4);
-											setg(
-											    r,
-											    1,
-											    q,
-											    mch[a]);
-											setg(
-											    r,
-											    2,
-											    q1,
-											    dch[b]);
-											setg(
-											    r,
-											    3,
-											    q3,
-											    hch[d]);
-											setg(
-											    r,
-											    4,
-											    q4,
-											    mich[e]);
-											setg(
-											    r,
-											    5,
-											    q5,
-											    sch[f]);
-											if (fl)
-												setg(
-												    r,
-												    6,
-												    q6 +
-												        1,
-												    fl);
-											if (zone)
-												setg(
-												    r,
-												    7,
-												    q8,
-												    zch[z]);
-											r->start =
-											    p;
-											r->end =
-											    r->mend =
-											        ze;
-											return FAST_MATCH;
-										}
-									}
-								}
-							}
-						}
-					}
-				}
+				if (c.unsure)
+					return FAST_UNSURE;
+				if (end == 0)
+					continue;
+				r->val.has_year = r->val.has_month = true;
+				r->val.has_day = true;
+				r->val.year =
+				    num(&c, p, 2) * 100 + num(&c, p + 2, 2);
+				r->val.month = num(&c, q, mch[i]);
+				r->val.day = num(&c, q1, dch[j]);
+				r->start = p;
+				r->end = end;
+				return FAST_MATCH;
 			}
 		}
 	}
-	return FAST_NOMATCH;
+	return c.unsure ? FAST_UNSURE : FAST_NOMATCH;
 }
 
 /* ------------------------------------------------------------------ */
@@ -2197,7 +2068,7 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 		if (fr == FAST_MATCH) {
 			res->fast = true;
 			res->ms = 0;
-			res->me = res->fr.mend;
+			res->me = res->fr.end;
 			res->gs = res->fr.start;
 			res->ge = res->fr.end;
 			return 1;
@@ -2211,11 +2082,12 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 	res->ov = ov;
 	res->ms = ov[0];
 	res->me = ov[1];
-	if (ov[2 * t->grp] == PCRE2_UNSET) {
+	/* the date text is group 1, whatever group holds an epoch */
+	if (t->ngroups < 1 || ov[2] == PCRE2_UNSET) {
 		res->gs = res->ge = ov[0];
 	} else {
-		res->gs = ov[2 * t->grp];
-		res->ge = ov[2 * t->grp + 1];
+		res->gs = ov[2];
+		res->ge = ov[3];
 	}
 	/* \K could put the start after the end; never trust it */
 	if (res->ms > res->me)
@@ -2260,10 +2132,17 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 	m->err = DATE_OK;
 	if (t->kind == TK_EPOCH) {
 		const PCRE2_SIZE *ov = res->ov;
-		size_t a = ov[2 * t->grp], b = ov[2 * t->grp + 1], nch = 0;
+		size_t a, b, nch = 0;
 		double v;
 		bool dot;
 
+		if (t->grp > t->ngroups || ov[2 * t->grp] == PCRE2_UNSET) {
+			/* no such group: an exception in fail2ban */
+			m->err = DATE_EOTHER;
+			return;
+		}
+		a = ov[2 * t->grp];
+		b = ov[2 * t->grp + 1];
 		if (a == PCRE2_UNSET) {
 			m->err = DATE_EOTHER;
 			return;
@@ -2294,13 +2173,14 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 		return;
 	}
 	if (res->fast) {
-		for (size_t i = 0; i < res->fr.ng; i++) {
-			dd->fields[nf].key = res->fr.keys[i];
-			dd->fields[nf].s =
-			    res->fr.g[i].set ? line + res->fr.g[i].at : NULL;
-			dd->fields[nf].len = res->fr.g[i].len;
-			nf++;
-		}
+		st = strptime_finish(
+		    &res->fr.val, &dd->now, dd->has_tz, dd->tz_min, &m->time);
+		if (st == STRPTIME_OK)
+			m->has_time = true;
+		else
+			m->err =
+			    st == STRPTIME_EVALUE ? DATE_EVALUE : DATE_EOTHER;
+		return;
 	} else {
 		const PCRE2_SIZE *ov = res->ov;
 
@@ -2385,7 +2265,7 @@ int
 datedetect_match(struct datedetect *dd, const char *line, size_t len,
     time_t now, struct date_match *m)
 {
-	struct mres res, found = {0};
+	struct mres res, found;
 	long found_dist = 0x7fffffff;
 	size_t found_idx = SIZE_MAX, ignore = SIZE_MAX, i = dd->last_idx;
 	bool match = false, have_found = false;
@@ -2481,6 +2361,17 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		s->distance = dist;
 		if (dd->first_unused == i)
 			dd->first_unused++;
+		m->tmpl = (int)i;
+		m->time = 0;
+		m->has_time = false;
+		if ((size_t)dist >= len) {
+			/* fail2ban reads the character at the match start
+			   here and raises IndexError for a match at the end
+			   of the line; it drops the line */
+			m->start = m->end = len;
+			m->err = DATE_EOTHER;
+			return 1;
+		}
 		dd->last_pos = dist;
 		dd->last_pos_prev = byte_at(line, len, dist - 1);
 		dd->last_pos_at = byte_at(line, len, dist);
@@ -2490,10 +2381,10 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		dd->last_end_at = byte_at(line, len, end);
 		m->start = res.gs;
 		m->end = res.ge;
-		m->has_time = false;
 		m->err = DATE_OK;
-		m->time = 0;
-		if (res.ge > res.gs)
+		if (s->t->ngroups < 1)
+			m->err = DATE_EOTHER; /* no group 1: IndexError */
+		else if (res.ge > res.gs)
 			convert(dd, s->t, line, &res, m);
 		if (i != 0 && i != dd->last_idx)
 			i = reorder(dd, i);

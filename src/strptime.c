@@ -453,16 +453,12 @@ enum strptime_status
 strptime_convert(const struct strptime_field *fields, size_t nfields,
     struct strptime_now *now, bool has_deftz, int deftz_min, double *out)
 {
-	int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-	int64_t julian = 0, week = 0, v;
-	bool has_year = false, has_month = false, has_day = false;
-	bool has_julian = false, has_week = false, has_wday = false;
-	bool has_tz = false, week_monday = false, assume_year = false;
-	bool assume_today = false;
-	int weekday = 0, tzoff = 0, idx;
-	int64_t t;
+	struct strptime_val v;
+	int64_t x;
+	int idx;
 	const struct strptime_field *pf = NULL;
 
+	memset(&v, 0, sizeof(v));
 	for (size_t i = 0; i < nfields; i++)
 		if (fields[i].key == SK_p)
 			pf = &fields[i];
@@ -473,21 +469,21 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 			continue;
 		switch (f->key) {
 		case SK_y:
-			if (py_int(f->s, f->len, &year) != 0)
+			if (py_int(f->s, f->len, &v.year) != 0)
 				return STRPTIME_EVALUE;
-			if (year <= 2000)
-				year += 2000;
-			has_year = true;
+			if (v.year <= 2000)
+				v.year += 2000;
+			v.has_year = true;
 			break;
 		case SK_Y:
-			if (py_int(f->s, f->len, &year) != 0)
+			if (py_int(f->s, f->len, &v.year) != 0)
 				return STRPTIME_EVALUE;
-			has_year = true;
+			v.has_year = true;
 			break;
 		case SK_m:
-			if (py_int(f->s, f->len, &month) != 0)
+			if (py_int(f->s, f->len, &v.month) != 0)
 				return STRPTIME_EVALUE;
-			has_month = true;
+			v.has_month = true;
 			break;
 		case SK_B:
 		case SK_b:
@@ -496,37 +492,37 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 			    : name_index(f->s, f->len, month_abbr, 12);
 			if (idx < 0)
 				return STRPTIME_EVALUE;
-			month = idx + 1;
-			has_month = true;
+			v.month = idx + 1;
+			v.has_month = true;
 			break;
 		case SK_d:
-			if (py_int(f->s, f->len, &day) != 0)
+			if (py_int(f->s, f->len, &v.day) != 0)
 				return STRPTIME_EVALUE;
-			has_day = true;
+			v.has_day = true;
 			break;
 		case SK_H:
-			if (py_int(f->s, f->len, &hour) != 0)
+			if (py_int(f->s, f->len, &v.hour) != 0)
 				return STRPTIME_EVALUE;
 			break;
 		case SK_I:
-			if (py_int(f->s, f->len, &hour) != 0)
+			if (py_int(f->s, f->len, &v.hour) != 0)
 				return STRPTIME_EVALUE;
 			if (pf != NULL && pf->s == NULL)
 				return STRPTIME_EOTHER; /* None.lower() */
 			idx = pf == NULL || pf->len == 0
 			    ? 0
 			    : name_index(pf->s, pf->len, ampm, 2);
-			if (idx == 0 && hour == 12)
-				hour = 0;
-			else if (idx == 1 && hour != 12)
-				hour += 12;
+			if (idx == 0 && v.hour == 12)
+				v.hour = 0;
+			else if (idx == 1 && v.hour != 12)
+				v.hour += 12;
 			break;
 		case SK_M:
-			if (py_int(f->s, f->len, &minute) != 0)
+			if (py_int(f->s, f->len, &v.minute) != 0)
 				return STRPTIME_EVALUE;
 			break;
 		case SK_S:
-			if (py_int(f->s, f->len, &second) != 0)
+			if (py_int(f->s, f->len, &v.second) != 0)
 				return STRPTIME_EVALUE;
 			break;
 		case SK_A:
@@ -536,26 +532,26 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 			    : name_index(f->s, f->len, wday_abbr, 7);
 			if (idx < 0)
 				return STRPTIME_EVALUE;
-			weekday = idx;
-			has_wday = true;
+			v.weekday = idx;
+			v.has_wday = true;
 			break;
 		case SK_w:
-			if (py_int(f->s, f->len, &v) != 0)
+			if (py_int(f->s, f->len, &x) != 0)
 				return STRPTIME_EVALUE;
-			weekday = (int)(v - 1 < 0 ? 6 : v - 1);
-			has_wday = true;
+			v.weekday = (int)(x - 1 < 0 ? 6 : x - 1);
+			v.has_wday = true;
 			break;
 		case SK_j:
-			if (py_int(f->s, f->len, &julian) != 0)
+			if (py_int(f->s, f->len, &v.julian) != 0)
 				return STRPTIME_EVALUE;
-			has_julian = true;
+			v.has_julian = true;
 			break;
 		case SK_U:
 		case SK_W:
-			if (py_int(f->s, f->len, &week) != 0)
+			if (py_int(f->s, f->len, &v.week) != 0)
 				return STRPTIME_EVALUE;
-			has_week = true;
-			week_monday = f->key == SK_W;
+			v.has_week = true;
+			v.week_monday = f->key == SK_W;
 			break;
 		case SK_z:
 		case SK_Z:
@@ -563,15 +559,15 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 			    (f->len == 3 &&
 			        (memcmp(f->s, "UTC", 3) == 0 ||
 			            memcmp(f->s, "GMT", 3) == 0))) {
-				tzoff = 0;
+				v.tzoff = 0;
 			} else {
 				enum strptime_status st =
-				    strptime_zone(f->s, f->len, &tzoff);
+				    strptime_zone(f->s, f->len, &v.tzoff);
 
 				if (st != STRPTIME_OK)
 					return st;
 			}
-			has_tz = true;
+			v.has_tz = true;
 			break;
 		case SK_f:
 		case SK_p:
@@ -579,53 +575,71 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 			break;
 		}
 	}
+	return strptime_finish(&v, now, has_deftz, deftz_min, out);
+}
 
-	if (!has_year) {
-		year = now->year;
+enum strptime_status
+strptime_finish(const struct strptime_val *in, struct strptime_now *now,
+    bool has_deftz, int deftz_min, double *out)
+{
+	struct strptime_val v = *in;
+	bool assume_year = false, assume_today = false;
+	int64_t t;
+
+	if (!v.has_year) {
+		v.year = now->year;
 		assume_year = true;
 	}
-	if (!has_month || !has_day) {
-		if (!has_julian && has_week && has_wday) {
-			julian =
-			    julian_from_week(year, week, weekday, week_monday);
-			has_julian = true;
+	if (!v.has_month || !v.has_day) {
+		if (!v.has_julian && v.has_week && v.has_wday) {
+			v.julian = julian_from_week(
+			    v.year, v.week, v.weekday, v.week_monday);
+			v.has_julian = true;
 		}
-		if (has_julian) {
+		if (v.has_julian) {
 			int64_t ord, y2;
 			int m2, d2;
 
-			if (year < 1 || year > 9999)
+			if (v.year < 1 || v.year > 9999)
 				return STRPTIME_EVALUE;
-			ord = strptime_days(year, 1, 1) + julian - 1;
+			ord = strptime_days(v.year, 1, 1) + v.julian - 1;
 			/* fromordinal() accepts ordinals 1..3652059 */
 			if (ord < INT64_C(-719162) || ord > INT64_C(2932896))
 				return STRPTIME_EVALUE;
 			civil(ord, &y2, &m2, &d2);
-			year = y2;
-			month = m2;
-			day = d2;
-			has_month = has_day = true;
+			v.year = y2;
+			v.month = m2;
+			v.day = d2;
+			v.has_month = v.has_day = true;
 		}
 	}
-	if (!has_month && !has_day) {
-		month = now->month;
-		day = now->day;
+	if (!v.has_month && !v.has_day) {
+		v.month = now->month;
+		v.day = now->day;
 		assume_today = true;
-	} else if (!has_month || !has_day) {
+	} else if (!v.has_month || !v.has_day) {
 		return STRPTIME_EOTHER; /* datetime(..., None, ...) */
 	}
-	if (year < 1 || year > 9999 || month < 1 || month > 12 || day < 1 ||
-	    day > mdays(year, (int)month) || hour < 0 || hour > 23 ||
-	    minute < 0 || minute > 59 || second < 0 || second > 59)
+	if (v.year < 1 || v.year > 9999 || v.month < 1 || v.month > 12 ||
+	    v.day < 1 || v.day > mdays(v.year, (int)v.month) || v.hour < 0 ||
+	    v.hour > 23 || v.minute < 0 || v.minute > 59 || v.second < 0 ||
+	    v.second > 59)
 		return STRPTIME_EVALUE;
-	t = strptime_days(year, (int)month, (int)day) * DAY_S + hour * 3600 +
-	    minute * 60 + second;
-	if (!has_tz && has_deftz) {
-		tzoff = deftz_min;
-		has_tz = true;
+	if (!now->days_ok || now->days_y != v.year || now->days_m != v.month ||
+	    now->days_d != v.day) {
+		now->days_y = v.year;
+		now->days_m = (int)v.month;
+		now->days_d = (int)v.day;
+		now->days_v = strptime_days(v.year, (int)v.month, (int)v.day);
+		now->days_ok = true;
 	}
-	if (has_tz) {
-		t -= (int64_t)tzoff * 60;
+	t = now->days_v * DAY_S + v.hour * 3600 + v.minute * 60 + v.second;
+	if (!v.has_tz && has_deftz) {
+		v.tzoff = deftz_min;
+		v.has_tz = true;
+	}
+	if (v.has_tz) {
+		t -= (int64_t)v.tzoff * 60;
 		if (!in_range(t))
 			return STRPTIME_EOTHER; /* OverflowError */
 	}
@@ -639,11 +653,13 @@ strptime_convert(const struct strptime_field *fields, size_t nfields,
 		   of day of the (possibly zone-shifted) result */
 		int64_t tod = t - floordiv(t, DAY_S) * DAY_S;
 
-		if (year - 1 < 1 || day > mdays(year - 1, (int)month))
+		if (v.year - 1 < 1 || v.day > mdays(v.year - 1, (int)v.month))
 			return STRPTIME_EVALUE;
-		t = strptime_days(year - 1, (int)month, (int)day) * DAY_S + tod;
+		t = strptime_days(v.year - 1, (int)v.month, (int)v.day) *
+		        DAY_S +
+		    tod;
 	}
-	if (has_tz) {
+	if (v.has_tz) {
 		*out = (double)t;
 		return STRPTIME_OK;
 	}

@@ -77,6 +77,9 @@ struct strptime_now {
 	int64_t cache_min; /* naive minute whose offset is cached */
 	int64_t cache_off; /* mktime() result minus naive seconds */
 	bool cache_ok;
+	int64_t days_y, days_v; /* last date converted to days */
+	int days_m, days_d;
+	bool days_ok;
 };
 
 void strptime_now_init(struct strptime_now *n);
@@ -91,6 +94,21 @@ void strptime_now_set(struct strptime_now *n, time_t now);
 enum strptime_status strptime_convert(const struct strptime_field *fields,
     size_t nfields, struct strptime_now *now, bool has_deftz, int deftz_min,
     double *out);
+
+/* Field values, once read from the text (or by a hand-written matcher). */
+struct strptime_val {
+	int64_t year, month, day; /* valid when has_* */
+	int64_t hour, minute, second;
+	int64_t julian, week;
+	int weekday; /* Monday = 0 */
+	int tzoff;   /* minutes east of UTC, when has_tz */
+	bool has_year, has_month, has_day, has_julian, has_week, has_wday;
+	bool has_tz, week_monday;
+};
+
+/* The second half of strptime_convert(): from values to epoch seconds. */
+enum strptime_status strptime_finish(const struct strptime_val *v,
+    struct strptime_now *now, bool has_deftz, int deftz_min, double *out);
 
 /*
  * Parses a zone like fail2ban's validateTimeZone: "[ABBR][+-hh[[:]mm]]"

@@ -198,6 +198,8 @@ main(int argc, char **argv)
 			printf("%zu\t", lineno);
 			if (!datedetect_match(dd, line, l, now, &m)) {
 				printf("none\n");
+			} else if (m.end == m.start && m.err == DATE_EOTHER) {
+				printf("match-exception IndexError\n");
 			} else if (m.end == m.start) {
 				printf("empty\t%s\n",
 				    datedetect_name(dd, (size_t)m.tmpl));
