@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Benchmark: `warden regex` against `fail2ban-regex` on the same generated
+# auth.log with fail2ban's own sshd filter. Not a timed test: it prints a
+# table and fails only when a tool does not run or the two disagree on the
+# "Lines:" counts.
+#
+#   bench/regex.sh [--lines N] [--quick] [--filter SPEC] [--seed S]
+#                  [--warden PATH] [--keep]
+#
+#   --lines N      log size (default 1000000)
+#   --quick        50000 lines, for a smoke run
+#   --filter SPEC  filter name with options (default sshd), e.g.
+#                  'sshd[mode=aggressive]'
+#   --warden PATH  warden binary (default $WARDEN, else $BUILD/warden,
+#                  BUILD defaulting to build)
+#   --extracted    use the extracted fail2ban package (tests/fetch-fail2ban)
+#                  for fail2ban-regex and the config, even if one is installed
+#   --keep         keep the generated log in bench/out/
+#
+# fail2ban-regex is the installed one when present, else the extracted
+# package from tests/fetch-fail2ban run with /usr/bin/python3. The filter
+# config is /etc/fail2ban when it has filter.d/sshd.conf, else the extracted
+# etc/fail2ban; both tools read the same directory.
+set -u
+cd "$(dirname "$0")/.."
+
+lines=1000000
+seed=20051124
+spec=sshd
+keep=0
+extracted=0
+warden=${WARDEN:-$PWD/${BUILD:-build}/warden}
+while [ $# -gt 0 ]; do
+	case $1 in
+	--lines) lines=$2; shift 2 ;;
+	--quick) lines=50000; shift ;;
+	--filter) spec=$2; shift 2 ;;
+	--seed) seed=$2; shift 2 ;;
+	--warden) warden=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	--extracted) extracted=1; shift ;;
+	-h | --help)
+		awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"
+		exit 0
+		;;
+	*) echo "regex.sh: unknown option '$1'" >&2; exit 2 ;;
+	esac
+done
+case $lines in
+'' | *[!0-9]*) echo "regex.sh: --lines needs a number" >&2; exit 2 ;;
+esac
+
+# Where fail2ban-regex and the filter config come from.
+f2b_cmd=()
+if [ $extracted -eq 0 ] && command -v fail2ban-regex >/dev/null 2>&1; then
+	f2b_cmd=(fail2ban-regex)
+	f2b_what="fail2ban-regex ($(command -v fail2ban-regex))"
+fi
+root=
+if [ ${#f2b_cmd[@]} -eq 0 ] || [ $extracted -eq 1 ] ||
+	[ ! -f /etc/fail2ban/filter.d/sshd.conf ]; then
+	root=$(tests/fetch-fail2ban) || { echo "regex.sh: cannot fetch fail2ban" >&2; exit 1; }
+fi
+if [ ${#f2b_cmd[@]} -eq 0 ]; then
+	f2b_cmd=(env "PYTHONPATH=$root/usr/lib/python3/dist-packages"
+		/usr/bin/python3 "$root/usr/bin/fail2ban-regex")
+	f2b_what="fail2ban-regex (extracted, $root)"
+fi
+if [ $extracted -eq 0 ] && [ -f /etc/fail2ban/filter.d/sshd.conf ]; then
+	config=/etc/fail2ban
+else
+	config=$root/etc/fail2ban
+fi
+
+out=bench/out
+mkdir -p "$out"
+log=$out/authlog-$lines-$seed.log
+cleanup() { [ $keep -eq 1 ] || rm -f "$log" "$out"/regex-*.txt; }
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
+
+t0=$(now)
+python3 bench/gen_authlog.py --lines "$lines" --seed "$seed" --out "$log" || exit 1
+t1=$(now)
+printf 'generated %s lines (%s bytes, seed %s) in %.1f s\n' "$lines" \
+	"$(stat -c %s "$log")" "$seed" "$(calc "$t1 - $t0")"
+echo "filter: $spec, config: $config"
+echo "fail2ban: $f2b_what"
+echo "warden:   $warden regex"
+
+# run_tool NAME OUTFILE CMD...: runs one side; prints nothing, sets
+# secs and counts ("tested ignored matched missed") or leaves counts empty.
+run_tool() {
+	local outf=$1
+	shift
+	local a b
+	a=$(now)
+	"$@" >"$outf" 2>&1
+	rc=$?
+	b=$(now)
+	secs=$(calc "$b - $a")
+	counts=$(sed -n 's/^Lines: \([0-9]*\) lines, \([0-9]*\) ignored, \([0-9]*\) matched, \([0-9]*\) missed.*/\1 \2 \3 \4/p' "$outf" | head -1)
+}
+
+opts=(--print-no-missed --print-no-ignored)
+
+run_tool "$out/regex-f2b.txt" nice "${f2b_cmd[@]}" -c "$config" "${opts[@]}" "$log" "$spec"
+f2b_rc=$rc f2b_secs=$secs f2b_counts=$counts
+if [ $f2b_rc -ne 0 ] || [ -z "$f2b_counts" ]; then
+	echo "FAIL: fail2ban-regex did not run (status $f2b_rc):" >&2
+	tail -5 "$out/regex-f2b.txt" >&2
+	exit 1
+fi
+
+w_rc=127 w_secs=0 w_counts=
+if [ -x "$warden" ]; then
+	run_tool "$out/regex-warden.txt" nice "$warden" regex -c "$config" "${opts[@]}" "$log" "$spec"
+	w_rc=$rc w_secs=$secs w_counts=$counts
+else
+	echo "warden binary not found or not executable: $warden" >"$out/regex-warden.txt"
+fi
+
+echo
+printf '%-15s %9s %9s %9s %9s %9s %11s\n' tool lines ignored matched missed seconds lines/s
+row() {
+	local name=$1 c=$2 s=$3
+	# shellcheck disable=SC2086
+	set -- $c
+	printf '%-15s %9s %9s %9s %9s %9.2f %11.0f\n' "$name" "$1" "$2" "$3" "$4" \
+		"$s" "$(calc "$lines / $s")"
+}
+row fail2ban-regex "$f2b_counts" "$f2b_secs"
+status=0
+if [ $w_rc -eq 0 ] && [ -n "$w_counts" ]; then
+	row "warden regex" "$w_counts" "$w_secs"
+	printf 'speedup (fail2ban-regex time / warden time): %.1fx\n' \
+		"$(calc "$f2b_secs / $w_secs")"
+	if [ "$w_counts" = "$f2b_counts" ]; then
+		echo "counts: identical"
+	else
+		echo "counts: DIFFER (fail2ban: $f2b_counts; warden: $w_counts)"
+		status=1
+	fi
+else
+	printf '%-15s %s\n' "warden regex" "did not run (status $w_rc)"
+	echo "FAIL: warden regex did not produce a 'Lines:' summary:" >&2
+	tail -5 "$out/regex-warden.txt" | sed 's/^/  /' >&2
+	status=1
+fi
+exit $status
