@@ -95,6 +95,14 @@ struct datedetect {
 	size_t last_idx;   /* SIZE_MAX before the first match */
 	size_t first_unused;
 	struct strptime_field fields[DD_MAX_FIELDS];
+	unsigned flags; /* DATEDETECT_* */
+	/* The line as PCRE2 sees it: fail2ban reads lines decoded with
+	   errors replaced, so an invalid UTF-8 byte must act like U+FFFD
+	   (a non-word character), not like the nothing PCRE2 makes of it.
+	   Each such byte becomes \x01 in a copy of the same length. */
+	const char *subj; /* NULL until needed for the current line */
+	char *copy;
+	size_t copy_cap;
 };
 
 /* ------------------------------------------------------------------ */
@@ -1349,7 +1357,7 @@ datedetect_new(const char *pattern, const char *logtimezone, unsigned flags,
 	struct datedetect *dd = xcalloc(1, sizeof(*dd));
 	bool ok = true;
 
-	(void)flags;
+	dd->flags = flags;
 	tzset();
 	dd->last_idx = SIZE_MAX;
 	dd->last_pos = 1;
@@ -1444,6 +1452,7 @@ datedetect_free(struct datedetect *dd)
 	free(dd->describe);
 	free(dd->exy);
 	free(dd->found_ov);
+	free(dd->copy);
 	pcre2_match_data_free(dd->md);
 	pcre2_match_context_free(dd->mctx);
 	free(dd);
@@ -2044,6 +2053,56 @@ struct mres {
 	struct fastres fr;
 };
 
+/* Returns line itself when it is valid UTF-8, else the sanitised copy. */
+static const char *
+subject(struct datedetect *dd, const char *line, size_t len)
+{
+	size_t i = 0;
+	bool valid = true;
+
+	if (dd->subj != NULL)
+		return dd->subj;
+	while (i < len) {
+		uint32_t cp;
+		size_t k;
+
+		if (i + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, line + i, 8);
+			if (!(w & UINT64_C(0x8080808080808080))) {
+				i += 8;
+				continue;
+			}
+		}
+		k = strptime_utf8(line + i, len - i, &cp);
+		if (k == 0) {
+			valid = false;
+			break;
+		}
+		i += k;
+	}
+	if (valid) {
+		dd->subj = line;
+		return line;
+	}
+	xgrow(&dd->copy, &dd->copy_cap, len + 1, 1);
+	memcpy(dd->copy, line, i);
+	while (i < len) {
+		uint32_t cp;
+		size_t k = strptime_utf8(line + i, len - i, &cp);
+
+		if (k == 0) {
+			dd->copy[i++] = '\x01';
+			continue;
+		}
+		memcpy(dd->copy + i, line + i, k);
+		i += k;
+	}
+	dd->subj = dd->copy;
+	return dd->copy;
+}
+
 /*
  * Searches line[from..to) (the regex sees line[0..to), so look-behinds
  * see before from, and "$" matches at to) with template t.
@@ -2057,7 +2116,8 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 	int rc;
 
 	res->fast = false;
-	if (t->fast != FAST_NONE && from == 0 && to == len) {
+	if (t->fast != FAST_NONE && from == 0 && to == len &&
+	    !(dd->flags & DATEDETECT_NO_FASTPATH)) {
 		int fr = t->fast == FAST_SYSLOG
 		    ? fast_syslog(
 		          dd, (const unsigned char *)line, len, &res->fr)
@@ -2074,8 +2134,8 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 			return 1;
 		}
 	}
-	rc = pcre2_match(
-	    t->code, (PCRE2_SPTR)line, to, from, 0, dd->md, dd->mctx);
+	rc = pcre2_match(t->code, (PCRE2_SPTR)subject(dd, line, len), to, from,
+	    0, dd->md, dd->mctx);
 	if (rc <= 0)
 		return 0;
 	ov = pcre2_get_ovector_pointer(dd->md);
@@ -2271,6 +2331,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 	bool match = false, have_found = false;
 
 	strptime_now_set(&dd->now, now);
+	dd->subj = NULL;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
