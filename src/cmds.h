@@ -8,4 +8,7 @@
 
 #define WARDEN_VERSION "0.1.0"
 
+/* fail2ban-regex (cmd_regex.c). */
+int cmd_regex(int argc, char **argv);
+
 #endif

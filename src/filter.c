@@ -80,6 +80,7 @@ struct filter {
 	bool buf_valid;   /* false: rebuild from linebuf (fail2ban's None) */
 	struct sbuf ibuf; /* ignoreregex subject in multi-line mode */
 	struct sbuf tmp;
+	struct sbuf utf8; /* a line with invalid UTF-8, repaired */
 
 	struct sbuf last_text; /* fail2ban's __lastTimeText */
 	bool has_last_date;
@@ -1276,6 +1277,95 @@ clip(struct filter *f, const char *line, size_t len)
 	return len;
 }
 
+/*
+ * Length of the valid UTF-8 sequence at s, or 0 with *bad set to the
+ * length of the maximal invalid subpart (Unicode's recommended practice,
+ * which Python's "replace" decoding follows).
+ */
+static size_t
+utf8_seq(const unsigned char *s, size_t n, size_t *bad)
+{
+	unsigned char c = s[0], lo = 0x80, hi = 0xbf;
+	size_t need, i;
+
+	*bad = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		need = 1;
+	else if (c >= 0xe0 && c <= 0xef)
+		need = 2;
+	else if (c >= 0xf0 && c <= 0xf4)
+		need = 3;
+	else
+		return 0;
+	if (c == 0xe0)
+		lo = 0xa0;
+	else if (c == 0xed)
+		hi = 0x9f;
+	else if (c == 0xf0)
+		lo = 0x90;
+	else if (c == 0xf4)
+		hi = 0x8f;
+	for (i = 1; i <= need; i++) {
+		unsigned char b;
+
+		if (i >= n)
+			break;
+		b = s[i];
+		if (b < lo || b > hi)
+			break;
+		lo = 0x80;
+		hi = 0xbf;
+	}
+	if (i > need)
+		return need + 1;
+	*bad = i;
+	return 0;
+}
+
+/*
+ * Lines are decoded as UTF-8 with replacement, as fail2ban decodes them:
+ * returns line itself when it is valid, else a copy in f->utf8 with each
+ * invalid subpart replaced by U+FFFD.
+ */
+static const char *
+utf8_clean(struct filter *f, const char *line, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)line;
+	size_t n = *len, i = 0, bad;
+
+	while (i < n) {
+		size_t l;
+
+		if (s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		l = utf8_seq(s + i, n - i, &bad);
+		if (l == 0)
+			break;
+		i += l;
+	}
+	if (i == n)
+		return line;
+	sbuf_reset(&f->utf8);
+	sbuf_add(&f->utf8, line, i);
+	while (i < n) {
+		size_t l = utf8_seq(s + i, n - i, &bad);
+
+		if (l) {
+			sbuf_add(&f->utf8, s + i, l);
+			i += l;
+		} else {
+			sbuf_addstr(&f->utf8, "\xef\xbf\xbd");
+			i += bad;
+		}
+	}
+	*len = f->utf8.len;
+	return f->utf8.s;
+}
+
 static bool
 last_date_recent(const struct filter *f, double now)
 {
@@ -1293,6 +1383,7 @@ filter_process(struct filter *f, const char *line, size_t len, double now,
 
 	begin_line(f);
 	len = clip(f, line, len);
+	line = utf8_clean(f, line, &len);
 	if (f->dd && datedetect_match(f->dd, line, len, (time_t)now, &m) == 1 &&
 	    m.start <= m.end && m.end <= len) {
 		t = tline_new(f, line, m.start, line + m.start, m.end - m.start,
@@ -1346,6 +1437,7 @@ filter_process_entry(struct filter *f, const char *date_text, const char *msg,
 
 	begin_line(f);
 	len = clip(f, msg, len);
+	msg = utf8_clean(f, msg, &len);
 	t = tline_new(f, "", 0, date_text, dl, msg, len);
 	sbuf_reset(&f->last_text);
 	sbuf_add(&f->last_text, date_text ? date_text : "", dl);
@@ -1499,6 +1591,7 @@ filter_free(struct filter *f)
 	sbuf_cleanup(&f->buf);
 	sbuf_cleanup(&f->ibuf);
 	sbuf_cleanup(&f->tmp);
+	sbuf_cleanup(&f->utf8);
 	sbuf_cleanup(&f->last_text);
 	while (f->ncache)
 		cache_del(f, f->ncache - 1);
