@@ -1,0 +1,93 @@
+/*
+ * Fuzzes date detection: the input is a datepattern (up to the first NUL
+ * byte; may be several lines), then log lines separated by '\n'. The
+ * pattern is compiled (errors are fine), and every line is matched by it
+ * and by the default templates, with and without the hand-written matchers
+ * (which must agree), at two different "now"s.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "datedetect.h"
+#include "diag.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void
+run_lines(struct datedetect *a, struct datedetect *b, const char *s, size_t n,
+    time_t now)
+{
+	size_t p = 0;
+
+	while (p <= n) {
+		const char *e = memchr(s + p, '\n', n - p);
+		size_t l = e != NULL ? (size_t)(e - (s + p)) : n - p;
+		struct date_match ma, mb;
+		int ra = datedetect_match(a, s + p, l, now, &ma);
+
+		if (ra && (ma.start > ma.end || ma.end > l))
+			abort();
+		if (b != NULL) {
+			int rb = datedetect_match(b, s + p, l, now, &mb);
+
+			/* both detectors saw the same lines: same state */
+			if (ra != rb ||
+			    (ra &&
+			        (ma.start != mb.start || ma.end != mb.end ||
+			            ma.has_time != mb.has_time ||
+			            ma.err != mb.err || ma.tmpl != mb.tmpl ||
+			            (ma.has_time && ma.time != mb.time))))
+				abort();
+		}
+		p += l + 1;
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char *s = (const char *)data;
+	const char *nul = memchr(s, '\0', size);
+	size_t plen = nul != NULL ? (size_t)(nul - s) : 0;
+	const char *lines = nul != NULL ? nul + 1 : s;
+	size_t nlines = nul != NULL ? size - plen - 1 : size;
+	struct diags d = DIAGS_INIT;
+	struct datedetect *dd, *fast, *slow;
+	char *pattern;
+
+	if (size > 8192)
+		return 0;
+	setenv("TZ", "CET-01CEST-02,M3.5.0,M10.5.0", 1);
+	pattern = malloc(plen + 1);
+	if (pattern == NULL)
+		return 0;
+	memcpy(pattern, s, plen);
+	pattern[plen] = '\0';
+	dd = datedetect_new(nul != NULL ? pattern : NULL,
+	    plen > 0 && pattern[0] == 'U' ? "UTC+0130" : NULL, 0, 1795262400,
+	    "fuzz", 1, &d);
+	if (dd != NULL) {
+		run_lines(dd, NULL, lines, nlines, 1124013600);
+		for (size_t i = 0; i < datedetect_count(dd); i++)
+			if (datedetect_name(dd, i) == NULL ||
+			    datedetect_regex(dd, i) == NULL)
+				abort();
+		(void)datedetect_describe(dd);
+		datedetect_free(dd);
+	}
+	diags_cleanup(&d);
+	fast = datedetect_new(NULL, NULL, 0, 1795262400, NULL, 0, &d);
+	slow = datedetect_new(
+	    NULL, NULL, DATEDETECT_NO_FASTPATH, 1795262400, NULL, 0, &d);
+	if (fast == NULL || slow == NULL)
+		abort();
+	run_lines(fast, slow, lines, nlines, 1795262400);
+	run_lines(fast, slow, lines, nlines, 1124013600);
+	datedetect_free(fast);
+	datedetect_free(slow);
+	diags_cleanup(&d);
+	free(pattern);
+	return 0;
+}
