@@ -11,4 +11,8 @@
 /* fail2ban-regex (cmd_regex.c). */
 int cmd_regex(int argc, char **argv);
 
+/* Configuration test and dump (cmd_conf.c). */
+int cmd_check(int argc, char **argv);
+int cmd_dump(int argc, char **argv);
+
 #endif

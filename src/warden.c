@@ -19,6 +19,8 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
+    {"check", cmd_check, "check [-c DIR]         test the configuration"},
+    {"dump", cmd_dump, "dump [-c DIR] [--json] print the configuration"},
     {"version", cmd_version, "version                print the version"},
     {"help", cmd_help, "help                   this text"},
 };

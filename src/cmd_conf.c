@@ -1,0 +1,147 @@
+/*
+ * `warden check` and `warden dump`: load a configuration tree and report.
+ * check prints every problem as "file:line: message" (and compiles every
+ * jail's regexes with the filter engine), names the jails that would be
+ * disabled and exits non-zero on any error; dump prints fail2ban's
+ * command stream (diffable with `fail2ban-client -d`) or, with --json,
+ * Warden's typed view.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "cmds.h"
+#include "conf.h"
+#include "diag.h"
+#include "filter.h"
+
+/* -c DIR, or /etc/warden when it exists, else /etc/fail2ban. */
+static const char *
+default_dir(void)
+{
+	struct stat st;
+
+	if (stat("/etc/warden", &st) == 0 && S_ISDIR(st.st_mode))
+		return "/etc/warden";
+	return "/etc/fail2ban";
+}
+
+static int
+parse_args(
+    int argc, char **argv, const char *usage, const char **dir, bool *json)
+{
+	*dir = NULL;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 ||
+		        strcmp(argv[i], "--conf") == 0) &&
+		    i + 1 < argc) {
+			*dir = argv[++i];
+		} else if (strncmp(argv[i], "--conf=", 7) == 0) {
+			*dir = argv[i] + 7;
+		} else if (json != NULL && strcmp(argv[i], "--json") == 0) {
+			*json = true;
+		} else if (strcmp(argv[i], "-h") == 0 ||
+		    strcmp(argv[i], "--help") == 0) {
+			printf("usage: %s\n", usage);
+			return 1;
+		} else {
+			fprintf(stderr, "usage: %s\n", usage);
+			return -1;
+		}
+	}
+	if (*dir == NULL)
+		*dir = default_dir();
+	return 0;
+}
+
+/* Compiles every jail's filter; a jail whose regexes fail is disabled. */
+static size_t
+check_regexes(const struct conf *c, struct diags *d, bool *bad)
+{
+	size_t nbad = 0;
+	time_t now = time(NULL);
+
+	for (size_t i = 0; i < c->njails; i++) {
+		struct diags fd = DIAGS_INIT;
+		struct filter *f =
+		    filter_new(&c->jails[i].filter, NULL, now, &fd);
+
+		bad[i] = f == NULL || fd.nerrors > 0;
+		if (bad[i])
+			nbad++;
+		for (size_t k = 0; k < fd.n; k++)
+			diag_add(d, fd.v[k].level, fd.v[k].file, fd.v[k].line,
+			    "[%s] %s", c->jails[i].name, fd.v[k].msg);
+		diags_cleanup(&fd);
+		filter_free(f);
+	}
+	return nbad;
+}
+
+int
+cmd_check(int argc, char **argv)
+{
+	const char *dir;
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	bool *bad = NULL;
+	int rc;
+
+	rc = parse_args(argc, argv, "warden check [-c DIR]", &dir, NULL);
+	if (rc != 0)
+		return rc > 0 ? 0 : 255;
+	if (conf_load(dir, &c, &d) != 0) {
+		diags_print(&d, stderr);
+		diags_cleanup(&d);
+		return 255;
+	}
+	bad = calloc(c->njails + 1, sizeof(*bad));
+	if (bad == NULL)
+		abort();
+	check_regexes(c, &d, bad);
+	diags_print(&d, stderr);
+	for (size_t i = 0; i < c->nbroken; i++)
+		fprintf(stderr, "jail '%s' would be disabled: %s\n",
+		    c->broken[i].name, c->broken[i].error);
+	for (size_t i = 0; i < c->njails; i++)
+		if (bad[i])
+			fprintf(stderr,
+			    "jail '%s' would be disabled: bad regular "
+			    "expression\n",
+			    c->jails[i].name);
+	rc = d.nerrors > 0 ? 1 : 0;
+	if (rc == 0)
+		printf("OK: configuration test is successful\n");
+	free(bad);
+	conf_free(c);
+	diags_cleanup(&d);
+	return rc;
+}
+
+int
+cmd_dump(int argc, char **argv)
+{
+	const char *dir;
+	bool json = false;
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	int rc;
+
+	rc = parse_args(
+	    argc, argv, "warden dump [-c DIR] [--json]", &dir, &json);
+	if (rc != 0)
+		return rc > 0 ? 0 : 255;
+	if (conf_load(dir, &c, &d) != 0) {
+		diags_print(&d, stderr);
+		diags_cleanup(&d);
+		return 255;
+	}
+	diags_print(&d, stderr);
+	rc = json ? conf_dump_json(c, stdout) : conf_dump(c, stdout);
+	fflush(stdout);
+	conf_free(c);
+	diags_cleanup(&d);
+	return rc == 0 ? 0 : 255;
+}
