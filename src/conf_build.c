@@ -325,6 +325,8 @@ conf_apply_filter_cmds(struct cctx *c, const struct pyval *stream, size_t from,
 			}
 			free(fd->usedns);
 			fd->usedns = lo;
+		} else if (strcmp(what, "addjournalmatch") == 0 && cmd->s) {
+			strv_add(&fd->journalmatch, cmd->s);
 		} else if (strcmp(what, "addjournalmatch") == 0) {
 			struct sbuf b = SBUF_INIT;
 

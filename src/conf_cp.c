@@ -480,6 +480,8 @@ shared_parse(struct cctx *c, const char *path)
 	diags_cleanup(&tmp);
 	if (f == NULL)
 		return p;
+	for (size_t i = 0; i < f->nbad; i++)
+		strv_add(&p->bad, f->bad[i]);
 	p->cp = cp_new();
 	section_to_map(c, path, &f->defaults, &p->cp->defaults);
 	for (size_t i = 0; i < f->nsecs; i++) {
@@ -1267,4 +1269,16 @@ cp_named_error(const struct cctx *c, const char *name)
 	const struct named *nm = omap_get(&c->named, name);
 
 	return nm ? nm->err : NULL;
+}
+
+bool
+cp_section_has_errors(const struct cctx *c, const char *name)
+{
+	for (size_t i = 0; i < c->parsed.n; i++) {
+		const struct parsed *p = c->parsed.v[i].val;
+
+		if (p && strv_find(&p->bad, name) >= 0)
+			return true;
+	}
+	return false;
 }

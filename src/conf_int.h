@@ -113,8 +113,9 @@ struct cctx {
 	size_t nfiles;       /* files parsed (cap) */
 	/* fail2ban would refuse the whole configuration: its message. */
 	char *fatal;
-	size_t nerr;    /* errors reported so far */
-	char *last_err; /* the last one's message */
+	struct omap seen; /* "file:line:msg" of diags already added */
+	size_t nerr;      /* errors reported so far */
+	char *last_err;   /* the last one's message */
 	/* Set while one jail is processed: errors then disable it. */
 	const char *cur_jail;
 	char *jail_err; /* first error for cur_jail */
@@ -155,7 +156,8 @@ struct cp {
 /* Cache entries of struct cctx. */
 struct parsed {
 	enum ini_status st;
-	struct cp *cp; /* NULL unless the file could be parsed */
+	struct cp *cp;   /* NULL unless the file could be parsed */
+	struct strv bad; /* sections with syntax errors */
 };
 
 struct named {
@@ -185,6 +187,8 @@ int cp_read_files(struct cctx *c, struct cp *cp, const struct strv *names);
  * empty parser), -1 on a fatal error.
  */
 int cp_read_named(struct cctx *c, const char *name, struct cp **out);
+/* True when a parsed file has a syntax error inside section name. */
+bool cp_section_has_errors(const struct cctx *c, const char *name);
 /* The first error met while cp_read_named() read name, or NULL. */
 const char *cp_named_error(const struct cctx *c, const char *name);
 

@@ -596,6 +596,10 @@ fill_stream(struct cctx *c, struct pyval *stream, const struct omap *opts,
 						    jail, "addjournalmatch",
 						    NULL);
 
+						/* The line as written, for
+						 * the typed view. */
+						l->s = xstrdup(line);
+
 						for (size_t k = 0; k < toks.n;
 						     k++)
 							py_append(l,
@@ -837,6 +841,10 @@ jail_read_action(struct cctx *c, struct cp *jcp, struct jailr *j,
 		ja->pyjson = sbuf_detach(&js);
 		ja->py = py_cmd("set", j->name, "addaction", ja->actname,
 		    ja->pyfile, ja->pyjson, NULL);
+		cctx_warn(c, org,
+		    "[%s] action '%s' is a Python action: recorded, but Warden "
+		    "cannot run it",
+		    j->name, nm);
 		free(dir);
 	} else {
 		struct defreader *r;
@@ -977,6 +985,8 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 		}
 		cp_merge_section(jcp, j->name, &comb, "known/");
 		omap_cleanup(&comb, omap_astr_free);
+	} else {
+		cctx_warn(c, j->org, "[%s] no filter set for jail", j->name);
 	}
 	omap_cleanup(&j->opts, pyval_free_p);
 	if (get_options(c, jcp, j->name, jail_opts, NELEM(jail_opts), NULL,
@@ -1104,7 +1114,14 @@ jail_convert(struct cctx *c, struct jailr *j)
 					    "'tail' (a path with a space?)",
 					    tail);
 				conf_glob(line, &files);
-				add_logpath(j, line, strcmp(tail, "tail") == 0);
+				if (files.n == 0 && line[0])
+					cctx_warn(c, org,
+					    "[%s] no file found for logpath "
+					    "'%s'",
+					    j->name, line);
+				if (line[0])
+					add_logpath(
+					    j, line, strcmp(tail, "tail") == 0);
 				for (size_t k = 0; k < files.n; k++) {
 					struct pyval *l;
 
@@ -1459,6 +1476,14 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 	server_defaults(&conf->server);
 
 	if (cp_read_named(&c, "jail", &jcp) >= 0) {
+		/* Sections of the jail files with syntax errors, known
+		 * before any filter or action file is read. */
+		struct omap bad = OMAP_INIT;
+
+		for (size_t i = 0; i < jcp->sections.n; i++)
+			if (cp_section_has_errors(&c, jcp->sections.v[i].key))
+				omap_set(
+				    &bad, jcp->sections.v[i].key, NULL, NULL);
 		for (size_t i = 0; i < jcp->sections.n; i++) {
 			const char *sec = jcp->sections.v[i].key;
 			struct jailr *j;
@@ -1471,6 +1496,9 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 			j->name = xstrdup(sec);
 			j->org = ((struct cpsec *)jcp->sections.v[i].val)->org;
 			jail_begin(&c, j->name);
+			if (omap_has(&bad, sec))
+				cctx_error(&c, j->org, false,
+				    "section [%s] has syntax errors", sec);
 			rc = jail_get_options(&c, jcp, j);
 			if (rc < 0) {
 				const struct pyval *en =
@@ -1493,6 +1521,7 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 			    xreallocarray(jails, njails + 1, sizeof(*jails));
 			jails[njails++] = j;
 		}
+		omap_cleanup(&bad, NULL);
 		if (!c.quiet)
 			conf_check_unknown(&c, jcp,
 			    (const struct jailr *const *)jails, njails);

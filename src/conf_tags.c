@@ -555,11 +555,20 @@ conf_substitute_tags(struct cctx *c, const struct omap *tags,
 					cnt = (uintptr_t)rplc->v[ci].val;
 				if (strcmp(rtag, tag) == 0 ||
 				    cnt > MAX_TAG_REPLACE) {
-					cctx_error(c, work.o[ms], true,
-					    "self-referencing tag definitions "
-					    "cannot be resolved: <%s> refers "
-					    "to <%s>",
-					    tag, rtag);
+					if (strcmp(rtag, tag) == 0)
+						cctx_error(c, work.o[ms], true,
+						    "self-referencing tag "
+						    "definitions cannot be "
+						    "resolved: <%s> refers to "
+						    "itself",
+						    tag);
+					else
+						cctx_error(c, work.o[ms], true,
+						    "self-referencing tag "
+						    "definitions cannot be "
+						    "resolved: <%s> needs <%s> "
+						    "more than %d times",
+						    tag, rtag, MAX_TAG_REPLACE);
 					free(rtag);
 					astr_cleanup(&work);
 					if (own_rplc)

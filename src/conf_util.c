@@ -281,6 +281,7 @@ parsed_free(void *p)
 
 	if (x) {
 		cp_free(x->cp);
+		strv_cleanup(&x->bad);
 		free(x);
 	}
 }
@@ -312,6 +313,7 @@ cctx_cleanup(struct cctx *c)
 	omap_cleanup(&c->parsed, parsed_free);
 	omap_cleanup(&c->incpath, strv_free_p);
 	omap_cleanup(&c->named, named_free);
+	omap_cleanup(&c->seen, NULL);
 	strv_cleanup(&c->files);
 	free(c->orgs);
 	free(c->basedir);
@@ -381,6 +383,20 @@ vreport(struct cctx *c, enum diag_level lvl, const char *file, int line,
 
 	if (lvl == DIAG_ERROR)
 		note_error(c, fatal, msg);
+	/* A value inherited by many jails is reported once. */
+	{
+		char *key =
+		    xasprintf("%d:%s:%d:%s", lvl, file ? file : "", line, msg);
+		bool dup = omap_has(&c->seen, key);
+
+		if (!dup)
+			omap_set(&c->seen, key, NULL, NULL);
+		free(key);
+		if (dup) {
+			free(msg);
+			return;
+		}
+	}
 	if (!c->quiet) {
 		if (c->cur_jail && lvl == DIAG_ERROR)
 			diag_add(

@@ -158,6 +158,9 @@ ini_free(struct ini_file *f)
 	for (size_t i = 0; i < f->nsecs; i++)
 		section_cleanup(&f->secs[i]);
 	free(f->secs);
+	for (size_t i = 0; i < f->nbad; i++)
+		free(f->bad[i]);
+	free(f->bad);
 	free(f->path);
 	free(f);
 }
@@ -228,6 +231,17 @@ out:
 	pv->lines = NULL;
 	pv->nlines = 0;
 	pv->cap = 0;
+}
+
+/* Remembers that section name has a syntax error. */
+static void
+mark_bad(struct ini_file *f, const char *name)
+{
+	for (size_t i = 0; i < f->nbad; i++)
+		if (strcmp(f->bad[i], name) == 0)
+			return;
+	f->bad = xreallocarray(f->bad, f->nbad + 1, sizeof(*f->bad));
+	f->bad[f->nbad++] = xstrdup(name);
 }
 
 static struct ini_section *
@@ -384,6 +398,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 					    (int)n, name, s->line);
 					syntax = true;
 					cursect = s;
+					mark_bad(f, s->name);
 					continue;
 				}
 				cursect = add_section(f, name, n, lineno);
@@ -413,6 +428,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				    "got '%.*s'",
 				    (int)(ve - vb > 60 ? 60 : ve - vb), vb);
 				syntax = true;
+				mark_bad(f, cursect->name);
 				continue;
 			}
 			ini_strip(kb, (size_t)(delim - kb), &kb, &ke);
@@ -420,6 +436,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				diag_add(d, DIAG_ERROR, path, lineno,
 				    "option without a name");
 				syntax = true;
+				mark_bad(f, cursect->name);
 				continue;
 			}
 			key = xmemdup(kb, (size_t)(ke - kb));
@@ -436,6 +453,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				syntax = true;
 				free(key);
 				cursect->opts[idx].line = lineno;
+				mark_bad(f, cursect->name);
 			} else {
 				struct ini_opt *o;
 

@@ -46,6 +46,8 @@ struct ini_file {
 	struct ini_section *secs;    /* other sections, in order */
 	size_t nsecs;
 	size_t cap;
+	char **bad; /* names of sections with syntax errors (owned) */
+	size_t nbad;
 };
 
 enum ini_status {
