@@ -15,4 +15,14 @@ int cmd_regex(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 
+/*
+ * fail2ban-client's commands over wardend's control socket (cmd_client.c):
+ * argv[0] is the command (start, status, get, ...); client options (-c -s
+ * -p -x -q -v --json --timeout ...) may follow it before its arguments.
+ * cmd_client_main takes fail2ban-client's own order instead: argv[0] is
+ * the program, then options, then the command.
+ */
+int cmd_client(int argc, char **argv);
+int cmd_client_main(int argc, char **argv);
+
 #endif

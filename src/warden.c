@@ -21,7 +21,18 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
     {"check", cmd_check, "check [-c DIR]         test the configuration"},
     {"dump", cmd_dump, "dump [-c DIR] [--json] print the configuration"},
-    {"version", cmd_version, "version                print the version"},
+    {"start", cmd_client, "start                  launch wardend"},
+    {"stop", cmd_client, "stop [JAIL]            stop wardend (or a jail)"},
+    {"restart", cmd_client, "restart [JAIL]         restart wardend (or a jail)"},
+    {"reload", cmd_client, "reload [OPTS] [JAIL]   re-read the configuration"},
+    {"ping", cmd_client, "ping                   check that wardend answers"},
+    {"status", cmd_client, "status [JAIL [FLAVOR]] show the jails (or one)"},
+    {"banned", cmd_client, "banned [IP...]         show the bans"},
+    {"unban", cmd_client, "unban --all|IP...      lift bans in every jail"},
+    {"set", cmd_client, "set [JAIL] OPTION ...  change a setting of wardend"},
+    {"get", cmd_client, "get [JAIL] OPTION ...  show a setting of wardend"},
+    {"flushlogs", cmd_client, "flushlogs              reopen wardend's log file"},
+    {"version", cmd_client, "version                print wardend's version (-V: warden's)"},
     {"help", cmd_help, "help                   this text"},
 };
 
