@@ -100,7 +100,8 @@ struct datedetect {
 	   errors replaced, so an invalid UTF-8 byte must act like U+FFFD
 	   (a non-word character), not like the nothing PCRE2 makes of it.
 	   Each such byte becomes \x01 in a copy of the same length. */
-	const char *subj; /* NULL until needed for the current line */
+	const char *subj;  /* NULL until needed for the current line */
+	struct fcache *fc; /* last hand-matched line, see fast_cached() */
 	char *copy;
 	size_t copy_cap;
 };
@@ -1042,6 +1043,8 @@ make_template(
 	return pattern_template(dd, pattern, err);
 }
 
+static struct fcache *fcache_new(void);
+
 /* The Python syntax of the two templates with a hand-written matcher. */
 static char *fast_regex_syslog(const struct datedetect *dd);
 static char *fast_regex_iso(const struct datedetect *dd);
@@ -1360,6 +1363,7 @@ datedetect_new(const char *pattern, const char *logtimezone, unsigned flags,
 	dd->flags = flags;
 	tzset();
 	dd->last_idx = SIZE_MAX;
+	dd->fc = fcache_new();
 	dd->last_pos = 1;
 	dd->last_pos_prev = dd->last_pos_at = -1;
 	dd->last_end = 0x7fffffff;
@@ -1453,6 +1457,7 @@ datedetect_free(struct datedetect *dd)
 	free(dd->exy);
 	free(dd->found_ov);
 	free(dd->copy);
+	free(dd->fc);
 	pcre2_match_data_free(dd->md);
 	pcre2_match_context_free(dd->mctx);
 	free(dd);
@@ -1543,9 +1548,74 @@ fast_regex_iso(const struct datedetect *dd)
 struct fastres {
 	size_t start, end; /* group 1; the whole match is [0, end) */
 	struct strptime_val val;
+	size_t hw; /* highest byte index the matcher looked at */
 };
 
 enum { FAST_NOMATCH = 0, FAST_MATCH = 1, FAST_UNSURE = 2 };
+
+/*
+ * The last line a hand-written matcher decided, keyed by the bytes it
+ * looked at. The matchers read the line from the left and their result
+ * depends on those bytes alone (and on the line's length, when they looked
+ * past its end), so a line that agrees on them has the same match; in a
+ * flood most lines share their timestamp with the previous one. The
+ * conversion is kept too, for the same "now".
+ */
+struct fcache {
+	bool valid;
+	const struct tmpl *t;
+	int rc;            /* FAST_MATCH or FAST_NOMATCH */
+	size_t hw;         /* highest index looked at; < sizeof(key) */
+	size_t n;          /* the line's length */
+	unsigned long gen; /* bumped by every new entry */
+	unsigned char key[64];
+	struct fastres fr;
+	bool conv_ok;
+	time_t conv_now;
+	enum strptime_status conv_st;
+	double conv_time;
+};
+
+static struct fcache *
+fcache_new(void)
+{
+	return xcalloc(1, sizeof(struct fcache));
+}
+
+static bool
+fcache_hit(
+    const struct fcache *fc, const struct tmpl *t, const char *line, size_t len)
+{
+	size_t kl;
+
+	if (!fc->valid || fc->t != t)
+		return false;
+	if (fc->hw >= fc->n) {
+		if (len != fc->n)
+			return false;
+		kl = fc->n;
+	} else {
+		if (len <= fc->hw)
+			return false;
+		kl = fc->hw + 1;
+	}
+	return memcmp(line, fc->key, kl) == 0;
+}
+
+static void
+fcache_store(struct fcache *fc, const struct tmpl *t, int rc,
+    const struct fastres *fr, const char *line, size_t len)
+{
+	fc->valid = true;
+	fc->t = t;
+	fc->rc = rc;
+	fc->hw = fr->hw;
+	fc->n = len;
+	fc->gen++;
+	memcpy(fc->key, line, fr->hw + 1 < len ? fr->hw + 1 : len);
+	fc->fr = *fr;
+	fc->conv_ok = false;
+}
 
 /* What a hand-written matcher looks at. */
 struct fctx {
@@ -1554,7 +1624,15 @@ struct fctx {
 	size_t n;
 	struct strptime_val *v;
 	bool unsure; /* met a byte whose class only PCRE2 knows */
+	size_t *hw;  /* highest index looked at (the result depends on
+	                nothing after it, see struct fcache) */
 };
+
+#define SEE(c, i)                                                              \
+	do {                                                                   \
+		if ((i) > *(c)->hw)                                            \
+			*(c)->hw = (i);                                        \
+	} while (0)
 
 static inline bool
 a_digit(unsigned char c)
@@ -1573,6 +1651,7 @@ a_word(unsigned char c)
 static inline bool
 end_ok(struct fctx *c, size_t e)
 {
+	SEE(c, e);
 	if (e >= c->n)
 		return true;
 	if (c->s[e] >= 0x80) {
@@ -1585,12 +1664,14 @@ end_ok(struct fctx *c, size_t e)
 static inline int
 chr_at(const struct fctx *c, size_t i)
 {
+	SEE(c, i);
 	return i < c->n ? c->s[i] : -1;
 }
 
 static inline bool
 dig_at(const struct fctx *c, size_t i)
 {
+	SEE(c, i);
 	return i < c->n && a_digit(c->s[i]);
 }
 
@@ -1598,48 +1679,88 @@ dig_at(const struct fctx *c, size_t i)
 static inline int64_t
 num(const struct fctx *c, size_t i, size_t len)
 {
-	int64_t v = 0;
+	int a = c->s[i] == ' ' ? 0 : c->s[i] - '0';
 
-	for (size_t k = 0; k < len; k++)
-		v = v * 10 + (c->s[i + k] == ' ' ? 0 : c->s[i + k] - '0');
-	return v;
+	return len == 1 ? a : a * 10 + (c->s[i + 1] - '0');
 }
 
 #define N3(a, b, c) ((uint32_t)(a) << 16 | (uint32_t)(b) << 8 | (uint32_t)(c))
 
-static const uint32_t day3[] = {N3('m', 'o', 'n'), N3('t', 'u', 'e'),
-    N3('w', 'e', 'd'), N3('t', 'h', 'u'), N3('f', 'r', 'i'), N3('s', 'a', 't'),
-    N3('s', 'u', 'n')};
-static const uint32_t mon3[] = {N3('j', 'a', 'n'), N3('f', 'e', 'b'),
-    N3('m', 'a', 'r'), N3('a', 'p', 'r'), N3('m', 'a', 'y'), N3('j', 'u', 'n'),
-    N3('j', 'u', 'l'), N3('a', 'u', 'g'), N3('s', 'e', 'p'), N3('o', 'c', 't'),
-    N3('n', 'o', 'v'), N3('d', 'e', 'c')};
-
-/* Index of the three-letter name at i (any ASCII case) in names, or -1. */
+/* Index of the three-letter day name at i (any ASCII case), or -1. */
 static int
-name3(const struct fctx *c, size_t i, const uint32_t *names, int nnames)
+day3(const struct fctx *c, size_t i)
 {
-	uint32_t x;
-
+	SEE(c, i + 2);
 	if (i + 3 > c->n)
 		return -1;
-	x = N3(c->s[i] | 0x20, c->s[i + 1] | 0x20, c->s[i + 2] | 0x20);
-	for (int j = 0; j < nnames; j++)
-		if (x == names[j])
-			return j;
+	switch (N3(c->s[i] | 0x20, c->s[i + 1] | 0x20, c->s[i + 2] | 0x20)) {
+	case N3('m', 'o', 'n'):
+		return 0;
+	case N3('t', 'u', 'e'):
+		return 1;
+	case N3('w', 'e', 'd'):
+		return 2;
+	case N3('t', 'h', 'u'):
+		return 3;
+	case N3('f', 'r', 'i'):
+		return 4;
+	case N3('s', 'a', 't'):
+		return 5;
+	case N3('s', 'u', 'n'):
+		return 6;
+	}
+	return -1;
+}
+
+/* Index of the three-letter month name at i (any ASCII case), or -1. */
+static int
+mon3(const struct fctx *c, size_t i)
+{
+	SEE(c, i + 2);
+	if (i + 3 > c->n)
+		return -1;
+	switch (N3(c->s[i] | 0x20, c->s[i + 1] | 0x20, c->s[i + 2] | 0x20)) {
+	case N3('j', 'a', 'n'):
+		return 0;
+	case N3('f', 'e', 'b'):
+		return 1;
+	case N3('m', 'a', 'r'):
+		return 2;
+	case N3('a', 'p', 'r'):
+		return 3;
+	case N3('m', 'a', 'y'):
+		return 4;
+	case N3('j', 'u', 'n'):
+		return 5;
+	case N3('j', 'u', 'l'):
+		return 6;
+	case N3('a', 'u', 'g'):
+		return 7;
+	case N3('s', 'e', 'p'):
+		return 8;
+	case N3('o', 'c', 't'):
+		return 9;
+	case N3('n', 'o', 'v'):
+		return 10;
+	case N3('d', 'e', 'c'):
+		return 11;
+	}
 	return -1;
 }
 
 /* "[0-maxfirst]?\d": lengths to try, longest first. */
-static int
+static inline int
 opt_digit2(const struct fctx *c, size_t i, char maxfirst, size_t out[3])
 {
-	int k = 0;
+	int a, k = 0;
 
-	if (dig_at(c, i + 1) && c->s[i] >= '0' && c->s[i] <= maxfirst)
+	SEE(c, i + 1);
+	if (i >= c->n || !a_digit(c->s[i]))
+		return 0;
+	a = c->s[i];
+	if (i + 1 < c->n && a_digit(c->s[i + 1]) && a <= maxfirst)
 		out[k++] = 2;
-	if (dig_at(c, i))
-		out[k++] = 1;
+	out[k++] = 1;
 	return k;
 }
 
@@ -1688,8 +1809,12 @@ lead_max(const struct fctx *c)
 {
 	size_t p = 0;
 
-	while (p < 2 && p < c->n && !a_word(c->s[p]))
+	for (;;) {
+		SEE(c, p);
+		if (p >= 2 || p >= c->n || a_word(c->s[p]))
+			break;
 		p++;
+	}
 	return p;
 }
 
@@ -1798,9 +1923,10 @@ static int
 fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
-	struct fctx c = {dd, s, n, &r->val, false};
+	struct fctx c = {dd, s, n, &r->val, false, &r->hw};
 
 	/* the longest match ends by byte 34, the look-ahead reads byte 35 */
+	r->hw = 0;
 	if (!ascii_prefix(s, n, 40))
 		return FAST_UNSURE;
 	memset(&r->val, 0, sizeof(r->val));
@@ -1810,12 +1936,11 @@ fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
 			int mon, nd;
 
 			if (wd) {
-				if (name3(&c, q, day3, 7) < 0 ||
-				    chr_at(&c, q + 3) != ' ')
+				if (day3(&c, q) < 0 || chr_at(&c, q + 3) != ' ')
 					continue;
 				q += 4;
 			}
-			mon = name3(&c, q, mon3, 12);
+			mon = mon3(&c, q);
 			if (mon < 0 || chr_at(&c, q + 3) != ' ')
 				continue;
 			q += 4;
@@ -1851,6 +1976,7 @@ iso_zone(struct fctx *c, size_t q)
 	int a = chr_at(c, q);
 
 	/* PCRE2's \d also takes non-ASCII digits */
+	SEE(c, q + 6);
 	for (size_t k = q; k < q + 7 && k < c->n; k++)
 		if (c->s[k] >= 0x80) {
 			c->unsure = true;
@@ -1903,6 +2029,7 @@ iso_after_sec(struct fctx *c, size_t q)
 
 		while (q7 + wmax < c->n && py_ws(c->s[q7 + wmax]))
 			wmax++;
+		SEE(c, q7 + wmax);
 		if (q7 + wmax < c->n && c->s[q7 + wmax] >= 0x80) {
 			c->unsure = true; /* maybe more white space */
 			return 0;
@@ -1988,8 +2115,9 @@ static int
 fast_iso(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
-	struct fctx c = {dd, s, n, &r->val, false};
+	struct fctx c = {dd, s, n, &r->val, false, &r->hw};
 
+	r->hw = 0;
 	if (!ascii_prefix(s, n, 48))
 		return FAST_UNSURE;
 	memset(&r->val, 0, sizeof(r->val));
@@ -2050,6 +2178,8 @@ struct mres {
 	size_t gs, ge;        /* group 1 (the date text) */
 	const PCRE2_SIZE *ov; /* the groups, when not fast */
 	bool fast;
+	bool cached; /* fr is dd->fc's entry number gen */
+	unsigned long gen;
 	struct fastres fr;
 };
 
@@ -2116,13 +2246,28 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 	int rc;
 
 	res->fast = false;
+	res->cached = false;
 	if (t->fast != FAST_NONE && from == 0 && to == len &&
 	    !(dd->flags & DATEDETECT_NO_FASTPATH)) {
-		int fr = t->fast == FAST_SYSLOG
-		    ? fast_syslog(
-		          dd, (const unsigned char *)line, len, &res->fr)
-		    : fast_iso(dd, (const unsigned char *)line, len, &res->fr);
+		struct fcache *fc = dd->fc;
+		int fr;
 
+		if (fcache_hit(fc, t, line, len)) {
+			fr = fc->rc;
+			res->fr = fc->fr;
+		} else {
+			fr = t->fast == FAST_SYSLOG
+			    ? fast_syslog(dd, (const unsigned char *)line, len,
+			          &res->fr)
+			    : fast_iso(dd, (const unsigned char *)line, len,
+			          &res->fr);
+			if (fr != FAST_UNSURE && res->fr.hw < sizeof(fc->key))
+				fcache_store(fc, t, fr, &res->fr, line, len);
+		}
+		if (fr != FAST_UNSURE && fc->valid && fc->t == t) {
+			res->cached = true;
+			res->gen = fc->gen;
+		}
 		if (fr == FAST_NOMATCH)
 			return 0;
 		if (fr == FAST_MATCH) {
@@ -2233,8 +2378,22 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 		return;
 	}
 	if (res->fast) {
-		st = strptime_finish(
-		    &res->fr.val, &dd->now, dd->has_tz, dd->tz_min, &m->time);
+		struct fcache *fc = dd->fc;
+		bool mine = res->cached && res->gen == fc->gen;
+
+		if (mine && fc->conv_ok && fc->conv_now == dd->now.now) {
+			st = fc->conv_st;
+			m->time = fc->conv_time;
+		} else {
+			st = strptime_finish(&res->fr.val, &dd->now, dd->has_tz,
+			    dd->tz_min, &m->time);
+			if (mine) {
+				fc->conv_ok = true;
+				fc->conv_now = dd->now.now;
+				fc->conv_st = st;
+				fc->conv_time = m->time;
+			}
+		}
 		if (st == STRPTIME_OK)
 			m->has_time = true;
 		else
