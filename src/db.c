@@ -1155,8 +1155,9 @@ db_close(struct db *db)
 /* Result of one attempt to open the file. */
 enum open_res {
 	OPEN_OK,
-	OPEN_CORRUPT, /* move it aside and try again */
-	OPEN_REFUSE,  /* diag added; leave the file alone */
+	OPEN_CORRUPT,  /* move it aside and try again */
+	OPEN_REFUSE,   /* diag added; leave the file alone */
+	OPEN_FAIL2BAN, /* fail2ban's database and opts->migrate_fail2ban */
 };
 
 static bool
@@ -1256,6 +1257,8 @@ try_open(struct db *db, const struct db_options *o, struct diags *d, char **why)
 		    *why ? *why : sqlite3_errmsg(db->h));
 		return OPEN_REFUSE;
 	}
+	if (version == 0 && f2b && o->migrate_fail2ban)
+		return OPEN_FAIL2BAN;
 	if (version == 0 && f2b) {
 		diag_add(d, DIAG_ERROR, db->path, 0,
 		    "this is a fail2ban database, not a wardend one: give "
@@ -1345,7 +1348,7 @@ try_open(struct db *db, const struct db_options *o, struct diags *d, char **why)
 
 /* Renames path (and its -wal) aside. Returns the new name or NULL. */
 static char *
-move_aside(const char *path, double now, struct diags *d)
+move_aside(const char *path, const char *tag, double now, struct diags *d)
 {
 	time_t t = (time_t)now;
 	struct tm tm;
@@ -1357,14 +1360,14 @@ move_aside(const char *path, double now, struct diags *d)
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 	for (int i = 0; i < 100; i++) {
 		free(dst);
-		dst = i == 0 ? xasprintf("%s.corrupt-%s", path, stamp)
-		             : xasprintf("%s.corrupt-%s.%d", path, stamp, i);
+		dst = i == 0 ? xasprintf("%s.%s-%s", path, tag, stamp)
+		             : xasprintf("%s.%s-%s.%d", path, tag, stamp, i);
 		if (lstat(dst, &sb) < 0 && errno == ENOENT)
 			break;
 	}
 	if (rename(path, dst) < 0) {
 		diag_add(d, DIAG_ERROR, path, 0,
-		    "cannot move the broken database aside to %s: %s", dst,
+		    "cannot move the database aside to %s: %s", dst,
 		    strerror(errno));
 		free(dst);
 		return NULL;
@@ -1385,6 +1388,48 @@ move_aside(const char *path, double now, struct diags *d)
 	free(src2);
 	free(dst2);
 	return dst;
+}
+
+/*
+ * path holds fail2ban's database: keep it as PATH.fail2ban-STAMP, create
+ * ours at path and import the copy (fail2ban also backs its file up before
+ * an upgrade).
+ */
+static enum open_res
+migrate_fail2ban(struct db *db, const struct db_options *o, struct diags *d)
+{
+	struct db_import_stats st;
+	enum open_res res;
+	char *aside, *why = NULL;
+
+	handle_free(db);
+	aside = move_aside(db->path, "fail2ban", o->now, d);
+	if (!aside)
+		return OPEN_REFUSE;
+	res = try_open(db, o, d, &why);
+	free(why);
+	if (res != OPEN_OK) {
+		/* put fail2ban's file back where the admin expects it */
+		handle_free(db);
+		if (rename(aside, db->path) < 0)
+			diag_add(d, DIAG_ERROR, db->path, 0,
+			    "cannot move %s back: %s", aside, strerror(errno));
+		free(aside);
+		return OPEN_REFUSE;
+	}
+	if (db_import_fail2ban(db, aside, o->now, &st, d) == 0)
+		diag_add(d, DIAG_WARNING, db->path, 0,
+		    "this was a fail2ban database: kept it as %s and imported "
+		    "%zu current bans (%zu expired), %zu history rows, %zu log "
+		    "positions into a new wardend database",
+		    aside, st.current, st.expired, st.history, st.logs);
+	else
+		diag_add(d, DIAG_WARNING, db->path, 0,
+		    "this was a fail2ban database: kept it as %s; importing "
+		    "it failed, starting with an empty database",
+		    aside);
+	free(aside);
+	return OPEN_OK;
 }
 
 struct db *
@@ -1409,7 +1454,7 @@ db_open(const char *path, const struct db_options *opts, struct diags *d)
 		char *aside;
 
 		handle_free(db);
-		aside = move_aside(path, o.now, d);
+		aside = move_aside(path, "corrupt", o.now, d);
 		if (!aside) {
 			res = OPEN_REFUSE;
 		} else {
@@ -1429,6 +1474,8 @@ db_open(const char *path, const struct db_options *opts, struct diags *d)
 			}
 		}
 	}
+	if (res == OPEN_FAIL2BAN)
+		res = migrate_fail2ban(db, &o, d);
 	free(why);
 	if (res != OPEN_OK) {
 		handle_free(db);

@@ -52,6 +52,12 @@ struct db_options {
 	double now;
 	/* Busy timeout in ms when another process holds the lock; 0 = 2000. */
 	int busy_timeout_ms;
+	/*
+	 * When path holds a fail2ban database (the stock dbfile): false
+	 * refuses it; true moves it to PATH.fail2ban-YYYYmmdd-HHMMSS, creates
+	 * ours at path and imports the moved file (a DIAG_WARNING tells).
+	 */
+	bool migrate_fail2ban;
 };
 
 /*
@@ -62,9 +68,9 @@ struct db_options {
  *   renamed to PATH.corrupt-YYYYmmdd-HHMMSS (local time of opts->now, with
  *   its -wal file beside it), a new one is created, and a DIAG_WARNING says
  *   so (the daemon logs it).
- * - A schema newer than DB_SCHEMA_VERSION, a fail2ban database (use
- *   db_import_fail2ban on it instead) or another program's database is
- *   refused: returns NULL with a DIAG_ERROR, the file untouched.
+ * - A schema newer than DB_SCHEMA_VERSION, or another program's database
+ *   is refused: returns NULL with a DIAG_ERROR, the file untouched. So is
+ *   a fail2ban database unless opts->migrate_fail2ban (see there).
  * - An older schema of ours is migrated in place, in one transaction.
  *
  * Returns a new handle (db_close frees it) or NULL with a DIAG_ERROR.

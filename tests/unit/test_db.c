@@ -666,6 +666,40 @@ test_versions(void)
 	    "fail2ban database: refused with advice");
 	ok(db_is_fail2ban(q) && !db_is_fail2ban(p), "db_is_fail2ban");
 	diags_cleanup(&d);
+	{
+		struct db_options mo = {.maxmatches = 10,
+		    .now = 1700000000,
+		    .migrate_fail2ban = true};
+		char stamp[32], *kept;
+		time_t t = 1700000000;
+		struct tm tm;
+
+		localtime_r(&t, &tm);
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
+		kept = xasprintf("%s.fail2ban-%s", q, stamp);
+		exec_sql(q,
+		    "CREATE TABLE jails(name TEXT, enabled INTEGER);"
+		    "CREATE TABLE logs(jail TEXT, path TEXT,"
+		    " firstlinemd5 TEXT, lastfilepos INTEGER);"
+		    "CREATE TABLE bans(jail TEXT, ip TEXT, timeofban "
+		    "INTEGER, bantime INTEGER, bancount INTEGER, data "
+		    "JSON);"
+		    "CREATE TABLE bips(ip TEXT, jail TEXT, timeofban "
+		    "INTEGER, bantime INTEGER, bancount INTEGER, data "
+		    "JSON);"
+		    "INSERT INTO bips VALUES('192.0.2.9', 'sshd', "
+		    "1699999000, -1, 3, NULL)");
+		db = db_open(q, &mo, &d);
+		ok(db && has_diag(&d, DIAG_WARNING, "imported 1 current bans"),
+		    "migrate_fail2ban: imported in place");
+		ok(stat(kept, &sb) == 0 && db_is_fail2ban(kept) &&
+		        !db_is_fail2ban(q),
+		    "migrate_fail2ban: fail2ban's file kept as %s", kept);
+		is_int(db_count_latest(db), 1, "migrate_fail2ban: the ban");
+		db_close(db);
+		diags_cleanup(&d);
+		free(kept);
+	}
 
 	exec_sql(o, "CREATE TABLE t(x)");
 	db = db_open(o, NULL, &d);
