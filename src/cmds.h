@@ -15,6 +15,9 @@ int cmd_regex(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_dump(int argc, char **argv);
 
+/* fail2ban database import (cmd_import.c). */
+int cmd_import(int argc, char **argv);
+
 /*
  * fail2ban-client's commands over wardend's control socket (cmd_client.c):
  * argv[0] is the command (start, status, get, ...); client options (-c -s

@@ -21,6 +21,7 @@ static int cmd_help(int argc, char **argv);
 static const struct command commands[] = {
     {"check", cmd_check, "check [-c DIR]         test the configuration"},
     {"dump", cmd_dump, "dump [-c DIR] [--json] print the configuration"},
+    {"import-fail2ban", cmd_import, "import-fail2ban [--dbfile DB] F2B_DB  import fail2ban's bans"},
     {"start", cmd_client, "start                  launch wardend"},
     {"stop", cmd_client, "stop [JAIL]            stop wardend (or a jail)"},
     {"restart", cmd_client, "restart [JAIL]         restart wardend (or a jail)"},
