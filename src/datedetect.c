@@ -1374,7 +1374,8 @@ datedetect_new(const char *pattern, const char *logtimezone, unsigned flags,
 	pcre2_set_match_limit(dd->mctx, DD_MATCH_LIMIT);
 	pcre2_set_depth_limit(dd->mctx, DD_DEPTH_LIMIT);
 
-	if (logtimezone != NULL && logtimezone[0] != '\0') {
+	/* "" is valid: fail2ban reads an empty logtimezone as UTC */
+	if (logtimezone != NULL) {
 		int m = 0;
 
 		if (strptime_zone(logtimezone, strlen(logtimezone), &m) !=

@@ -33,7 +33,9 @@ enum datedetect_flags {
 /*
  * Builds a detector. pattern is a datepattern value (one template per line,
  * may be NULL or "" or "{DEFAULT}" for fail2ban's default list);
- * logtimezone may be NULL. now is used for %ExY's year range. Problems
+ * logtimezone is NULL when unset (an empty string means UTC, as an empty
+ * `logtimezone =` does in fail2ban). now is used for %ExY's year range
+ * (fail2ban uses the real time at start-up). Problems
  * (unknown directive, bad regex, unknown time zone, duplicate template)
  * are appended to d with file/line, and NULL is returned.
  * Returns a new detector; free with datedetect_free().

@@ -569,6 +569,16 @@ test_logtimezone_ok(void)
 
 	ok(dd != NULL && d.n == 0, "logtimezone UTC+02 accepted");
 	datedetect_free(dd);
+	dd = datedetect_new(NULL, "", 0, N2026, "x", 1, &d);
+	if (ok(dd != NULL, "empty logtimezone accepted")) {
+		struct date_match m;
+		const char *l = "2005-01-23 21:59:59 x";
+
+		ok(datedetect_match(dd, l, strlen(l), N2005, &m) == 1 &&
+		        m.has_time && m.time == 1106517599.0,
+		    "empty logtimezone means UTC, as in fail2ban");
+	}
+	datedetect_free(dd);
 	diags_cleanup(&d);
 }
 
