@@ -19,12 +19,17 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
+    {"regex", cmd_regex,
+        "regex [OPTS] LOG FILTER [IGNOREREGEX]  test a filter "
+        "(fail2ban-regex)"},
     {"check", cmd_check, "check [-c DIR]         test the configuration"},
     {"dump", cmd_dump, "dump [-c DIR] [--json] print the configuration"},
-    {"import-fail2ban", cmd_import, "import-fail2ban [--dbfile DB] F2B_DB  import fail2ban's bans"},
+    {"import-fail2ban", cmd_import,
+        "import-fail2ban [--dbfile DB] F2B_DB  import fail2ban's bans"},
     {"start", cmd_client, "start                  launch wardend"},
     {"stop", cmd_client, "stop [JAIL]            stop wardend (or a jail)"},
-    {"restart", cmd_client, "restart [JAIL]         restart wardend (or a jail)"},
+    {"restart", cmd_client,
+        "restart [JAIL]         restart wardend (or a jail)"},
     {"reload", cmd_client, "reload [OPTS] [JAIL]   re-read the configuration"},
     {"ping", cmd_client, "ping                   check that wardend answers"},
     {"status", cmd_client, "status [JAIL [FLAVOR]] show the jails (or one)"},
@@ -32,8 +37,10 @@ static const struct command commands[] = {
     {"unban", cmd_client, "unban --all|IP...      lift bans in every jail"},
     {"set", cmd_client, "set [JAIL] OPTION ...  change a setting of wardend"},
     {"get", cmd_client, "get [JAIL] OPTION ...  show a setting of wardend"},
-    {"flushlogs", cmd_client, "flushlogs              reopen wardend's log file"},
-    {"version", cmd_client, "version                print wardend's version (-V: warden's)"},
+    {"flushlogs", cmd_client,
+        "flushlogs              reopen wardend's log file"},
+    {"version", cmd_client,
+        "version                print wardend's version (-V: warden's)"},
     {"help", cmd_help, "help                   this text"},
 };
 
