@@ -39,6 +39,19 @@
 #define DD_UNUSED_TIME 300.0
 
 enum wordbegin { WB_NO, WB_YES, WB_START };
+
+/*
+ * Cheap necessary conditions of the default templates, checked on an
+ * ASCII line before running their regex: most lines without a date (sshd
+ * -E logs, continuation lines) then cost one scan instead of 31 searches.
+ */
+enum need {
+	NEED_COLON = 1 << 0,    /* a digit, ':', a digit (a time) */
+	NEED_DIGITS8 = 1 << 1,  /* 8 digits in a row (20050123) */
+	NEED_DIGITS10 = 1 << 2, /* 10 digits in a row (an epoch) */
+	NEED_AT = 1 << 3,       /* '@' (TAI64N) */
+	NEED_KNOWN = 1 << 7,    /* the line's features are computed */
+};
 enum tkind { TK_PATTERN, TK_EPOCH, TK_TAI64N };
 enum fastkind { FAST_NONE, FAST_SYSLOG, FAST_ISO };
 
@@ -61,6 +74,7 @@ struct tmpl {
 	struct tkey keys[DD_MAX_FIELDS];
 	size_t nkeys;
 	enum fastkind fast;
+	unsigned need; /* NEED_*: what any line it matches must contain */
 };
 
 /* A template in a detector, with that detector's statistics. */
@@ -101,7 +115,8 @@ struct datedetect {
 	   (a non-word character), not like the nothing PCRE2 makes of it.
 	   Each such byte becomes \x01 in a copy of the same length. */
 	const char *subj;  /* NULL until needed for the current line */
-	struct fcache *fc; /* last hand-matched line, see fast_cached() */
+	struct fcache *fc; /* last hand-matched line, see struct fcache */
+	unsigned feat;     /* NEED_* the current line has, once NEED_KNOWN */
 	char *copy;
 	size_t copy_cap;
 };
@@ -184,7 +199,8 @@ static const struct directive directives[] = {
 #define NDIRECTIVES (sizeof(directives) / sizeof(directives[0]))
 
 /* The default templates, in fail2ban's order (our own transcription of
- * the formats fail2ban documents, see spec section 3.2). */
+ * the formats fail2ban documents, see spec section 3.2), and what a line
+ * they match must contain (each is a top-level, non-optional part). */
 static const char *const default_patterns[] = {
     "%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S(?:[.,]%f)?"
     "(?:\\s*%z)?",
@@ -207,6 +223,11 @@ static const char *const default_patterns[] = {
 };
 
 #define NDEFAULTS (sizeof(default_patterns) / sizeof(default_patterns[0]))
+
+static const unsigned default_needs[NDEFAULTS] = {NEED_COLON, NEED_COLON,
+    NEED_COLON, NEED_COLON, NEED_COLON, NEED_COLON, NEED_COLON, NEED_DIGITS10,
+    NEED_COLON, NEED_COLON, NEED_COLON, NEED_COLON, NEED_COLON, NEED_DIGITS8,
+    NEED_COLON, NEED_COLON, NEED_AT};
 
 static const char epoch_re[] = "\\d{10,11}\\b(?:\\.\\d{3,6})?";
 static const char lepoch_re[] = "\\d{10,11}(?:\\d{3}(?:\\.\\d{1,6}|\\d{3})?)?";
@@ -1187,6 +1208,7 @@ default_templates(struct datedetect *dd, struct tmpl **out, bool originals)
 
 		orig[i] = make_template(dd, default_patterns[i], key, &err);
 		assert(orig[i] != NULL);
+		orig[i]->need = default_needs[i];
 		free(key);
 		free(err);
 	}
@@ -1217,6 +1239,7 @@ default_templates(struct datedetect *dd, struct tmpl **out, bool originals)
 		assert(a != NULL);
 		free(err);
 		a->weight = 100.0;
+		a->need = orig[i]->need;
 		anch[na++] = a;
 	}
 	for (size_t i = 0; i < na; i++)
@@ -2184,6 +2207,55 @@ struct mres {
 	struct fastres fr;
 };
 
+/* The NEED_* features of an ASCII line; all of them for other lines,
+ * where \d also takes other scripts' digits. */
+static unsigned
+line_features(const char *line, size_t len)
+{
+	unsigned f = NEED_KNOWN;
+	size_t run = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)line[i];
+
+		/* letters, blanks and most punctuation say nothing */
+		if ((c > '@' && c < 0x80) || c < '0') {
+			run = 0;
+			continue;
+		}
+		if (c >= '0' && c <= '9') {
+			run++;
+			if (run >= 8)
+				f |= run >= 10 ? NEED_DIGITS8 | NEED_DIGITS10
+				               : NEED_DIGITS8;
+			continue;
+		}
+		run = 0;
+		if (c == ':' && i > 0 && i + 1 < len && line[i - 1] >= '0' &&
+		    line[i - 1] <= '9' && line[i + 1] >= '0' &&
+		    line[i + 1] <= '9')
+			f |= NEED_COLON;
+		else if (c == '@')
+			f |= NEED_AT;
+		else if (c >= 0x80)
+			return NEED_KNOWN | NEED_COLON | NEED_DIGITS8 |
+			    NEED_DIGITS10 | NEED_AT;
+	}
+	return f;
+}
+
+/* False when t cannot match the line (a cheap necessary condition). */
+static inline bool
+need_ok(
+    struct datedetect *dd, const struct tmpl *t, const char *line, size_t len)
+{
+	if (t->need == 0)
+		return true;
+	if (!(dd->feat & NEED_KNOWN))
+		dd->feat = line_features(line, len);
+	return (t->need & dd->feat) == t->need;
+}
+
 /* Returns line itself when it is valid UTF-8, else the sanitised copy. */
 static const char *
 subject(struct datedetect *dd, const char *line, size_t len)
@@ -2248,6 +2320,8 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 
 	res->fast = false;
 	res->cached = false;
+	if (!need_ok(dd, t, line, len))
+		return 0;
 	if (t->fast != FAST_NONE && from == 0 && to == len &&
 	    !(dd->flags & DATEDETECT_NO_FASTPATH)) {
 		struct fcache *fc = dd->fc;
@@ -2492,6 +2566,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 
 	strptime_now_set(&dd->now, now);
 	dd->subj = NULL;
+	dd->feat = 0;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
@@ -2540,7 +2615,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 			struct slot *s = &dd->v[i];
 			long dist;
 
-			if (i == ignore)
+			if (i == ignore || !need_ok(dd, s->t, line, len))
 				continue;
 			if (!tmpl_search(dd, s->t, line, len, 0, len, &res))
 				continue;
