@@ -2249,7 +2249,7 @@ static inline bool
 need_ok(
     struct datedetect *dd, const struct tmpl *t, const char *line, size_t len)
 {
-	if (t->need == 0)
+	if (t->need == 0 || (dd->flags & DATEDETECT_NO_FASTPATH))
 		return true;
 	if (!(dd->feat & NEED_KNOWN))
 		dd->feat = line_features(line, len);

@@ -26,7 +26,8 @@ enum datedetect_flags {
 	 * alternate "now" of 0 is read as "unset"), so fail2ban-regex prints
 	 * and matches the same 20[012]\d as the server; so do we. */
 	DATEDETECT_WIDE_YEARS = 1 << 0,
-	/* For tests: never use the hand-written matchers, always PCRE2. */
+	/* For tests: no shortcuts (hand-written matchers, their cache, the
+	 * cheap pre-checks); every template runs its PCRE2 regex. */
 	DATEDETECT_NO_FASTPATH = 1 << 1,
 };
 
