@@ -1703,7 +1703,7 @@ f2b_data_parse(
 			json_object_set_new(o, "users", a);
 	}
 	if (json_object_size(o) > 0)
-		out->data = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+		out->data = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 }
 

@@ -24,6 +24,18 @@
 
 static char tmpdir[256];
 
+#if defined(__SANITIZE_ADDRESS__)
+static const bool sanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+static const bool sanitized = true;
+#else
+static const bool sanitized = false;
+#endif
+#else
+static const bool sanitized = false;
+#endif
+
 static char *
 tpath(const char *name)
 {
@@ -516,8 +528,9 @@ test_flush_time(void)
 		if (t2 - t0 < best)
 			best = t2 - t0;
 	}
-	/* generous: sanitizer builds and a busy machine are slower */
-	ok(best < 1000, "10000 bans queued and committed in %.1f ms", best);
+	/* generous: a busy machine is slower, sanitizer builds much slower */
+	ok(best < (sanitized ? 5000 : 1000),
+	    "10000 bans queued and committed in %.1f ms", best);
 	is_int(db_count_history(db), 30000, "flush timing: all rows there");
 	t0 = now_ms();
 	db_ban_add(db, "sshd",
@@ -932,6 +945,37 @@ test_import(void)
 		    "{\"users\":[\"bob1\",\"al'x\"],\"user\":\"bob1\"}",
 		    "import: captured groups kept, users set as an array");
 		free(data);
+	}
+
+	/* Python str repr escapes in a users set */
+	{
+		sqlite3 *sh;
+		sqlite3_stmt *ins;
+		char *data = NULL;
+
+		sqlite3_open(f, &sh);
+		sqlite3_prepare_v2(sh,
+		    "INSERT INTO bips VALUES('192.0.2.77', 'uj', 1699999999, "
+		    "600, 1, ?1)",
+		    -1, &ins, NULL);
+		sqlite3_bind_text(ins, 1,
+		    "{\"users\": \"['a\\\\'b', \\\"c'd\\\", "
+		    "'\\\\xe9\\\\u20ac\\\\U0001f600', 'x\\\\ty']\"}",
+		    -1, SQLITE_STATIC);
+		sqlite3_step(ins);
+		sqlite3_finalize(ins);
+		sqlite3_close(sh);
+		db_import_fail2ban(db, f, now, &st, &d);
+		db_bans_restore(db, "uj", &r, grab_data, &data);
+		is_str(data,
+		    "{\"users\":[\"a'b\",\"c'd\","
+		    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\","
+		    "\"x\\ty\"]}",
+		    "import: Python repr escapes (\\' \\xe9 \\u20ac "
+		    "\\U0001f600 "
+		    "\\t, both quote styles) decoded");
+		free(data);
+		exec_sql(f, "DELETE FROM bips WHERE jail = 'uj'");
 	}
 
 	is_int(db_import_fail2ban(db, f, now, &st, &d), 0, "import again");
