@@ -100,13 +100,15 @@ struct datedetect {
 	uint32_t ovn;         /* pairs in md and found_ov */
 	struct strptime_now now;
 	/* fail2ban's matchTime() state */
-	long last_pos;     /* start of the last winning match */
-	int last_pos_prev; /* byte before it, -1 for none */
-	int last_pos_at;   /* byte at it, -1 for none */
-	long last_end;     /* end of the last winning match */
-	int last_end_prev; /* byte before the end, -1 for none */
-	int last_end_at;   /* byte at the end, -1 for none */
-	size_t last_idx;   /* SIZE_MAX before the first match */
+	long last_pos;         /* start of the last winning match (chars) */
+	int32_t last_pos_prev; /* character before it, -1 for none */
+	int32_t last_pos_at;   /* character at it, -1 for none */
+	long last_end;         /* end of the last winning match (chars) */
+	int32_t last_end_prev; /* character before the end, -1 for none */
+	int32_t last_end_at;   /* character at the end, -1 for none */
+	int ascii;             /* current line is ASCII: 1, 0, -1 unknown */
+	pcre2_code *alnum;     /* [\p{L}\p{N}], for non-ASCII isalnum() */
+	size_t last_idx;       /* SIZE_MAX before the first match */
 	size_t first_unused;
 	struct strptime_field fields[DD_MAX_FIELDS];
 	unsigned flags; /* DATEDETECT_* */
@@ -1482,6 +1484,7 @@ datedetect_free(struct datedetect *dd)
 	free(dd->found_ov);
 	free(dd->copy);
 	free(dd->fc);
+	pcre2_code_free(dd->alnum);
 	pcre2_match_data_free(dd->md);
 	pcre2_match_context_free(dd->mctx);
 	free(dd);
@@ -2543,16 +2546,116 @@ reserve(struct datedetect *dd, struct mres *dst, const struct mres *src)
 	}
 }
 
-static inline int
-byte_at(const char *line, size_t len, long i)
+/*
+ * fail2ban measures match positions in characters, and they steer template
+ * selection (distances, the span tried first, reordering weights), so the
+ * selection state is kept in characters too. For ASCII lines a character
+ * is a byte; otherwise the line is walked, an invalid byte counting as one
+ * character (U+FFFD).
+ */
+static bool
+line_ascii(struct datedetect *dd, const char *line, size_t len)
 {
-	return i >= 0 && (size_t)i < len ? (unsigned char)line[i] : -1;
+	if (dd->ascii < 0)
+		dd->ascii = ascii_prefix((const unsigned char *)line, len, len);
+	return dd->ascii != 0;
 }
 
-static inline bool
-py_isalnum_byte(int c)
+static size_t
+char_len(const char *line, size_t len, size_t i, int32_t *cp)
 {
-	return c >= 0x80 || isalnum(c);
+	uint32_t c;
+	size_t k = strptime_utf8(line + i, len - i, &c);
+
+	*cp = k ? (int32_t)c : 0xfffd;
+	return k ? k : 1;
+}
+
+/* The character index of byte offset b. */
+static long
+to_chars(struct datedetect *dd, const char *line, size_t len, size_t b)
+{
+	long n = 0;
+	int32_t cp;
+
+	if (line_ascii(dd, line, len))
+		return (long)b;
+	for (size_t i = 0; i < b && i < len; i += char_len(line, len, i, &cp))
+		n++;
+	return n;
+}
+
+/* The byte offset of character index c (len when past the end). */
+static size_t
+to_bytes(struct datedetect *dd, const char *line, size_t len, long c)
+{
+	size_t i = 0;
+	int32_t cp;
+
+	if (c <= 0)
+		return 0;
+	if (line_ascii(dd, line, len))
+		return (size_t)c < len ? (size_t)c : len;
+	while (i < len && c-- > 0)
+		i += char_len(line, len, i, &cp);
+	return i;
+}
+
+/* The code point at character index c; -1 outside the line. */
+static int32_t
+cp_at(struct datedetect *dd, const char *line, size_t len, long c)
+{
+	size_t i = 0;
+	int32_t cp = -1;
+
+	if (c < 0)
+		return -1;
+	if (line_ascii(dd, line, len))
+		return (size_t)c < len ? (unsigned char)line[c] : -1;
+	while (i < len) {
+		i += char_len(line, len, i, &cp);
+		if (c-- == 0)
+			return cp;
+	}
+	return -1;
+}
+
+/* Python's str.isalnum() on one character. */
+static bool
+cp_isalnum(struct datedetect *dd, int32_t cp)
+{
+	unsigned char buf[4];
+	size_t n;
+
+	if (cp < 0x80)
+		return cp >= 0 && isalnum(cp);
+	if (dd->alnum == NULL) {
+		int ec;
+		PCRE2_SIZE eo;
+
+		dd->alnum = pcre2_compile((PCRE2_SPTR) "^[\\p{L}\\p{N}]",
+		    PCRE2_ZERO_TERMINATED, PCRE2_UTF | PCRE2_UCP, &ec, &eo,
+		    NULL);
+		if (dd->alnum == NULL)
+			return true;
+	}
+	if (cp < 0x800) {
+		buf[0] = (unsigned char)(0xc0 | cp >> 6);
+		buf[1] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 2;
+	} else if (cp < 0x10000) {
+		buf[0] = (unsigned char)(0xe0 | cp >> 12);
+		buf[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		buf[2] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 3;
+	} else {
+		buf[0] = (unsigned char)(0xf0 | cp >> 18);
+		buf[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3f));
+		buf[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3f));
+		buf[3] = (unsigned char)(0x80 | (cp & 0x3f));
+		n = 4;
+	}
+	return pcre2_match(dd->alnum, buf, n, 0, 0, dd->md, NULL) > 0;
 }
 
 int
@@ -2567,6 +2670,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 	strptime_now_set(&dd->now, now);
 	dd->subj = NULL;
 	dd->feat = 0;
+	dd->ascii = -1;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
@@ -2576,20 +2680,21 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		} else {
 			long d0 = dd->last_pos, e0 = dd->last_end;
 			bool left =
-			    byte_at(line, len, d0 - 1) == dd->last_pos_prev ||
-			    (byte_at(line, len, d0) == dd->last_pos_at &&
-			        !py_isalnum_byte(dd->last_pos_at));
+			    cp_at(dd, line, len, d0 - 1) == dd->last_pos_prev ||
+			    (cp_at(dd, line, len, d0) == dd->last_pos_at &&
+			        !cp_isalnum(dd, dd->last_pos_at));
 			bool right =
-			    byte_at(line, len, e0) == dd->last_end_at ||
-			    (byte_at(line, len, e0 - 1) == dd->last_end_prev &&
-			        !py_isalnum_byte(dd->last_end_prev));
+			    cp_at(dd, line, len, e0) == dd->last_end_at ||
+			    (cp_at(dd, line, len, e0 - 1) ==
+			            dd->last_end_prev &&
+			        !cp_isalnum(dd, dd->last_end_prev));
 
 			if (left && right) {
-				size_t from = d0 < 0 ? 0 : (size_t)d0;
-				size_t to = e0 < 0 ? 0 : (size_t)e0;
+				/* the same span, clamped to the line as
+				   Python's search(line, pos, endpos) does */
+				size_t from = to_bytes(dd, line, len, d0);
+				size_t to = to_bytes(dd, line, len, e0);
 
-				if (to > len)
-					to = len;
 				match = from <= to &&
 				    tmpl_search(
 				        dd, t, line, len, from, to, &res);
@@ -2601,10 +2706,10 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		}
 		if (match &&
 		    !(dd->n == 1 || (t->flags & (F_LINE_BEGIN | F_LINE_END)) ||
-		        ((long)res.ms == dd->last_pos &&
-		            (long)res.me == dd->last_end))) {
+		        (to_chars(dd, line, len, res.ms) == dd->last_pos &&
+		            to_chars(dd, line, len, res.me) == dd->last_end))) {
 			reserve(dd, &found, &res);
-			found_dist = (long)res.ms;
+			found_dist = to_chars(dd, line, len, res.ms);
 			found_idx = i;
 			have_found = true;
 			match = false;
@@ -2619,7 +2724,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 				continue;
 			if (!tmpl_search(dd, s->t, line, len, 0, len, &res))
 				continue;
-			dist = (long)res.ms;
+			dist = to_chars(dd, line, len, res.ms);
 			if (i + 1 >= dd->n)
 				break;
 			if (s->t->flags & (F_LINE_BEGIN | F_LINE_END))
@@ -2650,7 +2755,8 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		return 0;
 	{
 		struct slot *s = &dd->v[i];
-		long dist = (long)res.ms, end = (long)res.me;
+		long dist = to_chars(dd, line, len, res.ms);
+		long end = to_chars(dd, line, len, res.me);
 
 		s->hits++;
 		s->last_used = (double)now;
@@ -2660,7 +2766,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		m->tmpl = (int)i;
 		m->time = 0;
 		m->has_time = false;
-		if ((size_t)dist >= len) {
+		if (res.ms >= len) {
 			/* fail2ban reads the character at the match start
 			   here and raises IndexError for a match at the end
 			   of the line; it drops the line */
@@ -2669,12 +2775,14 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 			return 1;
 		}
 		dd->last_pos = dist;
-		dd->last_pos_prev = byte_at(line, len, dist - 1);
-		dd->last_pos_at = byte_at(line, len, dist);
+		dd->last_pos_prev = cp_at(dd, line, len, dist - 1);
+		dd->last_pos_at = cp_at(dd, line, len, dist);
 		dd->last_end = end;
-		dd->last_end_prev = end == 0 ? byte_at(line, len, (long)len - 1)
-		                             : byte_at(line, len, end - 1);
-		dd->last_end_at = byte_at(line, len, end);
+		/* line[endpos - 1] is the last character when endpos is 0 */
+		dd->last_end_prev = end == 0
+		    ? cp_at(dd, line, len, to_chars(dd, line, len, len) - 1)
+		    : cp_at(dd, line, len, end - 1);
+		dd->last_end_at = cp_at(dd, line, len, end);
 		m->start = res.gs;
 		m->end = res.ge;
 		m->err = DATE_OK;
