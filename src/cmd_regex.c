@@ -1040,8 +1040,17 @@ resolve(struct run *r, const char *name)
 static struct failure *
 expand_dns(struct run *r, const struct filter_result *res, size_t *n)
 {
-	struct failure *v = xcalloc(res->n + 1, sizeof(*v));
+	struct failure *v;
 	size_t cnt = 0, cap = res->n + 1;
+
+	for (cnt = 0; cnt < res->n; cnt++)
+		if (res->v[cnt].kind == FAILURE_DNS)
+			break;
+	*n = res->n;
+	if (cnt == res->n)
+		return NULL; /* nothing to resolve: use res->v */
+	cnt = 0;
+	v = xcalloc(res->n + 1, sizeof(*v));
 
 	for (size_t i = 0; i < res->n; i++) {
 		const char *addrs, *p;
@@ -1230,9 +1239,8 @@ out_template(const char *fmt, const struct failure *fl)
 				free(items);
 			} else if ((v = failure_get(fl, key)) &&
 			    v->type != FVAL_NONE) {
+				/* None values are not in a ticket: "" */
 				py_str(v, &b);
-			} else if (v) {
-				sbuf_addstr(&b, "None");
 			}
 			free(key);
 			p = e + 1;
@@ -1388,11 +1396,13 @@ in_buffer(const struct filter *f, const struct bufline *l)
 }
 
 static void
-hit_add(struct rstat *s, const struct failure *fl, bool multi)
+hit_add(struct rstat *s, const struct failure *fl, bool multi, bool keep)
 {
 	struct hit *h;
 
 	s->hits++;
+	if (!keep)
+		return;
 	xgrow(&s->ips, &s->capips, s->nips + 1, sizeof(*s->ips));
 	h = &s->ips[s->nips++];
 	h->id = xstrdup(id_text(fl));
@@ -1410,9 +1420,9 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 	struct filter_result res;
 	struct bufline *org = NULL;
 	size_t norg = 0, nfl, nret = 0;
-	struct failure *fl;
+	const struct failure *fl;
+	struct failure *flv;
 	bool multi = filter_maxlines(f) > 1, full, is_ignored = false;
-	char *text;
 
 	if (multi && !o->out)
 		snapshot_buffer(f, &org, &norg);
@@ -1428,11 +1438,13 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 	} else {
 		filter_process(f, line, len, r->now, &res);
 	}
-	fl = expand_dns(r, &res, &nfl);
+	flv = expand_dns(r, &res, &nfl);
+	fl = flv ? flv : res.v;
 	/* ignoreregex hits of this line */
 	for (size_t i = 0; i < nfl; i++) {
 		if (!o->out && (size_t)fl[i].regex < r->nfails)
-			hit_add(&r->fails[fl[i].regex], &fl[i], nret > 1);
+			hit_add(&r->fails[fl[i].regex], &fl[i], nret > 1,
+			    o->verbose > 0);
 		if (!fl[i].nofail)
 			nret++;
 		else
@@ -1449,12 +1461,12 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 			out_failures(r, keep, k);
 			free(keep);
 		}
-		free(fl);
+		free(flv);
 		return;
 	}
 	if (filter_prefregex_expanded(f) && res.pref_matched) {
 		r->pref_matched++;
-		if (res.pref_groups) {
+		if (o->verbose && res.pref_groups) {
 			struct sbuf b = SBUF_INIT;
 
 			dict_repr(res.pref_groups, res.npref_groups, &b);
@@ -1505,25 +1517,23 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 	is_ignored = is_ignored || res.ignored;
 	if (o->json)
 		out_json(r, lineno, is_ignored, fl, nfl);
-	free(fl);
-	text = xstrndup(line, len);
+	free(flv);
 	if (is_ignored) {
 		r->ls.ignored++;
 		if (!o->print_no_ignored &&
 		    (o->print_all_ignored || r->ls.ignored <= r->print_max + 1))
-			strv_add(&r->ls.ignored_lines, text);
+			strv_take(&r->ls.ignored_lines, xstrndup(line, len));
 	} else if (nret > 0) {
 		r->ls.matched++;
 		if (o->print_all_matched)
-			strv_add(&r->ls.matched_lines, text);
+			strv_take(&r->ls.matched_lines, xstrndup(line, len));
 	} else {
 		r->ls.missed++;
 		if (!o->print_no_missed &&
 		    (o->print_all_missed || r->ls.missed <= r->print_max + 1))
-			strv_add(&r->ls.missed_lines, text);
+			strv_take(&r->ls.missed_lines, xstrndup(line, len));
 	}
 	r->ls.tested++;
-	free(text);
 }
 
 /* Feeds one input line: trailing "\r\n" cut, comments and blanks skipped. */
@@ -1745,6 +1755,10 @@ cmd_regex(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
+	/* With TZ unset glibc stats /etc/localtime on every localtime() and
+	 * mktime(); naming the same file keeps its answers and drops that. */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 0);
 	o.check_all = true;
 	o.encoding = "UTF-8";
 	strv_init(&o.args);

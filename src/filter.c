@@ -43,13 +43,19 @@ struct tlist {
 	size_t cap;
 };
 
+#define MLF_BUCKETS 128 /* power of two, > FILTER_MLFID_MAX */
+
+/* One mlfid cache entry, in a fixed slot; lists link slots by index. */
 struct mlf_entry {
-	char *key;
+	char *key;      /* NULL when the slot is free */
 	uint64_t hash;  /* hash_str(key) */
 	double expires; /* epoch seconds */
 	void *block;    /* fdict_pack() block owning v */
 	const struct fentry *v;
 	size_t n;
+	int prev, next; /* FIFO order (insertion), -1 at the ends; next
+	                   also links free slots */
+	int chain;      /* next slot in the same hash bucket, -1 */
 };
 
 struct filter {
@@ -88,7 +94,13 @@ struct filter {
 	bool in_operation;
 	bool pref_matched;
 	struct fdict pref_groups; /* of this line's prefregex match */
-	unsigned long *ign_hits;  /* per ignoreregex */
+	struct intern keys;       /* every dict key */
+	struct {
+		const char *mlfid, *nofail, *mlfgained, *mlfforget, *mlfpending,
+		    *users, *user, *matches, *nofail_matches, *fid, *ip4, *ip6,
+		    *dns, *cidr, *ip, *content;
+	} k;                     /* interned keys the pipeline uses */
+	unsigned long *ign_hits; /* per ignoreregex */
 
 	struct failure *res;
 	size_t nres;
@@ -98,6 +110,12 @@ struct filter {
 
 	struct mlf_entry cache[FILTER_MLFID_MAX];
 	size_t ncache;
+	int mlf_head, mlf_tail; /* oldest and newest entry, -1 */
+	int mlf_free;           /* free slots */
+	int mlf_bucket[MLF_BUCKETS];
+	void **grave; /* cache blocks to free when the next line starts */
+	size_t ngrave;
+	size_t capgrave;
 
 	struct filter_stats stats;
 };
@@ -216,14 +234,20 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len)
 {
 	int rc;
 
-	for (size_t i = 0; i < re->nlits; i++) {
-		if (memmem(s, len, re->lits[i], re->litlens[i]) != NULL)
-			goto run;
-	}
-	if (re->nlits)
+	if (len < re->minlen)
 		return false;
-run:
-	rc = pcre2_match(re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
+	if (re->has_first) {
+		unsigned char c = (unsigned char)s[0];
+
+		if (!(re->first[c >> 3] & (1u << (c & 7))))
+			return false;
+	}
+	if (re->jit)
+		rc = pcre2_jit_match(
+		    re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
+	else
+		rc = pcre2_match(
+		    re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -590,6 +614,22 @@ mask_to_plen(const char *s, long *out)
 	return 0;
 }
 
+/* inet_ntop for IPv4 without stdio (it is on the hot path). */
+static void
+fmt_ipv4(const uint8_t *b, char *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = b[i];
+
+		if (v >= 100)
+			*out++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*out++ = (char)('0' + v / 10 % 10);
+		*out++ = (char)('0' + v % 10);
+		*out++ = i < 3 ? '.' : '\0';
+	}
+}
+
 /*
  * fail2ban's IPAddr(text, cidr). Returns 0, or -1 where Python raises
  * (a bad "/mask" in an id).
@@ -669,7 +709,10 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 			}
 		}
 		id->is_addr = true;
-		inet_ntop(a->family, a->b, buf, sizeof(buf));
+		if (a->family == AF_INET)
+			fmt_ipv4(a->b, buf);
+		else
+			inet_ntop(a->family, a->b, buf, sizeof(buf));
 		max = a->family == AF_INET ? 32 : 128;
 		if (a->prefix && a->prefix < max)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
@@ -704,37 +747,96 @@ is_ipv4_shaped(const char *s)
 
 /* ---- the mlfid cache (fail2ban's Utils.Cache(100, 300 s)) ---- */
 
+/*
+ * Frees a cache block once the current line is done: dicts unpacked from
+ * it this line (and the failures built from them) still use its strings.
+ */
 static void
-cache_del(struct filter *f, size_t i)
+bury(struct filter *f, void *block)
 {
-	free(f->cache[i].key);
-	free(f->cache[i].block);
-	memmove(&f->cache[i], &f->cache[i + 1],
-	    (f->ncache - i - 1) * sizeof(f->cache[0]));
+	if (block == NULL)
+		return;
+	xgrow(&f->grave, &f->capgrave, f->ngrave + 1, sizeof(*f->grave));
+	f->grave[f->ngrave++] = block;
+}
+
+static void
+grave_empty(struct filter *f)
+{
+	for (size_t i = 0; i < f->ngrave; i++)
+		free(f->grave[i]);
+	f->ngrave = 0;
+}
+
+static void
+cache_init(struct filter *f)
+{
+	f->ncache = 0;
+	f->mlf_head = f->mlf_tail = -1;
+	for (int i = 0; i < MLF_BUCKETS; i++)
+		f->mlf_bucket[i] = -1;
+	for (int i = 0; i < FILTER_MLFID_MAX; i++) {
+		f->cache[i].key = NULL;
+		f->cache[i].next = i + 1 < FILTER_MLFID_MAX ? i + 1 : -1;
+	}
+	f->mlf_free = 0;
+}
+
+static void
+cache_del(struct filter *f, struct mlf_entry *e)
+{
+	int i = (int)(e - f->cache);
+	int *pp = &f->mlf_bucket[e->hash & (MLF_BUCKETS - 1)];
+
+	while (*pp != i)
+		pp = &f->cache[*pp].chain;
+	*pp = e->chain;
+	if (e->prev >= 0)
+		f->cache[e->prev].next = e->next;
+	else
+		f->mlf_head = e->next;
+	if (e->next >= 0)
+		f->cache[e->next].prev = e->prev;
+	else
+		f->mlf_tail = e->prev;
+	free(e->key);
+	e->key = NULL;
+	bury(f, e->block);
+	e->block = NULL;
+	e->next = f->mlf_free;
+	f->mlf_free = i;
 	f->ncache--;
 }
 
-static long
+static void
+cache_clear(struct filter *f)
+{
+	while (f->mlf_head >= 0)
+		cache_del(f, &f->cache[f->mlf_head]);
+}
+
+static struct mlf_entry *
 cache_find(struct filter *f, const char *key)
 {
 	uint64_t h = hash_str(key);
 
-	for (size_t i = 0; i < f->ncache; i++)
+	for (int i = f->mlf_bucket[h & (MLF_BUCKETS - 1)]; i >= 0;
+	     i = f->cache[i].chain)
 		if (f->cache[i].hash == h && strcmp(f->cache[i].key, key) == 0)
-			return (long)i;
-	return -1;
+			return &f->cache[i];
+	return NULL;
 }
 
 static struct mlf_entry *
 cache_get(struct filter *f, const char *key, double now)
 {
-	long i = cache_find(f, key);
+	struct mlf_entry *e = cache_find(f, key);
 
-	if (i < 0)
+	if (e == NULL)
 		return NULL;
-	if (f->cache[i].expires > now)
-		return &f->cache[i];
-	cache_del(f, (size_t)i);
+	if (e->expires > now)
+		return e;
+	cache_del(f, e);
 	return NULL;
 }
 
@@ -742,25 +844,39 @@ static void
 cache_add(struct filter *f, const char *key, double now)
 {
 	struct mlf_entry *e;
+	int i;
 
 	if (f->ncache >= FILTER_MLFID_MAX) {
 		/* FIFO: drop expired entries from the front and one live one */
-		while (f->ncache) {
-			bool live = f->cache[0].expires > now;
+		while (f->mlf_head >= 0) {
+			struct mlf_entry *old = &f->cache[f->mlf_head];
+			bool live = old->expires > now;
 
-			cache_del(f, 0);
+			cache_del(f, old);
 			f->stats.mlfid_evicted++;
 			if (live && f->ncache < FILTER_MLFID_MAX)
 				break;
 		}
 	}
-	e = &f->cache[f->ncache++];
+	i = f->mlf_free;
+	e = &f->cache[i];
+	f->mlf_free = e->next;
 	e->key = xstrdup(key);
 	e->hash = hash_str(key);
 	e->expires = now + FILTER_MLFID_TTL;
 	e->block = NULL;
 	e->v = NULL;
 	e->n = 0;
+	e->prev = f->mlf_tail;
+	e->next = -1;
+	if (f->mlf_tail >= 0)
+		f->cache[f->mlf_tail].next = i;
+	else
+		f->mlf_head = i;
+	f->mlf_tail = i;
+	e->chain = f->mlf_bucket[e->hash & (MLF_BUCKETS - 1)];
+	f->mlf_bucket[e->hash & (MLF_BUCKETS - 1)] = i;
+	f->ncache++;
 }
 
 /* Keeps the last lines of a matches list within the entry caps. */
@@ -788,15 +904,13 @@ cap_list(struct fdict *d, const char *key)
 static void
 cache_store(struct filter *f, const char *key, struct fdict *d)
 {
-	long i = cache_find(f, key);
-	struct mlf_entry *e;
+	struct mlf_entry *e = cache_find(f, key);
 
-	if (i < 0)
+	if (e == NULL)
 		return;
-	e = &f->cache[i];
-	cap_list(d, "matches");
-	cap_list(d, "nofail-matches");
-	free(e->block);
+	cap_list(d, f->k.matches);
+	cap_list(d, f->k.nofail_matches);
+	bury(f, e->block);
 	e->block = fdict_pack(d, &e->v, &e->n);
 }
 
@@ -832,7 +946,7 @@ list_or_empty(const struct fval *v)
 static struct fval *
 update_users(struct filter *f, struct fdict *d, const struct fval *user)
 {
-	struct fval *users = fdict_get(d, "users"), nv;
+	struct fval *users = fdict_get(d, f->k.users), nv;
 
 	if (user == NULL || !fval_truthy(user))
 		return users;
@@ -840,8 +954,8 @@ update_users(struct filter *f, struct fdict *d, const struct fval *user)
 		nv.type = FVAL_SET;
 		nv.u.v.items = NULL;
 		nv.u.v.n = 0;
-		fdict_set(&f->ar, d, "users", &nv);
-		users = fdict_get(d, "users");
+		fdict_set(&f->ar, d, f->k.users, &nv);
+		users = fdict_get(d, f->k.users);
 	}
 	for (size_t i = 0; i < users->u.v.n; i++)
 		if (fval_equal(&users->u.v.items[i], user))
@@ -883,59 +997,59 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	bool pending;
 
 	*cached = false;
-	if (get_truthy(fail, "mlfgained")) {
+	if (get_truthy(fail, f->k.mlfgained)) {
 		fl |= 8 | 1;
-		if (!get_truthy(fail, "nofail"))
-			fdict_set(&f->ar, fail, "nofail",
-			    fdict_get(fail, "mlfgained"));
-	} else if (get_truthy(fail, "nofail")) {
+		if (!get_truthy(fail, f->k.nofail))
+			fdict_set(&f->ar, fail, f->k.nofail,
+			    fdict_get(fail, f->k.mlfgained));
+	} else if (get_truthy(fail, f->k.nofail)) {
 		fl |= 1;
 	}
-	if (pop_truthy(fail, "mlfforget"))
+	if (pop_truthy(fail, f->k.mlfforget))
 		fl |= 2;
 	e = cache_get(f, mlfid, now);
-	user = fdict_get(fail, "user");
+	user = fdict_get(fail, f->k.user);
 	if (e) {
 		struct fdict w;
 
 		fdict_unpack(&f->ar, &w, e->v, e->n);
 		users = update_users(f, &w, user);
-		if (pop_truthy(&w, "nofail"))
+		if (pop_truthy(&w, f->k.nofail))
 			fl |= 4;
-		if (pop_truthy(&w, "mlfgained"))
+		if (pop_truthy(&w, f->k.mlfgained))
 			fl |= 4;
 		if (fl & 8)
-			fdict_pop(&w, "mlfpending", NULL);
-		if ((fl & 4) == 0 && !get_truthy(&w, "mlfpending"))
-			fdict_pop(&w, "matches", NULL);
+			fdict_pop(&w, f->k.mlfpending, NULL);
+		if ((fl & 4) == 0 && !get_truthy(&w, f->k.mlfpending))
+			fdict_pop(&w, f->k.matches, NULL);
 		for (size_t i = 0; i < fail->n; i++)
 			if (fail->v[i].val.type != FVAL_NONE)
 				fdict_set(&f->ar, &w, fail->v[i].key,
 				    &fail->v[i].val);
 		/* users may have moved when w grew */
-		users = fdict_get(&w, "users");
+		users = fdict_get(&w, f->k.users);
 		*fail = w;
 		if (fl & 2)
-			cache_del(f, (size_t)(e - f->cache));
+			cache_del(f, e);
 		else
 			*cached = true;
 	} else if (!(fl & 2)) {
 		update_users(f, fail, user);
-		users = fdict_get(fail, "users");
+		users = fdict_get(fail, f->k.users);
 		cache_add(f, mlfid, now);
 		*cached = true;
 	}
-	pending = pop_truthy(fail, "mlfpending");
+	pending = pop_truthy(fail, f->k.mlfpending);
 	if (pending || (users && users->type == FVAL_SET && users->u.v.n > 1)) {
-		fdict_pop(fail, "nofail", NULL);
-		fdict_pop(fail, "mlfgained", NULL);
+		fdict_pop(fail, f->k.nofail, NULL);
+		fdict_pop(fail, f->k.mlfgained, NULL);
 		fl &= ~(8u | 1u);
 	}
 	if ((fl & 1) == 0) {
 		struct fval nm, m;
-		bool had = fdict_pop(fail, "nofail-matches", &nm);
+		bool had = fdict_pop(fail, f->k.nofail_matches, &nm);
 		const struct fval *old =
-		    list_or_empty(fdict_get(fail, "matches"));
+		    list_or_empty(fdict_get(fail, f->k.matches));
 
 		m = fval_append(&f->ar, FVAL_LIST,
 		    had ? list_or_empty(&nm) : NULL, old->u.v.items,
@@ -946,14 +1060,14 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 			m = fval_append(
 			    &f->ar, FVAL_LIST, &m, ml.u.v.items, ml.u.v.n);
 		}
-		fdict_set(&f->ar, fail, "matches", &m);
+		fdict_set(&f->ar, fail, f->k.matches, &m);
 	} else if ((fl & 3) == 1) {
 		struct fval ml = lines_value(f, &f->matched), m;
 
 		m = fval_append(&f->ar, FVAL_LIST,
-		    list_or_empty(fdict_get(fail, "nofail-matches")),
+		    list_or_empty(fdict_get(fail, f->k.nofail_matches)),
 		    ml.u.v.items, ml.u.v.n);
-		fdict_set(&f->ar, fail, "nofail-matches", &m);
+		fdict_set(&f->ar, fail, f->k.nofail_matches, &m);
 	}
 }
 
@@ -963,7 +1077,7 @@ emit(struct filter *f, int regex, enum failure_kind kind,
     const struct fdict *fail)
 {
 	struct failure *fl;
-	const struct fval *m = fdict_get(fail, "matches");
+	const struct fval *m = fdict_get(fail, f->k.matches);
 	const char **lines;
 	struct fentry *groups;
 	size_t ng = 0;
@@ -985,10 +1099,10 @@ emit(struct filter *f, int regex, enum failure_kind kind,
 		fl->id = *id;
 	fl->has_time = has_date;
 	fl->time = has_date ? date : 0;
-	fl->nofail = get_truthy(fail, "nofail");
+	fl->nofail = get_truthy(fail, f->k.nofail);
 	groups = arena_alloc(&f->ar, (fail->n + 1) * sizeof(*groups));
 	for (size_t i = 0; i < fail->n; i++)
-		if (strcmp(fail->v[i].key, "matches") != 0)
+		if (fail->v[i].key != f->k.matches)
 			groups[ng++] = fail->v[i];
 	fl->groups = groups;
 	fl->ngroups = ng;
@@ -1015,7 +1129,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
     double date, double now)
 {
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
-	const char *mlfid = val_text(f, fdict_get(fail, "mlfid"));
+	const char *mlfid = val_text(f, fdict_get(fail, f->k.mlfid));
 	bool cached = false;
 	const struct fval *fidv, *ipv = NULL;
 	long cidr = f->raw ? CIDR_RAW : CIDR_UNSPEC;
@@ -1026,7 +1140,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 
 	if (mlfid) {
 		merge_failure(f, mlfid, fail, now, &cached);
-		if (get_truthy(fail, "nofail") && !check_all) {
+		if (get_truthy(fail, f->k.nofail) && !check_all) {
 			st = STEP_RETURN;
 			goto out;
 		}
@@ -1034,26 +1148,28 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 		struct fval ml = lines_value(f, &f->matched), m;
 
 		m = fval_append(&f->ar, FVAL_LIST,
-		    list_or_empty(fdict_get(fail, "matches")), ml.u.v.items,
+		    list_or_empty(fdict_get(fail, f->k.matches)), ml.u.v.items,
 		    ml.u.v.n);
-		fdict_set(&f->ar, fail, "matches", &m);
+		fdict_set(&f->ar, fail, f->k.matches, &m);
 	}
-	fidv = fdict_get(fail, "fid");
+	fidv = fdict_get(fail, f->k.fid);
 	if (fidv && fidv->type == FVAL_NONE)
 		fidv = NULL;
-	if ((ipv = fdict_get(fail, "ip4")) && ipv->type != FVAL_NONE) {
-		const struct fval *c = fdict_get(fail, "cidr");
+	if ((ipv = fdict_get(fail, f->k.ip4)) && ipv->type != FVAL_NONE) {
+		const struct fval *c = fdict_get(fail, f->k.cidr);
 
 		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
 		                           : CIDR_FAM4;
 		raw = true;
-	} else if ((ipv = fdict_get(fail, "ip6")) && ipv->type != FVAL_NONE) {
-		const struct fval *c = fdict_get(fail, "cidr");
+	} else if ((ipv = fdict_get(fail, f->k.ip6)) &&
+	    ipv->type != FVAL_NONE) {
+		const struct fval *c = fdict_get(fail, f->k.cidr);
 
 		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
 		                           : CIDR_FAM6;
 		raw = true;
-	} else if ((ipv = fdict_get(fail, "dns")) && ipv->type != FVAL_NONE) {
+	} else if ((ipv = fdict_get(fail, f->k.dns)) &&
+	    ipv->type != FVAL_NONE) {
 		/* a host name */
 	} else {
 		if (fidv == NULL && mlfid == NULL) {
@@ -1069,7 +1185,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 	if (ipv == NULL) {
 		struct fval one = {.type = FVAL_INT, .u.i = 1};
 
-		fdict_set(&f->ar, fail, "mlfpending", &one);
+		fdict_set(&f->ar, fail, f->k.mlfpending, &one);
 		if (!check_all && !(f->cfg.flags & FILTER_KEEP_PENDING)) {
 			st = STEP_RETURN;
 			goto out;
@@ -1087,7 +1203,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 			if (make_id(f, ip, cidr, &v.u.ip) < 0 ||
 			    make_id(f, val_text(f, fidv), defcidr, &id) < 0)
 				goto noid;
-			fdict_set(&f->ar, fail, "ip", &v);
+			fdict_set(&f->ar, fail, f->k.ip, &v);
 		}
 		emit(f, idx, id.is_addr ? FAILURE_ADDR : FAILURE_RAW, &id,
 		    has_date, date, fail);
@@ -1150,7 +1266,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			return;
 		get_groups(f, &f->pref, f->buf.s, &pre);
 		fdict_copy(&f->ar, &f->pref_groups, &pre);
-		if (fdict_pop(&pre, "content", &content) &&
+		if (fdict_pop(&pre, f->k.content, &content) &&
 		    fval_truthy(&content)) {
 			const char *c = val_text(f, &content);
 
@@ -1211,6 +1327,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 static void
 begin_line(struct filter *f)
 {
+	grave_empty(f);
 	arena_reset(&f->ar);
 	f->res = NULL;
 	f->nres = 0;
@@ -1337,7 +1454,15 @@ utf8_clean(struct filter *f, const char *line, size_t *len)
 
 	while (i < n) {
 		size_t l;
+		uint64_t w;
 
+		if (i + 8 <= n) {
+			memcpy(&w, s + i, 8);
+			if ((w & 0x8080808080808080ULL) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		if (s[i] < 0x80) {
 			i++;
 			continue;
@@ -1498,10 +1623,29 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 	f->maxlines = fd->maxlines > 0 ? fd->maxlines : 1;
 	f->in_operation = true;
 	arena_init(&f->ar);
+	cache_init(f);
+#define K(field, name) f->k.field = intern_str(&f->keys, name)
+	K(mlfid, "mlfid");
+	K(nofail, "nofail");
+	K(mlfgained, "mlfgained");
+	K(mlfforget, "mlfforget");
+	K(mlfpending, "mlfpending");
+	K(users, "users");
+	K(user, "user");
+	K(matches, "matches");
+	K(nofail_matches, "nofail-matches");
+	K(fid, "fid");
+	K(ip4, "ip4");
+	K(ip6, "ip6");
+	K(dns, "dns");
+	K(cidr, "cidr");
+	K(ip, "ip");
+	K(content, "content");
+#undef K
 	if (fd->prefregex.re) {
 		if (fre_compile(&f->pref, fd->prefregex.re, fd->prefregex.file,
 		        fd->prefregex.line, f->usedns, false, FRE_PREF, NULL,
-		        d) == 0)
+		        &f->keys, d) == 0)
 			f->has_pref = true;
 	}
 	f->fail = xcalloc(fd->failregex.n + 1, sizeof(*f->fail));
@@ -1510,7 +1654,7 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 
 		if (fre_compile(&f->fail[f->nfail], r->re, r->file, r->line,
 		        f->usedns, f->maxlines > 1, FRE_FAIL,
-		        f->has_pref ? &f->pref : NULL, d) == 0)
+		        f->has_pref ? &f->pref : NULL, &f->keys, d) == 0)
 			f->nfail++;
 	}
 	f->ign = xcalloc(fd->ignoreregex.n + 1, sizeof(*f->ign));
@@ -1519,7 +1663,7 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 		const struct filterdef_re *r = &fd->ignoreregex.v[i];
 
 		if (fre_compile(&f->ign[f->nign], r->re, r->file, r->line,
-		        f->usedns, false, FRE_IGNORE, NULL, d) == 0)
+		        f->usedns, false, FRE_IGNORE, NULL, &f->keys, d) == 0)
 			f->nign++;
 	}
 	if (f->cfg.flags & FILTER_WIDE_YEARS)
@@ -1556,8 +1700,7 @@ filter_reset(struct filter *f)
 {
 	f->linebuf.n = 0;
 	tline_sweep(f);
-	while (f->ncache)
-		cache_del(f, f->ncache - 1);
+	cache_clear(f);
 	sbuf_reset(&f->last_text);
 	f->has_last_date = false;
 	f->last_date = 0;
@@ -1593,9 +1736,11 @@ filter_free(struct filter *f)
 	sbuf_cleanup(&f->tmp);
 	sbuf_cleanup(&f->utf8);
 	sbuf_cleanup(&f->last_text);
-	while (f->ncache)
-		cache_del(f, f->ncache - 1);
+	cache_clear(f);
+	grave_empty(f);
+	free(f->grave);
 	free(f->usedns);
+	intern_cleanup(&f->keys);
 	free(f);
 }
 

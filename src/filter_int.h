@@ -38,12 +38,29 @@ void arena_reset(struct arena *a);
 void *arena_alloc(struct arena *a, size_t n);
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
+/* ---- interned keys ---- */
+
+/*
+ * Every dict key is interned in its filter's table, so keys compare by
+ * pointer. The table owns the strings; it lives as long as the filter.
+ */
+struct intern {
+	char **v;
+	size_t n;
+	size_t cap;
+};
+
+/* Returns the interned copy of s (added when new). */
+const char *intern_str(struct intern *t, const char *s);
+void intern_cleanup(struct intern *t);
+
 /* ---- the ordered dict ---- */
 
 /*
- * A growable array of entries in insertion order; keys unique. Lives in an
- * arena (fdict_* functions take it) or, packed, in one heap block
- * (fdict_pack). Values' strings are never modified in place.
+ * A growable array of entries in insertion order; keys unique and
+ * interned (compared by pointer). Lives in an arena (fdict_* functions
+ * take it) or, packed, in one heap block (fdict_pack). Values' strings are
+ * never modified in place.
  */
 struct fdict {
 	struct fentry *v;
@@ -52,7 +69,7 @@ struct fdict {
 };
 
 struct fval *fdict_get(const struct fdict *d, const char *key);
-/* Sets key (copied into a when new) to val, keeping the key's position. */
+/* Sets the interned key to val, keeping the key's position. */
 void fdict_set(
     struct arena *a, struct fdict *d, const char *key, const struct fval *val);
 /* Removes key; returns true when it was there, copying its value to *out
@@ -67,20 +84,21 @@ bool fval_truthy(const struct fval *v);
  * result's entries are returned through out and n. Returns the block.
  */
 void *fdict_pack(const struct fdict *d, const struct fentry **out, size_t *n);
-/* Deep copy of a packed (or any) entry list into the arena. */
+/* The entry list of a packed dict into the arena; strings are shared
+ * with the block, which must outlive the copy. */
 void fdict_unpack(
     struct arena *a, struct fdict *dst, const struct fentry *v, size_t n);
 
 /* ---- compiled regexes ---- */
 
 struct fre_name {
-	char *name;   /* Python group name */
-	uint32_t num; /* PCRE2 group number */
+	const char *name; /* Python group name, interned */
+	uint32_t num;     /* PCRE2 group number */
 };
 
 struct fre_alt {
-	uint32_t src; /* index into names of the alt_/tuple_ group */
-	char *target; /* the group it fills ("user", "fid") */
+	uint32_t src;       /* index into names of the alt_/tuple_ group */
+	const char *target; /* the group it fills ("user", "fid"), interned */
 };
 
 struct fre {
@@ -99,11 +117,12 @@ struct fre {
 	size_t nskip;
 	uint32_t ncaptures; /* capture count */
 	bool has_id_group;  /* fid, ip4, ip6, dns or mlfid present */
-	/* The screen: every match contains one of these literals (case as
-	 * written); nlits == 0 means no screen. */
-	char **lits;
-	size_t *litlens;
-	size_t nlits;
+	bool jit;           /* JIT-compiled: pcre2_jit_match() may be used */
+	/* The screen (filter_screen.c), checks that are cheaper than a
+	 * call into PCRE2 and never reject a subject the regex matches. */
+	uint32_t minlen; /* no match in a shorter subject */
+	bool has_first;  /* anchored: subject[0] must be in first[] */
+	uint8_t first[32];
 };
 
 enum fre_kind {
@@ -116,11 +135,12 @@ enum fre_kind {
  * Compiles one regex: expansion per usedns, translation, PCRE2 compile with
  * MULTILINE when multiline, JIT. Errors go to d with the regex's file and
  * line. pref (may be NULL) is consulted for the failure-id group check of
- * FRE_FAIL. Returns 0 or -1 (re is then cleaned up).
+ * FRE_FAIL. Group names are interned in keys. Returns 0 or -1 (re is then
+ * cleaned up).
  */
 int fre_compile(struct fre *re, const char *src, const char *file, int line,
     const char *usedns, bool multiline, enum fre_kind kind,
-    const struct fre *pref, struct diags *d);
+    const struct fre *pref, struct intern *keys, struct diags *d);
 void fre_cleanup(struct fre *re);
 
 /*
@@ -134,11 +154,12 @@ int fre_translate(const char *py, struct sbuf *out, char **err, size_t *erroff);
 void fre_glob2loc(const char *in, struct sbuf *out);
 
 /*
- * Builds re's literal screen from its PCRE2 pattern (filter_screen.c):
- * literals of which every match must contain one, so a line without any
- * of them skips the regex. Leaves nlits 0 when no safe screen exists.
+ * Builds re's screen (filter_screen.c) from its compiled code and its
+ * PCRE2 pattern text (compiled with options opts): the minimum subject
+ * length, and for a pattern anchored by a leading '^' the bytes a match
+ * can start with. Leaves the screen off where PCRE2 cannot tell.
  */
-void fre_screen_build(struct fre *re, const char *pcre);
+void fre_screen_build(struct fre *re, const char *pcre, uint32_t opts);
 
 /* Group number lookup by Python name; 0 when absent. */
 uint32_t fre_group(const struct fre *re, const char *name);

@@ -721,6 +721,28 @@ fre_group(const struct fre *re, const char *name)
  * fail2ban's COMPLNAME_CRE "^(alt_|tuple_)(.*?)(?:_\d+)?$": the target of
  * an alt_/tuple_ group, or NULL.
  */
+static char *compl_target(const char *name, bool *is_alt);
+
+const char *
+intern_str(struct intern *t, const char *s)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i], s) == 0)
+			return t->v[i];
+	xgrow(&t->v, &t->cap, t->n + 1, sizeof(*t->v));
+	t->v[t->n] = xstrdup(s);
+	return t->v[t->n++];
+}
+
+void
+intern_cleanup(struct intern *t)
+{
+	for (size_t i = 0; i < t->n; i++)
+		free(t->v[i]);
+	free(t->v);
+	memset(t, 0, sizeof(*t));
+}
+
 static char *
 compl_target(const char *name, bool *is_alt)
 {
@@ -754,7 +776,7 @@ compl_target(const char *name, bool *is_alt)
 }
 
 static void
-load_names(struct fre *re)
+load_names(struct fre *re, struct intern *keys)
 {
 	uint32_t count = 0, esize = 0;
 	PCRE2_SPTR table = NULL;
@@ -768,7 +790,7 @@ load_names(struct fre *re)
 		PCRE2_SPTR e = table + (size_t)i * esize;
 
 		re->names[i].num = (uint32_t)(e[0] << 8 | e[1]);
-		re->names[i].name = xstrdup((const char *)e + 2);
+		re->names[i].name = intern_str(keys, (const char *)e + 2);
 	}
 	re->nnames = count;
 	qsort(re->names, count, sizeof(*re->names), name_cmp);
@@ -787,8 +809,9 @@ load_names(struct fre *re)
 
 			*v = xreallocarray(*v, *nv + 1, sizeof(**v));
 			(*v)[*nv].src = (uint32_t)i;
-			(*v)[*nv].target = target;
+			(*v)[*nv].target = intern_str(keys, target);
 			(*nv)++;
+			free(target);
 		}
 	}
 	if (re->nalts)
@@ -813,7 +836,7 @@ load_names(struct fre *re)
 int
 fre_compile(struct fre *re, const char *src, const char *file, int line,
     const char *usedns, bool multiline, enum fre_kind kind,
-    const struct fre *pref, struct diags *d)
+    const struct fre *pref, struct intern *keys, struct diags *d)
 {
 	struct sbuf exp = SBUF_INIT, g2l = SBUF_INIT, pc = SBUF_INIT;
 	char *err = NULL;
@@ -863,15 +886,15 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
 	}
 	/* JIT failure is not an error: the interpreter gives the same
 	 * results, only slower. */
-	(void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
-	load_names(re);
+	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
+	load_names(re, keys);
 	if (kind == FRE_FAIL && !re->has_id_group &&
 	    (pref == NULL || !pref->has_id_group)) {
 		diag_add(d, DIAG_ERROR, file, line,
 		    "No failure-id group in '%s'", re->expanded);
 		goto out;
 	}
-	fre_screen_build(re, sbuf_str(&pc));
+	fre_screen_build(re, sbuf_str(&pc), opts);
 	rc = 0;
 out:
 	if (rc < 0)
@@ -891,19 +914,9 @@ fre_cleanup(struct fre *re)
 	free(re->expanded);
 	free(re->file);
 	pcre2_code_free(re->code);
-	for (size_t i = 0; i < re->nnames; i++)
-		free(re->names[i].name);
 	free(re->names);
-	for (size_t i = 0; i < re->nalts; i++)
-		free(re->alts[i].target);
 	free(re->alts);
-	for (size_t i = 0; i < re->ntuples; i++)
-		free(re->tuples[i].target);
 	free(re->tuples);
 	free(re->skip);
-	for (size_t i = 0; i < re->nlits; i++)
-		free(re->lits[i]);
-	free(re->lits);
-	free(re->litlens);
 	memset(re, 0, sizeof(*re));
 }

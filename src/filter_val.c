@@ -113,7 +113,7 @@ struct fval *
 fdict_get(const struct fdict *d, const char *key)
 {
 	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i].key, key) == 0)
+		if (d->v[i].key == key)
 			return &d->v[i].val;
 	return NULL;
 }
@@ -137,7 +137,7 @@ fdict_set(
 		d->v = v;
 		d->cap = cap;
 	}
-	d->v[d->n].key = arena_strndup(a, key, strlen(key));
+	d->v[d->n].key = key;
 	d->v[d->n].val = *val;
 	d->n++;
 }
@@ -146,7 +146,7 @@ bool
 fdict_pop(struct fdict *d, const char *key, struct fval *out)
 {
 	for (size_t i = 0; i < d->n; i++) {
-		if (strcmp(d->v[i].key, key) != 0)
+		if (d->v[i].key != key)
 			continue;
 		if (out)
 			*out = d->v[i].val;
@@ -217,45 +217,22 @@ pk_str(struct packer *p, const char *s)
 	return r;
 }
 
-/* Allocator for unpack: either a packer or an arena. */
-struct alloc {
-	struct packer *pk;
-	struct arena *ar;
-};
-
-static void *
-al_alloc(struct alloc *al, size_t n)
-{
-	if (al->pk)
-		return pk_alloc(al->pk, n, alignof(max_align_t));
-	return arena_alloc(al->ar, n);
-}
-
-static const char *
-al_str(struct alloc *al, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	if (al->pk)
-		return pk_str(al->pk, s);
-	return arena_strndup(al->ar, s, strlen(s));
-}
-
 static void
-copy_val(struct alloc *al, struct fval *dst, const struct fval *src)
+copy_val(struct packer *p, struct fval *dst, const struct fval *src)
 {
 	if (dst)
 		*dst = *src;
 	switch (src->type) {
 	case FVAL_STR: {
-		const char *s = al_str(al, src->u.s);
+		const char *s = pk_str(p, src->u.s);
 
 		if (dst)
 			dst->u.s = s;
 		break;
 	}
 	case FVAL_IP: {
-		const char *s = al_str(al, src->u.ip.text);
+		const char *s =
+		    src->u.ip.text ? pk_str(p, src->u.ip.text) : NULL;
 
 		if (dst)
 			dst->u.ip.text = s;
@@ -265,11 +242,12 @@ copy_val(struct alloc *al, struct fval *dst, const struct fval *src)
 	case FVAL_TUPLE:
 	case FVAL_LIST: {
 		size_t n = src->u.v.n;
-		struct fval *items = al_alloc(al, n * sizeof(*items));
+		struct fval *items =
+		    pk_alloc(p, n * sizeof(*items), alignof(max_align_t));
 
 		for (size_t i = 0; i < n; i++)
 			copy_val(
-			    al, items ? &items[i] : NULL, &src->u.v.items[i]);
+			    p, items ? &items[i] : NULL, &src->u.v.items[i]);
 		if (dst)
 			dst->u.v.items = items;
 		break;
@@ -281,14 +259,12 @@ copy_val(struct alloc *al, struct fval *dst, const struct fval *src)
 
 static void
 copy_entries(
-    struct alloc *al, struct fentry *dst, const struct fentry *src, size_t n)
+    struct packer *p, struct fentry *dst, const struct fentry *src, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *k = al_str(al, src[i].key);
-
 		if (dst)
-			dst[i].key = k;
-		copy_val(al, dst ? &dst[i].val : NULL, &src[i].val);
+			dst[i].key = src[i].key; /* interned */
+		copy_val(p, dst ? &dst[i].val : NULL, &src[i].val);
 	}
 }
 
@@ -296,15 +272,15 @@ void *
 fdict_pack(const struct fdict *d, const struct fentry **out, size_t *n)
 {
 	struct packer p = {NULL, 0};
-	struct alloc al = {&p, NULL};
 	struct fentry *v;
 
+	/* a size pass without memory, then the copy */
 	v = pk_alloc(&p, d->n * sizeof(*v), alignof(max_align_t));
-	copy_entries(&al, NULL, d->v, d->n);
+	copy_entries(&p, NULL, d->v, d->n);
 	p.base = xmalloc(p.off ? p.off : 1);
 	p.off = 0;
 	v = pk_alloc(&p, d->n * sizeof(*v), alignof(max_align_t));
-	copy_entries(&al, v, d->v, d->n);
+	copy_entries(&p, v, d->v, d->n);
 	*out = v;
 	*n = d->n;
 	return p.base;
@@ -314,11 +290,10 @@ void
 fdict_unpack(
     struct arena *a, struct fdict *dst, const struct fentry *v, size_t n)
 {
-	struct alloc al = {NULL, a};
-
 	dst->cap = n > 8 ? n * 2 : 16;
 	dst->v = arena_alloc(a, dst->cap * sizeof(*dst->v));
-	copy_entries(&al, dst->v, v, n);
+	if (n)
+		memcpy(dst->v, v, n * sizeof(*v));
 	dst->n = n;
 }
 

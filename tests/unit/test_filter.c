@@ -1,0 +1,506 @@
+/*
+ * Unit tests of the filter engine: tag expansion and the Python re
+ * translation, compile errors, failure-id resolution, alt/tuple groups,
+ * multi-line buffering with <SKIPLINES>, the mlfid cache (nofail, pending,
+ * gained), the date fallbacks, caps and the bounded catastrophic regex.
+ * Expected values are fail2ban 1.0.2's behaviour (checked against
+ * fail2ban-regex where noted).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "filter.h"
+#include "filter_int.h"
+#include "sbuf.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+/* 2005-08-14 12:00:00 CEST, fail2ban's TEST_NOW */
+#define NOW 1124013600.0
+
+static char *
+expand(const char *re, const char *usedns)
+{
+	struct sbuf b = SBUF_INIT;
+
+	filter_expand_tags(re, usedns, &b);
+	return sbuf_detach(&b);
+}
+
+static char *
+translate(const char *py, char **err)
+{
+	struct sbuf b = SBUF_INIT;
+	size_t off;
+
+	*err = NULL;
+	if (fre_translate(py, &b, err, &off) < 0) {
+		sbuf_cleanup(&b);
+		return NULL;
+	}
+	return sbuf_detach(&b);
+}
+
+static void
+test_tags(void)
+{
+	char *s;
+
+	s = expand("from <HOST> port", "yes");
+	ok(strstr(s, "(?P<ip4>") && strstr(s, "(?P<ip6>") &&
+	        strstr(s, "(?P<dns>"),
+	    "<HOST> has ip4, ip6 and dns groups");
+	free(s);
+	s = expand("from <HOST> port", "no");
+	ok(strstr(s, "(?P<ip4>") && !strstr(s, "(?P<dns>"),
+	    "<HOST> with usedns=no matches addresses only");
+	free(s);
+	s = expand(
+	    "<F-USER>\\S+</F-USER> <F-ID>x</F-ID> <F-PORT>1</F-PORT>", "warn");
+	is_str(s, "(?P<user>\\S+) (?P<fid>x) (?P<fport>1)",
+	    "<F-X>...</F-X> groups, ID and PORT mapped");
+	free(s);
+	s = expand("a</F-USER>b", "warn");
+	is_str(s, "a</F-USER>b", "a closing tag without opening stays");
+	free(s);
+	s = expand("<F-ID/> <F-PORT/>", "warn");
+	is_str(s, "(?P<fid>\\S+) (?P<fport>\\w+)", "self-closing F-ID, F-PORT");
+	free(s);
+	s = expand("<F-FOO/> <NOTATAG> <_x>", "warn");
+	is_str(s, "<F-FOO/> <NOTATAG> <_x>", "unknown tags stay literal");
+	free(s);
+	s = expand("a<SKIPLINES>b<SKIPLINES>", "warn");
+	is_str(s,
+	    "a\\n(?P<skiplines0>(?:(?:.*\\n)*?))b\\n(?P<skiplines1>(?:(?:.*\\n)"
+	    "*?))",
+	    "<SKIPLINES> numbered");
+	free(s);
+	s = expand("<F-ALT_USER1>x</F-ALT_USER1>", "warn");
+	is_str(s, "(?P<alt_user1>x)", "F-ALT_ names lower-cased");
+	free(s);
+}
+
+static void
+test_translate(void)
+{
+	struct sbuf b = SBUF_INIT;
+	char *s, *err;
+
+	fre_glob2loc("^SASL ((?i)LOGIN|PLAIN) x (?:(?i)y) \\((?i)z)", &b);
+	is_str(sbuf_str(&b), "^SASL (?i:LOGIN|PLAIN) x (?i:y) \\((?i)z)",
+	    "((?i)x) and (?:(?i)x) become (?i:x)");
+	sbuf_cleanup(&b);
+	s = translate("\\d{,3}x{2,}y{,}z{}", &err);
+	is_str(s, "\\d{0,3}x{2,}y{0,}z\\{}", "{,n} and {,} repeats");
+	free(s);
+	s = translate("a\\Z", &err);
+	is_str(s, "a\\z", "\\Z is end of subject");
+	free(s);
+	s = translate("[[:alpha:]]", &err);
+	is_str(s, "[\\[:alpha:]]", "no POSIX classes in Python");
+	free(s);
+	s = translate("\\u00e9\\v", &err);
+	is_str(s, "\\x{e9}\\x0b", "\\u and \\v escapes");
+	free(s);
+	s = translate("(?i)abc", &err);
+	is_str(s, "(?i)abc", "global flag at the start");
+	free(s);
+	s = translate("a(?i)bc", &err);
+	ok(s == NULL && err && strstr(err, "global flags"),
+	    "global flag in the middle is an error (Python 3.11)");
+	free(err);
+	s = translate("\\e", &err);
+	ok(s == NULL && err && strstr(err, "bad escape"), "bad escape");
+	free(err);
+	s = translate("(a", &err);
+	ok(s == NULL && err && strstr(err, "missing )"), "unbalanced group");
+	free(err);
+}
+
+static void
+fd_init(struct filterdef *fd, const char *pref, const char *const *fail,
+    const char *const *ign, int maxlines)
+{
+	filterdef_init(fd);
+	if (pref)
+		filterdef_re_set(&fd->prefregex, pref, "t.conf", 3);
+	for (size_t i = 0; fail && fail[i]; i++)
+		filterdef_re_add(
+		    &fd->failregex, fail[i], "t.conf", 10 + (int)i);
+	for (size_t i = 0; ign && ign[i]; i++)
+		filterdef_re_add(
+		    &fd->ignoreregex, ign[i], "t.conf", 20 + (int)i);
+	fd->maxlines = maxlines;
+}
+
+static struct filter *
+mk(const char *pref, const char *const *fail, const char *const *ign,
+    int maxlines, unsigned flags, struct diags *d)
+{
+	struct filterdef fd;
+	struct filter_config cfg = {.flags = flags};
+	struct filter *f;
+
+	fd_init(&fd, pref, fail, ign, maxlines);
+	f = filter_new(&fd, &cfg, (time_t)NOW, d);
+	filterdef_cleanup(&fd);
+	return f;
+}
+
+static const char *
+gstr(const struct failure *fl, const char *key)
+{
+	const struct fval *v = failure_get(fl, key);
+
+	return v && v->type == FVAL_STR ? v->u.s : NULL;
+}
+
+static size_t
+run(struct filter *f, const char *line, struct filter_result *res)
+{
+	return filter_process(f, line, strlen(line), NOW, res);
+}
+
+static void
+test_errors(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *nofid[] = {"^failed for \\S+$", NULL};
+	const char *empty[] = {"  ", NULL};
+	const char *bad[] = {"^x (<HOST>", NULL};
+	struct filter *f;
+	char *s;
+
+	f = mk(NULL, nofid, NULL, 1, 0, &d);
+	ok(f == NULL && d.nerrors == 1, "a failregex without id is refused");
+	s = d.n ? diag_format(&d.v[0]) : xstrdup("");
+	is_str(s, "t.conf:10: No failure-id group in '^failed for \\S+$'",
+	    "the error names file, line and regex");
+	free(s);
+	diags_cleanup(&d);
+	f = mk(NULL, empty, NULL, 1, 0, &d);
+	ok(f == NULL && d.n == 1 && strstr(d.v[0].msg, "Cannot add empty"),
+	    "an empty regex is refused");
+	diags_cleanup(&d);
+	f = mk(NULL, bad, NULL, 1, 0, &d);
+	ok(f == NULL && d.n == 1 &&
+	        strstr(d.v[0].msg, "Unable to compile regular expression") &&
+	        strstr(d.v[0].msg, "position"),
+	    "a bad regex is reported with its position");
+	diags_cleanup(&d);
+	f = mk("^<F-MLFID>\\S+</F-MLFID> ", nofid, NULL, 1, 0, &d);
+	ok(f != NULL && d.nerrors == 0, "an id group in the prefregex counts");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
+test_ids(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"^ fail from <HOST>$", NULL};
+	const char *fidre[] = {"^ user <F-ID>\\S+</F-ID> from <HOST>$", NULL};
+	const char *subnet[] = {"^ net <SUBNET>$", NULL};
+	struct filter_result res;
+	struct filter *f;
+
+	f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL, &d);
+	ok(f != NULL, "simple filter compiles");
+	is_int(run(f, "Aug 14 11:59:00 fail from 192.0.2.7", &res), 1,
+	    "date cut out, failure found");
+	ok(res.n == 1 && res.v[0].kind == FAILURE_ADDR &&
+	        strcmp(res.v[0].id.text, "192.0.2.7") == 0,
+	    "id is the address");
+	ok(res.n == 1 && res.v[0].has_time && res.v[0].time == NOW - 60,
+	    "time from the line (local time zone)");
+	ok(res.n == 1 && res.v[0].nmatches == 1 &&
+	        strcmp(res.v[0].matches[0],
+	            "Aug 14 11:59:00 fail from "
+	            "192.0.2.7") == 0,
+	    "the matched line keeps its date");
+	run(f, "Aug 14 11:59:00 fail from [2001:DB8::1]", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_ADDR &&
+	        strcmp(res.v[0].id.text, "2001:db8::1") == 0,
+	    "bracketed IPv6, canonical text");
+	run(f, "Aug 14 11:59:00 fail from ::ffff:10.1.2.3", &res);
+	ok(res.n == 1 && strcmp(res.v[0].id.text, "10.1.2.3") == 0 &&
+	        res.v[0].id.addr.family == 2,
+	    "IPv4-mapped is IPv4");
+	run(f, "Aug 14 11:59:00 fail from 999.1.1.1", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_RAW &&
+	        strcmp(res.v[0].id.text, "999.1.1.1") == 0,
+	    "an invalid IP-shaped string stays a raw id");
+	run(f, "Aug 14 11:59:00 fail from host.example.org", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_DNS &&
+	        strcmp(res.v[0].id.text, "host.example.org") == 0,
+	    "a host name is left to the caller to resolve (usedns warn)");
+	filter_free(f);
+
+	f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL | FILTER_RAW_HOSTS, &d);
+	run(f, "Aug 14 11:59:00 fail from host.example.org", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_RAW,
+	    "raw hosts: the name is the id");
+	filter_free(f);
+
+	f = mk(NULL, fidre, NULL, 1, FILTER_CHECK_ALL, &d);
+	run(f, "Aug 14 11:59:00 user bob from 192.0.2.9", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_RAW &&
+	        strcmp(res.v[0].id.text, "bob") == 0,
+	    "a fid differing from the address is the id");
+	ok(res.n == 1 && failure_get(&res.v[0], "ip") &&
+	        failure_get(&res.v[0], "ip")->type == FVAL_IP &&
+	        strcmp(failure_get(&res.v[0], "ip")->u.ip.text, "192.0.2.9") ==
+	            0,
+	    "... and the address goes to 'ip'");
+	run(f, "Aug 14 11:59:00 user 192.0.2.9 from 192.0.2.9", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_ADDR &&
+	        failure_get(&res.v[0], "ip") == NULL,
+	    "a fid equal to the address: the address");
+	filter_free(f);
+
+	f = mk(NULL, subnet, NULL, 1, FILTER_CHECK_ALL, &d);
+	run(f, "Aug 14 11:59:00 net 192.0.2.77/24", &res);
+	ok(res.n == 1 && strcmp(res.v[0].id.text, "192.0.2.0/24") == 0 &&
+	        res.v[0].id.addr.prefix == 24,
+	    "<SUBNET> with cidr: the network");
+	filter_free(f);
+
+	{
+		struct filterdef fd;
+
+		fd_init(&fd, NULL, re, NULL, 1);
+		free(fd.usedns);
+		fd.usedns = xstrdup("no");
+		f = filter_new(&fd, NULL, (time_t)NOW, &d);
+		filterdef_cleanup(&fd);
+		is_int(
+		    run(f, "Aug 14 11:59:00 fail from host.example.org", &res),
+		    0, "usedns=no: names do not match <HOST>");
+		filter_free(f);
+	}
+	diags_cleanup(&d);
+}
+
+static void
+test_alt_tuple(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {
+	    "^ login (?:user=<F-USER>\\S*</F-USER>|alt=<F-ALT_USER>\\S+"
+	    "</F-ALT_USER>) from <HOST>$",
+	    "^ tuple <F-ID>\\S+</F-ID> port <F-TUPLE_ID>\\d+</F-TUPLE_ID>$",
+	    NULL};
+	struct filter_result res;
+	struct filter *f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL, &d);
+
+	run(f, "Aug 14 11:59:00 login alt=carol from 192.0.2.1", &res);
+	is_str(res.n ? gstr(&res.v[0], "user") : NULL, "carol",
+	    "F-ALT_USER fills an absent user");
+	run(f, "Aug 14 11:59:00 login user=dave from 192.0.2.1", &res);
+	is_str(res.n ? gstr(&res.v[0], "user") : NULL, "dave",
+	    "user stays when present");
+	run(f, "Aug 14 11:59:00 tuple 192.0.2.44 port 55", &res);
+	is_str(res.n ? res.v[0].id.text : NULL, "('192.0.2.44', '55')",
+	    "F-TUPLE_ID makes a tuple id (Python's str form)");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
+test_multiline(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {
+	    "conn (\\d+) from <HOST><SKIPLINES>.*conn \\1 auth failed", NULL};
+	struct filter_result res;
+	struct filter *f = mk(NULL, re, NULL, 3, FILTER_CHECK_ALL, &d);
+
+	ok(f != NULL, "multi-line filter compiles");
+	is_int(run(f, "Aug 14 11:59:00 conn 7 from 192.0.2.3", &res), 0,
+	    "line 1: no failure yet");
+	is_int(run(f, "Aug 14 11:59:01 conn 8 from 192.0.2.4", &res), 0,
+	    "line 2: other connection");
+	is_int(run(f, "Aug 14 11:59:02 conn 7 auth failed", &res), 1,
+	    "line 3 completes connection 7");
+	ok(res.n == 1 && res.v[0].nmatches == 2 &&
+	        strstr(res.v[0].matches[0], "conn 7 from") &&
+	        strstr(res.v[0].matches[1], "conn 7 auth"),
+	    "lines 1 and 3 matched, the skipped line is not");
+	is_int(filter_buffer_count(f), 1, "the skipped line stays buffered");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
+test_mlfid(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *pref = "^<F-MLFID>\\s*\\S+ sshd\\[\\d+\\]: </F-MLFID>"
+	                   "<F-CONTENT>.+</F-CONTENT>$";
+	const char *re[] = {
+	    "^Failed password for <F-USER>\\S+</F-USER> from <HOST>",
+	    "^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>",
+	    "^Failed none for <F-USER>\\S+</F-USER>$",
+	    "^Disconnected from <HOST>$",
+	    "^<F-MLFFORGET><F-MLFGAINED>Accepted \\w+</F-MLFGAINED>"
+	    "</F-MLFFORGET> for <F-USER>\\S+</F-USER> from <HOST>",
+	    NULL};
+	struct filter_result res;
+	struct filter *f = mk(pref, re, NULL, 1, FILTER_CHECK_ALL, &d);
+
+	ok(f != NULL, "mlfid filter compiles");
+	run(f, "Aug 14 11:59:00 h sshd[1]: Connection from 192.0.2.5", &res);
+	ok(res.n == 1 && res.v[0].nofail, "Connection from: nofail only");
+	run(f,
+	    "Aug 14 11:59:01 h sshd[1]: Failed password for root from "
+	    "192.0.2.5 port 22",
+	    &res);
+	ok(res.n == 1 && !res.v[0].nofail &&
+	        strcmp(res.v[0].id.text, "192.0.2.5") == 0,
+	    "the failure follows");
+	is_int(res.n ? res.v[0].nmatches : 0, 2,
+	    "nofail lines are prepended to the matches");
+	is_str(res.n ? gstr(&res.v[0], "mlfid") : NULL,
+	    " h sshd[1]: ", "mlfid from the prefregex");
+
+	/* pending: a failure without address, then the address */
+	run(f, "Aug 14 11:59:02 h sshd[2]: Failed none for eve", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_PENDING &&
+	        res.v[0].id.text == NULL,
+	    "a failure without id is pending");
+	run(f, "Aug 14 11:59:03 h sshd[2]: Disconnected from 192.0.2.6", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_ADDR &&
+	        strcmp(res.v[0].id.text, "192.0.2.6") == 0 &&
+	        strcmp(gstr(&res.v[0], "user"), "eve") == 0,
+	    "the pending failure gets its address and user later");
+
+	/* gained: Accepted resets */
+	run(f, "Aug 14 11:59:04 h sshd[3]: Connection from 192.0.2.8", &res);
+	run(f,
+	    "Aug 14 11:59:05 h sshd[3]: Accepted password for bob from "
+	    "192.0.2.8",
+	    &res);
+	ok(res.n == 1 && res.v[0].nofail, "Accepted: not a failure");
+	filter_free(f);
+
+	/* first match wins, server mode: nofail ends the line silently */
+	f = mk(pref, re, NULL, 1, 0, &d);
+	is_int(run(f, "Aug 14 11:59:00 h sshd[9]: Connection from 192.0.2.5",
+	           &res),
+	    0, "server mode: nofail emits nothing");
+	is_int(run(f, "Aug 14 11:59:02 h sshd[10]: Failed none for eve", &res),
+	    0, "server mode: pending emits nothing");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
+test_dates_and_ignore(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"fail from <HOST>", NULL};
+	const char *ign[] = {"from 192\\.0\\.2\\.99", NULL};
+	struct filter_result res;
+	struct filter *f = mk(NULL, re, ign, 1, FILTER_CHECK_ALL, &d);
+
+	run(f, "Aug 14 11:59:30 fail from 192.0.2.1", &res);
+	run(f, "fail from 192.0.2.2", &res);
+	ok(res.n == 1 && res.v[0].has_time && res.v[0].time == NOW - 30,
+	    "a line without date takes the last date (< 60 s old)");
+	ok(res.n == 1 &&
+	        strcmp(res.v[0].matches[0],
+	            "Aug 14 11:59:30fail from 192.0.2.2") == 0,
+	    "... and its text, as fail2ban joins it");
+	run(f, "Aug 14 11:59:31 fail from 192.0.2.99", &res);
+	ok(res.n == 0 && res.ignored, "ignoreregex drops the failure");
+	is_int(filter_ignoreregex_hits(f, 0), 1, "ignoreregex hit counted");
+	filter_free(f);
+
+	f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL, &d);
+	run(f, "Aug 14 10:00:00 fail from 192.0.2.1", &res);
+	run(f, "fail from 192.0.2.2", &res);
+	ok(res.n == 1 && !res.v[0].has_time,
+	    "an old last date is not used: no time");
+	is_int(filter_process_entry(f, "2005-08-14T10:00:00",
+	           "fail from 192.0.2.3", 19, NOW, NOW, &res),
+	    1, "journal entry with a known time");
+	ok(res.n == 1 && res.v[0].time == NOW, "... has that time");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
+test_caps(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"^(a|aa)+$<F-ID>x</F-ID>", NULL};
+	const char *re2[] = {"fail from <HOST>", NULL};
+	struct filter_config cfg = {
+	    .flags = FILTER_CHECK_ALL, .max_line_len = 2 * 1024 * 1024};
+	struct filterdef fd;
+	struct filter_result res;
+	struct filter_stats st;
+	struct filter *f;
+	size_t n = 1024 * 1024;
+	char *line = xmalloc(n + 1);
+	clock_t t0;
+	double secs;
+
+	memset(line, 'a', n);
+	line[n - 1] = 'b';
+	line[n] = '\0';
+	fd_init(&fd, NULL, re, NULL, 1);
+	f = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	filterdef_cleanup(&fd);
+	ok(f != NULL, "catastrophic regex compiles");
+	t0 = clock();
+	filter_process(f, line, n, NOW, &res);
+	secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+	filter_get_stats(f, &st);
+	ok(secs < 5.0,
+	    "a 1 MiB line on a catastrophic regex is bounded "
+	    "(%.2f s)",
+	    secs);
+	ok(res.n == 0 && (res.warn & FILTER_WARN_LIMIT) && st.limit_hits == 1,
+	    "the limit is reported and counted");
+	filter_free(f);
+
+	fd_init(&fd, NULL, re2, NULL, 1);
+	cfg.max_line_len = 100;
+	f = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	filterdef_cleanup(&fd);
+	memset(line, 'x', 200);
+	memcpy(line + 150, "fail from 192.0.2.1", 19);
+	filter_process(f, line, 200, NOW, &res);
+	filter_get_stats(f, &st);
+	ok(res.n == 0 && (res.warn & FILTER_WARN_TRUNCATED) &&
+	        st.truncated == 1,
+	    "a long line is truncated and counted");
+	filter_process(f, "fail from 192.0.2.1\xff\xfe", 21, NOW, &res);
+	ok(res.n == 1 &&
+	        strcmp(res.v[0].matches[0],
+	            "fail from 192.0.2.1\xef\xbf\xbd\xef\xbf\xbd") == 0,
+	    "invalid UTF-8 passes, replaced as Python decodes it");
+	filter_free(f);
+	free(line);
+	diags_cleanup(&d);
+}
+
+int
+main(void)
+{
+	setenv("TZ", "CET-01CEST-02,M3.5.0,M10.5.0", 1);
+	tzset();
+	test_tags();
+	test_translate();
+	test_errors();
+	test_ids();
+	test_alt_tuple();
+	test_multiline();
+	test_mlfid();
+	test_dates_and_ignore();
+	test_caps();
+	return done_testing();
+}
