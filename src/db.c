@@ -34,9 +34,11 @@ enum { DBK_ADDR = 1, DBK_RAW = 2, DBK_USER = 3 };
  * v + 1, inside one transaction that also sets user_version. Never edit a
  * released entry; append one (and bump DB_SCHEMA_VERSION) instead.
  *
- * latest_ban: the latest ban of each (jail, key): restored at start, and
- *   the count bantime.increment looks up (fail2ban's bips).
  * ban_history: every ban, for <ipmatches>/<ipfailures> (fail2ban's bans).
+ * latest_ban: the latest ban of each (jail, key): restored at start, and
+ *   the count bantime.increment looks up (fail2ban's bips). Its failures,
+ *   matches and data are those of its history row `hist`, which purge
+ *   keeps while it is referenced (fail2ban stores them twice).
  * Keys: kind (DBK_*) and key bytes (an address's canonical text, or the
  * raw id / user name bytes). Times are epoch seconds (REAL), bantime -1 is
  * permanent. matches is a JSON array of strings, data a JSON object.
@@ -46,19 +48,19 @@ static const char *const migrations[] = {
     "CREATE TABLE jails("
     " name TEXT PRIMARY KEY NOT NULL,"
     " enabled INTEGER NOT NULL DEFAULT 1);"
-    "CREATE TABLE latest_ban("
-    " jail TEXT NOT NULL, kind INTEGER NOT NULL, key BLOB NOT NULL,"
-    " time REAL NOT NULL, bantime REAL NOT NULL,"
-    " bancount INTEGER NOT NULL, failures INTEGER NOT NULL,"
-    " matches TEXT, data TEXT,"
-    " PRIMARY KEY(jail, kind, key)) WITHOUT ROWID;"
-    "CREATE INDEX latest_ban_key ON latest_ban(kind, key);"
     "CREATE TABLE ban_history("
+    " id INTEGER PRIMARY KEY,"
     " jail TEXT NOT NULL, kind INTEGER NOT NULL, key BLOB NOT NULL,"
     " time REAL NOT NULL, bantime REAL NOT NULL,"
     " bancount INTEGER NOT NULL, failures INTEGER NOT NULL,"
     " matches TEXT, data TEXT);"
     "CREATE INDEX ban_history_key ON ban_history(kind, key, jail, time);"
+    "CREATE TABLE latest_ban("
+    " jail TEXT NOT NULL, kind INTEGER NOT NULL, key BLOB NOT NULL,"
+    " time REAL NOT NULL, bantime REAL NOT NULL,"
+    " bancount INTEGER NOT NULL, hist INTEGER,"
+    " PRIMARY KEY(jail, kind, key)) WITHOUT ROWID;"
+    "CREATE INDEX latest_ban_key ON latest_ban(kind, key);"
     "CREATE TABLE log_pos("
     " jail TEXT NOT NULL, path TEXT NOT NULL, hash TEXT,"
     " pos INTEGER NOT NULL, PRIMARY KEY(jail, path));"
@@ -71,6 +73,7 @@ _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == DB_SCHEMA_VERSION,
 #define BAN_COLS                                                               \
 	"jail, kind, key, time, bantime, bancount, failures, "                 \
 	"matches, data"
+#define LATEST_COLS "jail, kind, key, time, bantime, bancount, hist"
 #define DEAD_JAILS                                                             \
 	"SELECT name FROM jails WHERE enabled = 0"                             \
 	" AND NOT EXISTS(SELECT 1 FROM ban_history WHERE jail = jails.name)"   \
@@ -101,13 +104,14 @@ enum stmt_id {
 	ST_LOG_GET,
 	ST_JOURNAL_SET,
 	ST_JOURNAL_GET,
-	ST_PURGE_HIST,
 	ST_PURGE_LATEST,
+	ST_PURGE_HIST,
 	ST_PURGE_LOGS,
 	ST_PURGE_JOURNAL,
 	ST_PURGE_JAILS,
 	ST_IMP_JAIL,
 	ST_IMP_HIST,
+	ST_IMP_FIND,
 	ST_IMP_LATEST,
 	ST_IMP_LOG,
 	ST__N
@@ -125,18 +129,21 @@ static const char *const stmt_sql[ST__N] = {
                  " ORDER BY name",
     [ST_HIST_ADD] = "INSERT INTO ban_history(" BAN_COLS ")"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [ST_LATEST_SET] = "INSERT OR REPLACE INTO latest_ban(" BAN_COLS ")"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [ST_LATEST_SET] = "INSERT OR REPLACE INTO latest_ban(" LATEST_COLS ")"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_HIST_DEL_KEY] = "DELETE FROM ban_history"
                         " WHERE kind = ?2 AND key = ?3 AND jail = ?1",
     [ST_LATEST_DEL_KEY] = "DELETE FROM latest_ban"
                           " WHERE jail = ?1 AND kind = ?2 AND key = ?3",
     [ST_HIST_DEL_JAIL] = "DELETE FROM ban_history WHERE jail = ?1",
     [ST_LATEST_DEL_JAIL] = "DELETE FROM latest_ban WHERE jail = ?1",
-    [ST_RESTORE] = "SELECT kind, key, time, bantime, bancount, failures,"
-                   " matches, data FROM latest_ban WHERE jail = ?1"
-                   " AND (time + bantime > ?2 OR bantime <= -1)"
-                   " AND (?3 IS NULL OR time > ?3) ORDER BY time, kind, key",
+    [ST_RESTORE] = "SELECT l.kind, l.key, l.time, l.bantime, l.bancount,"
+                   " h.failures, h.matches, h.data FROM latest_ban l"
+                   " LEFT JOIN ban_history h ON h.id = l.hist"
+                   " WHERE l.jail = ?1"
+                   " AND (l.time + l.bantime > ?2 OR l.bantime <= -1)"
+                   " AND (?3 IS NULL OR l.time > ?3)"
+                   " ORDER BY l.time, l.kind, l.key",
     [ST_HISTORY_JAIL] = "SELECT bancount, time, bantime FROM latest_ban"
                         " WHERE jail = ?1 AND kind = ?2 AND key = ?3",
     [ST_HISTORY_ALL] = "SELECT count(*), sum(bancount), max(time),"
@@ -156,7 +163,8 @@ static const char *const stmt_sql[ST__N] = {
     [ST_JOURNAL_SET] = "INSERT OR REPLACE INTO journal_pos(jail, cursor)"
                        " VALUES(?1, ?2)",
     [ST_JOURNAL_GET] = "SELECT cursor FROM journal_pos WHERE jail = ?1",
-    [ST_PURGE_HIST] = "DELETE FROM ban_history WHERE time < ?1",
+    [ST_PURGE_HIST] = "DELETE FROM ban_history WHERE time < ?1 AND id NOT IN"
+                      " (SELECT hist FROM latest_ban WHERE hist NOT NULL)",
     [ST_PURGE_LATEST] = "DELETE FROM latest_ban WHERE time < ?1"
                         " AND bantime != -1 AND time + bantime * 3 < ?1",
     [ST_PURGE_LOGS] = "DELETE FROM log_pos WHERE jail IN (" DEAD_JAILS ")",
@@ -170,13 +178,14 @@ static const char *const stmt_sql[ST__N] = {
                     " WHERE NOT EXISTS(SELECT 1 FROM ban_history"
                     " WHERE kind = ?2 AND key = ?3 AND jail = ?1"
                     " AND time = ?4)",
-    [ST_IMP_LATEST] = "INSERT INTO latest_ban(" BAN_COLS ")"
-                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    [ST_IMP_FIND] = "SELECT max(id) FROM ban_history"
+                    " WHERE kind = ?2 AND key = ?3 AND jail = ?1"
+                    " AND time = ?4",
+    [ST_IMP_LATEST] = "INSERT INTO latest_ban(" LATEST_COLS ")"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"
                       " ON CONFLICT(jail, kind, key) DO UPDATE SET"
                       " time = excluded.time, bantime = excluded.bantime,"
-                      " bancount = excluded.bancount,"
-                      " failures = excluded.failures,"
-                      " matches = excluded.matches, data = excluded.data"
+                      " bancount = excluded.bancount, hist = excluded.hist"
                       " WHERE excluded.time >= latest_ban.time",
     [ST_IMP_LOG] = "INSERT OR IGNORE INTO log_pos(jail, path, hash, pos)"
                    " VALUES(?1, ?2, ?3, ?4)",
@@ -437,6 +446,19 @@ bind_ban(sqlite3_stmt *s, const char *jail, int kind, const char *key,
 	bind_str(s, 9, data);
 }
 
+/* Binds a latest_ban row (the LATEST_COLS order). */
+static void
+bind_latest(sqlite3_stmt *s, const char *jail, int kind, const char *key,
+    size_t keylen, double time, double bantime, unsigned bancount,
+    sqlite3_int64 hist)
+{
+	bind_key(s, jail, kind, key, keylen);
+	sqlite3_bind_double(s, 4, time);
+	sqlite3_bind_double(s, 5, bantime);
+	sqlite3_bind_int64(s, 6, bancount);
+	sqlite3_bind_int64(s, 7, hist);
+}
+
 /* Steps a write statement to completion and resets it. */
 static int
 run(struct db *db, enum stmt_id id)
@@ -491,9 +513,9 @@ op_exec(struct db *db, const struct op *op)
 		    op->failures, op->matches, op->data);
 		if (run(db, ST_HIST_ADD) < 0)
 			return -1;
-		bind_ban(db->st[ST_LATEST_SET], op->jail, op->kkind, op->key,
+		bind_latest(db->st[ST_LATEST_SET], op->jail, op->kkind, op->key,
 		    op->keylen, op->time, op->bantime, op->bancount,
-		    op->failures, op->matches, op->data);
+		    sqlite3_last_insert_rowid(db->h));
 		return run(db, ST_LATEST_SET);
 	case OP_BAN_DEL:
 		if (op->kkind == 0) {
@@ -1081,7 +1103,8 @@ static int query_int(sqlite3 *h, const char *sql, sqlite3_int64 *v);
 long
 db_purge(struct db *db, double now, double purgeage)
 {
-	static const enum stmt_id steps[] = {ST_PURGE_HIST, ST_PURGE_LATEST,
+	/* latest first: history rows it no longer references may go */
+	static const enum stmt_id steps[] = {ST_PURGE_LATEST, ST_PURGE_HIST,
 	    ST_PURGE_LOGS, ST_PURGE_JOURNAL, ST_PURGE_JAILS};
 	long n = 0;
 
@@ -1092,7 +1115,7 @@ db_purge(struct db *db, double now, double purgeage)
 	if (run(db, ST_BEGIN) < 0)
 		return -1;
 	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
-		if (steps[i] <= ST_PURGE_LATEST)
+		if (steps[i] == ST_PURGE_LATEST || steps[i] == ST_PURGE_HIST)
 			sqlite3_bind_double(
 			    db->st[steps[i]], 1, now - purgeage);
 		if (run(db, steps[i]) < 0) {
@@ -1727,9 +1750,13 @@ f2b_key(const char *s, size_t n, struct fkey *k)
 	return 0;
 }
 
-/* Imports one bips (latest) or bans (history) row; 1 added, 0 not, -1. */
+/*
+ * Imports one bans row (latest false) or bips row (latest true): 1 done,
+ * 0 skipped, -1 on error. A bips row points at its history row, made from
+ * its own data when fail2ban's bans no longer has it (purged).
+ */
 static int
-import_ban(struct db *db, sqlite3_stmt *in, enum stmt_id id, double now,
+import_ban(struct db *db, sqlite3_stmt *in, bool latest, double now,
     struct db_import_stats *st)
 {
 	const char *jail = (const char *)sqlite3_column_text(in, 0);
@@ -1744,6 +1771,11 @@ import_ban(struct db *db, sqlite3_stmt *in, enum stmt_id id, double now,
 	const char *p;
 	size_t n;
 	int kind, rc;
+	unsigned count = bancount < 0 ? 0
+	    : bancount > 0x7fffffff   ? 0x7fffffff
+	                              : (unsigned)bancount;
+	sqlite3_stmt *find = db->st[ST_IMP_FIND];
+	sqlite3_int64 hist;
 
 	if (!jail || !ip || f2b_key(ip, iplen, &k) < 0 ||
 	    key_encode(&k, &kind, buf, &p, &n) < 0) {
@@ -1752,24 +1784,34 @@ import_ban(struct db *db, sqlite3_stmt *in, enum stmt_id id, double now,
 	}
 	f2b_data_parse((const char *)sqlite3_column_text(in, 5),
 	    sqlite3_column_bytes(in, 5), db->maxmatches, &fd);
-	bind_ban(db->st[id], jail, kind, p, n, time, bantime,
-	    bancount < 0                ? 0
-	        : bancount > 0x7fffffff ? 0x7fffffff
-	                                : (unsigned)bancount,
+	bind_ban(db->st[ST_IMP_HIST], jail, kind, p, n, time, bantime, count,
 	    fd.failures, fd.matches, fd.data);
-	rc = run(db, id);
+	rc = run(db, ST_IMP_HIST);
 	free(fd.matches);
 	free(fd.data);
 	if (rc < 0)
 		return -1;
-	if (id == ST_IMP_LATEST) {
-		if (bantime != -1 && bantime != -2 && time + bantime <= now)
-			st->expired++;
-		else
-			st->current++;
-	} else {
+	if (!latest) {
 		st->history += (size_t)sqlite3_changes(db->h);
+		return 1;
 	}
+	bind_key(find, jail, kind, p, n);
+	sqlite3_bind_double(find, 4, time);
+	rc = sqlite3_step(find);
+	hist = rc == SQLITE_ROW ? sqlite3_column_int64(find, 0) : 0;
+	stmt_done(find);
+	if (rc != SQLITE_ROW) {
+		set_err(db, stmt_sql[ST_IMP_FIND]);
+		return -1;
+	}
+	bind_latest(db->st[ST_IMP_LATEST], jail, kind, p, n, time, bantime,
+	    count, hist);
+	if (run(db, ST_IMP_LATEST) < 0)
+		return -1;
+	if (bantime != -1 && bantime != -2 && time + bantime <= now)
+		st->expired++;
+	else
+		st->current++;
 	return 1;
 }
 
@@ -1777,10 +1819,11 @@ int
 db_import_fail2ban(struct db *db, const char *f2b_path, double now,
     struct db_import_stats *st, struct diags *d)
 {
+	/* bans before bips: a bips row points at its bans row */
 	static const char *const reads[] = {
 	    "SELECT name FROM jails",
-	    "SELECT jail, ip, timeofban, bantime, bancount, data FROM bips",
 	    "SELECT jail, ip, timeofban, bantime, bancount, data FROM bans",
+	    "SELECT jail, ip, timeofban, bantime, bancount, data FROM bips",
 	    "SELECT jail, path, firstlinemd5, lastfilepos FROM logs",
 	};
 	sqlite3 *h = NULL;
@@ -1834,9 +1877,7 @@ db_import_fail2ban(struct db *db, const char *f2b_path, double now,
 				ok = run(db, ST_IMP_JAIL);
 				st->jails++;
 			} else if (r == 1 || r == 2) {
-				ok = import_ban(db, in,
-				    r == 1 ? ST_IMP_LATEST : ST_IMP_HIST, now,
-				    st);
+				ok = import_ban(db, in, r == 2, now, st);
 			} else {
 				const char *path =
 				    (const char *)sqlite3_column_text(in, 1);

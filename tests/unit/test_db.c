@@ -470,6 +470,16 @@ now_ms(void)
 	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
+/* CPU time of this process: the wall clock on a shared machine lies. */
+static double
+cpu_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
 static void
 add_many(struct db *db, const char *jail, unsigned from, unsigned n,
     double time, double bantime)
@@ -510,21 +520,22 @@ test_flush_time(void)
 	char *p = tpath("flush.db");
 	struct diags d = DIAGS_INIT;
 	struct db *db = db_open(p, NULL, &d);
-	double t0, t1, t2, best = 1e9;
+	double t0, t1, t2, c0, best = 1e9;
 
 	ok(db != NULL, "flush timing: open file");
 	db_jail_add(db, "sshd");
 	db_flush(db);
 	for (int round = 0; round < 3; round++) {
 		t0 = now_ms();
+		c0 = cpu_ms();
 		add_many(db, "sshd", (unsigned)round * 10000, 10000, 1e9, 600);
 		t1 = now_ms();
 		is_int(db_flush(db), 0, "flush of 10000 bans (round %d)",
 		    round + 1);
 		t2 = now_ms();
-		printf("# 10000 bans: queue %.1f ms + commit %.1f ms = %.1f "
-		       "ms\n",
-		    t1 - t0, t2 - t1, t2 - t0);
+		printf("# 10000 bans with 3 matches each: queue %.1f ms + "
+		       "commit %.1f ms = %.1f ms (CPU %.1f ms)\n",
+		    t1 - t0, t2 - t1, t2 - t0, cpu_ms() - c0);
 		if (t2 - t0 < best)
 			best = t2 - t0;
 	}
@@ -568,11 +579,13 @@ test_purge(void)
 	db_jail_disable(db, "old");
 	db_flush(db);
 	n = db_purge(db, t, 86400);
-	/* history: 3 old rows; latest: 192.0.2.1 (old jail) only: the
-	 * permanent stays, .3 ended within 3 * bantime; jail old + its log
-	 * position + its cursor */
-	is_int(n, 3 + 1 + 1 + 1 + 1, "purge: rows deleted");
-	is_int(db_count_history(db), 1, "purge: recent history kept");
+	/* latest: 192.0.2.1 (old jail) only: the permanent stays, .3 ended
+	 * within 3 * bantime; history: the old row of .1, the others are
+	 * still the latest bans of their keys; jail old + its log position
+	 * + its cursor */
+	is_int(n, 1 + 1 + 1 + 1 + 1, "purge: rows deleted");
+	is_int(db_count_history(db), 3,
+	    "purge: recent history and rows of kept latest bans stay");
 	is_int(db_count_latest(db), 3, "purge: permanent and recent kept");
 	is_int(db_jails(db, -1, &sv), 1, "purge: disabled empty jail gone");
 	strv_cleanup(&sv);
@@ -892,9 +905,8 @@ test_import(void)
 	    "INSERT INTO bips VALUES('', 'sshd', 1699999900, 600, 1, NULL);"
 	    "INSERT INTO bans VALUES('sshd', '192.0.2.1', 1699990000, 600, "
 	    "1, '{\"matches\": [\"old 1\"], \"failures\": 3}');"
-	    "INSERT INTO bans VALUES('sshd', '192.0.2.1', 1699999900, 600, "
-	    "2, '{\"matches\": [[\"Nov 14 \", \"22:11:40\", \" host sshd: "
-	    "fail\"], \"line 2\"], \"failures\": 5}');"
+	    "INSERT INTO bans SELECT jail, ip, timeofban, bantime, bancount, "
+	    "data FROM bips WHERE ip = '192.0.2.1';"
 	    "INSERT INTO bans VALUES('sshd', 'some-raw-id', 1699990000, 600, "
 	    "1, X'7b226661696c75726573223a20337d');");
 	is_int(db_import_fail2ban(db, f, now, &st, &d), 0, "import: succeeds");
@@ -980,7 +992,8 @@ test_import(void)
 
 	is_int(db_import_fail2ban(db, f, now, &st, &d), 0, "import again");
 	is_int(st.history, 0, "import again: no duplicate history");
-	is_int(db_count_history(db), 3, "import again: still 3 rows");
+	/* 3 from bans, 2 made for bips rows fail2ban had purged from bans */
+	is_int(db_count_history(db), 5, "import again: still 5 rows");
 
 	exec_sql(f, "UPDATE fail2banDb SET version = 2");
 	ok(db_import_fail2ban(db, f, now, &st, &d) == -1 &&
