@@ -482,16 +482,24 @@ shared_parse(struct cctx *c, const char *path)
 		return p;
 	for (size_t i = 0; i < f->nbad; i++)
 		strv_add(&p->bad, f->bad[i]);
-	p->cp = cp_new();
-	section_to_map(c, path, &f->defaults, &p->cp->defaults);
-	for (size_t i = 0; i < f->nsecs; i++) {
-		struct cpsec *s = cp_add_section(p->cp, f->secs[i].name,
-		    cctx_origin(c, path, f->secs[i].line));
-
-		section_to_map(c, path, &f->secs[i], &s->opts);
-	}
+	p->cp = cp_from_ini(c, f);
 	ini_free(f);
 	return p;
+}
+
+struct cp *
+cp_from_ini(struct cctx *c, const struct ini_file *f)
+{
+	struct cp *cp = cp_new();
+
+	section_to_map(c, f->path, &f->defaults, &cp->defaults);
+	for (size_t i = 0; i < f->nsecs; i++) {
+		struct cpsec *s = cp_add_section(cp, f->secs[i].name,
+		    cctx_origin(c, f->path, f->secs[i].line));
+
+		section_to_map(c, f->path, &f->secs[i], &s->opts);
+	}
+	return cp;
 }
 
 /* ---- [INCLUDES] ---- */
@@ -979,22 +987,23 @@ map_section_options(
 	}
 }
 
-/* repr() of at most 60 characters of s, for messages. */
+/* repr() of at most 60 bytes of s (whole characters), for messages. */
 static char *
 short_repr(const char *s, size_t n)
 {
 	struct sbuf b = SBUF_INIT;
-	char *t = xmemdup(s, n > 60 ? 60 : n);
+	size_t k = n > 60 ? 60 : n;
+	char *t;
 
+	while (k < n && k > 0 && ((unsigned char)s[k] & 0xc0) == 0x80)
+		k--;
+	t = xmemdup(s, k);
 	py_repr_str(t, &b);
-	if (n > 60)
+	if (k < n)
 		sbuf_addstr(&b, "...");
 	free(t);
 	return sbuf_detach(&b);
 }
-
-static void interp_fail(struct interp *in, uint32_t org, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 static void
 interp_fail(struct interp *in, uint32_t org, const char *fmt, ...)

@@ -167,6 +167,8 @@ struct named {
 };
 
 struct cp *cp_new(void);
+/* A parser holding one parsed file (values keep file:line origins). */
+struct cp *cp_from_ini(struct cctx *c, const struct ini_file *f);
 void cp_free(struct cp *cp);
 struct cpsec *cp_section(const struct cp *cp, const char *name);
 /* Creates the section if needed. */

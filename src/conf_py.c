@@ -136,27 +136,29 @@ py_dup(const struct pyval *v)
 	return c;
 }
 
-/* Decodes one UTF-8 character (input is valid UTF-8). */
+/* Decodes one UTF-8 character; a truncated or invalid sequence decodes
+ * as its first byte alone (never reads past the terminating NUL). */
 static uint32_t
 decode(const unsigned char **pp)
 {
 	const unsigned char *p = *pp;
 	uint32_t c = p[0];
+	size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 
-	if (c < 0x80) {
-		*pp += 1;
-	} else if (c < 0xe0) {
+	for (size_t i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80) {
+			*pp += 1;
+			return c;
+		}
+	if (n == 2)
 		c = ((c & 0x1fu) << 6) | (p[1] & 0x3fu);
-		*pp += 2;
-	} else if (c < 0xf0) {
+	else if (n == 3)
 		c = ((c & 0x0fu) << 12) | ((p[1] & 0x3fu) << 6) |
 		    (p[2] & 0x3fu);
-		*pp += 3;
-	} else {
+	else if (n == 4)
 		c = ((c & 0x07u) << 18) | ((p[1] & 0x3fu) << 12) |
 		    ((p[2] & 0x3fu) << 6) | (p[3] & 0x3fu);
-		*pp += 4;
-	}
+	*pp += n;
 	return c;
 }
 

@@ -18,8 +18,9 @@
 #include "sbuf.h"
 #include "xmalloc.h"
 
-#define MAX_TAG_REPLACE 25     /* MAX_TAG_REPLACE_COUNT */
-#define MAX_TAG_OPS     100000 /* replacements per call (our cap) */
+#define MAX_TAG_REPLACE 25                 /* MAX_TAG_REPLACE_COUNT */
+#define MAX_TAG_OPS     100000             /* replacements per call (our cap) */
+#define MAX_TAG_WORK    (64 * 1024 * 1024) /* bytes built per call */
 #define MATCH_LIMIT     5000000
 
 /* Python's \s and \S. */
@@ -470,28 +471,29 @@ tag_search(const struct astr *a, size_t pos, size_t *ms, size_t *me)
 	return false;
 }
 
-/* value.replace(needle, repl) into a new astr; -1 when too large. */
+/* value.replace(needle, repl) into a new astr; -1 when too large. The
+ * needle starts with '<', so one pass over the value finds every
+ * occurrence. */
 static int
 replace_all(const struct astr *v, const char *needle, const struct astr *repl,
     struct astr *out)
 {
 	const char *s = astr_str(v);
-	size_t nl = strlen(needle), i = 0;
+	size_t nl = strlen(needle), i = 0, from = 0;
 
-	while (i <= v->len) {
-		const char *hit = nl ? strstr(s + i, needle) : NULL;
-
-		if (hit == NULL) {
-			astr_add(out, s + i, v->o + i, v->len - i, 0);
-			break;
+	while (i + nl <= v->len) {
+		if (s[i] != needle[0] || memcmp(s + i, needle, nl) != 0) {
+			i++;
+			continue;
 		}
-		astr_add(out, s + i, v->o + i, (size_t)(hit - s) - i, 0);
+		astr_add(out, s + from, v->o + from, i - from, 0);
 		astr_addastr(out, repl);
 		if (out->len > CONF_MAX_VALUE_LEN)
 			return -1;
-		i = (size_t)(hit - s) + nl;
+		i += nl;
+		from = i;
 	}
-	astr_add(out, "", NULL, 0, 0);
+	astr_add(out, s + from, v->len ? v->o + from : NULL, v->len - from, 0);
 	return out->len > CONF_MAX_VALUE_LEN ? -1 : 0;
 }
 
@@ -509,7 +511,7 @@ conf_substitute_tags(struct cctx *c, const struct omap *tags,
     const struct omap *ignore, addrepl_fn addrepl, void *actx, struct omap *out)
 {
 	struct omap done = OMAP_INIT, counts = OMAP_INIT;
-	size_t ops = 0;
+	size_t ops = 0, work_bytes = 0;
 	int ret = -1;
 
 	omap_copy_astr(out, tags);
@@ -593,7 +595,8 @@ conf_substitute_tags(struct cctx *c, const struct omap *tags,
 				needle = xasprintf("<%s>", rtag);
 				if (replace_all(&work, needle, repl, &next) !=
 				        0 ||
-				    ++ops > MAX_TAG_OPS) {
+				    ++ops > MAX_TAG_OPS ||
+				    (work_bytes += next.len) > MAX_TAG_WORK) {
 					cctx_error(c, work.o[ms], true,
 					    "value too large after <tag> "
 					    "substitution (limit %d bytes)",

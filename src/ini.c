@@ -423,10 +423,18 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 					break;
 				}
 			if (delim == NULL) {
+				size_t show = (size_t)(ve - vb) > 60
+				    ? 60
+				    : (size_t)(ve - vb);
+
+				/* Cut on a character boundary. */
+				while (show > 0 && show < (size_t)(ve - vb) &&
+				    ((unsigned char)vb[show] & 0xc0) == 0x80)
+					show--;
 				diag_add(d, DIAG_ERROR, path, lineno,
 				    "expected 'name = value' or '[section]', "
 				    "got '%.*s'",
-				    (int)(ve - vb > 60 ? 60 : ve - vb), vb);
+				    (int)show, vb);
 				syntax = true;
 				mark_bad(f, cursect->name);
 				continue;
