@@ -92,8 +92,9 @@ struct sf_file {
 	uint64_t pos;        /* next byte to read from fd */
 	uint64_t line_start; /* first byte of the line not yet delivered */
 	char hash[SRC_FILE_HASH_LEN + 1];
-	uint64_t hash_ms;        /* uv_now() of the last hash computation */
+	size_t hash_len;         /* bytes the hash covers, 0 without hash */
 	uint64_t hash_tried_end; /* file size when no first line was found */
+	uint64_t hash_ms;        /* uv_now() of the last full hashing */
 	char *part;              /* pending bytes of the current line */
 	size_t part_len, part_cap;
 	bool part_over;   /* the line passed line_max: the rest is dropped */
@@ -144,6 +145,7 @@ struct src_file_set {
 	uv_idle_t idle;
 	bool idle_on;
 	struct sf_wmap wmap;
+	size_t nwatches;           /* watch objects alive (<= o.max_watches) */
 	struct src_file_src *srcs; /* newest first */
 	size_t nfiles;             /* files in all sources */
 	size_t partial_total;      /* bytes allocated for partial lines */
@@ -328,6 +330,12 @@ watch_get(struct src_file_set *set, const char *path, bool is_dir)
 	w = wmap_get(&set->wmap, wd);
 	if (w != NULL)
 		return w;
+	if (set->nwatches >= set->o.max_watches) {
+		inotify_rm_watch(set->ifd, wd);
+		errno = ENOSPC;
+		return NULL;
+	}
+	set->nwatches++;
 	w = xcalloc(1, sizeof *w);
 	w->wd = wd;
 	w->is_dir = is_dir;
@@ -345,6 +353,7 @@ watch_maybe_free(struct src_file_set *set, struct sf_watch *w, bool rm)
 	if (rm && set->ifd >= 0)
 		inotify_rm_watch(set->ifd, w->wd);
 	wmap_del(&set->wmap, w->wd);
+	set->nwatches--;
 	free(w->files);
 	free(w->globs);
 	free(w);
@@ -599,7 +608,8 @@ sf_flush_partial(struct sf_file *f)
  * within SF_HASH_MAX bytes. Returns -1 on a read error.
  */
 static int
-sf_hash_fd(struct src_file_set *set, int fd, char out[SRC_FILE_HASH_LEN + 1])
+sf_hash_fd(struct src_file_set *set, int fd, char out[SRC_FILE_HASH_LEN + 1],
+    size_t *len)
 {
 	struct sha1_ctx c;
 	uint8_t d[SHA1_DIGEST_LEN];
@@ -609,6 +619,7 @@ sf_hash_fd(struct src_file_set *set, int fd, char out[SRC_FILE_HASH_LEN + 1])
 	char *nl, last = 0;
 
 	out[0] = '\0';
+	*len = 0;
 	sha1_init(&c);
 	while (off < SF_HASH_MAX) {
 		n = pread(fd, set->chunk, want, (off_t)off);
@@ -624,6 +635,7 @@ sf_hash_fd(struct src_file_set *set, int fd, char out[SRC_FILE_HASH_LEN + 1])
 			    &c, set->chunk, (size_t)(nl + 1 - set->chunk));
 			sha1_final(&c, d);
 			sha1_tohex(d, out);
+			*len = (size_t)off + (size_t)(nl + 1 - set->chunk);
 			return 0;
 		}
 		sha1_update(&c, set->chunk, (size_t)n);
@@ -634,8 +646,63 @@ sf_hash_fd(struct src_file_set *set, int fd, char out[SRC_FILE_HASH_LEN + 1])
 	if (off > 0 && off < SF_HASH_MAX && last == '\r') {
 		sha1_final(&c, d);
 		sha1_tohex(d, out);
+		*len = (size_t)off;
 	}
 	return 0;
+}
+
+/* (Re)computes f's first-line hash; size is the file size now. */
+static void
+sf_rehash(struct sf_file *f, uint64_t size)
+{
+	struct src_file_set *set = f->src->set;
+
+	if (sf_hash_fd(set, f->fd, f->hash, &f->hash_len) != 0) {
+		f->hash[0] = '\0';
+		f->hash_len = 0;
+	}
+	f->hash_tried_end = f->hash[0] ? 0 : size;
+	f->hash_ms = uv_now(set->loop);
+}
+
+/*
+ * Before new data is read: has the file been rewritten in place since we
+ * hashed its first line (copytruncate followed by growth past our
+ * position before we looked)? fail2ban checks this every 30 s; we check
+ * before every read, which costs one pread of the first line. A file
+ * without a hash gets one once its first line is complete (not a
+ * rotation). First lines longer than a chunk are looked at only every
+ * recheck_ms, so a long first line cannot make every read expensive.
+ * Returns true, with f's hash updated, when it changed.
+ */
+static bool
+sf_first_line_changed(struct sf_file *f, uint64_t size)
+{
+	struct src_file_set *set = f->src->set;
+	char cur[SRC_FILE_HASH_LEN + 1], old[SRC_FILE_HASH_LEN + 1];
+	bool due = uv_now(set->loop) - f->hash_ms >= set->o.recheck_ms;
+	ssize_t n;
+
+	if (f->hash[0] == '\0') {
+		if (size != f->hash_tried_end &&
+		    f->hash_tried_end < SF_HASH_MAX &&
+		    (f->hash_tried_end < SF_CHUNK || due))
+			sf_rehash(f, size);
+		return false;
+	}
+	if (f->hash_len > SF_CHUNK && !due)
+		return false;
+	if (f->hash_len > 0 && f->hash_len <= SF_CHUNK) {
+		n = pread(f->fd, set->chunk, f->hash_len, 0);
+		if (n == (ssize_t)f->hash_len) {
+			sha1_hex(set->chunk, f->hash_len, cur);
+			if (strcmp(cur, f->hash) == 0)
+				return false;
+		}
+	}
+	memcpy(old, f->hash, sizeof old);
+	sf_rehash(f, size);
+	return strcmp(old, f->hash) != 0;
 }
 
 /* Where `tail` starts: after the last '\n' within line_max of the end. */
@@ -845,7 +912,6 @@ static bool
 sf_open(struct sf_file *f)
 {
 	struct src_file_src *src = f->src;
-	struct src_file_set *set = src->set;
 	uint64_t start = 0;
 	enum src_file_event_kind kind;
 	const char *what;
@@ -896,10 +962,7 @@ sf_open(struct sf_file *f)
 	f->part_len = 0;
 	f->part_over = false;
 	f->skip_line = false;
-	if (sf_hash_fd(set, fd, f->hash) != 0)
-		f->hash[0] = '\0';
-	f->hash_ms = uv_now(set->loop);
-	f->hash_tried_end = f->hash[0] ? 0 : (uint64_t)st.st_size;
+	sf_rehash(f, (uint64_t)st.st_size);
 	/* tail; else the saved position (first open, head); else where we
 	 * left this inode before; else the start. */
 	if (f->initial && src->mode == SRC_FILE_TAIL)
@@ -991,24 +1054,16 @@ sf_caught_up(struct sf_file *f)
 }
 
 /*
- * Restarts the file from offset 0 (copytruncate, in-place rewrite) with
- * first-line hash newhash, or a freshly computed one when NULL.
+ * Restarts the file from offset 0 (copytruncate, in-place rewrite); the
+ * partial line of the old content is delivered first. The caller has set
+ * the new hash.
  */
 static void
-sf_restart(struct sf_file *f, enum src_file_event_kind kind, const char *why,
-    const char *newhash, uint64_t size)
+sf_restart(struct sf_file *f, enum src_file_event_kind kind, const char *why)
 {
-	struct src_file_set *set = f->src->set;
-
 	sf_flush_partial(f);
 	f->pos = 0;
 	f->line_start = 0;
-	if (newhash != NULL)
-		memcpy(f->hash, newhash, sizeof f->hash);
-	else if (sf_hash_fd(set, f->fd, f->hash) != 0)
-		f->hash[0] = '\0';
-	f->hash_ms = uv_now(set->loop);
-	f->hash_tried_end = f->hash[0] ? 0 : size;
 	sf_event(f, kind, 0,
 	    "log rotation detected for %s (%s): reading from 0", f->path, why);
 }
@@ -1023,10 +1078,8 @@ sf_check(struct sf_file *f)
 {
 	struct src_file_set *set = f->src->set;
 	size_t budget = set->o.read_budget;
-	char newhash[SRC_FILE_HASH_LEN + 1];
 	struct stat st, pst;
 	bool same, gone, deleted;
-	uint64_t now;
 	int round, rc, prc;
 
 	for (round = 0; round < SF_ROUNDS; round++) {
@@ -1052,37 +1105,13 @@ sf_check(struct sf_file *f)
 			/* Still our file, or renamed away with no successor:
 			 * keep following the inode we hold. */
 			if ((uint64_t)st.st_size < f->pos) {
+				sf_rehash(f, (uint64_t)st.st_size);
 				sf_restart(f, SRC_FILE_EV_TRUNCATED,
-				    "size below position", NULL,
-				    (uint64_t)st.st_size);
-			} else if ((uint64_t)st.st_size > f->pos) {
-				now = uv_now(set->loop);
-				if ((f->hash[0] != '\0' &&
-				        now - f->hash_ms >=
-				            set->o.recheck_ms) ||
-				    (f->hash[0] == '\0' &&
-				        (uint64_t)st.st_size !=
-				            f->hash_tried_end &&
-				        f->hash_tried_end < SF_HASH_MAX)) {
-					if (sf_hash_fd(set, f->fd, newhash) !=
-					    0)
-						memcpy(newhash, f->hash,
-						    sizeof newhash);
-					f->hash_ms = now;
-					if (newhash[0] == '\0')
-						f->hash_tried_end =
-						    (uint64_t)st.st_size;
-					if (f->hash[0] != '\0' &&
-					    strcmp(newhash, f->hash) != 0)
-						sf_restart(f,
-						    SRC_FILE_EV_ROTATED,
-						    "first line changed",
-						    newhash,
-						    (uint64_t)st.st_size);
-					else
-						memcpy(f->hash, newhash,
-						    sizeof newhash);
-				}
+				    "size below position");
+			} else if ((uint64_t)st.st_size > f->pos &&
+			    sf_first_line_changed(f, (uint64_t)st.st_size)) {
+				sf_restart(f, SRC_FILE_EV_ROTATED,
+				    "first line changed");
 			}
 			rc = sf_read(f, &budget);
 			if (rc > 0)
@@ -1360,6 +1389,7 @@ sf_watch_lost(struct src_file_set *set, struct sf_watch *w)
 
 	/* Out of the map first: re-watching below may get a new wd. */
 	wmap_del(&set->wmap, w->wd);
+	set->nwatches--;
 	if (set->ifd >= 0)
 		inotify_rm_watch(set->ifd, w->wd); /* EINVAL if gone */
 	while (w->nfiles > 0) {
@@ -1484,17 +1514,22 @@ sf_on_timer(uv_timer_t *h)
 	for (src = set->srcs; src != NULL; src = src->next) {
 		if (src->dead)
 			continue;
+		/* Whatever was polled is looked at once more even if its
+		 * watch is back now: it may have changed before the watch. */
 		if (src->is_glob) {
+			bool was = src->gpoll;
+
 			sf_glob_watch_update(src);
-			if (full || src->gpoll)
+			if (full || was)
 				sf_glob_scan(src, false);
 		}
 		for (i = 0; i < src->nfiles; i++) {
 			struct sf_file *f = src->files[i];
+			bool was = f->polled;
 
-			if (f->polled)
+			if (was)
 				sf_watch_update(f);
-			if (full || f->polled)
+			if (full || was)
 				sf_enqueue(f);
 		}
 	}
@@ -1543,6 +1578,8 @@ src_file_new(uv_loop_t *loop, const struct src_file_opts *opts)
 		set->o.max_partial = SRC_FILE_MAX_PARTIAL_DEFAULT;
 	if (set->o.recheck_ms == 0)
 		set->o.recheck_ms = SRC_FILE_RECHECK_MS_DEFAULT;
+	if (set->o.max_watches == 0)
+		set->o.max_watches = 2 * set->o.max_files + 64;
 	set->chunk = xmalloc(SF_CHUNK);
 	set->ifd = -1;
 	if (set->o.backend != SRC_FILE_BACKEND_POLLING)

@@ -63,8 +63,10 @@ struct src_file_opts {
 	size_t max_files;          /* files in the whole set */
 	size_t max_files_per_glob; /* files one glob may match */
 	size_t max_partial;        /* bytes held in partial lines, all files */
-	uint32_t recheck_ms;       /* first-line hash re-check and safety
-	                              re-stat of every file, ms */
+	uint32_t recheck_ms;       /* safety re-check of every file and
+	                              re-expansion of globs, ms */
+	size_t max_watches;        /* inotify watches of this set; files
+	                              beyond are polled (2 * max_files + 64) */
 };
 
 enum src_file_mode {

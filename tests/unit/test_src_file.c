@@ -797,6 +797,244 @@ test_del_in_callback(void)
 }
 
 static void
+test_watch_limit(void)
+{
+	struct rec r = {0};
+	struct src_file_opts o;
+	struct src_file_set *set;
+
+	/* One watch: the directory gets it, the file is polled. */
+	memset(&o, 0, sizeof o);
+	o.max_watches = 1;
+	o.poll_ms = 50;
+	set = src_file_new(&loop, &o);
+	put("wl.log", "w", "1\n");
+	add(set, "wl.log", SRC_FILE_HEAD, &r);
+	ok(has_event(&r, "polling:wl.log"),
+	    "watch limit reached: the file falls back to polling (%s)",
+	    events_joined(&r));
+	wait_lines(&r, 1, 2000);
+	put("wl.log", "a", "2\n");
+	wait_lines(&r, 2, 2000);
+	mv("wl.log", "wl.log.1");
+	put("wl.log", "w", "3\n");
+	wait_lines(&r, 3, 2000);
+	is_str(joined(&r), "1,2,3", "polled file: appends and rotation");
+	done_set(set, &r);
+	rm("wl.log");
+	rm("wl.log.1");
+}
+
+static void
+test_missing_dir(void)
+{
+	struct rec r = {0};
+	struct src_file_set *set = mkset(SRC_FILE_BACKEND_AUTO);
+	char *dir = tpath("later");
+
+	add(set, "later/x.log", SRC_FILE_HEAD, &r);
+	ok(has_event(&r, "missing:x.log") && has_event(&r, "polling:x.log"),
+	    "missing directory: reported, polled (%s)", events_joined(&r));
+	mkdir(dir, 0755);
+	put("later/x.log", "w", "x1\n");
+	wait_lines(&r, 1, 2000);
+	/* Once the directory exists it is watched again: a rename rotation
+	 * is seen through inotify. */
+	run_for(120);
+	mv("later/x.log", "later/x.log.1");
+	put("later/x.log", "w", "x2\n");
+	wait_lines(&r, 2, 2000);
+	is_str(joined(&r), "x1,x2", "file in a directory created later");
+	done_set(set, &r);
+	rm("later/x.log");
+	rm("later/x.log.1");
+
+	/* The directory is removed and re-created under a watched file. */
+	set = mkset(SRC_FILE_BACKEND_AUTO);
+	put("later/y.log", "w", "y1\n");
+	add(set, "later/y.log", SRC_FILE_HEAD, &r);
+	wait_lines(&r, 1, 2000);
+	rm("later/y.log");
+	rmdir(dir);
+	run_for(100);
+	mkdir(dir, 0755);
+	put("later/y.log", "w", "y2\n");
+	wait_lines(&r, 2, 2000);
+	is_str(joined(&r), "y1,y2", "directory removed and re-created");
+	done_set(set, &r);
+	rm("later/y.log");
+	rmdir(dir);
+	free(dir);
+}
+
+static void
+test_overflow(void)
+{
+	struct rec r = {0};
+	struct src_file_set *set = mkset(SRC_FILE_BACKEND_AUTO);
+	char *pa = tpath("ova.log"), *pb = tpath("ovb.log");
+	int fa, fb, i, bad = 0;
+
+	/* Alternating writes are never coalesced: 2 x 10000 events overflow
+	 * the kernel queue (16384 by default), so the event for the write to
+	 * ovc.log that follows is lost; its line must still come. */
+	put("ova.log", "w", "");
+	put("ovb.log", "w", "");
+	put("ovc.log", "w", "");
+	add(set, "ova.log", SRC_FILE_HEAD, &r);
+	add(set, "ovb.log", SRC_FILE_HEAD, &r);
+	add(set, "ovc.log", SRC_FILE_HEAD, &r);
+	r.count_only = true;
+	run_for(20);
+	fa = open(pa, O_WRONLY | O_APPEND);
+	fb = open(pb, O_WRONLY | O_APPEND);
+	for (i = 0; i < 10000; i++) {
+		if (write(fa, "a\n", 2) != 2 || write(fb, "b\n", 2) != 2)
+			bad++;
+	}
+	close(fa);
+	close(fb);
+	put("ovc.log", "a", "c\n");
+	wait_lines(&r, 20001, 3000);
+	is_int(r.total_lines + (unsigned long long)bad, 20001,
+	    "inotify queue overflow: every line still delivered");
+	done_set(set, &r);
+	unlink(pa);
+	unlink(pb);
+	rm("ovc.log");
+	free(pa);
+	free(pb);
+}
+
+static void
+test_tail_long_last_line(void)
+{
+	struct rec r = {0};
+	struct src_file_opts o;
+	struct src_file_set *set;
+	char big[301];
+
+	memset(&o, 0, sizeof o);
+	o.line_max = 100;
+	set = src_file_new(&loop, &o);
+	memset(big, 'z', 300);
+	big[300] = '\0';
+	put("tl.log", "w", "old\n");
+	put("tl.log", "a", big);
+	add(set, "tl.log", SRC_FILE_TAIL, &r);
+	put("tl.log", "a", "zzz\n\nnext\n");
+	wait_lines(&r, 2, 2000);
+	run_for(50);
+	is_str(joined(&r), ",next",
+	    "tail inside an over-long line skips it; empty lines delivered");
+	done_set(set, &r);
+	rm("tl.log");
+}
+
+static void
+test_inplace_rewrite(void)
+{
+	struct rec r = {0};
+	struct src_file_opts o;
+	struct src_file_set *set;
+
+	/* The file is rewritten in place and grows past our position
+	 * between two polls: only the first-line hash can tell. */
+	memset(&o, 0, sizeof o);
+	o.backend = SRC_FILE_BACKEND_POLLING;
+	o.poll_ms = 200;
+	o.recheck_ms = 20;
+	set = src_file_new(&loop, &o);
+	put("ip.log", "w", "AAAA\nBBBB\n");
+	add(set, "ip.log", SRC_FILE_HEAD, &r);
+	wait_lines(&r, 2, 2000);
+	put("ip.log", "w", "CCCC\nDDDD\nEEEE\n");
+	wait_lines(&r, 5, 2000);
+	is_str(joined(&r), "AAAA,BBBB,CCCC,DDDD,EEEE",
+	    "in-place rewrite detected by the first-line hash");
+	ok(has_event(&r, "rotated:ip.log"), "reported as rotation (%s)",
+	    events_joined(&r));
+	done_set(set, &r);
+	rm("ip.log");
+}
+
+static void
+test_shared_file(void)
+{
+	struct rec a = {0}, b = {0};
+	struct src_file_set *set = mkset(SRC_FILE_BACKEND_AUTO);
+	struct src_file_src *sa;
+
+	/* Two consumers of one file: own positions, shared kernel watches;
+	 * removing one leaves the other working. */
+	put("sh.log", "w", "old\n");
+	sa = add(set, "sh.log", SRC_FILE_HEAD, &a);
+	add(set, "sh.log", SRC_FILE_TAIL, &b);
+	wait_lines(&a, 1, 2000);
+	put("sh.log", "a", "new1\n");
+	wait_lines(&a, 2, 2000);
+	wait_lines(&b, 1, 2000);
+	src_file_del(set, sa);
+	put("sh.log", "a", "new2\n");
+	mv("sh.log", "sh.log.1");
+	put("sh.log", "w", "new3\n");
+	wait_lines(&b, 3, 2000);
+	is_str(joined(&a), "old,new1", "head consumer: its lines");
+	is_str(joined(&b), "new1,new2,new3",
+	    "tail consumer keeps working after the other is removed");
+	done_set(set, &a);
+	rec_clear(&b);
+	rm("sh.log");
+	rm("sh.log.1");
+}
+
+static void
+test_glob_many(void)
+{
+	struct rec r = {0};
+	struct src_file_set *set = mkset(SRC_FILE_BACKEND_AUTO);
+	char *dir = tpath("many"), name[64], data[64];
+	int i;
+
+	mkdir(dir, 0755);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "many/f%03d.log", i);
+		snprintf(data, sizeof data, "first %d\n", i);
+		put(name, "w", data);
+	}
+	r.count_only = true;
+	add(set, "many/f*.log", SRC_FILE_HEAD, &r);
+	wait_lines(&r, 200, 3000);
+	is_int(r.total_lines, 200, "glob over 200 files: every first line");
+	for (i = 0; i < 200; i += 2) {
+		snprintf(name, sizeof name, "many/f%03d.log", i);
+		rm(name);
+	}
+	for (i = 1; i < 200; i += 2) {
+		snprintf(name, sizeof name, "many/f%03d.log", i);
+		put(name, "a", "second\n");
+	}
+	wait_lines(&r, 300, 3000);
+	for (i = 0; i < 200; i += 2) {
+		snprintf(name, sizeof name, "many/f%03d.log", i);
+		put(name, "w", "again\n");
+	}
+	wait_lines(&r, 400, 3000);
+	run_for(50);
+	is_int(r.total_lines, 400,
+	    "half deleted, half appended, deleted ones re-created");
+	is_int(count_event(&r, "added:f000.log"), 2,
+	    "a re-created glob file is added again");
+	done_set(set, &r);
+	for (i = 0; i < 200; i++) {
+		snprintf(name, sizeof name, "many/f%03d.log", i);
+		rm(name);
+	}
+	rmdir(dir);
+	free(dir);
+}
+
+static void
 on_check(uv_check_t *h)
 {
 	struct rec *r = h->data;
@@ -955,6 +1193,13 @@ main(void)
 	test_line_cap();
 	test_iconv();
 	test_del_in_callback();
+	test_watch_limit();
+	test_missing_dir();
+	test_overflow();
+	test_tail_long_last_line();
+	test_inplace_rewrite();
+	test_shared_file();
+	test_glob_many();
 	test_backlog();
 
 	uv_close((uv_handle_t *)&guard, NULL);
