@@ -1309,10 +1309,15 @@ try_open(struct db *db, const struct db_options *o, struct diags *d, char **why)
 		    (long long)version);
 		return OPEN_REFUSE;
 	}
-	/* auto_vacuum only takes effect before the first table exists. */
-	if (version == 0)
+	/* auto_vacuum only takes effect before the first table exists. A
+	 * new file holds log lines and user names: owner only (its -wal
+	 * and -shm files inherit the mode). */
+	if (version == 0) {
 		sqlite3_exec(db->h, "PRAGMA auto_vacuum = INCREMENTAL", NULL,
 		    NULL, NULL);
+		if (!db->memory)
+			chmod(db->path, 0600);
+	}
 	if (!db->memory) {
 		/* WAL + NORMAL: commits survive process death; a power loss
 		 * may drop the last ones, never corrupt the file. */

@@ -664,6 +664,11 @@ test_versions(void)
 	db = db_open(p, NULL, &d);
 	ban(db, "sshd", ip("192.0.2.1"), 5, 600, 4);
 	db_close(db);
+	memset(&sb, 0, sizeof(sb));
+	stat(p, &sb);
+	ok((sb.st_mode & 0777) == 0600,
+	    "a new database file is private (mode %o)",
+	    (unsigned)(sb.st_mode & 0777));
 	db = db_open(p, NULL, &d);
 	ok(db && d.n == 0, "reopen: no diagnostics");
 	is_int(db_ban_history(db, "sshd", &(struct fkey){0}, &h), 0,
