@@ -106,7 +106,7 @@ struct datedetect {
 	long last_end;         /* end of the last winning match (chars) */
 	int32_t last_end_prev; /* character before the end, -1 for none */
 	int32_t last_end_at;   /* character at the end, -1 for none */
-	int ascii;             /* current line is ASCII: 1, 0, -1 unknown */
+	size_t ascii_ok;       /* current line[0..ascii_ok) is ASCII */
 	pcre2_code *alnum;     /* [\p{L}\p{N}], for non-ASCII isalnum() */
 	size_t last_idx;       /* SIZE_MAX before the first match */
 	size_t first_unused;
@@ -2323,8 +2323,6 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 
 	res->fast = false;
 	res->cached = false;
-	if (!need_ok(dd, t, line, len))
-		return 0;
 	if (t->fast != FAST_NONE && from == 0 && to == len &&
 	    !(dd->flags & DATEDETECT_NO_FASTPATH)) {
 		struct fcache *fc = dd->fc;
@@ -2357,6 +2355,8 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 			return 1;
 		}
 	}
+	if (!need_ok(dd, t, line, len))
+		return 0;
 	rc = pcre2_match(t->code, (PCRE2_SPTR)subject(dd, line, len), to, from,
 	    0, dd->md, dd->mctx);
 	if (rc <= 0)
@@ -2553,12 +2553,29 @@ reserve(struct datedetect *dd, struct mres *dst, const struct mres *src)
  * is a byte; otherwise the line is walked, an invalid byte counting as one
  * character (U+FFFD).
  */
+/* True when line[0..n) is ASCII; remembers how far it has looked. */
 static bool
-line_ascii(struct datedetect *dd, const char *line, size_t len)
+ascii_upto(struct datedetect *dd, const char *line, size_t len, size_t n)
 {
-	if (dd->ascii < 0)
-		dd->ascii = ascii_prefix((const unsigned char *)line, len, len);
-	return dd->ascii != 0;
+	const unsigned char *u = (const unsigned char *)line;
+
+	if (n > len)
+		n = len;
+	while (dd->ascii_ok < n) {
+		if (dd->ascii_ok + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, u + dd->ascii_ok, 8);
+			if (!(w & UINT64_C(0x8080808080808080))) {
+				dd->ascii_ok += 8;
+				continue;
+			}
+		}
+		if (u[dd->ascii_ok] >= 0x80)
+			return false;
+		dd->ascii_ok++;
+	}
+	return true;
 }
 
 static size_t
@@ -2578,7 +2595,7 @@ to_chars(struct datedetect *dd, const char *line, size_t len, size_t b)
 	long n = 0;
 	int32_t cp;
 
-	if (line_ascii(dd, line, len))
+	if (ascii_upto(dd, line, len, b))
 		return (long)b;
 	for (size_t i = 0; i < b && i < len; i += char_len(line, len, i, &cp))
 		n++;
@@ -2594,7 +2611,7 @@ to_bytes(struct datedetect *dd, const char *line, size_t len, long c)
 
 	if (c <= 0)
 		return 0;
-	if (line_ascii(dd, line, len))
+	if (ascii_upto(dd, line, len, (size_t)c))
 		return (size_t)c < len ? (size_t)c : len;
 	while (i < len && c-- > 0)
 		i += char_len(line, len, i, &cp);
@@ -2610,7 +2627,7 @@ cp_at(struct datedetect *dd, const char *line, size_t len, long c)
 
 	if (c < 0)
 		return -1;
-	if (line_ascii(dd, line, len))
+	if (ascii_upto(dd, line, len, (size_t)c + 1))
 		return (size_t)c < len ? (unsigned char)line[c] : -1;
 	while (i < len) {
 		i += char_len(line, len, i, &cp);
@@ -2670,7 +2687,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 	strptime_now_set(&dd->now, now);
 	dd->subj = NULL;
 	dd->feat = 0;
-	dd->ascii = -1;
+	dd->ascii_ok = 0;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
@@ -2720,7 +2737,9 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 			struct slot *s = &dd->v[i];
 			long dist;
 
-			if (i == ignore || !need_ok(dd, s->t, line, len))
+			if (i == ignore ||
+			    (s->t->fast == FAST_NONE &&
+			        !need_ok(dd, s->t, line, len)))
 				continue;
 			if (!tmpl_search(dd, s->t, line, len, 0, len, &res))
 				continue;
@@ -2755,8 +2774,13 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		return 0;
 	{
 		struct slot *s = &dd->v[i];
-		long dist = to_chars(dd, line, len, res.ms);
-		long end = to_chars(dd, line, len, res.me);
+		/* the usual ASCII start of line: bytes are characters */
+		bool simple =
+		    res.me > 0 && ascii_upto(dd, line, len, res.me + 1);
+		long dist =
+		    simple ? (long)res.ms : to_chars(dd, line, len, res.ms);
+		long end =
+		    simple ? (long)res.me : to_chars(dd, line, len, res.me);
 
 		s->hits++;
 		s->last_used = (double)now;
@@ -2775,14 +2799,25 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 			return 1;
 		}
 		dd->last_pos = dist;
-		dd->last_pos_prev = cp_at(dd, line, len, dist - 1);
-		dd->last_pos_at = cp_at(dd, line, len, dist);
 		dd->last_end = end;
-		/* line[endpos - 1] is the last character when endpos is 0 */
-		dd->last_end_prev = end == 0
-		    ? cp_at(dd, line, len, to_chars(dd, line, len, len) - 1)
-		    : cp_at(dd, line, len, end - 1);
-		dd->last_end_at = cp_at(dd, line, len, end);
+		if (simple) {
+			const unsigned char *u = (const unsigned char *)line;
+
+			dd->last_pos_prev = dist > 0 ? u[dist - 1] : -1;
+			dd->last_pos_at = u[dist];
+			dd->last_end_prev = u[end - 1];
+			dd->last_end_at = (size_t)end < len ? u[end] : -1;
+		} else {
+			dd->last_pos_prev = cp_at(dd, line, len, dist - 1);
+			dd->last_pos_at = cp_at(dd, line, len, dist);
+			/* line[endpos - 1] is the last character when
+			   endpos is 0 */
+			dd->last_end_prev = end == 0
+			    ? cp_at(dd, line, len,
+			          to_chars(dd, line, len, len) - 1)
+			    : cp_at(dd, line, len, end - 1);
+			dd->last_end_at = cp_at(dd, line, len, end);
+		}
 		m->start = res.gs;
 		m->end = res.ge;
 		m->err = DATE_OK;
