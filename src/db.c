@@ -232,6 +232,8 @@ struct db {
 	size_t nq, capq;
 	size_t dropped; /* writes dropped at DB_QUEUE_MAX since last report */
 	enum tx_state tx;
+	int last_rc;     /* result of the last write statement */
+	size_t poisoned; /* writes dropped as impossible since last report */
 	struct sbuf err;
 };
 
@@ -468,6 +470,7 @@ run(struct db *db, enum stmt_id id)
 
 	sqlite3_reset(s);
 	sqlite3_clear_bindings(s);
+	db->last_rc = rc;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		set_err(db, stmt_sql[id]);
 		return -1;
@@ -551,6 +554,25 @@ op_exec(struct db *db, const struct op *op)
 	return -1;
 }
 
+/* Errors that a later retry may not meet again. */
+static bool
+is_transient(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+	case SQLITE_FULL:
+	case SQLITE_IOERR:
+	case SQLITE_NOMEM:
+	case SQLITE_CANTOPEN:
+	case SQLITE_READONLY:
+	case SQLITE_INTERRUPT:
+	case SQLITE_PROTOCOL:
+		return true;
+	}
+	return false;
+}
+
 /* Rolls back whatever is open; the queue is kept for a replay. */
 static void
 tx_abort(struct db *db)
@@ -620,9 +642,23 @@ db_flush(struct db *db)
 
 		if (run(db, ST_BEGIN) < 0)
 			goto fail;
-		for (size_t i = 0; i < db->nq; i++)
-			if (op_exec(db, &db->q[i]) < 0)
+		for (size_t i = 0; i < db->nq;) {
+			if (op_exec(db, &db->q[i]) == 0) {
+				i++;
+				continue;
+			}
+			/* A write that can never succeed (a constraint, a value
+			 * too big) must not hold every later one hostage:
+			 * drop it when the transaction survived it. */
+			if (is_transient(db->last_rc) ||
+			    sqlite3_get_autocommit(db->h))
 				goto fail;
+			op_free(&db->q[i]);
+			memmove(&db->q[i], &db->q[i + 1],
+			    (db->nq - i - 1) * sizeof(*db->q));
+			db->nq--;
+			db->poisoned++;
+		}
 		if (run(db, ST_COMMIT) < 0)
 			goto fail;
 		free(why);
@@ -639,6 +675,12 @@ db_flush(struct db *db)
 		return -1;
 	}
 out:
+	if (db->poisoned) {
+		sbuf_printf(&db->err, "; %zu writes dropped as impossible",
+		    db->poisoned);
+		db->poisoned = 0;
+		return -1;
+	}
 	if (db->dropped) {
 		sbuf_reset(&db->err);
 		sbuf_printf(&db->err,

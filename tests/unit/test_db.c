@@ -844,6 +844,22 @@ test_retry(void)
 	is_int(db_count_history(other), 3, "before flush: not durable yet");
 	db_flush(db);
 	is_int(db_count_history(other), 4, "after flush: visible");
+
+	/* a write that can never succeed is dropped, the others kept */
+	exec_sql(p,
+	    "CREATE TRIGGER poison BEFORE INSERT ON log_pos"
+	    " WHEN NEW.path = 'poison'"
+	    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+	ban(db, "sshd", ip("192.0.2.60"), 100, 600, 1);
+	db_log_set(db, "sshd", "poison", NULL, 1);
+	ban(db, "sshd", ip("192.0.2.61"), 100, 600, 1);
+	is_int(db_flush(db), -1, "poison: flush reports a problem");
+	ok(strstr(db_last_error(db), "1 writes dropped as impossible") &&
+	        strstr(db_last_error(db), "poisoned"),
+	    "poison: says which (%s)", db_last_error(db));
+	is_int(db_pending(db), 0, "poison: nothing left queued");
+	is_int(db_count_history(other), 6, "poison: the two bans committed");
+	is_int(db_flush(db), 0, "poison: next flush is clean");
 	db_close(db);
 	db_close(other);
 	diags_cleanup(&d);
