@@ -482,7 +482,7 @@ cpu_ms(void)
 
 static void
 add_many(struct db *db, const char *jail, unsigned from, unsigned n,
-    double time, double bantime)
+    double time, double bantime, size_t nmatches)
 {
 	static const char *m[] = {
 	    "Jan  1 00:00:01 host sshd[1234]: Failed password for root from "
@@ -498,7 +498,7 @@ add_many(struct db *db, const char *jail, unsigned from, unsigned n,
 	b.bancount = 1;
 	b.failures = 3;
 	b.matches = m;
-	b.nmatches = 3;
+	b.nmatches = nmatches;
 	b.data = "{\"user\":\"root\"}";
 	for (unsigned i = from; i < from + n; i++) {
 		memset(&b.key, 0, sizeof(b.key));
@@ -528,7 +528,8 @@ test_flush_time(void)
 	for (int round = 0; round < 3; round++) {
 		t0 = now_ms();
 		c0 = cpu_ms();
-		add_many(db, "sshd", (unsigned)round * 10000, 10000, 1e9, 600);
+		add_many(
+		    db, "sshd", (unsigned)round * 10000, 10000, 1e9, 600, 3);
 		t1 = now_ms();
 		is_int(db_flush(db), 0, "flush of 10000 bans (round %d)",
 		    round + 1);
@@ -595,7 +596,7 @@ test_purge(void)
 	is_int(db_count_latest(db), 1, "purge later: only the permanent ban");
 
 	/* 100k bans, then purge: the file shrinks */
-	add_many(db, "sshd", 0, 100000, t, 600);
+	add_many(db, "sshd", 0, 100000, t, 600, 0);
 	db_flush(db);
 	big = fsize(p);
 	t0 = now_ms();
@@ -612,7 +613,7 @@ test_purge(void)
 	for (int day = 0; day < 20; day++) {
 		double when = t + (4 + day) * 86400.0;
 
-		add_many(db, "sshd", (unsigned)day * 5000, 5000, when, 600);
+		add_many(db, "sshd", (unsigned)day * 5000, 5000, when, 600, 3);
 		db_flush(db);
 		db_purge(db, when + 3600, 86400);
 		if (fsize(p) > maxsize)
@@ -776,7 +777,7 @@ test_corrupt(void)
 
 	/* damage the b-tree pages of a real database */
 	db = db_open(p, &opts, &d);
-	add_many(db, "sshd", 0, 3000, 1e9, 600);
+	add_many(db, "sshd", 0, 3000, 1e9, 600, 3);
 	db_close(db);
 	ok(d.n == 0, "a database with 3000 bans");
 	fp = fopen(p, "r+");
