@@ -10,7 +10,9 @@ Run it with the python that has fail2ban's dependencies (/usr/bin/python3)
 and PYTHONPATH pointing at the extracted fail2ban tree. The command line is
 the subset of `warden regex` that the runner uses:
 
-    f2b_engine.py -c CONFIG --now EPOCH --json [--journal-lines] FILE SPEC
+    f2b_engine.py -c CONFIG [-r] --now EPOCH --json [--journal-lines] FILE SPEC
+
+Hosts are always raw (-r is accepted and implied), as in the harness.
 
 FILE is read as UTF-8; lines starting with '#' and empty lines are skipped
 and produce no output, like fail2ban-regex. Every other line prints one JSON
@@ -27,7 +29,7 @@ import sys
 
 def usage():
     sys.stderr.write(
-        "usage: f2b_engine.py -c CONFIG --now EPOCH --json "
+        "usage: f2b_engine.py -c CONFIG [-r] --now EPOCH --json "
         "[--journal-lines] FILE SPEC\n")
     sys.exit(255)
 
@@ -46,7 +48,7 @@ def parse_args(argv):
             args["now"] = int(argv[i + 1])
             i += 2
             continue
-        if a == "--json":
+        if a in ("--json", "-r", "--raw"):
             i += 1
             continue
         if a == "--journal-lines":
