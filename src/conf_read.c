@@ -895,6 +895,9 @@ jail_read_action(struct cctx *c, struct cp *jcp, struct jailr *j,
 		if (cp_named_error(c, r->cfgname) != NULL)
 			cctx_error(c, org, false, "action '%s' has errors: %s",
 			    nm, cp_named_error(c, r->cfgname));
+		if (cp_section(acp, "Definition") == NULL)
+			cctx_error(c, org, false,
+			    "action '%s' has no [Definition] section", nm);
 		if (def_get_options(r, jvars, false) != 0) {
 			rc = -1;
 			goto out;
@@ -975,6 +978,10 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 			cctx_error(c, org, false, "filter '%s' has errors: %s",
 			    j->filter->file,
 			    cp_named_error(c, j->filter->cfgname));
+		if (cp_section(fcp, "Definition") == NULL)
+			cctx_error(c, org, false,
+			    "filter '%s' has no [Definition] section",
+			    j->filter->file);
 		filter_auto_options(j->filter, backend ? backend : "");
 		vars_from_opts(&j->opts, &vars);
 		if (def_get_options(j->filter, &vars, true) != 0 ||
