@@ -753,7 +753,10 @@ db_jails(struct db *db, int enabled, struct strv *out)
 		return 0;
 	s = db->st[ST_JAILS];
 	sqlite3_bind_int(s, 1, enabled < 0 ? -1 : !!enabled);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		strv_add(out, (const char *)sqlite3_column_text(s, 0));
 		n++;
 	}
@@ -875,7 +878,10 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 		correct = r->maxtime > 0 ? r->maxtime : -1;
 	else
 		correct = r->bantime;
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		struct row w = {0};
 
 		w.kind = sqlite3_column_int(s, 0);
@@ -993,7 +999,10 @@ db_ban_matches(struct db *db, const char *jail, const struct fkey *key,
 		return 0;
 	s = db->st[jail ? ST_MATCHES_JAIL : ST_MATCHES_ALL];
 	bind_key(s, jail, kind, p, n);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	for (;;) {
+		rc = sqlite3_step(s);
+		if (rc != SQLITE_ROW)
+			break;
 		bans++;
 		if (failures)
 			*failures += col_uint(s, 0);
@@ -1915,7 +1924,10 @@ db_import_fail2ban(struct db *db, const char *f2b_path, double now,
 		rc = sqlite3_prepare_v2(h, reads[r], -1, &in, NULL);
 		if (rc != SQLITE_OK)
 			goto read_fail;
-		while ((rc = sqlite3_step(in)) == SQLITE_ROW) {
+		for (;;) {
+			rc = sqlite3_step(in);
+			if (rc != SQLITE_ROW)
+				break;
 			int ok = 0;
 
 			if (r == 0) {
