@@ -190,6 +190,44 @@ conf_check_unknown(struct cctx *c, const struct cp *jcp,
 }
 
 void
+conf_check_definition(struct cctx *c, const struct cp *cp, bool action)
+{
+	static const char *const filter_names[] = {"failregex", "ignoreregex",
+	    "prefregex", "maxlines", "datepattern", "journalmatch", "usedns",
+	    NULL};
+	static const char *const action_names[] = {"actionstart",
+	    "actionstart_on_demand", "actionstop", "actionflush",
+	    "actionreload", "actioncheck", "actionrepair",
+	    "actionrepair_on_unban", "actionban", "actionprolong",
+	    "actionreban", "actionunban", "norestored", NULL};
+	const char *const *names = action ? action_names : filter_names;
+	const struct cpsec *s = cp_section(cp, "Definition");
+	struct omap refs = OMAP_INIT;
+	const char *saved = c->cur_jail;
+
+	if (s == NULL)
+		return;
+	cp_collect_refs(cp, &refs);
+	c->cur_jail = NULL;
+	for (size_t i = 0; i < s->opts.n; i++) {
+		const char *k = s->opts.v[i].key;
+		const struct astr *v = s->opts.v[i].val;
+		const char *hint;
+
+		if (in_list(names, k) || omap_has(&refs, k))
+			continue;
+		hint = conf_did_you_mean(k, names);
+		if (hint)
+			cctx_error(c, v ? v->korg : 0, false,
+			    "unknown option '%s' in [Definition], did you "
+			    "mean '%s'?",
+			    k, hint);
+	}
+	c->cur_jail = saved;
+	omap_cleanup(&refs, NULL);
+}
+
+void
 conf_check_server(struct cctx *c, const struct cp *fcp)
 {
 	static const char *const def_names[] = {"loglevel", "logtarget",

@@ -1255,8 +1255,10 @@ cp_collect_refs(const struct cp *cp, struct omap *refs)
 
 			if (v == NULL || v->len == 0)
 				continue;
+			/* %(name)s, %(sec/name)s */
 			for (p = v->s; (p = strstr(p, "%(")) != NULL;) {
 				const char *e = strchr(p + 2, ')');
+				const char *slash;
 				char *name, *lo;
 
 				if (e == NULL)
@@ -1264,9 +1266,27 @@ cp_collect_refs(const struct cp *cp, struct omap *refs)
 				name = xmemdup(p + 2, (size_t)(e - p - 2));
 				lo = conf_lower(name);
 				omap_set(refs, lo, NULL, NULL);
+				slash = strchr(lo, '/');
+				if (slash)
+					omap_set(refs, slash + 1, NULL, NULL);
 				free(lo);
 				free(name);
 				p = e;
+			}
+			/* <name>, <sec/name> (also inside <a-<b>>) */
+			for (p = v->s; (p = strchr(p, '<')) != NULL; p++) {
+				size_t n = strcspn(p + 1, " <>");
+				char *name;
+				const char *slash;
+
+				if (n == 0 || p[1 + n] != '>')
+					continue;
+				name = xmemdup(p + 1, n);
+				omap_set(refs, name, NULL, NULL);
+				slash = strchr(name, '/');
+				if (slash)
+					omap_set(refs, slash + 1, NULL, NULL);
+				free(name);
 			}
 		}
 	}
@@ -1290,4 +1310,15 @@ cp_section_has_errors(const struct cctx *c, const char *name)
 			return true;
 	}
 	return false;
+}
+
+bool
+cp_named_first_check(struct cctx *c, const char *name)
+{
+	struct named *nm = omap_get(&c->named, name);
+
+	if (nm == NULL || nm->checked)
+		return false;
+	nm->checked = true;
+	return true;
 }

@@ -164,6 +164,7 @@ struct named {
 	int rc;        /* cp_read_named()'s result */
 	struct cp *cp; /* owned */
 	char *err;     /* first error met while reading it, or NULL */
+	bool checked;  /* its [Definition] keys were checked */
 };
 
 struct cp *cp_new(void);
@@ -189,6 +190,8 @@ int cp_read_files(struct cctx *c, struct cp *cp, const struct strv *names);
  * empty parser), -1 on a fatal error.
  */
 int cp_read_named(struct cctx *c, const char *name, struct cp **out);
+/* True the first time it is called for a named parser. */
+bool cp_named_first_check(struct cctx *c, const char *name);
 /* True when a parsed file has a syntax error inside section name. */
 bool cp_section_has_errors(const struct cctx *c, const char *name);
 /* The first error met while cp_read_named() read name, or NULL. */
@@ -403,5 +406,7 @@ void conf_apply_filter_cmds(struct cctx *c, const struct pyval *stream,
 void conf_check_unknown(struct cctx *c, const struct cp *jcp,
     const struct jailr *const *jails, size_t njails);
 void conf_check_server(struct cctx *c, const struct cp *fcp);
+/* Filter/action [Definition] keys close to a recognised option. */
+void conf_check_definition(struct cctx *c, const struct cp *cp, bool action);
 
 #endif

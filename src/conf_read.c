@@ -898,6 +898,8 @@ jail_read_action(struct cctx *c, struct cp *jcp, struct jailr *j,
 		if (cp_section(acp, "Definition") == NULL)
 			cctx_error(c, org, false,
 			    "action '%s' has no [Definition] section", nm);
+		else if (cp_named_first_check(c, r->cfgname))
+			conf_check_definition(c, acp, true);
 		if (def_get_options(r, jvars, false) != 0) {
 			rc = -1;
 			goto out;
@@ -982,6 +984,8 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 			cctx_error(c, org, false,
 			    "filter '%s' has no [Definition] section",
 			    j->filter->file);
+		else if (cp_named_first_check(c, j->filter->cfgname))
+			conf_check_definition(c, fcp, false);
 		filter_auto_options(j->filter, backend ? backend : "");
 		vars_from_opts(&j->opts, &vars);
 		if (def_get_options(j->filter, &vars, true) != 0 ||
@@ -1482,6 +1486,13 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 	}
 	server_defaults(&conf->server);
 
+	{
+		int jrc = cp_read_named(&c, "jail", &jcp);
+
+		if (jrc == 0)
+			cctx_error_file(&c, c.basedir, false,
+			    "no jail.conf, jail.d/ or jail.local: no jails");
+	}
 	if (cp_read_named(&c, "jail", &jcp) >= 0) {
 		/* Sections of the jail files with syntax errors, known
 		 * before any filter or action file is read. */
