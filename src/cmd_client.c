@@ -823,10 +823,14 @@ start_server(const struct copts *o)
 		goto out;
 	}
 	if (pid == 0) {
-		int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		/* stdin and stdout to /dev/null: a daemon holding our stdout
+		 * would keep `$(warden start)` waiting forever. stderr stays
+		 * for wardend's startup errors until it detaches. */
+		int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 		if (fd >= 0) {
 			dup2(fd, 0);
+			dup2(fd, 1);
 			close(fd);
 		}
 		setsid();

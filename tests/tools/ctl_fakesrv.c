@@ -260,6 +260,18 @@ main(int argc, char **argv)
 		if (pid > 0)
 			return 0;
 		setsid();
+		/* A daemon lets go of the terminal (and of $(...) pipes). */
+		{
+			int fd = open("/dev/null", O_RDWR);
+
+			if (fd >= 0) {
+				dup2(fd, 0);
+				dup2(fd, 1);
+				dup2(fd, 2);
+				if (fd > 2)
+					close(fd);
+			}
+		}
 	}
 	f.loop = uv_default_loop();
 	if (ctl_server_new(f.loop, &o, handler, &f, &f.srv, err, sizeof(err)) !=
