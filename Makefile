@@ -38,11 +38,11 @@ ALL_CFLAGS += $(SAN) -O1
 LDFLAGS += $(SAN)
 endif
 
-MAINS := src/warden.c
+MAINS := src/warden.c src/wardend.c
 LIB_SRCS := $(filter-out $(MAINS),$(wildcard src/*.c))
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libwarden.a
-PROGS := $(BUILD)/warden
+PROGS := $(BUILD)/warden $(BUILD)/wardend
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:%.c=$(BUILD)/%)
@@ -67,6 +67,9 @@ $(LIB): $(LIB_OBJS)
 	$(AR) rcs $@ $^
 
 $(BUILD)/warden: $(BUILD)/src/warden.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+
+$(BUILD)/wardend: $(BUILD)/src/wardend.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
@@ -129,5 +132,5 @@ install: $(PROGS)
 clean:
 	rm -rf build build-san build-fuzz build-san-fuzz
 
--include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d \
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d $(BUILD)/src/wardend.d \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d)
