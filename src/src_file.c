@@ -1071,13 +1071,13 @@ sf_restart(struct sf_file *f, enum src_file_event_kind kind, const char *why)
 /*
  * The one routine that looks at a file: opens it if needed, detects
  * truncation, in-place rewrite, rotation and deletion, and reads at most
- * one budget. Returns true if it stopped because of the budget.
+ * *budget bytes (decremented). Returns true if it stopped because of the
+ * budget.
  */
 static bool
-sf_check(struct sf_file *f)
+sf_check(struct sf_file *f, size_t *budget)
 {
 	struct src_file_set *set = f->src->set;
-	size_t budget = set->o.read_budget;
 	struct stat st, pst;
 	bool same, gone, deleted;
 	int round, rc, prc;
@@ -1113,7 +1113,7 @@ sf_check(struct sf_file *f)
 				sf_restart(f, SRC_FILE_EV_ROTATED,
 				    "first line changed");
 			}
-			rc = sf_read(f, &budget);
+			rc = sf_read(f, budget);
 			if (rc > 0)
 				return true;
 			if (rc == 0)
@@ -1122,7 +1122,7 @@ sf_check(struct sf_file *f)
 		}
 		/* The name points to another file, or ours was deleted:
 		 * read ours to its end first. */
-		rc = sf_read(f, &budget);
+		rc = sf_read(f, budget);
 		if (rc > 0)
 			return true;
 		if (rc < 0 || f->dead || f->src->dead)
@@ -1348,17 +1348,33 @@ sf_on_idle(uv_idle_t *h)
 	struct src_file_set *set = h->data;
 	struct sf_file *batch, *f, *next;
 
+	size_t turn_left = set->o.turn_budget, budget, last;
+
 	batch = set->qhead;
 	set->qhead = set->qtail = NULL;
 	set->depth++;
-	for (f = batch; f != NULL; f = next) {
+	for (f = batch; f != NULL && turn_left > 0; f = next) {
 		next = f->qnext;
 		f->queued = false;
 		f->qnext = NULL;
 		if (f->dead || f->src->dead)
 			continue;
-		if (sf_check(f))
+		budget = set->o.read_budget < turn_left ? set->o.read_budget
+		                                        : turn_left;
+		last = budget;
+		if (sf_check(f, &budget))
 			sf_enqueue(f);
+		turn_left -= last - budget;
+	}
+	if (f != NULL) {
+		/* The turn's budget is spent: the rest of the batch (still
+		 * marked queued) goes first next turn. */
+		for (next = f; next->qnext != NULL; next = next->qnext)
+			;
+		next->qnext = set->qhead;
+		if (set->qtail == NULL)
+			set->qtail = next;
+		set->qhead = f;
 	}
 	set->depth--;
 	sf_reap(set);
@@ -1570,6 +1586,8 @@ src_file_new(uv_loop_t *loop, const struct src_file_opts *opts)
 		set->o.line_max = SRC_FILE_LINE_MAX_DEFAULT;
 	if (set->o.read_budget == 0)
 		set->o.read_budget = SRC_FILE_BUDGET_DEFAULT;
+	if (set->o.turn_budget == 0)
+		set->o.turn_budget = 4 * set->o.read_budget;
 	if (set->o.max_files == 0)
 		set->o.max_files = SRC_FILE_MAX_FILES_DEFAULT;
 	if (set->o.max_files_per_glob == 0)

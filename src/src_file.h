@@ -60,6 +60,9 @@ struct src_file_opts {
 	uint32_t poll_ms;          /* polling interval, ms */
 	size_t line_max;           /* longer lines are truncated, bytes */
 	size_t read_budget;        /* bytes read per file per loop turn */
+	size_t turn_budget;        /* bytes read per loop turn, all files
+	                              (4 * read_budget); the files left
+	                              over go first next turn */
 	size_t max_files;          /* files in the whole set */
 	size_t max_files_per_glob; /* files one glob may match */
 	size_t max_partial;        /* bytes held in partial lines, all files */

@@ -1107,6 +1107,101 @@ test_backlog(void)
 	rm("live.log");
 }
 
+struct fair {
+	unsigned long long n[3];
+	unsigned long long at_first_done[3];
+	size_t turn_bytes, max_turn_bytes;
+	unsigned long long per_file;
+};
+
+static void
+fair_line(void *arg, const char *path, const char *line, size_t len)
+{
+	struct fair *fa = arg;
+	int i = path[strlen(path) - 5] - '0';
+
+	(void)line;
+	fa->turn_bytes += len + 1;
+	if (++fa->n[i] == fa->per_file && fa->at_first_done[0] == 0)
+		memcpy(fa->at_first_done, fa->n, sizeof fa->n);
+}
+
+static void
+fair_check(uv_check_t *h)
+{
+	struct fair *fa = h->data;
+
+	if (fa->turn_bytes > fa->max_turn_bytes)
+		fa->max_turn_bytes = fa->turn_bytes;
+	fa->turn_bytes = 0;
+}
+
+static void
+test_turn_budget(void)
+{
+	struct fair fa = {0};
+	struct src_file_opts o;
+	struct src_file_add_opts ao;
+	struct src_file_set *set;
+	struct diags d = DIAGS_INIT;
+	uv_check_t chk;
+	char name[32], *p;
+	uint64_t end;
+	FILE *fp;
+	int i, j;
+
+	/* Three backlogs of 20000 lines (~1 MB each): with 64 KiB per file
+	 * and 100 KiB per turn, no turn reads more than the turn budget,
+	 * and the files advance together. */
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "fair%d.log", i);
+		p = tpath(name);
+		fp = fopen(p, "w");
+		for (j = 0; j < 20000; j++)
+			fprintf(fp,
+			    "file %d line %05d padding padding padding\n", i,
+			    j);
+		fclose(fp);
+		free(p);
+	}
+	fa.per_file = 20000;
+	memset(&o, 0, sizeof o);
+	o.read_budget = 64 * 1024;
+	o.turn_budget = 100 * 1024;
+	set = src_file_new(&loop, &o);
+	memset(&ao, 0, sizeof ao);
+	ao.cb.line = fair_line;
+	ao.cb.arg = &fa;
+	uv_check_init(&loop, &chk);
+	chk.data = &fa;
+	uv_check_start(&chk, fair_check);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "fair%d.log", i);
+		p = tpath(name);
+		src_file_add(set, p, &ao, &d);
+		free(p);
+	}
+	end = now_ms() + 5000;
+	while (fa.n[0] + fa.n[1] + fa.n[2] < 60000 && now_ms() < end)
+		uv_run(&loop, UV_RUN_ONCE);
+	is_int(fa.n[0] + fa.n[1] + fa.n[2], 60000, "three backlogs read");
+	ok(fa.max_turn_bytes <= 100 * 1024 + 100,
+	    "no loop turn reads more than the turn budget (max %zu)",
+	    fa.max_turn_bytes);
+	ok(fa.at_first_done[1] > 10000 && fa.at_first_done[2] > 10000,
+	    "files advance together (others at %llu and %llu when the first "
+	    "finished)",
+	    fa.at_first_done[1], fa.at_first_done[2]);
+	uv_close((uv_handle_t *)&chk, NULL);
+	src_file_free(set);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	diags_cleanup(&d);
+	for (i = 0; i < 3; i++) {
+		snprintf(name, sizeof name, "fair%d.log", i);
+		rm(name);
+	}
+}
+
 static void
 test_backend_names(void)
 {
@@ -1200,6 +1295,7 @@ main(void)
 	test_inplace_rewrite();
 	test_shared_file();
 	test_glob_many();
+	test_turn_budget();
 	test_backlog();
 
 	uv_close((uv_handle_t *)&guard, NULL);
