@@ -2,7 +2,8 @@
  * src_file: log-file tailing in the libuv loop (see src_file.h for the
  * contract). Every file is driven by one idempotent routine, sf_check():
  * it compares what the name points to (stat) with the inode we hold open
- * (fstat) and the position we reached, then reads at most one budget.
+ * (fstat) and the position we reached, then reads at most one budget
+ * (per file, and per loop turn for all files).
  * inotify events, the polling timer and the idle continuation only decide
  * *when* a file is checked, never *what* happened, so a lost or coalesced
  * event costs latency, not correctness.

@@ -88,7 +88,9 @@ enum src_file_event_kind {
 	SRC_FILE_EV_ROTATED,     /* the old file was read to its end, the
 	                            new file under the name is read from
 	                            offset (0, or where we left an inode we
-	                            knew); also an in-place first-line change */
+	                            knew); also: the first line changed in
+	                            place (copytruncate, then growth past our
+	                            position before we looked): from 0 */
 	SRC_FILE_EV_TRUNCATED,   /* size < position: read again from 0 */
 	SRC_FILE_EV_REMOVED,     /* the file was deleted and read to its end;
 	                            a plain path stays watched, a glob's file
@@ -97,8 +99,9 @@ enum src_file_event_kind {
 	                            (fail2ban's "in operation") */
 	SRC_FILE_EV_LINE_CAPPED, /* a line was longer than line_max and was
 	                            truncated; count = such lines so far */
-	SRC_FILE_EV_POLLING,     /* this file is polled (no inotify for it:
-	                            backend, watch limit, missing directory) */
+	SRC_FILE_EV_POLLING,     /* this file is polled although the set uses
+	                            inotify (no inotify, watch limit, missing
+	                            directory, symbolic link); once per file */
 	SRC_FILE_EV_ERROR,       /* open/read/watch failed (err), or a cap
 	                            was reached; reported once per cause */
 };
@@ -110,7 +113,8 @@ struct src_file_event {
 	const char *message; /* one line, no newline, human-readable */
 	uint64_t offset;     /* ADDED/APPEARED/ROTATED/TRUNCATED: where
 	                        reading starts, bytes */
-	const char *hash;    /* ADDED: first-line hash, "" if none yet */
+	const char *hash;    /* the file's first-line hash, "" if none yet
+	                        (meaningful for ADDED/APPEARED/ROTATED) */
 	int err;             /* ERROR: errno, 0 for a cap */
 	uint64_t count;      /* LINE_CAPPED: truncated lines in this file */
 };
@@ -125,7 +129,11 @@ struct src_file_event {
 struct src_file_cbs {
 	/* One complete line, without its '\n' and trailing '\r's (as
 	 * fail2ban's rstrip('\r\n')), converted to UTF-8 if the source has an
-	 * encoding; at most line_max bytes before conversion. */
+	 * encoding; at most line_max bytes before conversion (fewer when the
+	 * set already holds max_partial bytes of partial lines). A last line
+	 * without '\n' is held until its newline, or delivered as it is when
+	 * its file is finished (rotated away, deleted, truncated). Empty
+	 * lines are delivered. */
 	void (*line)(void *arg, const char *path, const char *line, size_t len);
 	void (*event)(void *arg, const struct src_file_event *ev);
 	/* Optional. Called on the first open of each file in HEAD mode: fill
