@@ -1,0 +1,266 @@
+/*
+ * Actions: what a jail does when it bans and unbans (spec 5). An action
+ * instance belongs to one jail and is built from one struct conf_action
+ * by a backend (a vtable, struct action_ops): the command backend
+ * (action_cmd.c: action.d files run with /bin/sh exactly as fail2ban's
+ * CommandAction) and later the native nftables backend (issue 4). The
+ * registry in action.c maps a backend name to its ops.
+ *
+ * Every operation is asynchronous and ends with a completion callback.
+ * The actions of one jail are driven through one queue (struct
+ * action_queue, owned by the jail): jobs run strictly one after another
+ * in submission order, and inside a job the actions run in the jail's
+ * order (stop: reverse order), one command at a time, so the action.d
+ * scripts of a jail never overlap — fail2ban's actions thread, without
+ * blocking the loop. Different jails' queues run concurrently.
+ *
+ * Errors never stop the daemon: a failing command is logged with
+ * fail2ban's messages (fail2ban.utils "... -- returned 1", stderr lines;
+ * fail2ban.actions "Failed to execute ban jail 'J' action 'A' info
+ * '...': ..."), the next action still runs. An action whose actionstart
+ * fails at jail start, or a Python (.py) action, is disabled (reported,
+ * skipped by every job) until the action is reloaded.
+ *
+ * The queue does not decide bans and does not log "Ban"/"Unban" for
+ * regular bans and expiries (the jail does, after its database commit);
+ * it logs what happens inside its jobs: "Flush ticket(s) with A",
+ * the "Unban x" lines of a flush at stop, "Reban x".
+ */
+#ifndef WARDEN_ACTION_H
+#define WARDEN_ACTION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <uv.h>
+
+#include "conf.h"
+#include "tags.h"
+
+struct action;
+struct action_queue;
+struct ignore_env;
+
+/*
+ * What an action needs from the daemon. Borrowed: every pointer must
+ * outlive the actions and queues made with it.
+ */
+struct action_env {
+	uv_loop_t *loop;
+	const char *jail;        /* the jail's name */
+	long jail_bantime;       /* seconds, for tickets without their own
+	                            (and for <bantime> in start/stop) */
+	bool ipv6;               /* fail2ban's allowipv6: a family-aware
+	                            action knows inet4 and inet6 (else inet4
+	                            only) */
+	struct ignore_env *host; /* host names (<fq-hostname>), the shared
+	                            reverse-DNS cache for <ip-host>; may be
+	                            NULL ("" and "None") */
+	tags_info_fn info;       /* <ipmatches>, <jail.banned> ...; may be
+	                            NULL */
+	void *info_ctx;
+	double (*now)(void); /* wall clock, epoch seconds; NULL = real */
+	const char *shell;   /* NULL = "/bin/sh" */
+};
+
+/* Completion of one operation: 0 ok, -1 failed (already logged). */
+typedef void (*action_done_cb)(void *arg, int rc);
+
+/*
+ * A backend. Every operation gets its instance, runs asynchronously and
+ * calls cb exactly once, from the loop (never from inside the call). The
+ * queue guarantees that at most one operation per instance is running.
+ * Tickets are borrowed until cb runs. Batch operations (ban, unban,
+ * reban, prolong) process the tickets in order; per-ticket failures are
+ * logged by the backend with action_log_failure(), and rc is -1 if any
+ * failed.
+ */
+struct action_ops {
+	const char *name; /* "command", "nftables" */
+	/* Sets a->priv from c; returns 0, or -1 with a reason in err. */
+	int (*init)(struct action *a, const struct conf_action *c, char *err,
+	    size_t errlen);
+	void (*destroy)(struct action *a);
+	/* Jail start: run the start command (unless started on demand). */
+	void (*start)(struct action *a, action_done_cb cb, void *arg);
+	/* Jail stop: the stop command for whatever was started. */
+	void (*stop)(struct action *a, action_done_cb cb, void *arg);
+	/* True when the action removes all its bans at once. */
+	bool (*has_flush)(struct action *a);
+	/*
+	 * Removes all bans at once. stop: it is the jail's stop (a failed
+	 * flush then does not repair, "Flush is impossible").
+	 */
+	void (*flush)(
+	    struct action *a, bool stop, action_done_cb cb, void *arg);
+	void (*ban)(struct action *a, const struct action_ticket *t, size_t n,
+	    action_done_cb cb, void *arg);
+	void (*reban)(struct action *a, const struct action_ticket *t, size_t n,
+	    action_done_cb cb, void *arg);
+	void (*unban)(struct action *a, const struct action_ticket *t, size_t n,
+	    action_done_cb cb, void *arg);
+	/* NULL or false: prolong is skipped. */
+	bool (*prolongable)(struct action *a);
+	void (*prolong)(struct action *a, const struct action_ticket *t,
+	    size_t n, action_done_cb cb, void *arg);
+	/* New configuration (same actname): adopt it, run its reload. */
+	void (*reload)(struct action *a, const struct conf_action *c,
+	    action_done_cb cb, void *arg);
+	/* fail2ban's consistencyCheck(): actioncheck (+ repair) per started
+	 * family. */
+	void (*check)(struct action *a, action_done_cb cb, void *arg);
+	/* Kills a running command (shutdown); its cb still runs. */
+	void (*cancel)(struct action *a);
+};
+
+/* The generic part of an instance; backends keep their state in priv. */
+struct action {
+	const struct action_ops *ops;
+	char *name;                   /* owned; the actname ("iptables-ssh") */
+	char *file;                   /* owned; the action file (messages) */
+	const struct action_env *env; /* borrowed */
+	void *priv;                   /* the backend's */
+	bool disabled; /* skipped by every job (start failed, .py action) */
+	char *disabled_why;     /* owned; why, or NULL */
+	bool norestored;        /* skip restored tickets (ban, prolong) */
+	unsigned ban_epoch;     /* this action's epoch (see actq_reban) */
+	struct action_queue *q; /* the queue it belongs to, or NULL */
+};
+
+/*
+ * The backend called name ("command"; NULL = "command"), or NULL. Issue
+ * 4's nftables backend is added to the table in action.c.
+ */
+const struct action_ops *action_backend_find(const char *name);
+
+/*
+ * A new action for c in env, with the backend named backend (NULL =
+ * "command"). A Python action (c->python) yields a disabled instance and
+ * logs ERROR "[J] action 'smtp.py' is a Python action; Warden does not
+ * run Python actions". Returns NULL only for an unknown backend or when
+ * the backend refuses c (reason in err). c is borrowed (copied as
+ * needed); env is borrowed for the instance's life.
+ */
+struct action *action_new(const struct conf_action *c,
+    const struct action_env *env, const char *backend, char *err,
+    size_t errlen);
+
+/* Frees an idle action (not in a queue, no operation running). */
+void action_free(struct action *a);
+
+/*
+ * Logs one per-ticket failure as fail2ban.actions does:
+ * ERROR "Failed to execute <op> jail 'J' action 'A' info '<info>': <err>"
+ * (op "ban", "reban", "unban"). For backends.
+ */
+void action_log_failure(
+    const struct action *a, const char *op, const char *info, const char *err);
+
+/* Marks a disabled (logged once by the caller), with the reason. */
+void action_disable(struct action *a, const char *why);
+
+/* ---------------------------------------------------------------------
+ * The per-jail queue.
+ */
+
+/*
+ * A new, empty queue for the jail env->jail. The queue owns the actions
+ * added to it. Free it with actq_close().
+ */
+struct action_queue *actq_new(const struct action_env *env);
+
+/* Appends a (takes ownership); the jail's action order. */
+void actq_add(struct action_queue *q, struct action *a);
+
+size_t actq_count(const struct action_queue *q);
+/* The i-th action, or NULL; borrowed. */
+struct action *actq_at(const struct action_queue *q, size_t i);
+/* The action called name (actname), or NULL; borrowed. */
+struct action *actq_find(const struct action_queue *q, const char *name);
+
+/* Jobs waiting or running. */
+size_t actq_pending(const struct action_queue *q);
+
+/*
+ * The jail's ban epoch: raised when an action repaired its environment
+ * (fail2ban's invalidateBanEpoch). A ticket banned at an older epoch than
+ * the queue's is re-banned (actq_reban) when its next failure shows up.
+ */
+unsigned actq_ban_epoch(const struct action_queue *q);
+
+/*
+ * Job submission. Each call copies the tickets, appends one job and
+ * returns; cb (may be NULL) runs once the job is done, with 0 or -1 (some
+ * action failed; already logged). A job never fails to run.
+ */
+
+/* Jail start: every action's start, in order; a failure disables it. */
+void actq_start(struct action_queue *q, action_done_cb cb, void *arg);
+
+/*
+ * New bans: for each ticket, every enabled action's ban in order (actions
+ * with norestored skip restored tickets). The jail logs "Ban x" itself.
+ * After the job, every ticket counts as banned at actq_ban_epoch().
+ */
+void actq_ban(struct action_queue *q, const struct action_ticket *t, size_t n,
+    action_done_cb cb, void *arg);
+
+/* Expired or lifted bans: every enabled action's unban (the jail logs
+ * "Unban x"). */
+void actq_unban(struct action_queue *q, const struct action_ticket *t, size_t n,
+    action_done_cb cb, void *arg);
+
+/* bantime.increment prolonged these bans: actions with actionprolong. */
+void actq_prolong(struct action_queue *q, const struct action_ticket *t,
+    size_t n, action_done_cb cb, void *arg);
+
+/*
+ * fail2ban's __reBan: logs NOTICE "[J] Reban x" (", action 'A'" when only
+ * one action takes part) and runs reban (actionreban, else actionban) of
+ * every enabled action whose epoch is newer than t->ban_epoch (all
+ * actions when all is true). Stops at the first failing action.
+ */
+void actq_reban(struct action_queue *q, const struct action_ticket *t, bool all,
+    action_done_cb cb, void *arg);
+
+/*
+ * fail2ban's consistency check after an "already banned" failure long
+ * after the ban: every action's check (actioncheck, repair on failure).
+ */
+void actq_check(struct action_queue *q, action_done_cb cb, void *arg);
+
+/*
+ * fail2ban's __flushBan: actions with a flush command flush once (NOTICE
+ * "[J] Flush ticket(s) with A"); then each of the given current bans is
+ * logged NOTICE "[J] Unban x" (log_unban) and unbanned through the other
+ * actions. stop: part of the jail's stop (a failed flush is not repaired).
+ */
+void actq_flush(struct action_queue *q, const struct action_ticket *t, size_t n,
+    bool stop, bool log_unban, action_done_cb cb, void *arg);
+
+/* Jail stop: every action's stop, in reverse order (disabled ones too
+ * when they had started). Use after actq_flush(..., stop=true ...). */
+void actq_stop(struct action_queue *q, action_done_cb cb, void *arg);
+
+/*
+ * Reload with the jail's new action list (fail2ban's reload): an action
+ * whose actname is still present adopts its new configuration and runs
+ * actionreload; a removed one unbans the given current bans (flush or
+ * per ticket, without "Unban" lines) and runs its stop, then is freed;
+ * a new one is created, appended and started. Disabled actions that are
+ * kept are re-enabled and started again. The queue's order becomes the
+ * new list's.
+ */
+void actq_reload(struct action_queue *q, const struct conf_action *acts,
+    size_t nacts, const struct action_ticket *bans, size_t nbans,
+    action_done_cb cb, void *arg);
+
+/*
+ * Frees the queue: jobs not started are dropped (their callbacks are not
+ * called), a running command is killed (actionstop is NOT run: stop the
+ * jail first). The memory goes once the running command's handles are
+ * closed; run the loop until then. NULL is a no-op.
+ */
+void actq_close(struct action_queue *q);
+
+#endif
