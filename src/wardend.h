@@ -1,0 +1,138 @@
+/*
+ * wardend's runtime state: one struct warden holds the libuv loop, the
+ * configuration in force, the jails, the database, the file sources and
+ * the control socket. wardend.c builds it (options, configuration,
+ * logging, daemonizing, signals), server.c answers the control socket's
+ * commands on it, jail.c runs each jail. No globals except the logger's
+ * settings: everything hangs off this struct.
+ *
+ * Ticks: every loop iteration ends in warden_commit() (a uv_check), which
+ * commits the database writes queued during the iteration and only then
+ * lets the jails log and act on the bans they decided, so that a ban that
+ * was logged or reported survives kill -9.
+ */
+#ifndef WARDEN_WARDEND_H
+#define WARDEN_WARDEND_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <uv.h>
+
+#include "diag.h"
+
+struct conf;
+struct ctl_server;
+struct db;
+struct jail;
+struct src_file_set;
+
+/* Logger names, fail2ban's (its recidive filter matches them). */
+#define WLOG_SERVER   "fail2ban.server"
+#define WLOG_JAIL     "fail2ban.jail"
+#define WLOG_FILTER   "fail2ban.filter"
+#define WLOG_ACTIONS  "fail2ban.actions"
+#define WLOG_OBSERVER "fail2ban.observer"
+#define WLOG_DATABASE "fail2ban.database"
+#define WLOG_TRANSM   "fail2ban.transmitter"
+
+/* Default configuration directory of wardend. */
+#define WARDEND_DEFAULT_CONFDIR "/etc/warden"
+
+/* Options given on the command line (NULL/unset: from the config). */
+struct warden_opts {
+	const char *confdir; /* -c; NULL: WARDEND_DEFAULT_CONFDIR */
+	bool confdir_given;  /* -c was given (a missing dir is an error) */
+	const char *socket;  /* -s */
+	const char *pidfile; /* -p */
+	const char *logtarget;
+	const char *loglevel;
+	const char *syslogsocket;
+	const char *dbfile; /* --dbfile PATH, ":memory:" or "None" */
+	bool force;         /* -x: remove a stale socket */
+	bool background;    /* -b */
+	bool test;          /* -t */
+};
+
+struct warden {
+	uv_loop_t *loop;
+	struct warden_opts opts;
+
+	/* The configuration in force (owned) and where it came from. */
+	struct conf *conf;
+	char *confdir;     /* owned; the directory loaded, or NULL: built-in */
+	bool builtin;      /* running the embedded default configuration */
+	char *socket;      /* owned; socket path in use */
+	char *pidfile;     /* owned */
+	char *dbfile;      /* owned; NULL: no database */
+	double dbpurgeage; /* seconds */
+	char *sockgroup;   /* owned; read-only group name, or NULL */
+
+	struct db *db;              /* NULL: no database */
+	struct src_file_set *files; /* every file jail's sources */
+	struct ctl_server *ctl;
+
+	/* Jails in start order (fail2ban's order); owned. */
+	struct jail **jails;
+	size_t njails;
+
+	uv_check_t tick;    /* warden_commit after every iteration */
+	uv_timer_t purge;   /* hourly db_purge */
+	uv_timer_t possave; /* lazy log position saving */
+	uv_signal_t sig[5]; /* TERM INT HUP USR1 PIPE(ignored) */
+	bool stopping;      /* shutdown under way */
+	bool notify;        /* NOTIFY_SOCKET set: sd_notify */
+	int exit_code;
+	double started; /* wall clock at start, epoch s */
+};
+
+/* Wall clock, epoch seconds (fractions). */
+double warden_now(void);
+
+/*
+ * Commits queued database writes and then lets every jail announce and
+ * act on the bans it decided (log "Ban", run actions). Called after each
+ * loop iteration and by command handlers before they reply. Never fails:
+ * a failed commit is logged and retried on the next tick (the bans then
+ * wait).
+ */
+void warden_commit(struct warden *w);
+
+/* Looks a running jail up by name; NULL if none. */
+struct jail *warden_find_jail(struct warden *w, const char *name);
+
+/*
+ * Re-reads the configuration and applies it (SIGHUP, `reload`): jails
+ * that survive keep counters and bans; removed jails stop; new ones
+ * start. name is a jail or NULL for all; restart stops and starts the
+ * affected jails (bans restored from the database); unban lifts their
+ * bans first. A configuration that cannot be loaded leaves everything as
+ * it was: returns -1 with the reason in err.
+ */
+int warden_reload(struct warden *w, const char *name, bool restart, bool unban,
+    bool if_exists, char *err, size_t errlen);
+
+/* Starts shutdown: jails stop (actionflush/unban, actionstop), the loop
+ * ends. Idempotent. */
+void warden_shutdown(struct warden *w);
+
+/* Control socket handler (server.c); arg is the struct warden. */
+struct ctl_reply;
+struct ctl_peer;
+void server_handle(void *arg, struct ctl_reply *reply, int argc, char **argv,
+    const struct ctl_peer *peer);
+
+/*
+ * The built-in default configuration (default_conf.c): written into a new
+ * private temporary directory that conf_load() can read. Returns the
+ * directory (new string; remove it with default_conf_remove), or NULL
+ * with a message in err.
+ */
+char *default_conf_materialize(char *err, size_t errlen);
+void default_conf_remove(const char *dir);
+
+/* The built-in sshd filter file's text (for tests). */
+extern const char default_conf_sshd_filter[];
+
+#endif
