@@ -1847,9 +1847,23 @@ cmd_regex(int argc, char **argv)
 	r.f = filter_new(&r.fd, &cfg, time(NULL), &d);
 	if (r.f == NULL) {
 		for (size_t i = 0; i < d.n; i++) {
+			static const char pre[] =
+			    "Unable to compile regular expression '";
+			const char *m = d.v[i].msg, *sep;
+
 			if (d.v[i].level != DIAG_ERROR)
 				continue;
-			printf("ERROR: %s\n", d.v[i].msg);
+			/* fail2ban-regex puts the reason on its own line:
+			 * split at the last "': " */
+			sep = NULL;
+			for (const char *q = strstr(m, "': "); q;
+			     q = strstr(q + 1, "': "))
+				sep = q;
+			if (strncmp(m, pre, sizeof(pre) - 1) == 0 && sep)
+				printf("ERROR: %.*s:\n%s\n", (int)(sep + 1 - m),
+				    m, sep + 3);
+			else
+				printf("ERROR: %s\n", m);
 		}
 		goto done;
 	}

@@ -144,11 +144,14 @@ int fre_compile(struct fre *re, const char *src, const char *file, int line,
 void fre_cleanup(struct fre *re);
 
 /*
- * Python re syntax -> PCRE2 syntax. Appends to out. On error returns -1
- * with a message in *err (new string) and the offending byte offset in
- * *erroff.
+ * Python re syntax -> PCRE2 syntax. Appends to out (empty on entry). When
+ * omap is not NULL, *omap receives a new array (free()) mapping each byte
+ * offset of out, and out->len, to the offset in py it came from. On error
+ * returns -1 with a message in *err (new string) and the offending byte
+ * offset of py in *erroff.
  */
-int fre_translate(const char *py, struct sbuf *out, char **err, size_t *erroff);
+int fre_translate(const char *py, struct sbuf *out, size_t **omap, char **err,
+    size_t *erroff);
 
 /* fail2ban's rewrite of ((?i)...) and (?:(?i)...) to (?i:...). */
 void fre_glob2loc(const char *in, struct sbuf *out);

@@ -219,7 +219,19 @@ struct tr {
 	char *err;
 	size_t erroff;
 	bool verbose;
+	int depth;      /* groups open */
+	bool global_ok; /* nothing but global flags seen yet */
+	size_t *open;   /* offsets of the open groups' '(' */
+	size_t capopen;
 };
+
+/* A group opens at offset at. */
+static void
+tr_open(struct tr *t, size_t at)
+{
+	xgrow(&t->open, &t->capopen, (size_t)t->depth + 1, sizeof(*t->open));
+	t->open[t->depth++] = at;
+}
 
 static int tr_error(struct tr *t, size_t off, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -451,7 +463,8 @@ tr_brace(struct tr *t)
 		return tr_error(t, at, "the repetition number is too large");
 	if (lo1 > lo0 && hi1 > hi0 &&
 	    strtoul(s + hi0, NULL, 10) < strtoul(s + lo0, NULL, 10))
-		return tr_error(t, at, "min repeat greater than max repeat");
+		return tr_error(
+		    t, at + 1, "min repeat greater than max repeat");
 	sbuf_addch(t->out, '{');
 	if (lo1 > lo0)
 		sbuf_add(t->out, s + lo0, lo1 - lo0);
@@ -536,153 +549,179 @@ out:
 	return rc;
 }
 
-int
-fre_translate(const char *py, struct sbuf *out, char **err, size_t *erroff)
+/* One item of the pattern at t->s[t->i]; returns 0 or -1. */
+static int
+tr_step(struct tr *t)
 {
-	struct tr t = {py, 0, out, NULL, 0, false};
-	int depth = 0;
-	bool global_ok = true; /* nothing but global flags seen yet */
+	char c = t->s[t->i];
+	size_t at = t->i;
+
+	if (t->verbose && c == '#') {
+		while (t->s[t->i] && t->s[t->i] != '\n')
+			sbuf_addch(t->out, t->s[t->i++]);
+		return 0;
+	}
+	if (t->verbose &&
+	    (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
+	        c == '\v')) {
+		sbuf_addch(t->out, t->s[t->i++]);
+		return 0;
+	}
+	if (c == '\\') {
+		t->global_ok = false;
+		if (tr_escape(t, false) < 0)
+			return -1;
+		return 0;
+	}
+	if (c == '[') {
+		t->global_ok = false;
+		if (tr_class(t) < 0)
+			return -1;
+		return 0;
+	}
+	if (c == '{') {
+		t->global_ok = false;
+		if (tr_brace(t) < 0)
+			return -1;
+		return 0;
+	}
+	if (c == ')') {
+		if (t->depth == 0) {
+			tr_error(t, at, "unbalanced parenthesis");
+			return -1;
+		}
+		t->depth--;
+		sbuf_addch(t->out, ')');
+		t->i++;
+		return 0;
+	}
+	if (c != '(') {
+		if (c == '|' && t->depth == 0)
+			t->global_ok = false;
+		else if (c != '|')
+			t->global_ok = false;
+		sbuf_addch(t->out, c);
+		t->i++;
+		return 0;
+	}
+	/* a group */
+	if (t->s[t->i + 1] != '?') {
+		t->global_ok = false;
+		tr_open(t, at);
+		sbuf_addch(t->out, '(');
+		t->i++;
+		return 0;
+	}
+	t->i += 2;
+	c = t->s[t->i];
+	if (c == '#') {
+		/* comment: copied whole */
+		sbuf_addstr(t->out, "(?");
+		while (t->s[t->i] && t->s[t->i] != ')')
+			sbuf_addch(t->out, t->s[t->i++]);
+		if (t->s[t->i] != ')') {
+			tr_error(t, at, "missing ), unterminated comment");
+			return -1;
+		}
+		sbuf_addch(t->out, t->s[t->i++]);
+		return 0;
+	}
+	if ((c >= 'a' && c <= 'z') || c == 'L' || c == '-') {
+		int r = tr_flags(t, at, t->global_ok);
+
+		if (r < 0)
+			return -1;
+		if (r == 0) {
+			tr_open(t, at);
+			t->global_ok = false;
+		}
+		return 0;
+	}
+	t->global_ok = false;
+	if (c == 'P' && t->s[t->i + 1] == '<') {
+		sbuf_addstr(t->out, "(?P<");
+		t->i += 2;
+		tr_open(t, at);
+		return 0;
+	}
+	if (c == 'P' && t->s[t->i + 1] == '=') {
+		/* (?P=name) back reference: no depth change */
+		sbuf_addstr(t->out, "(?P=");
+		t->i += 2;
+		while (t->s[t->i] && t->s[t->i] != ')')
+			sbuf_addch(t->out, t->s[t->i++]);
+		if (t->s[t->i] != ')') {
+			tr_error(t, at, "missing ), unterminated name");
+			return -1;
+		}
+		sbuf_addch(t->out, t->s[t->i++]);
+		return 0;
+	}
+	if (c == ':' || c == '=' || c == '!' || c == '>' ||
+	    (c == '<' && (t->s[t->i + 1] == '=' || t->s[t->i + 1] == '!'))) {
+		sbuf_addstr(t->out, "(?");
+		tr_open(t, at);
+		return 0;
+	}
+	if (c == '(') {
+		/* conditional (?(name)... or (?(1)... */
+		size_t k = t->i + 1;
+
+		while (t->s[k] && t->s[k] != ')')
+			k++;
+		if (t->s[k] != ')') {
+			tr_error(t, at, "missing ), unterminated name");
+			return -1;
+		}
+		sbuf_addstr(t->out, "(?(");
+		sbuf_add(t->out, t->s + t->i + 1, k - t->i - 1);
+		sbuf_addch(t->out, ')');
+		t->i = k + 1;
+		tr_open(t, at);
+		return 0;
+	}
+	if (c == '<' || c == 'P')
+		tr_error(t, at + 1, "unknown extension ?%c%c", c,
+		    t->s[t->i + 1] ? t->s[t->i + 1] : ' ');
+	else
+		tr_error(t, at + 1, "unknown extension ?%c", c ? c : ' ');
+	return -1;
+}
+
+int
+fre_translate(
+    const char *py, struct sbuf *out, size_t **omap, char **err, size_t *erroff)
+{
+	struct tr t = {py, 0, out, NULL, 0, false, 0, true, NULL, 0};
+	size_t *map = NULL, cap = 0;
 
 	while (py[t.i]) {
-		char c = py[t.i];
-		size_t at = t.i;
+		size_t at = t.i, o0 = out->len;
 
-		if (t.verbose && c == '#') {
-			while (py[t.i] && py[t.i] != '\n')
-				sbuf_addch(out, py[t.i++]);
-			continue;
+		if (tr_step(&t) < 0)
+			goto fail;
+		if (omap) {
+			xgrow(&map, &cap, out->len + 1, sizeof(*map));
+			for (size_t k = o0; k < out->len; k++)
+				map[k] = at;
 		}
-		if (t.verbose &&
-		    (c == ' ' || c == '\t' || c == '\n' || c == '\r' ||
-		        c == '\f' || c == '\v')) {
-			sbuf_addch(out, py[t.i++]);
-			continue;
-		}
-		if (c == '\\') {
-			global_ok = false;
-			if (tr_escape(&t, false) < 0)
-				goto fail;
-			continue;
-		}
-		if (c == '[') {
-			global_ok = false;
-			if (tr_class(&t) < 0)
-				goto fail;
-			continue;
-		}
-		if (c == '{') {
-			global_ok = false;
-			if (tr_brace(&t) < 0)
-				goto fail;
-			continue;
-		}
-		if (c == ')') {
-			if (depth == 0) {
-				tr_error(&t, at, "unbalanced parenthesis");
-				goto fail;
-			}
-			depth--;
-			sbuf_addch(out, ')');
-			t.i++;
-			continue;
-		}
-		if (c != '(') {
-			if (c == '|' && depth == 0)
-				global_ok = false;
-			else if (c != '|')
-				global_ok = false;
-			sbuf_addch(out, c);
-			t.i++;
-			continue;
-		}
-		/* a group */
-		if (py[t.i + 1] != '?') {
-			global_ok = false;
-			depth++;
-			sbuf_addch(out, '(');
-			t.i++;
-			continue;
-		}
-		t.i += 2;
-		c = py[t.i];
-		if (c == '#') {
-			/* comment: copied whole */
-			sbuf_addstr(out, "(?");
-			while (py[t.i] && py[t.i] != ')')
-				sbuf_addch(out, py[t.i++]);
-			if (py[t.i] != ')') {
-				tr_error(
-				    &t, at, "missing ), unterminated comment");
-				goto fail;
-			}
-			sbuf_addch(out, py[t.i++]);
-			continue;
-		}
-		if ((c >= 'a' && c <= 'z') || c == 'L' || c == '-') {
-			int r = tr_flags(&t, at, global_ok);
-
-			if (r < 0)
-				goto fail;
-			if (r == 0) {
-				depth++;
-				global_ok = false;
-			}
-			continue;
-		}
-		global_ok = false;
-		if (c == 'P' && py[t.i + 1] == '<') {
-			sbuf_addstr(out, "(?P<");
-			t.i += 2;
-			depth++;
-			continue;
-		}
-		if (c == 'P' && py[t.i + 1] == '=') {
-			/* (?P=name) back reference: no depth change */
-			sbuf_addstr(out, "(?P=");
-			t.i += 2;
-			while (py[t.i] && py[t.i] != ')')
-				sbuf_addch(out, py[t.i++]);
-			if (py[t.i] != ')') {
-				tr_error(
-				    &t, at, "missing ), unterminated name");
-				goto fail;
-			}
-			sbuf_addch(out, py[t.i++]);
-			continue;
-		}
-		if (c == ':' || c == '=' || c == '!' || c == '>' ||
-		    (c == '<' && (py[t.i + 1] == '=' || py[t.i + 1] == '!'))) {
-			sbuf_addstr(out, "(?");
-			depth++;
-			continue;
-		}
-		if (c == '(') {
-			/* conditional (?(name)... or (?(1)... */
-			size_t k = t.i + 1;
-
-			while (py[k] && py[k] != ')')
-				k++;
-			if (py[k] != ')') {
-				tr_error(
-				    &t, at, "missing ), unterminated name");
-				goto fail;
-			}
-			sbuf_addstr(out, "(?(");
-			sbuf_add(out, py + t.i + 1, k - t.i - 1);
-			sbuf_addch(out, ')');
-			t.i = k + 1;
-			depth++;
-			continue;
-		}
-		tr_error(&t, at, "unknown extension ?%c", c ? c : ' ');
+	}
+	if (t.depth > 0) {
+		/* Python names the innermost group left open */
+		tr_error(&t, t.open[t.depth - 1],
+		    "missing ), unterminated subpattern");
 		goto fail;
 	}
-	if (depth > 0) {
-		tr_error(&t, strlen(py), "missing ), unterminated subpattern");
-		goto fail;
+	free(t.open);
+	if (omap) {
+		xgrow(&map, &cap, out->len + 1, sizeof(*map));
+		map[out->len] = t.i;
+		*omap = map;
 	}
 	return 0;
 fail:
+	free(t.open);
+	free(map);
 	*err = t.err;
 	*erroff = t.erroff;
 	return -1;
@@ -839,6 +878,7 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
     const struct fre *pref, struct intern *keys, struct diags *d)
 {
 	struct sbuf exp = SBUF_INIT, g2l = SBUF_INIT, pc = SBUF_INIT;
+	size_t *omap = NULL; /* PCRE2 offset -> Python offset */
 	char *err = NULL;
 	size_t erroff = 0;
 	const char *p;
@@ -861,7 +901,7 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
 	}
 	fre_glob2loc(sbuf_str(&exp), &g2l);
 	re->expanded = sbuf_detach(&g2l);
-	if (fre_translate(re->expanded, &pc, &err, &erroff) < 0) {
+	if (fre_translate(re->expanded, &pc, &omap, &err, &erroff) < 0) {
 		diag_add(d, DIAG_ERROR, file, line,
 		    "Unable to compile regular expression '%s': %s at "
 		    "position %zu",
@@ -878,10 +918,12 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
 		PCRE2_UCHAR msg[256];
 
 		pcre2_get_error_message(errcode, msg, sizeof(msg));
+		/* the offset in the Python text the admin wrote */
 		diag_add(d, DIAG_ERROR, file, line,
 		    "Unable to compile regular expression '%s': %s at "
 		    "position %zu",
-		    re->expanded, (const char *)msg, (size_t)pcoff);
+		    re->expanded, (const char *)msg,
+		    omap[pcoff <= pc.len ? pcoff : pc.len]);
 		goto out;
 	}
 	/* JIT failure is not an error: the interpreter gives the same
@@ -901,6 +943,7 @@ out:
 		fre_cleanup(re);
 	pcre2_compile_context_free(cc);
 	free(err);
+	free(omap);
 	sbuf_cleanup(&exp);
 	sbuf_cleanup(&g2l);
 	sbuf_cleanup(&pc);

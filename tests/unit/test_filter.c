@@ -36,7 +36,7 @@ translate(const char *py, char **err)
 	size_t off;
 
 	*err = NULL;
-	if (fre_translate(py, &b, err, &off) < 0) {
+	if (fre_translate(py, &b, NULL, err, &off) < 0) {
 		sbuf_cleanup(&b);
 		return NULL;
 	}
