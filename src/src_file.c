@@ -110,6 +110,7 @@ struct sf_file {
 	bool shadowed; /* glob file whose inode another file still reads */
 	bool queued;
 	bool dead; /* to be freed at the next reap */
+	bool decode_reported;
 	int last_err;
 	uint64_t lines, capped;
 	struct sf_file *qnext; /* run queue */
@@ -125,7 +126,8 @@ struct src_file_src {
 	bool gpoll;      /* re-expand on every poll tick */
 	struct sf_watch *gdw;
 	enum src_file_mode mode;
-	iconv_t cd; /* (iconv_t)-1: pass bytes through */
+	iconv_t cd;     /* (iconv_t)-1: pass bytes through */
+	char *encoding; /* as given, for messages (owned; NULL if none) */
 	struct src_file_cbs cb;
 	struct sf_file **files;
 	size_t nfiles, capfiles;
@@ -497,8 +499,10 @@ sf_hold(struct sf_file *f, const char *p, size_t n)
 	}
 }
 
+/* Converts one line to UTF-8; *bad is set when bytes were replaced. */
 static const char *
-sf_convert(struct src_file_src *src, const char *p, size_t n, size_t *outlen)
+sf_convert(struct src_file_src *src, const char *p, size_t n, size_t *outlen,
+    bool *bad)
 {
 	struct src_file_set *set = src->set;
 	size_t need = n * 4 + 16, inleft = n, outleft;
@@ -518,6 +522,7 @@ sf_convert(struct src_file_src *src, const char *p, size_t n, size_t *outlen)
 		if (errno == E2BIG || outleft < 3)
 			break;
 		/* EILSEQ or EINVAL (cut sequence): U+FFFD for one byte. */
+		*bad = true;
 		memcpy(out, "\xef\xbf\xbd", 3);
 		out += 3;
 		outleft -= 3;
@@ -548,8 +553,20 @@ sf_emit_line(struct sf_file *f, const char *p, size_t n, bool capped)
 		if (src->dead || f->dead)
 			return;
 	}
-	if (src->cd != (iconv_t)-1)
-		p = sf_convert(src, p, n, &n);
+	if (src->cd != (iconv_t)-1) {
+		bool bad = false;
+
+		p = sf_convert(src, p, n, &n, &bad);
+		if (bad && !f->decode_reported) {
+			/* fail2ban warns once (per file and day). */
+			f->decode_reported = true;
+			sf_event(f, SRC_FILE_EV_ERROR, EILSEQ,
+			    "Error decoding line from '%s' with '%s'.", f->path,
+			    src->encoding);
+			if (src->dead || f->dead)
+				return;
+		}
+	}
 	src->set->depth++;
 	src->cb.line(src->cb.arg, f->path, p, n);
 	src->set->depth--;
@@ -1307,6 +1324,7 @@ sf_src_release(struct src_file_src *src)
 	if (src->cd != (iconv_t)-1)
 		iconv_close(src->cd);
 	free(src->pattern);
+	free(src->encoding);
 	free(src->gdir);
 	free(src->gbase);
 	free(src);
@@ -1764,6 +1782,7 @@ src_file_add(struct src_file_set *set, const char *pattern,
 	src->pattern = xstrdup(pattern);
 	src->mode = opts->mode;
 	src->cd = cd;
+	src->encoding = opts->encoding ? xstrdup(opts->encoding) : NULL;
 	src->cb = opts->cb;
 	src->is_glob = is_wild(pattern);
 	src->next = set->srcs;

@@ -733,11 +733,11 @@ test_line_cap(void)
 static void
 test_iconv(void)
 {
-	struct rec r = {0};
+	struct rec r = {0}, e = {0};
 	struct src_file_set *set = mkset(SRC_FILE_BACKEND_AUTO);
 	struct src_file_add_opts ao;
 	struct diags d = DIAGS_INIT;
-	char *p = tpath("l1.log");
+	char *p = tpath("l1.log"), *q = tpath("ej.log");
 
 	put("l1.log", "w", "caf\xe9 cr\xe8me\n");
 	memset(&ao, 0, sizeof ao);
@@ -749,18 +749,26 @@ test_iconv(void)
 	wait_lines(&r, 1, 2000);
 	is_str(joined(&r), "caf\xc3\xa9 cr\xc3\xa8me",
 	    "latin-1 converted to UTF-8");
-	rec_clear(&r);
+	ok(!has_event(&r, "error:l1.log"), "no decoding error for latin-1");
 
-	put("l1.log", "w",
+	put("ej.log", "w",
 	    "a\xff"
 	    "b\n");
 	ao.encoding = "euc-jp";
-	ok(src_file_add(set, p, &ao, &d) != NULL, "euc-jp accepted");
-	wait_lines(&r, 1, 2000);
-	is_str(joined(&r),
+	ao.cb.arg = &e;
+	ok(src_file_add(set, q, &ao, &d) != NULL, "euc-jp accepted");
+	wait_lines(&e, 1, 2000);
+	is_str(joined(&e),
 	    "a\xef\xbf\xbd"
 	    "b",
 	    "invalid sequence replaced by U+FFFD, line kept");
+	is_int(count_event(&e, "error:ej.log"), 1,
+	    "decoding error reported (%s)", events_joined(&e));
+	put("ej.log", "a",
+	    "c\xff"
+	    "d\n");
+	wait_lines(&e, 2, 2000);
+	is_int(count_event(&e, "error:ej.log"), 1, "... once per file");
 
 	ao.encoding = "utf-16";
 	ok(src_file_add(set, p, &ao, &d) == NULL && d.nerrors == 1,
@@ -772,8 +780,11 @@ test_iconv(void)
 	ok(src_file_add(set, p, &ao, &d) != NULL, "utf-8 is pass-through");
 	diags_cleanup(&d);
 	done_set(set, &r);
+	rec_clear(&e);
 	unlink(p);
+	unlink(q);
 	free(p);
+	free(q);
 }
 
 static void
