@@ -476,6 +476,8 @@ shared_parse(struct cctx *c, const char *path)
 		/* configparser raises on syntax errors (fatal for
 		 * fail2ban); undecodable files are skipped with an error. */
 		cctx_error(c, org, p->st == INI_SYNTAX, "%s", tmp.v[i].msg);
+		if (i == 0 && f != NULL && f->pyerr != NULL)
+			cctx_set_py(c, f->pyerr);
 	}
 	diags_cleanup(&tmp);
 	if (f == NULL)
@@ -1005,6 +1007,80 @@ short_repr(const char *s, size_t n)
 	return sbuf_detach(&b);
 }
 
+/* The raw value Python names in its interpolation errors. */
+static void
+py_rawval(const struct interp *in, const char *rest, size_t n, struct sbuf *b)
+{
+	long i = -1;
+	const struct astr *v = NULL;
+
+	if (in->sect && (i = omap_find(in->sect, in->option)) >= 0)
+		v = in->sect->v[i].val;
+	else if ((i = omap_find(&in->cp->defaults, in->option)) >= 0)
+		v = in->cp->defaults.v[i].val;
+	if (i >= 0 && v != NULL) {
+		py_repr_str(astr_str(v), b);
+	} else {
+		char *t = xmemdup(rest, n);
+
+		py_repr_str(t, b);
+		free(t);
+	}
+}
+
+enum py_interp_err { PYE_MISSING, PYE_BADREF, PYE_PERCENT, PYE_DEPTH };
+
+/* Records configparser's exception text for an interpolation error. */
+static void
+interp_py(struct interp *in, enum py_interp_err kind, const char *var,
+    const char *rest, size_t n)
+{
+	struct sbuf b = SBUF_INIT;
+	char *t;
+
+	switch (kind) {
+	case PYE_MISSING:
+		sbuf_addstr(&b, "Bad value substitution: option ");
+		py_repr_str(in->option, &b);
+		sbuf_addstr(&b, " in section ");
+		py_repr_str(in->section, &b);
+		sbuf_addstr(&b, " contains an interpolation key ");
+		py_repr_str(var, &b);
+		sbuf_addstr(
+		    &b, " which is not a valid option name. Raw value: ");
+		py_rawval(in, rest, n, &b);
+		break;
+	case PYE_BADREF:
+	case PYE_PERCENT:
+		sbuf_addstr(&b,
+		    kind == PYE_BADREF
+		        ? "bad interpolation variable reference "
+		        : "'%' must be followed by '%' or '(', found: ");
+		t = xmemdup(rest, n);
+		py_repr_str(t, &b);
+		free(t);
+		break;
+	case PYE_DEPTH:
+		sbuf_addstr(&b,
+		    "Recursion limit exceeded in value "
+		    "substitution: option ");
+		py_repr_str(in->option, &b);
+		sbuf_addstr(&b, " in section ");
+		py_repr_str(in->section, &b);
+		sbuf_printf(&b,
+		    " contains an interpolation key which cannot "
+		    "be substituted in %d steps. Raw value: ",
+		    MAX_INTERP_DEPTH);
+		py_rawval(in, rest, n, &b);
+		break;
+	}
+	cctx_set_py(in->c, sbuf_str(&b));
+	sbuf_cleanup(&b);
+}
+
+static void interp_fail(struct interp *in, uint32_t org, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 interp_fail(struct interp *in, uint32_t org, const char *fmt, ...)
 {
@@ -1034,6 +1110,7 @@ interp_some(struct interp *in, const char *rest, const uint32_t *org, size_t n,
 		    "recursion limit exceeded in value substitution: "
 		    "more than %d nested %%(name)s",
 		    MAX_INTERP_DEPTH);
+		interp_py(in, PYE_DEPTH, NULL, rest, n);
 		return;
 	}
 	if (memchr(rest, '%', n) && memchr(rest, '(', n))
@@ -1077,6 +1154,8 @@ interp_some(struct interp *in, const char *rest, const uint32_t *org, size_t n,
 				interp_fail(in, org[i],
 				    "bad interpolation variable reference %s",
 				    r);
+				interp_py(
+				    in, PYE_BADREF, NULL, rest + i, n - i);
 				free(r);
 				break;
 			}
@@ -1090,6 +1169,7 @@ interp_some(struct interp *in, const char *rest, const uint32_t *org, size_t n,
 				    "bad value substitution: '%%(%s)s' is not "
 				    "defined",
 				    var);
+				interp_py(in, PYE_MISSING, var, rest, n);
 				free(var);
 				break;
 			}
@@ -1106,6 +1186,7 @@ interp_some(struct interp *in, const char *rest, const uint32_t *org, size_t n,
 			interp_fail(in, org[i],
 			    "'%%' must be followed by '%%' or '(', found: %s",
 			    r);
+			interp_py(in, PYE_PERCENT, NULL, rest + i, n - i);
 			free(r);
 			break;
 		}

@@ -113,6 +113,8 @@ struct cctx {
 	size_t nfiles;       /* files parsed (cap) */
 	/* fail2ban would refuse the whole configuration: its message. */
 	char *fatal;
+	size_t fatal_seq; /* nerr when fatal was set */
+	char *pyfatal;    /* Python's exception text for it, when known */
 	struct omap seen; /* "file:line:msg" of diags already added */
 	size_t nerr;      /* errors reported so far */
 	char *last_err;   /* the last one's message */
@@ -135,6 +137,8 @@ int cctx_org_line(const struct cctx *c, uint32_t org);
  */
 void cctx_error(struct cctx *c, uint32_t org, bool fatal, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* Python's text for the error just reported, if it set c->fatal. */
+void cctx_set_py(struct cctx *c, const char *msg);
 void cctx_warn(struct cctx *c, uint32_t org, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* Error at a file without line. */

@@ -1294,7 +1294,9 @@ read_server(
 	free(p);
 	conf->server.source = xstrdup(name);
 	*early = true;
-	if (cp_read_named(c, name, &fcp) < 0 ||
+	/* Syntax errors in these files are reported by fail2ban before
+	 * anything else ("ERROR: <exception>"). */
+	if (cp_read_named(c, name, &fcp) < 0 || c->fatal != NULL ||
 	    get_options(c, fcp, "Definition", f2b_early, NELEM(f2b_early), NULL,
 	        true, &early_opts) != 0) {
 		rc = -1;
@@ -1590,7 +1592,8 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 	}
 	conf->priv->stream = stream;
 	if (c.fatal)
-		conf->priv->fatal = xstrdup(c.fatal);
+		conf->priv->fatal = xstrdup(
+		    conf->priv->early_error && c.pyfatal ? c.pyfatal : c.fatal);
 	for (size_t i = 0; i < njails; i++)
 		jailr_free(jails[i]);
 	free(jails);

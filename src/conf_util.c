@@ -318,6 +318,7 @@ cctx_cleanup(struct cctx *c)
 	free(c->orgs);
 	free(c->basedir);
 	free(c->fatal);
+	free(c->pyfatal);
 	free(c->jail_err);
 	free(c->last_err);
 	memset(c, 0, sizeof(*c));
@@ -365,8 +366,10 @@ note_error(struct cctx *c, bool fatal, const char *msg)
 	c->nerr++;
 	free(c->last_err);
 	c->last_err = xstrdup(msg);
-	if (fatal && c->fatal == NULL)
+	if (fatal && c->fatal == NULL) {
 		c->fatal = xstrdup(msg);
+		c->fatal_seq = c->nerr;
+	}
 	if (c->cur_jail != NULL && c->jail_err == NULL)
 		c->jail_err = xstrdup(msg);
 }
@@ -416,6 +419,13 @@ cctx_error(struct cctx *c, uint32_t org, bool fatal, const char *fmt, ...)
 	vreport(c, DIAG_ERROR, cctx_org_file(c, org), cctx_org_line(c, org),
 	    fatal, fmt, ap);
 	va_end(ap);
+}
+
+void
+cctx_set_py(struct cctx *c, const char *msg)
+{
+	if (c->fatal != NULL && c->pyfatal == NULL && c->fatal_seq == c->nerr)
+		c->pyfatal = xstrdup(msg);
 }
 
 void

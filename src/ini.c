@@ -161,6 +161,7 @@ ini_free(struct ini_file *f)
 	for (size_t i = 0; i < f->nbad; i++)
 		free(f->bad[i]);
 	free(f->bad);
+	free(f->pyerr);
 	free(f->path);
 	free(f);
 }
@@ -233,6 +234,57 @@ out:
 	pv->cap = 0;
 }
 
+/* Python's repr() of n bytes of s (enough for error texts). */
+static void
+py_repr(struct sbuf *b, const char *s, size_t n)
+{
+	char q = '\'';
+
+	if (memchr(s, '\'', n) && !memchr(s, '"', n))
+		q = '"';
+	sbuf_addch(b, q);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == (unsigned char)q || c == '\\') {
+			sbuf_addch(b, '\\');
+			sbuf_addch(b, (char)c);
+		} else if (c == '\n') {
+			sbuf_addstr(b, "\\n");
+		} else if (c == '\r') {
+			sbuf_addstr(b, "\\r");
+		} else if (c == '\t') {
+			sbuf_addstr(b, "\\t");
+		} else if (c < 0x20 || c == 0x7f) {
+			sbuf_printf(b, "\\x%02x", c);
+		} else {
+			sbuf_addch(b, (char)c);
+		}
+	}
+	sbuf_addch(b, q);
+}
+
+/*
+ * What configparser would raise: the first duplicate or missing-header
+ * error at once, else all unparsable lines together at the end.
+ */
+struct pyerr {
+	struct sbuf now;     /* an immediate error, once set */
+	struct sbuf parsing; /* ParsingError text being built */
+};
+
+static void
+pyerr_line(struct sbuf *b, const char *ls, const char *le, bool nl)
+{
+	struct sbuf t = SBUF_INIT;
+
+	sbuf_add(&t, ls, (size_t)(le - ls));
+	if (nl)
+		sbuf_addch(&t, '\n');
+	py_repr(b, sbuf_str(&t), t.len);
+	sbuf_cleanup(&t);
+}
+
 /* Remembers that section name has a syntax error. */
 static void
 mark_bad(struct ini_file *f, const char *name)
@@ -302,6 +354,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 	bool syntax = false;
 	const char *p = buf, *end = buf + len;
 	int lineno = 0;
+	struct pyerr pe = {SBUF_INIT, SBUF_INIT};
 
 	*out = NULL;
 	if (memchr(buf, '\0', len) != NULL) {
@@ -333,6 +386,7 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 		else
 			p = nl;
 		lineno++;
+		bool had_nl = le < end;
 		if (max_line > 0 && (size_t)(le - ls) > max_line) {
 			diag_add(d, DIAG_ERROR, path, lineno,
 			    "line too long (%zu bytes, limit %zu)",
@@ -367,8 +421,9 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 			pending_add(&pv, vb, (size_t)(ve - vb), lineno);
 			continue;
 		}
-		pending_flush(&pv, optidx >= 0 ? &cursect->opts[optidx] : NULL);
-		optidx = -1;
+		/* Not a continuation. The value being read ends here unless
+		 * this line is unparsable: configparser then keeps the
+		 * current option, so deeper lines still continue it. */
 		indent_level = cur_indent;
 
 		/* A section header: '[' ... the last ']' with something in
@@ -383,6 +438,11 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				const char *name = vb + 1;
 				size_t n = (size_t)(rb - name);
 				struct ini_section *s;
+
+				pending_flush(&pv,
+				    optidx >= 0 ? &cursect->opts[optidx]
+				                : NULL);
+				optidx = -1;
 
 				if (n == 7 && memcmp(name, "DEFAULT", 7) == 0) {
 					cursect = &f->defaults;
@@ -399,6 +459,18 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 					syntax = true;
 					cursect = s;
 					mark_bad(f, s->name);
+					if (pe.now.len == 0) {
+						sbuf_addstr(&pe.now,
+						    "While reading from ");
+						py_repr(&pe.now, path,
+						    strlen(path));
+						sbuf_printf(&pe.now,
+						    " [line %2d]: section ",
+						    lineno);
+						py_repr(&pe.now, name, n);
+						sbuf_addstr(
+						    &pe.now, " already exists");
+					}
 					continue;
 				}
 				cursect = add_section(f, name, n, lineno);
@@ -409,6 +481,14 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 			diag_add(d, DIAG_ERROR, path, lineno,
 			    "no section header before this line");
 			syntax = true;
+			if (pe.now.len == 0) {
+				sbuf_addstr(&pe.now,
+				    "File contains no section "
+				    "headers.\nfile: ");
+				py_repr(&pe.now, path, strlen(path));
+				sbuf_printf(&pe.now, ", line: %d\n", lineno);
+				pyerr_line(&pe.now, ls, le, had_nl);
+			}
 			continue;
 		}
 		/* An option: key up to the first '=' or ':'. */
@@ -437,14 +517,35 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				    (int)show, vb);
 				syntax = true;
 				mark_bad(f, cursect->name);
+				if (pe.parsing.len == 0) {
+					sbuf_addstr(&pe.parsing,
+					    "Source contains parsing errors: ");
+					py_repr(
+					    &pe.parsing, path, strlen(path));
+				}
+				sbuf_printf(
+				    &pe.parsing, "\n\t[line %2d]: ", lineno);
+				pyerr_line(&pe.parsing, ls, le, had_nl);
 				continue;
 			}
 			ini_strip(kb, (size_t)(delim - kb), &kb, &ke);
+			pending_flush(
+			    &pv, optidx >= 0 ? &cursect->opts[optidx] : NULL);
+			optidx = -1;
 			if (kb == ke) {
 				diag_add(d, DIAG_ERROR, path, lineno,
 				    "option without a name");
 				syntax = true;
 				mark_bad(f, cursect->name);
+				if (pe.parsing.len == 0) {
+					sbuf_addstr(&pe.parsing,
+					    "Source contains parsing errors: ");
+					py_repr(
+					    &pe.parsing, path, strlen(path));
+				}
+				sbuf_printf(
+				    &pe.parsing, "\n\t[line %2d]: ", lineno);
+				pyerr_line(&pe.parsing, ls, le, had_nl);
 				continue;
 			}
 			key = xmemdup(kb, (size_t)(ke - kb));
@@ -462,6 +563,19 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 				free(key);
 				cursect->opts[idx].line = lineno;
 				mark_bad(f, cursect->name);
+				if (pe.now.len == 0) {
+					sbuf_addstr(
+					    &pe.now, "While reading from ");
+					py_repr(&pe.now, path, strlen(path));
+					sbuf_printf(&pe.now,
+					    " [line %2d]: option ", lineno);
+					py_repr(&pe.now, cursect->opts[idx].key,
+					    strlen(cursect->opts[idx].key));
+					sbuf_addstr(&pe.now, " in section ");
+					py_repr(&pe.now, cursect->name,
+					    strlen(cursect->name));
+					sbuf_addstr(&pe.now, " already exists");
+				}
 			} else {
 				struct ini_opt *o;
 
@@ -482,6 +596,12 @@ ini_parse(const char *path, const char *buf, size_t len, size_t max_line,
 	pending_flush(
 	    &pv, optidx >= 0 && cursect ? &cursect->opts[optidx] : NULL);
 	sbuf_cleanup(&pv.text);
+	if (pe.now.len)
+		f->pyerr = sbuf_detach(&pe.now);
+	else if (pe.parsing.len)
+		f->pyerr = sbuf_detach(&pe.parsing);
+	sbuf_cleanup(&pe.now);
+	sbuf_cleanup(&pe.parsing);
 	*out = f;
 	return syntax ? INI_SYNTAX : INI_OK;
 }

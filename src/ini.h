@@ -48,6 +48,8 @@ struct ini_file {
 	size_t cap;
 	char **bad; /* names of sections with syntax errors (owned) */
 	size_t nbad;
+	char *pyerr; /* the exception text Python's configparser would
+	                raise for this file, or NULL (owned) */
 };
 
 enum ini_status {

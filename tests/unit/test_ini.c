@@ -142,6 +142,20 @@ main(void)
 	error_at("[s]\na = 1\n[]\n", 3, "expected 'name = value'",
 	    "empty section name is not a header");
 
+	/* An unparsable line does not end the value before it (Python). */
+	f = parse("[s]\nok = 1\njunk\n  more\n", &st, &d);
+	is_str(val(f, "s", "ok"), "1\nmore",
+	    "continuation after an unparsable line");
+	ok(f && f->pyerr && strstr(f->pyerr, "[line  3]: 'junk\\n'"),
+	    "configparser's ParsingError text");
+	ini_free(f);
+	f = parse("[s]\na = 1\na = 2\n", &st, &d);
+	is_str(f ? f->pyerr : NULL,
+	    "While reading from 't.conf' [line  3]: option 'a' in section 's' "
+	    "already exists",
+	    "configparser's DuplicateOptionError text");
+	ini_free(f);
+
 	/* Bad files. */
 	f = NULL;
 	st = ini_parse("b.conf", "[s]\na = \xff\n", 10, 0, &f, &d);
