@@ -165,14 +165,11 @@ check_keys(struct cctx *c, const struct omap *opts, const struct omap *refs)
 }
 
 void
-conf_check_unknown(struct cctx *c, const struct cp *jcp,
-    const struct jailr *const *jails, size_t njails)
+conf_check_unknown(struct cctx *c, const struct cp *jcp)
 {
 	struct omap refs = OMAP_INIT;
 	const char *saved = c->cur_jail;
 
-	(void)jails;
-	(void)njails;
 	cp_collect_refs(jcp, &refs);
 	c->cur_jail = NULL;
 	check_keys(c, &jcp->defaults, &refs);

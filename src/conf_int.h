@@ -407,8 +407,7 @@ void conf_server_cleanup(struct conf_server *s);
 void conf_apply_filter_cmds(struct cctx *c, const struct pyval *stream,
     size_t from, struct filterdef *fd);
 /* Unknown option checks with did-you-mean hints (warden check). */
-void conf_check_unknown(struct cctx *c, const struct cp *jcp,
-    const struct jailr *const *jails, size_t njails);
+void conf_check_unknown(struct cctx *c, const struct cp *jcp);
 void conf_check_server(struct cctx *c, const struct cp *fcp);
 /* Filter/action [Definition] keys close to a recognised option. */
 void conf_check_definition(struct cctx *c, const struct cp *cp, bool action);

@@ -784,8 +784,8 @@ strip_ext(const char *name)
  * (recorded), -1 for a fatal error.
  */
 static int
-jail_read_action(struct cctx *c, struct cp *jcp, struct jailr *j,
-    const struct astr *act, const struct omap *jvars)
+jail_read_action(struct cctx *c, struct jailr *j, const struct astr *act,
+    const struct omap *jvars)
 {
 	struct astr name = ASTR_INIT;
 	struct omap aopts = OMAP_INIT;
@@ -795,7 +795,6 @@ jail_read_action(struct cctx *c, struct cp *jcp, struct jailr *j,
 	int rc = 0;
 	size_t nlen;
 
-	(void)jcp;
 	if (conf_extract_options(act, &name, &aopts, &err) != 0) {
 		char *r = repr_s(astr_str(act));
 
@@ -1040,7 +1039,7 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 			conf_astr_strip(&acts.v[i], &act);
 			astr_add(&act, "", NULL, 0, 0);
 			if (act.len > 0)
-				rc = jail_read_action(c, jcp, j, &act, &vars);
+				rc = jail_read_action(c, j, &act, &vars);
 			astr_cleanup(&act);
 		}
 		astrv_cleanup(&acts);
@@ -1543,8 +1542,7 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 		}
 		omap_cleanup(&bad, NULL);
 		if (!c.quiet)
-			conf_check_unknown(&c, jcp,
-			    (const struct jailr *const *)jails, njails);
+			conf_check_unknown(&c, jcp);
 	}
 	/* Convert every jail, then "start" lines; build typed jails. */
 	for (size_t i = 0; i < njails; i++) {
