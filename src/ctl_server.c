@@ -442,10 +442,10 @@ peer_in_group(int fd, gid_t primary, gid_t gid)
 	return false;
 }
 
-/* The connection to give up for a new one: the READING one waiting the
- * longest (idle since, or partial frame since), or NULL. */
+/* The connection to give up for the new one (not itself): the READING
+ * one waiting the longest (idle since, or partial frame since), or NULL. */
 static struct ctl_conn *
-pick_victim(struct ctl_server *s)
+pick_victim(struct ctl_server *s, const struct ctl_conn *newc)
 {
 	struct ctl_conn *best = NULL;
 	uint64_t best_t = 0;
@@ -453,7 +453,7 @@ pick_victim(struct ctl_server *s)
 	for (struct ctl_conn *c = s->conns; c; c = c->next) {
 		uint64_t t;
 
-		if (c->state != CONN_READING)
+		if (c->state != CONN_READING || c == newc)
 			continue;
 		t = c->len > 0 ? c->frame_start_ms : c->last_active_ms;
 		if (best == NULL || t < best_t) {
@@ -473,7 +473,6 @@ on_connection(uv_stream_t *ls, int status)
 	socklen_t clen = sizeof(cred);
 	uv_os_fd_t fd;
 	unsigned live = 0;
-	bool busy = false;
 
 	if (status < 0 || s->freeing)
 		return;
@@ -498,25 +497,14 @@ on_connection(uv_stream_t *ls, int status)
 	s->st.accepted++;
 	for (struct ctl_conn *o = s->conns; o; o = o->next)
 		live++;
-	if (live > s->max_clients) {
-		struct ctl_conn *v = pick_victim(s);
-
-		if (v != NULL && v != c) {
-			s->st.evicted++;
-			conn_close(v);
-		} else {
-			busy = true;
-		}
-	}
-	if (busy) {
+	if (live > s->max_clients + BUSY_SLACK) {
+		/* Flooded: not even a reply. */
 		s->st.rejected_busy++;
-		if (live > s->max_clients + BUSY_SLACK)
-			conn_close(c);
-		else
-			conn_send_error(c, CTL_ERR_BUSY,
-			    "too many control connections; try again", true);
+		conn_close(c);
 		return;
 	}
+	/* Strangers first, so that they can never evict a legitimate
+	 * client; their refusal is on its way out (not evictable). */
 	if (uv_fileno((uv_handle_t *)&c->pipe, &fd) != 0 ||
 	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) != 0) {
 		s->st.denied++;
@@ -541,6 +529,18 @@ on_connection(uv_stream_t *ls, int status)
 			conn_send_error(c, CTL_ERR_PERMISSION, msg, true);
 			return;
 		}
+	}
+	if (live > s->max_clients) {
+		struct ctl_conn *v = pick_victim(s, c);
+
+		if (v == NULL) {
+			s->st.rejected_busy++;
+			conn_send_error(c, CTL_ERR_BUSY,
+			    "too many control connections; try again", true);
+			return;
+		}
+		s->st.evicted++;
+		conn_close(v);
 	}
 	conn_process(c);
 }

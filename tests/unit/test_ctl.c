@@ -744,6 +744,51 @@ test_server_crowd(void)
 	stop_server(s);
 }
 
+static void
+test_server_busy(void)
+{
+	struct ctl_server_opts o = {.max_clients = 2};
+	struct hstate h = {.hold = true};
+	struct ctl_server *s = start_server(&o, &h, "busy.sock");
+	struct ctl_reply *held[2];
+	struct ctl_response r;
+	char *ping[] = {"ping"};
+	int a, b, c, d;
+
+	/* Two idle clients, then a third: the oldest idle one goes. */
+	a = raw_connect(o.path);
+	pump(5);
+	b = raw_connect(o.path);
+	pump(5);
+	c = raw_connect(o.path);
+	ok(raw_closed(a, 500), "busy: oldest idle client evicted");
+	raw_request(c, 1, ping);
+	pump(20);
+	held[0] = h.held;
+	raw_request(b, 1, ping);
+	pump(20);
+	held[1] = h.held;
+	ok(held[0] && held[1] && held[0] != held[1],
+	    "busy: both remaining clients' requests are with the handler");
+	/* Everyone is busy: a newcomer is told so. */
+	d = raw_connect(o.path);
+	ok(raw_reply(d, &r, 1000) == 0 && !r.ok &&
+	        strcmp(r.errtype, "Busy") == 0,
+	    "busy: newcomer gets Busy when no one can be evicted");
+	ctl_response_cleanup(&r);
+	ok(raw_closed(d, 500), "busy: and is closed");
+	ctl_reply_ok(held[0], json_string("pong"));
+	ctl_reply_ok(held[1], json_string("pong"));
+	ok(raw_reply(c, &r, 1000) == 0 && r.ok, "busy: held replies delivered");
+	ctl_response_cleanup(&r);
+	close(a);
+	close(b);
+	close(c);
+	close(d);
+	h.held = NULL;
+	stop_server(s);
+}
+
 /* Runs fn in a child with uid/gid dropped; the parent runs the loop. The
  * child's exit status is returned (or -1). */
 static int
@@ -1056,6 +1101,7 @@ main(void)
 	test_server_async();
 	test_server_timeouts();
 	test_server_crowd();
+	test_server_busy();
 	test_server_creds();
 	test_server_stale();
 	test_client();
