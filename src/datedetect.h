@@ -38,7 +38,9 @@ enum datedetect_flags {
  * `logtimezone =` does in fail2ban). now is used for %ExY's year range
  * (fail2ban uses the real time at start-up). Problems
  * (unknown directive, bad regex, unknown time zone, duplicate template)
- * are appended to d with file/line, and NULL is returned.
+ * are appended to d with file/line (line + k for the k-th line of a
+ * multi-line pattern), and NULL is returned. Regex errors fail2ban would
+ * only hit at the first log line are reported here, at load time.
  * Returns a new detector; free with datedetect_free().
  */
 struct datedetect *datedetect_new(const char *pattern, const char *logtimezone,
@@ -53,7 +55,9 @@ enum date_err {
 	DATE_EVALUE = 1,
 	/* fail2ban raises an exception here (unknown zone abbreviation such
 	   as "INFO Jan 23 ...", a month without a day ...) and drops the
-	   line ("Failed to process line"); fail2ban-regex aborts. */
+	   line ("Failed to process line"); fail2ban-regex aborts. Also
+	   reported with start == end == len for a template that matched
+	   empty at the very end of the line (IndexError in fail2ban). */
 	DATE_EOTHER = 2,
 };
 
