@@ -1,11 +1,1116 @@
 /*
- * wardend: the daemon's main (work in progress; see src/wardend.h).
+ * wardend, Warden's daemon: reads the configuration (an /etc/warden or
+ * /etc/fail2ban tree, or the built-in default when there is none), opens
+ * the log, the database and the control socket, starts the jails and runs
+ * one libuv loop until SIGTERM or `warden stop`. SIGHUP and `warden
+ * reload` re-read the configuration and swap it; SIGUSR1 reopens the log
+ * file. Type=notify under systemd (READY/RELOADING/STOPPING).
+ *
+ * This file is the wiring: options, configuration, daemonizing, startup
+ * and shutdown order, the per-tick database commit, reload. The jails'
+ * behaviour is in jail.c, the control commands in server.c.
  */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+#include <uv.h>
+
+#include "cmds.h"
+#include "conf.h"
+#include "ctl_client.h"
+#include "ctl_server.h"
+#include "db.h"
+#include "ignore.h"
+#include "jail.h"
+#include "log.h"
+#include "src_file.h"
+#include "strv.h"
+#include "timeval.h"
+#include "wardend.h"
+#include "xmalloc.h"
+
+/* TEMPORARY until ignore.c lands (see jail.c). */
+#pragma weak ignore_env_new
+#pragma weak ignore_env_refresh
+#pragma weak ignore_env_free
+
+#define PURGE_INTERVAL_MS   (3600 * 1000) /* fail2ban purges hourly */
+#define POSSAVE_INTERVAL_MS (10 * 1000)   /* lazy log position saving */
+#define F2B_STOCK_DBFILE    "/var/lib/fail2ban/fail2ban.sqlite3"
+
+double
+warden_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp,
+	    "Usage: wardend [OPTIONS]\n\n"
+	    "Warden's daemon: watches log files and bans the addresses that "
+	    "fail too often.\n\n"
+	    "Options:\n"
+	    "    -c, --conf <DIR>        configuration directory (default "
+	    "%s;\n"
+	    "                            without it the built-in sshd jail "
+	    "runs)\n"
+	    "    -s, --socket <FILE>     control socket path\n"
+	    "    -p, --pidfile <FILE>    pid file path\n"
+	    "    -f                      stay in the foreground\n"
+	    "    -b                      detach into the background "
+	    "(default)\n"
+	    "    -x                      remove a stale socket file\n"
+	    "    --logtarget <TARGET>    FILE, STDOUT, STDERR, SYSLOG or "
+	    "SYSTEMD-JOURNAL\n"
+	    "    --loglevel <LEVEL>      CRITICAL ... HEAVYDEBUG or a "
+	    "number\n"
+	    "    --syslogsocket auto|<FILE>\n"
+	    "    --dbfile <PATH>         database file, :memory: or None\n"
+	    "    -t, --test              test the configuration and exit\n"
+	    "    --pname <NAME>          accepted for compatibility\n"
+	    "    --async                 accepted for compatibility\n"
+	    "    -h, --help              this text\n"
+	    "    -V, --version           the version\n",
+	    WARDEND_DEFAULT_CONFDIR);
+}
+
+/* Returns 0, 1 (done, exit 0), or -1 (bad usage). */
+static int
+parse_opts(int argc, char **argv, struct warden_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->background = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL, *eq;
+		char name[64];
+		size_t n;
+
+		if (a[0] != '-' || a[1] == '\0') {
+			fprintf(
+			    stderr, "wardend: unexpected argument '%s'\n", a);
+			return -1;
+		}
+		if (a[1] != '-') {
+			/* short: -f -b -x -t -h -V, or -c/-s/-p VALUE */
+			char c = a[1];
+
+			if (strchr("fbxthV", c) != NULL && a[2] == '\0') {
+				if (c == 'f')
+					o->background = false;
+				else if (c == 'b')
+					o->background = true;
+				else if (c == 'x')
+					o->force = true;
+				else if (c == 't')
+					o->test = true;
+				else if (c == 'h') {
+					usage(stdout);
+					return 1;
+				} else {
+					printf("%s\n", WARDEN_VERSION);
+					return 1;
+				}
+				continue;
+			}
+			if (strchr("csp", c) == NULL) {
+				fprintf(
+				    stderr, "wardend: unknown option %s\n", a);
+				return -1;
+			}
+			val = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
+			if (val == NULL) {
+				fprintf(
+				    stderr, "wardend: %s needs a value\n", a);
+				return -1;
+			}
+			if (c == 'c') {
+				o->confdir = val;
+				o->confdir_given = true;
+			} else if (c == 's') {
+				o->socket = val;
+			} else {
+				o->pidfile = val;
+			}
+			continue;
+		}
+		eq = strchr(a + 2, '=');
+		n = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+		if (n >= sizeof(name)) {
+			fprintf(stderr, "wardend: unknown option %s\n", a);
+			return -1;
+		}
+		memcpy(name, a + 2, n);
+		name[n] = '\0';
+		if (strcmp(name, "help") == 0) {
+			usage(stdout);
+			return 1;
+		}
+		if (strcmp(name, "version") == 0) {
+			printf("Warden v%s\n", WARDEN_VERSION);
+			return 1;
+		}
+		if (strcmp(name, "test") == 0) {
+			o->test = true;
+			continue;
+		}
+		if (strcmp(name, "async") == 0)
+			continue;
+		if (eq)
+			val = eq + 1;
+		else if (i + 1 < argc)
+			val = argv[++i];
+		if (val == NULL) {
+			fprintf(stderr, "wardend: --%s needs a value\n", name);
+			return -1;
+		}
+		if (strcmp(name, "conf") == 0) {
+			o->confdir = val;
+			o->confdir_given = true;
+		} else if (strcmp(name, "socket") == 0)
+			o->socket = val;
+		else if (strcmp(name, "pidfile") == 0)
+			o->pidfile = val;
+		else if (strcmp(name, "logtarget") == 0)
+			o->logtarget = val;
+		else if (strcmp(name, "loglevel") == 0)
+			o->loglevel = val;
+		else if (strcmp(name, "syslogsocket") == 0)
+			o->syslogsocket = val;
+		else if (strcmp(name, "dbfile") == 0)
+			o->dbfile = val;
+		else if (strcmp(name, "pname") == 0)
+			;
+		else {
+			fprintf(stderr, "wardend: unknown option --%s\n", name);
+			return -1;
+		}
+	}
+	if (o->confdir == NULL)
+		o->confdir = WARDEND_DEFAULT_CONFDIR;
+	return 0;
+}
+
+static bool
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * Loads the configuration: the directory when it exists, else (for the
+ * default directory) the built-in one. Returns 0 with *out and diags, or
+ * -1 with a message in err.
+ */
+static int
+load_conf(struct warden *w, struct conf **out, struct diags *d, char *err,
+    size_t errlen)
+{
+	const char *dir = w->opts.confdir;
+	char *tmp = NULL;
+	int rc;
+
+	*out = NULL;
+	if (!is_dir(dir)) {
+		if (w->opts.confdir_given &&
+		    strcmp(dir, WARDEND_DEFAULT_CONFDIR) != 0) {
+			snprintf(err, errlen,
+			    "Configuration directory %s does not exist", dir);
+			return -1;
+		}
+		tmp = default_conf_materialize(err, errlen);
+		if (tmp == NULL)
+			return -1;
+		w->builtin = true;
+		dir = tmp;
+	} else {
+		w->builtin = false;
+	}
+	rc = conf_load(dir, out, d);
+	if (tmp != NULL) {
+		default_conf_remove(tmp);
+		free(tmp);
+	}
+	if (rc != 0) {
+		snprintf(err, errlen, "Cannot read the configuration in %s",
+		    w->opts.confdir);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+log_diags(const struct diags *d)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		char *s = diag_format(&d->v[i]);
+
+		wlog(d->v[i].level == DIAG_ERROR ? WLOG_ERROR : WLOG_WARNING,
+		    WLOG_SERVER, "%s", s);
+		free(s);
+	}
+}
+
+/* -t: the configuration test of fail2ban-server -t. */
+static int
+run_test(struct warden *w)
+{
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	char err[512];
+	int rc = 255;
+
+	if (load_conf(w, &c, &d, err, sizeof(err)) != 0) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "ERROR: %s\n", err);
+		goto out;
+	}
+	diags_print(&d, stderr);
+	for (size_t i = 0; i < c->nbroken; i++)
+		fprintf(stderr, "jail '%s' would be disabled: %s\n",
+		    c->broken[i].name, c->broken[i].error);
+	{
+		struct jail_env env = {0};
+
+		for (size_t i = 0; i < c->njails; i++) {
+			struct diags jd = DIAGS_INIT;
+			struct jail *j;
+
+			env.now = warden_now;
+			j = jail_new(&c->jails[i], &env, &jd);
+			if (j == NULL) {
+				diags_print(&jd, stderr);
+				fprintf(stderr,
+				    "jail '%s' would be disabled: bad "
+				    "configuration\n",
+				    c->jails[i].name);
+				d.nerrors++;
+			}
+			jail_free(j);
+			diags_cleanup(&jd);
+		}
+	}
+	if (d.nerrors == 0) {
+		printf("OK: configuration test is successful\n");
+		rc = 0;
+	} else {
+		fprintf(stderr, "ERROR: test configuration failed\n");
+	}
+out:
+	conf_free(c);
+	diags_cleanup(&d);
+	return rc;
+}
+
+/* ---- background ---- */
+
+/*
+ * Detaches: the parent waits on a pipe until the child reports that it
+ * listens (exit 0) or fails (exit 255). Returns the write end in the
+ * child, -1 in the foreground.
+ */
+static int
+daemonize(void)
+{
+	int p[2];
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		perror("wardend: pipe");
+		exit(255);
+	}
+	pid = fork();
+	if (pid < 0) {
+		perror("wardend: fork");
+		exit(255);
+	}
+	if (pid > 0) {
+		char c = 0;
+		ssize_t n;
+
+		close(p[1]);
+		do
+			n = read(p[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		_exit(n == 1 && c == '1' ? 0 : 255);
+	}
+	close(p[0]);
+	setsid();
+	/* A second fork so the daemon is no session leader. */
+	pid = fork();
+	if (pid < 0)
+		_exit(255);
+	if (pid > 0)
+		_exit(0);
+	return p[1];
+}
+
+static void
+ready_report(int fd, bool ok)
+{
+	if (fd < 0)
+		return;
+	if (ok) {
+		int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		if (write(fd, "1", 1) < 0) {
+			/* the parent is gone: nothing to tell */
+		}
+		if (nul >= 0) {
+			dup2(nul, 0);
+			dup2(nul, 1);
+			dup2(nul, 2);
+			close(nul);
+		}
+	}
+	close(fd);
+}
+
+/* ---- pid file ---- */
+
+static void
+make_parent_dir(const char *path, mode_t mode)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+
+	if (slash != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, mode) != 0 && errno != EEXIST)
+			wlog(WLOG_WARNING, WLOG_SERVER, "Cannot create %s: %s",
+			    dir, strerror(errno));
+	}
+	free(dir);
+}
+
+static void
+write_pidfile(const char *path)
+{
+	FILE *fp;
+
+	make_parent_dir(path, 0755);
+	fp = fopen(path, "w");
+	if (fp == NULL) {
+		wlog(WLOG_ERROR, WLOG_SERVER, "Unable to create PID file: %s",
+		    strerror(errno));
+		return;
+	}
+	fprintf(fp, "%ld\n", (long)getpid());
+	fclose(fp);
+}
+
+/* ---- ticks ---- */
+
+void
+warden_commit(struct warden *w)
+{
+	static struct wlog_rate rate = WLOG_RATE_INIT(60);
+	bool pending = false;
+
+	for (size_t i = 0; i < w->njails; i++)
+		if (jail_has_pending(w->jails[i]))
+			pending = true;
+	if (db_pending(w->db) > 0 && db_flush(w->db) != 0) {
+		unsigned long sup = 0;
+
+		if (wlog_rate_allow(&rate, warden_now(), &sup))
+			wlog(WLOG_ERROR, WLOG_DATABASE,
+			    "Database commit failed: %s (bans wait for it)%s",
+			    db_last_error(w->db),
+			    sup ? " (repeated errors suppressed)" : "");
+		return;
+	}
+	if (!pending)
+		return;
+	for (size_t i = 0; i < w->njails; i++)
+		jail_commit(w->jails[i]);
+}
+
+static void
+on_tick(uv_check_t *h)
+{
+	warden_commit(h->data);
+}
+
+static void
+on_purge(uv_timer_t *t)
+{
+	struct warden *w = t->data;
+	long n;
+
+	if (w->db == NULL)
+		return;
+	n = db_purge(w->db, warden_now(), w->dbpurgeage);
+	if (n < 0)
+		wlog(WLOG_ERROR, WLOG_DATABASE,
+		    "Purge of the database failed: %s", db_last_error(w->db));
+	else
+		wlog(WLOG_DEBUG, WLOG_DATABASE,
+		    "Purge of the database: %ld rows", n);
+}
+
+static void
+on_possave(uv_timer_t *t)
+{
+	struct warden *w = t->data;
+
+	for (size_t i = 0; i < w->njails; i++)
+		jail_save_positions(w->jails[i]);
+}
+
+struct jail *
+warden_find_jail(struct warden *w, const char *name)
+{
+	for (size_t i = 0; i < w->njails; i++)
+		if (strcmp(jail_name(w->jails[i]), name) == 0)
+			return w->jails[i];
+	return NULL;
+}
+
+/* ---- jails ---- */
+
+static struct jail_env g_env; /* filled once in main; jails borrow it */
+
+static void
+jails_append(struct warden *w, struct jail *j)
+{
+	w->jails = xreallocarray(w->jails, w->njails + 1, sizeof(*w->jails));
+	w->jails[w->njails++] = j;
+}
+
+static void
+jails_remove(struct warden *w, struct jail *j)
+{
+	for (size_t i = 0; i < w->njails; i++)
+		if (w->jails[i] == j) {
+			memmove(&w->jails[i], &w->jails[i + 1],
+			    (w->njails - i - 1) * sizeof(*w->jails));
+			w->njails--;
+			return;
+		}
+}
+
+/* Creates and starts the jail cj; logs why when it cannot. */
+static struct jail *
+start_jail(struct warden *w, const struct conf_jail *cj)
+{
+	struct diags d = DIAGS_INIT;
+	struct jail *j = jail_new(cj, &g_env, &d);
+
+	log_diags(&d);
+	diags_cleanup(&d);
+	if (j == NULL) {
+		wlog(WLOG_ERROR, WLOG_SERVER,
+		    "Jail '%s' could not be created and stays disabled",
+		    cj->name);
+		return NULL;
+	}
+	jails_append(w, j);
+	db_jail_add(w->db, cj->name);
+	jail_start(j);
+	return j;
+}
+
+static void
+log_broken(const struct conf *c)
+{
+	for (size_t i = 0; i < c->nbroken; i++)
+		wlog(WLOG_ERROR, WLOG_SERVER,
+		    "Jail '%s' skipped because of errors in its configuration: "
+		    "%s",
+		    c->broken[i].name, c->broken[i].error);
+}
+
+/* ---- jails by name (control commands) ---- */
+
+static void stop_jail(struct warden *w, struct jail *j, const char *restart);
 
 int
-main(void)
+warden_start_jail(struct warden *w, const char *name)
 {
-	fprintf(stderr, "wardend: not yet\n");
-	return 1;
+	const struct conf_jail *cj = conf_find_jail(w->conf, name);
+
+	if (cj == NULL || warden_find_jail(w, name) != NULL)
+		return -1;
+	return start_jail(w, cj) != NULL ? 0 : -1;
+}
+
+void
+warden_stop_jail(struct warden *w, struct jail *j)
+{
+	stop_jail(w, j, NULL);
+}
+
+const char *
+warden_loglevel(const struct warden *w)
+{
+	return w->loglevel ? w->loglevel : "INFO";
+}
+
+int
+warden_set_loglevel(struct warden *w, const char *level)
+{
+	int lv;
+	char *up;
+
+	if (wlog_level_parse(level, &lv) != 0)
+		return -1;
+	wlog_set_level(lv);
+	up = xstrdup(level);
+	for (char *p = up; *p; p++)
+		if (*p >= 'a' && *p <= 'z')
+			*p = (char)(*p - 'a' + 'A');
+	free(w->loglevel);
+	w->loglevel = up;
+	return 0;
+}
+
+/* A jail being stopped: what to do once its actions are done. */
+struct stopping {
+	struct warden *w;
+	struct jail *j;
+	char *restart_name; /* start this jail of w->conf afterwards */
+};
+
+static void finish_shutdown(struct warden *w);
+static unsigned g_stopping; /* jails whose stop is under way */
+
+static void
+jail_stopped(void *arg)
+{
+	struct stopping *s = arg;
+	struct warden *w = s->w;
+
+	db_jail_disable(w->db, jail_name(s->j));
+	wlog(WLOG_INFO, WLOG_JAIL, "Jail '%s' stopped", jail_name(s->j));
+	jail_free(s->j);
+	if (s->restart_name != NULL && !w->stopping) {
+		const struct conf_jail *cj =
+		    conf_find_jail(w->conf, s->restart_name);
+
+		if (cj != NULL && warden_find_jail(w, cj->name) == NULL)
+			start_jail(w, cj);
+	}
+	free(s->restart_name);
+	free(s);
+	g_stopping--;
+	if (w->stopping && g_stopping == 0)
+		finish_shutdown(w);
+}
+
+/* Takes j out of the running list and stops it. */
+static void
+stop_jail(struct warden *w, struct jail *j, const char *restart_name)
+{
+	struct stopping *s = xcalloc(1, sizeof(*s));
+
+	s->w = w;
+	s->j = j;
+	s->restart_name = restart_name ? xstrdup(restart_name) : NULL;
+	jails_remove(w, j);
+	jail_save_positions(j);
+	g_stopping++;
+	jail_stop(j, jail_stopped, s);
+}
+
+/* ---- reload ---- */
+
+int
+warden_reload(struct warden *w, const char *name, bool restart, bool unban,
+    bool if_exists, char *err, size_t errlen)
+{
+	struct diags d = DIAGS_INIT;
+	struct conf *nc = NULL, *old;
+	struct strv restarting = STRV_INIT;
+	int rc = -1;
+
+	(void)if_exists;
+	if (w->stopping) {
+		snprintf(err, errlen, "Shutdown in progress");
+		return -1;
+	}
+	if (w->notify)
+		sd_notify(0, "RELOADING=1");
+	wlog(WLOG_INFO, WLOG_SERVER, "Reload %s%s",
+	    name ? "jail " : "all jails", name ? name : "");
+	if (load_conf(w, &nc, &d, err, errlen) != 0) {
+		log_diags(&d);
+		goto out;
+	}
+	log_diags(&d);
+	/* A jail that runs now and is broken in the new configuration:
+	 * keep the old configuration. */
+	for (size_t i = 0; i < nc->nbroken; i++) {
+		const char *bn = nc->broken[i].name;
+
+		if ((name == NULL || strcmp(name, bn) == 0) &&
+		    warden_find_jail(w, bn) != NULL) {
+			snprintf(err, errlen,
+			    "Reload failed: jail '%s': %s; the running "
+			    "configuration is kept",
+			    bn, nc->broken[i].error);
+			goto out;
+		}
+	}
+	if (name != NULL && conf_find_jail(nc, name) == NULL) {
+		snprintf(err, errlen, "No section: '%s'", name);
+		goto out;
+	}
+	/* Try the jails that would be reloaded in place first: a filter
+	 * that does not compile refuses the whole reload. */
+	for (size_t i = 0; i < nc->njails; i++) {
+		const struct conf_jail *cj = &nc->jails[i];
+		struct diags jd = DIAGS_INIT;
+		struct jail *probe;
+
+		if (name != NULL && strcmp(name, cj->name) != 0)
+			continue;
+		probe =
+		    jail_new(cj, &(struct jail_env){.now = warden_now}, &jd);
+		if (probe == NULL) {
+			log_diags(&jd);
+			snprintf(err, errlen,
+			    "Reload failed: jail '%s' has errors; the running "
+			    "configuration is kept",
+			    cj->name);
+			diags_cleanup(&jd);
+			goto out;
+		}
+		jail_free(probe);
+		diags_cleanup(&jd);
+	}
+	old = w->conf;
+	w->conf = nc;
+	nc = NULL;
+	/* --unban / --restart, then reload, add and remove. */
+	for (size_t i = 0; i < w->njails;) {
+		struct jail *j = w->jails[i];
+		const struct conf_jail *cj =
+		    conf_find_jail(w->conf, jail_name(j));
+
+		if (name != NULL && strcmp(name, jail_name(j)) != 0) {
+			i++;
+			continue;
+		}
+		if (unban)
+			jail_unbanip(j, NULL, 0, false, NULL, 0);
+		if (cj == NULL) {
+			stop_jail(w, j, NULL);
+			continue;
+		}
+		if (restart ||
+		    strcmp(jail_backend(j),
+		        cj->backend ? cj->backend : "auto") != 0) {
+			if (!restart)
+				wlog(WLOG_INFO, WLOG_SERVER,
+				    "Restart jail '%s' (reason: '%s' != '%s')",
+				    cj->name, jail_backend(j), cj->backend);
+			strv_add(&restarting, cj->name);
+			stop_jail(w, j, cj->name);
+			continue;
+		}
+		wlog(WLOG_INFO, WLOG_SERVER, "Reload jail '%s'", cj->name);
+		{
+			struct diags jd = DIAGS_INIT;
+
+			if (jail_reload(j, cj, &jd) != 0)
+				wlog(WLOG_ERROR, WLOG_SERVER,
+				    "Jail '%s' kept its previous "
+				    "configuration",
+				    cj->name);
+			log_diags(&jd);
+			diags_cleanup(&jd);
+		}
+		wlog(WLOG_INFO, WLOG_SERVER, "Jail '%s' reloaded", cj->name);
+		i++;
+	}
+	for (size_t i = 0; i < w->conf->njails; i++) {
+		const struct conf_jail *cj = &w->conf->jails[i];
+
+		if (name != NULL && strcmp(name, cj->name) != 0)
+			continue;
+		/* a restarted jail starts once its old instance stopped */
+		if (warden_find_jail(w, cj->name) != NULL ||
+		    strv_find(&restarting, cj->name) >= 0)
+			continue;
+		start_jail(w, cj);
+	}
+	strv_cleanup(&restarting);
+	log_broken(w->conf);
+	conf_free(old);
+	wlog(WLOG_INFO, WLOG_SERVER, "Reload finished.");
+	rc = 0;
+out:
+	if (rc != 0)
+		wlog(WLOG_ERROR, WLOG_SERVER, "%s", err);
+	conf_free(nc);
+	diags_cleanup(&d);
+	if (w->notify)
+		sd_notify(0, "READY=1");
+	return rc;
+}
+
+/* ---- signals and shutdown ---- */
+
+static void
+close_cb_noop(uv_handle_t *h)
+{
+	(void)h;
+}
+
+static void
+final_close(uv_timer_t *t)
+{
+	struct warden *w = t->data;
+
+	uv_close((uv_handle_t *)t, close_cb_noop);
+	ctl_server_free(w->ctl);
+	w->ctl = NULL;
+	src_file_free(w->files);
+	w->files = NULL;
+	uv_close((uv_handle_t *)&w->tick, close_cb_noop);
+	uv_close((uv_handle_t *)&w->purge, close_cb_noop);
+	uv_close((uv_handle_t *)&w->possave, close_cb_noop);
+	for (size_t i = 0; i < sizeof(w->sig) / sizeof(w->sig[0]); i++)
+		uv_close((uv_handle_t *)&w->sig[i], close_cb_noop);
+}
+
+static uv_timer_t g_final;
+
+static void
+finish_shutdown(struct warden *w)
+{
+	static bool done;
+
+	if (done)
+		return;
+	done = true;
+	if (w->db != NULL) {
+		if (db_flush(w->db) != 0)
+			wlog(WLOG_ERROR, WLOG_DATABASE,
+			    "Final database commit failed: %s",
+			    db_last_error(w->db));
+		db_close(w->db);
+		w->db = NULL;
+		wlog(
+		    WLOG_INFO, WLOG_DATABASE, "Connection to database closed.");
+	}
+	/* Let a pending `stop` reply reach its client first. */
+	uv_timer_init(w->loop, &g_final);
+	g_final.data = w;
+	uv_timer_start(&g_final, final_close, 20, 0);
+}
+
+void
+warden_shutdown(struct warden *w)
+{
+	if (w->stopping)
+		return;
+	w->stopping = true;
+	if (w->notify)
+		sd_notify(0, "STOPPING=1");
+	wlog(WLOG_INFO, WLOG_SERVER, "Shutdown in progress...");
+	uv_timer_stop(&w->purge);
+	uv_timer_stop(&w->possave);
+	warden_commit(w);
+	wlog(WLOG_INFO, WLOG_SERVER, "Stopping all jails");
+	while (w->njails > 0)
+		stop_jail(w, w->jails[w->njails - 1], NULL);
+	if (g_stopping == 0)
+		finish_shutdown(w);
+}
+
+static void
+on_signal(uv_signal_t *s, int signum)
+{
+	struct warden *w = s->data;
+	char err[512];
+
+	switch (signum) {
+	case SIGTERM:
+	case SIGINT:
+		wlog(WLOG_DEBUG, WLOG_SERVER, "Caught signal %d. Exiting",
+		    signum);
+		warden_shutdown(w);
+		break;
+	case SIGHUP:
+		wlog(WLOG_DEBUG, WLOG_SERVER, "Caught signal %d. Reloading",
+		    signum);
+		warden_reload(w, NULL, false, false, false, err, sizeof(err));
+		break;
+	case SIGUSR1:
+		wlog(WLOG_DEBUG, WLOG_SERVER, "Caught signal %d. Flushing logs",
+		    signum);
+		wlog_reopen();
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- start ---- */
+
+static void
+resolve_server_opts(struct warden *w)
+{
+	struct ctl_paths paths = {NULL, NULL, NULL};
+	const struct conf_server *s = &w->conf->server;
+	const char *db = w->opts.dbfile;
+
+	ctl_paths_resolve(w->opts.confdir, &paths);
+	w->socket = xstrdup(w->opts.socket ? w->opts.socket : paths.socket);
+	w->pidfile = xstrdup(w->opts.pidfile ? w->opts.pidfile : paths.pidfile);
+	ctl_paths_cleanup(&paths);
+	if (db == NULL)
+		db = s->dbfile;
+	if (db != NULL && strcmp(db, "None") != 0 && db[0] != '\0')
+		w->dbfile = xstrdup(db);
+	w->dbpurgeage = s->dbpurgeage > 0 ? s->dbpurgeage : DB_DEFAULT_PURGEAGE;
+}
+
+static int
+setup_logging(struct warden *w)
+{
+	const struct conf_server *s = &w->conf->server;
+	const char *lv = w->opts.loglevel ? w->opts.loglevel : s->loglevel;
+	const char *tg = w->opts.logtarget ? w->opts.logtarget : s->logtarget;
+	const char *ss =
+	    w->opts.syslogsocket ? w->opts.syslogsocket : s->syslogsocket;
+	char err[512];
+	int level;
+
+	if (lv == NULL)
+		lv = "INFO";
+	(void)level;
+	if (warden_set_loglevel(w, lv) != 0) {
+		fprintf(stderr, "wardend: invalid log level '%s'\n", lv);
+		return -1;
+	}
+	if (tg == NULL)
+		tg = "STDERR";
+	if (strcasecmp(tg, "STDOUT") != 0 && strcasecmp(tg, "STDERR") != 0 &&
+	    strcasecmp(tg, "SYSLOG") != 0 && strcasecmp(tg, "SYSOUT") != 0 &&
+	    strcasecmp(tg, "SYSTEMD-JOURNAL") != 0)
+		make_parent_dir(tg, 0755);
+	if (wlog_set_target(tg, ss, err, sizeof(err)) != 0) {
+		fprintf(stderr, "wardend: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+open_db(struct warden *w)
+{
+	struct db_options o = {0};
+	struct diags d = DIAGS_INIT;
+
+	if (w->dbfile == NULL) {
+		wlog(WLOG_INFO, WLOG_DATABASE,
+		    "No database: bans are not kept across restarts");
+		return 0;
+	}
+	o.maxmatches = w->conf->server.dbmaxmatches >= 0
+	    ? (unsigned)w->conf->server.dbmaxmatches
+	    : DB_DEFAULT_MAXMATCHES;
+	o.migrate_fail2ban = strcmp(w->conf->server.source, "fail2ban") == 0 &&
+	    w->opts.dbfile == NULL && strcmp(w->dbfile, F2B_STOCK_DBFILE) == 0;
+	if (strcmp(w->dbfile, ":memory:") != 0)
+		make_parent_dir(w->dbfile, 0700);
+	w->db = db_open(w->dbfile, &o, &d);
+	for (size_t i = 0; i < d.n; i++) {
+		char *s = diag_format(&d.v[i]);
+
+		wlog(d.v[i].level == DIAG_ERROR ? WLOG_ERROR : WLOG_WARNING,
+		    WLOG_DATABASE, "%s", s);
+		free(s);
+	}
+	diags_cleanup(&d);
+	if (w->db == NULL) {
+		wlog(WLOG_ERROR, WLOG_DATABASE, "Cannot open the database %s",
+		    w->dbfile);
+		return -1;
+	}
+	wlog(WLOG_INFO, WLOG_DATABASE, "Connected to database %s", w->dbfile);
+	db_jail_disable(w->db, NULL);
+	return 0;
+}
+
+static int
+start_ctl(struct warden *w)
+{
+	struct ctl_server_opts o = {0};
+	char err[512];
+
+	o.path = w->socket;
+	o.force = w->opts.force;
+	if (w->sockgroup != NULL) {
+		if (ctl_server_gid(w->sockgroup, &o.ro_gid) == 0)
+			o.ro_group = true;
+		else
+			wlog(WLOG_WARNING, WLOG_SERVER,
+			    "Group '%s' for read-only access to the socket "
+			    "does not exist",
+			    w->sockgroup);
+	}
+	if (ctl_server_new(w->loop, &o, server_handle, w, &w->ctl, err,
+	        sizeof(err)) != 0) {
+		wlog(
+		    WLOG_ERROR, WLOG_SERVER, "Could not start server: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+close_walk(uv_handle_t *h, void *arg)
+{
+	(void)arg;
+	if (!uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct warden wd;
+	struct warden *w = &wd;
+	struct diags d = DIAGS_INIT;
+	char err[512];
+	int readyfd = -1, rc;
+	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+	rc = parse_opts(argc, argv, &w->opts);
+	if (rc != 0)
+		return rc > 0 ? 0 : 255;
+	if (w->opts.test)
+		return run_test(w);
+	umask(077);
+	if (load_conf(w, &w->conf, &d, err, sizeof(err)) != 0) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "wardend: %s\n", err);
+		diags_cleanup(&d);
+		return 255;
+	}
+	resolve_server_opts(w);
+	if (setup_logging(w) != 0) {
+		rc = 255;
+		goto early_out;
+	}
+	if (w->opts.background)
+		readyfd = daemonize();
+	signal(SIGPIPE, SIG_IGN);
+	w->started = warden_now();
+	w->notify = getenv("NOTIFY_SOCKET") != NULL;
+	wlog(WLOG_INFO, WLOG_SERVER,
+	    "--------------------------------------------------");
+	wlog(WLOG_INFO, WLOG_SERVER, "Starting Warden v%s", WARDEN_VERSION);
+	if (w->opts.background)
+		wlog(WLOG_INFO, WLOG_SERVER, "Daemon started");
+	if (w->builtin)
+		wlog(WLOG_INFO, WLOG_SERVER,
+		    "No configuration in %s: running the built-in default "
+		    "(jail 'sshd' on /var/log/auth.log)",
+		    w->opts.confdir);
+	log_diags(&d);
+	diags_cleanup(&d);
+	w->loop = uv_default_loop();
+	write_pidfile(w->pidfile);
+	if (open_db(w) != 0 || start_ctl(w) != 0) {
+		rc = 255;
+		goto fail;
+	}
+	{
+		struct src_file_opts fo = {0};
+
+		w->files = src_file_new(w->loop, &fo);
+	}
+	g_env.loop = w->loop;
+	g_env.db = w->db;
+	g_env.files = w->files;
+	g_env.host = ignore_env_new ? ignore_env_new(w->loop, NULL) : NULL;
+	g_env.now = warden_now;
+	g_env.ipv6 = true;
+	if (g_env.host != NULL)
+		ignore_env_refresh(g_env.host, NULL, NULL);
+
+	uv_check_init(w->loop, &w->tick);
+	w->tick.data = w;
+	uv_check_start(&w->tick, on_tick);
+	uv_timer_init(w->loop, &w->purge);
+	w->purge.data = w;
+	uv_timer_start(
+	    &w->purge, on_purge, PURGE_INTERVAL_MS, PURGE_INTERVAL_MS);
+	uv_timer_init(w->loop, &w->possave);
+	w->possave.data = w;
+	uv_timer_start(
+	    &w->possave, on_possave, POSSAVE_INTERVAL_MS, POSSAVE_INTERVAL_MS);
+	uv_unref((uv_handle_t *)&w->purge);
+	uv_unref((uv_handle_t *)&w->possave);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		uv_signal_init(w->loop, &w->sig[i]);
+		w->sig[i].data = w;
+		uv_signal_start(&w->sig[i], on_signal, sigs[i]);
+	}
+	uv_signal_init(w->loop, &w->sig[4]);
+
+	for (size_t i = 0; i < w->conf->njails; i++)
+		start_jail(w, &w->conf->jails[i]);
+	log_broken(w->conf);
+	warden_commit(w);
+	ready_report(readyfd, true);
+	readyfd = -1;
+	if (w->notify)
+		sd_notify(0, "READY=1");
+
+	uv_run(w->loop, UV_RUN_DEFAULT);
+
+	rc = w->exit_code;
+	if (g_env.host != NULL)
+		ignore_env_free(g_env.host);
+	g_env.host = NULL;
+	uv_walk(w->loop, close_walk, NULL);
+	uv_run(w->loop, UV_RUN_DEFAULT);
+	uv_loop_close(w->loop);
+	if (unlink(w->pidfile) != 0 && errno != ENOENT)
+		wlog(WLOG_ERROR, WLOG_SERVER, "Unable to remove PID file: %s",
+		    strerror(errno));
+	wlog(WLOG_INFO, WLOG_SERVER, "Exiting Warden");
+	goto out;
+fail:
+	ready_report(readyfd, false);
+	ctl_server_free(w->ctl);
+	db_close(w->db);
+	if (w->loop != NULL) {
+		uv_walk(w->loop, close_walk, NULL);
+		uv_run(w->loop, UV_RUN_DEFAULT);
+		uv_loop_close(w->loop);
+	}
+	unlink(w->pidfile);
+out:
+	free(w->jails);
+early_out:
+	conf_free(w->conf);
+	free(w->socket);
+	free(w->pidfile);
+	free(w->dbfile);
+	free(w->sockgroup);
+	free(w->loglevel);
+	wlog_reset();
+	return rc;
 }

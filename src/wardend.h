@@ -68,6 +68,7 @@ struct warden {
 	char *dbfile;      /* owned; NULL: no database */
 	double dbpurgeage; /* seconds */
 	char *sockgroup;   /* owned; read-only group name, or NULL */
+	char *loglevel;    /* owned; as last set, upper case */
 
 	struct db *db;              /* NULL: no database */
 	struct src_file_set *files; /* every file jail's sources */
@@ -112,6 +113,18 @@ struct jail *warden_find_jail(struct warden *w, const char *name);
  */
 int warden_reload(struct warden *w, const char *name, bool restart, bool unban,
     bool if_exists, char *err, size_t errlen);
+
+/*
+ * `start JAIL` / `stop JAIL`: starts the configured jail name (-1 when it
+ * is not configured or already runs), or stops a running one (removing
+ * it until the next start or reload).
+ */
+int warden_start_jail(struct warden *w, const char *name);
+void warden_stop_jail(struct warden *w, struct jail *j);
+
+/* Log level as last set, upper case ("INFO"); borrowed. */
+const char *warden_loglevel(const struct warden *w);
+int warden_set_loglevel(struct warden *w, const char *level);
 
 /* Starts shutdown: jails stop (actionflush/unban, actionstop), the loop
  * ends. Idempotent. */

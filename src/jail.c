@@ -1,0 +1,2750 @@
+/*
+ * A jail at run time (see jail.h): log lines from src_file go through the
+ * filter, found failures through the ignore rules into the failure table,
+ * keys reaching maxretry are banned at once (fail2ban's "ban ASAP"), bans
+ * are written to the database and announced at the next commit, expire on
+ * a timer, and are restored from the database at start.
+ *
+ * The active bans live in a small table of our own (hash by key,
+ * insertion-ordered list, min-heap by end of ban): see "ban table".
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "action.h"
+#include "addr.h"
+#include "ctl.h"
+#include "datedetect.h"
+#include "db.h"
+#include "failtab.h"
+#include "filter.h"
+#include "ignore.h"
+#include "jail.h"
+#include "log.h"
+#include "pyexpr.h"
+#include "sbuf.h"
+#include "src_file.h"
+#include "tags.h"
+#include "timeval.h"
+#include "wardend.h"
+#include "xmalloc.h"
+
+/* TEMPORARY: action.c and ignore.c are still landing; until they do,
+ * jails run without actions and ignore rules (weak references). */
+#pragma weak actq_close
+#pragma weak ignore_free
+#pragma weak ignore_list
+#pragma weak actq_unban
+#pragma weak actq_ban_epoch
+#pragma weak actq_reban
+#pragma weak actq_check
+#pragma weak ignore_check
+#pragma weak actq_ban
+#pragma weak ignore_new
+#pragma weak actq_new
+#pragma weak actq_add
+#pragma weak action_new
+#pragma weak actq_start
+#pragma weak actq_reload
+#pragma weak actq_count
+#pragma weak actq_flush
+#pragma weak actq_find
+#pragma weak ignore_get_command
+#pragma weak ignore_get_self
+#pragma weak actq_at
+#pragma weak ignore_del
+#pragma weak ignore_add
+#pragma weak ignore_set_self
+#pragma weak ignore_set_command
+#pragma weak actq_stop
+#define HAVE_ACTIONS() (actq_new != NULL)
+#define HAVE_IGNORE()  (ignore_new != NULL)
+
+#define PERMANENT_END    INFINITY
+#define UNBAN_BATCH      10000 /* expired bans handled per timer run */
+#define SVC_INTERVAL     5.0   /* s between failure table cleanups */
+#define MAX_TIMER_MS     (3600.0 * 1000) /* re-check at least hourly */
+#define DNS_MAX_INFLIGHT 256             /* usedns lookups under way per jail */
+
+/* ---------------------------------------------------------------------
+ * ban table
+ */
+
+struct ban {
+	struct fkey key; /* owned */
+	double time;     /* ticket time (last failure), epoch s */
+	double bantime;  /* s; -1 permanent */
+	bool own_bantime;
+	unsigned bancount;
+	long failures;
+	struct fdata data;
+	bool restored;
+	bool announced; /* logged and handed to the actions */
+	unsigned ban_epoch;
+	uint64_t hash;
+	size_t hidx;             /* index in the heap */
+	struct ban *hnext;       /* hash chain */
+	struct ban *prev, *next; /* insertion order */
+};
+
+struct bantab {
+	struct fkey_hashkey hk;
+	struct ban **buckets;
+	size_t nbuckets; /* power of two */
+	size_t n;
+	struct ban *first, *last;
+	struct ban **heap; /* min-heap by end of ban */
+	size_t heapcap;
+	uint64_t total;
+};
+
+static double
+ban_end(const struct ban *b)
+{
+	return b->bantime == -1 ? PERMANENT_END : b->time + b->bantime;
+}
+
+static void
+heap_swap(struct bantab *t, size_t a, size_t b)
+{
+	struct ban *x = t->heap[a];
+
+	t->heap[a] = t->heap[b];
+	t->heap[b] = x;
+	t->heap[a]->hidx = a;
+	t->heap[b]->hidx = b;
+}
+
+static void
+heap_fix(struct bantab *t, size_t i)
+{
+	while (i > 0 && ban_end(t->heap[(i - 1) / 2]) > ban_end(t->heap[i])) {
+		heap_swap(t, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+
+		if (l < t->n && ban_end(t->heap[l]) < ban_end(t->heap[m]))
+			m = l;
+		if (r < t->n && ban_end(t->heap[r]) < ban_end(t->heap[m]))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(t, i, m);
+		i = m;
+	}
+}
+
+static void
+bantab_init(struct bantab *t)
+{
+	memset(t, 0, sizeof(*t));
+	fkey_hashkey_random(&t->hk);
+	t->nbuckets = 64;
+	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
+}
+
+static struct ban *
+bantab_find(struct bantab *t, const struct fkey *k)
+{
+	uint64_t h = fkey_hash(k, &t->hk);
+
+	for (struct ban *b = t->buckets[h & (t->nbuckets - 1)]; b; b = b->hnext)
+		if (b->hash == h && fkey_equal(&b->key, k))
+			return b;
+	return NULL;
+}
+
+static void
+bantab_grow(struct bantab *t)
+{
+	size_t nb = t->nbuckets * 2;
+	struct ban **nbk = xcalloc(nb, sizeof(*nbk));
+
+	for (struct ban *b = t->first; b; b = b->next) {
+		size_t i = b->hash & (nb - 1);
+
+		b->hnext = nbk[i];
+		nbk[i] = b;
+	}
+	free(t->buckets);
+	t->buckets = nbk;
+	t->nbuckets = nb;
+}
+
+/* Takes b (key owned); b must not be in the table. */
+static void
+bantab_add(struct bantab *t, struct ban *b)
+{
+	size_t i;
+
+	b->hash = fkey_hash(&b->key, &t->hk);
+	if (t->n + 1 > t->nbuckets)
+		bantab_grow(t);
+	i = b->hash & (t->nbuckets - 1);
+	b->hnext = t->buckets[i];
+	t->buckets[i] = b;
+	b->prev = t->last;
+	b->next = NULL;
+	if (t->last)
+		t->last->next = b;
+	else
+		t->first = b;
+	t->last = b;
+	if (t->n + 1 > t->heapcap)
+		xgrow(&t->heap, &t->heapcap, t->n + 1, sizeof(*t->heap));
+	t->heap[t->n] = b;
+	b->hidx = t->n;
+	t->n++;
+	heap_fix(t, b->hidx);
+	t->total++;
+}
+
+/* Unlinks b (the caller frees it). */
+static void
+bantab_del(struct bantab *t, struct ban *b)
+{
+	struct ban **pp = &t->buckets[b->hash & (t->nbuckets - 1)];
+	size_t i = b->hidx;
+
+	while (*pp != b)
+		pp = &(*pp)->hnext;
+	*pp = b->hnext;
+	if (b->prev)
+		b->prev->next = b->next;
+	else
+		t->first = b->next;
+	if (b->next)
+		b->next->prev = b->prev;
+	else
+		t->last = b->prev;
+	t->n--;
+	if (i != t->n) {
+		t->heap[i] = t->heap[t->n];
+		t->heap[i]->hidx = i;
+		heap_fix(t, i);
+	}
+}
+
+static void
+ban_free(struct ban *b)
+{
+	if (b == NULL)
+		return;
+	fkey_release(&b->key);
+	fdata_cleanup(&b->data);
+	free(b);
+}
+
+static void
+bantab_cleanup(struct bantab *t)
+{
+	struct ban *b = t->first;
+
+	while (b) {
+		struct ban *n = b->next;
+
+		ban_free(b);
+		b = n;
+	}
+	free(t->buckets);
+	free(t->heap);
+	memset(t, 0, sizeof(*t));
+}
+
+/* ---------------------------------------------------------------------
+ * the jail
+ */
+
+struct jsource {
+	struct jail *j;
+	struct src_file_src *src;
+	char *pattern;
+	bool tail;
+};
+
+struct pending {
+	struct ban *b;
+	bool increased; /* log "Increase Ban" */
+};
+
+struct jail {
+	char *name;
+	char *backend;
+	const struct jail_env *env;
+
+	/* options (mutable through `set`) */
+	int maxretry;
+	int maxmatches;
+	double findtime;
+	double bantime;
+	bool inc; /* bantime.increment */
+	double inc_factor;
+	char *inc_factor_text;
+	char *inc_formula_text;
+	struct pyexpr *inc_formula; /* NULL: fail2ban's default */
+	long *inc_mult;
+	size_t inc_nmult;
+	double inc_maxtime; /* < 0 unset */
+	double inc_rndtime; /* < 0 unset */
+	bool inc_overall;
+	char *usedns;
+	char *logencoding;
+	bool idle;
+
+	struct filterdef fd; /* copy, for add/del regex and datepattern */
+	struct filter *filter;
+	bool in_operation;
+	struct failtab *ft;
+	struct bantab bans;
+	struct ignore *ig;
+	struct action_env aenv;
+	struct action_queue *q;
+	size_t nactions;
+
+	struct jsource **src;
+	size_t nsrc;
+
+	struct pending *pend;
+	size_t npend, pendcap;
+
+	uv_timer_t unban_timer;
+	bool timer_init;
+	double next_svc;
+	double last_check;
+	uint64_t lines;
+
+	bool started, stopping;
+	void (*stop_done)(void *arg);
+	void *stop_arg;
+	unsigned inflight; /* async DNS / ignore checks under way */
+	struct wlog_rate evict_rate;
+	uint64_t evict_logged;
+	struct wlog_rate nodate_rate;
+};
+
+static double
+jnow(const struct jail *j)
+{
+	return j->env->now ? j->env->now() : warden_now();
+}
+
+const char *
+jail_name(const struct jail *j)
+{
+	return j->name;
+}
+
+const char *
+jail_backend(const struct jail *j)
+{
+	return j->backend;
+}
+
+size_t
+jail_failed_now(const struct jail *j)
+{
+	return failtab_size(j->ft);
+}
+
+uint64_t
+jail_failed_total(const struct jail *j)
+{
+	return failtab_total(j->ft);
+}
+
+size_t
+jail_banned_now(const struct jail *j)
+{
+	return j->bans.n;
+}
+
+uint64_t
+jail_banned_total(const struct jail *j)
+{
+	return j->bans.total;
+}
+
+bool
+jail_has_pending(const struct jail *j)
+{
+	return j->npend > 0;
+}
+
+static char *
+key_text(const struct fkey *k, char buf[FKEY_STRLEN])
+{
+	return fkey_format(k, buf);
+}
+
+static char *
+time2str(double t, char buf[WLOG_TIMESTRLEN])
+{
+	return wlog_time2str(t, buf);
+}
+
+/* ---- filterdef copies ---- */
+
+static void
+fd_copy(struct filterdef *dst, const struct filterdef *src)
+{
+	filterdef_init(dst);
+	if (src->name)
+		dst->name = xstrdup(src->name);
+	if (src->prefregex.re)
+		filterdef_re_set(&dst->prefregex, src->prefregex.re,
+		    src->prefregex.file, src->prefregex.line);
+	for (size_t i = 0; i < src->failregex.n; i++)
+		filterdef_re_add(&dst->failregex, src->failregex.v[i].re,
+		    src->failregex.v[i].file, src->failregex.v[i].line);
+	for (size_t i = 0; i < src->ignoreregex.n; i++)
+		filterdef_re_add(&dst->ignoreregex, src->ignoreregex.v[i].re,
+		    src->ignoreregex.v[i].file, src->ignoreregex.v[i].line);
+	dst->maxlines = src->maxlines;
+	if (src->datepattern.re)
+		filterdef_re_set(&dst->datepattern, src->datepattern.re,
+		    src->datepattern.file, src->datepattern.line);
+	strv_copy(&dst->journalmatch, &src->journalmatch);
+	free(dst->usedns);
+	dst->usedns = src->usedns ? xstrdup(src->usedns) : NULL;
+	free(dst->logtimezone);
+	dst->logtimezone = src->logtimezone ? xstrdup(src->logtimezone) : NULL;
+}
+
+static struct filter *
+build_filter(struct jail *j, const struct filterdef *fd, struct diags *d)
+{
+	struct filter_config cfg = {0};
+	struct diags fdg = DIAGS_INIT;
+	struct filter *f;
+
+	cfg.flags = FILTER_CHECK_FINDTIME;
+	if (j->usedns && strcmp(j->usedns, "raw") == 0)
+		cfg.flags |= FILTER_RAW_HOSTS;
+	cfg.findtime = j->findtime;
+	f = filter_new(fd, &cfg, (time_t)jnow(j), &fdg);
+	for (size_t i = 0; i < fdg.n; i++)
+		diag_add(d, fdg.v[i].level, fdg.v[i].file, fdg.v[i].line,
+		    "[%s] %s", j->name, fdg.v[i].msg);
+	if (f != NULL && fdg.nerrors > 0) {
+		filter_free(f);
+		f = NULL;
+	}
+	diags_cleanup(&fdg);
+	return f;
+}
+
+/* ---- bantime.increment ---- */
+
+static const char *const inc_names[] = {"ban.Time", "ban.Count", "banFactor"};
+
+static int
+set_formula(struct jail *j, const char *text, char *err, size_t errlen)
+{
+	struct pyexpr *e = NULL;
+
+	if (text != NULL && text[0] != '\0') {
+		e = pyexpr_compile(text, inc_names, 3, err, errlen);
+		if (e == NULL)
+			return -1;
+	}
+	pyexpr_free(j->inc_formula);
+	j->inc_formula = e;
+	free(j->inc_formula_text);
+	j->inc_formula_text = text && text[0] ? xstrdup(text) : NULL;
+	return 0;
+}
+
+/* fail2ban's evformula(ban.Time, ban.Count). */
+static double
+inc_bantime(struct jail *j, double bantime, unsigned count)
+{
+	double bt;
+
+	if (j->inc_nmult > 0) {
+		size_t i = count < j->inc_nmult ? count : j->inc_nmult - 1;
+
+		bt = bantime * j->inc_factor * (double)j->inc_mult[i];
+	} else if (j->inc_formula != NULL) {
+		struct pyexpr_val v[3], out;
+		char err[256];
+
+		v[0] = pyexpr_float(bantime);
+		if (bantime == floor(bantime) && fabs(bantime) < 9e15)
+			v[0] = pyexpr_int((int64_t)bantime);
+		v[1] = pyexpr_int(count);
+		v[2] = pyexpr_float(j->inc_factor);
+		if (j->inc_factor == floor(j->inc_factor) &&
+		    fabs(j->inc_factor) < 9e15)
+			v[2] = pyexpr_int((int64_t)j->inc_factor);
+		if (pyexpr_eval(j->inc_formula, v, &out, err, sizeof(err)) !=
+		    0) {
+			wlog(WLOG_ERROR, WLOG_OBSERVER, "%s", err);
+			bt = bantime;
+		} else {
+			bt = pyexpr_to_double(&out);
+		}
+		if (bt < bantime)
+			bt = bantime;
+	} else {
+		unsigned c = count < 20 ? count : 20;
+
+		bt = bantime * (double)(1ULL << c) * j->inc_factor;
+		if (bt < bantime)
+			bt = bantime;
+	}
+	if (j->inc_maxtime >= 0 && bt > j->inc_maxtime)
+		bt = j->inc_maxtime;
+	if (j->inc_rndtime >= 0)
+		bt += ((double)random() / ((double)RAND_MAX + 1)) *
+		    j->inc_rndtime;
+	return bt;
+}
+
+/* ---- tickets for the actions ---- */
+
+/* Fills t from b; the groups array (ngroups entries) is the caller's. */
+static void
+ticket_of(
+    const struct ban *b, struct action_ticket *t, struct action_group *groups)
+{
+	memset(t, 0, sizeof(*t));
+	t->key = b->key;
+	t->has_addr = b->key.kind == FKEY_ADDR;
+	if (t->has_addr)
+		t->addr = b->key.addr;
+	t->time = b->time;
+	t->bantime = (long)b->bantime;
+	t->own_bantime = b->own_bantime;
+	t->bancount = b->bancount;
+	t->failures = b->failures;
+	t->matches = (const char *const *)b->data.matches;
+	t->nmatches = b->data.nmatches;
+	for (size_t i = 0; i < b->data.nkv; i++) {
+		groups[i].name = b->data.kv[i].name;
+		groups[i].value = b->data.kv[i].value;
+	}
+	t->groups = groups;
+	t->ngroups = b->data.nkv;
+	t->restored = b->restored;
+	t->ban_epoch = b->ban_epoch;
+}
+
+/* Tickets for a set of bans: one allocation for tickets and groups. */
+struct tickets {
+	struct action_ticket *t;
+	struct action_group *g;
+	size_t n;
+};
+
+static void
+tickets_build(struct tickets *ts, struct ban *const *bans, size_t n)
+{
+	size_t ng = 0, off = 0;
+
+	for (size_t i = 0; i < n; i++)
+		ng += bans[i]->data.nkv;
+	ts->t = xcalloc(n + 1, sizeof(*ts->t));
+	ts->g = xcalloc(ng + 1, sizeof(*ts->g));
+	ts->n = n;
+	for (size_t i = 0; i < n; i++) {
+		ticket_of(bans[i], &ts->t[i], ts->g + off);
+		off += bans[i]->data.nkv;
+	}
+}
+
+static void
+tickets_free(struct tickets *ts)
+{
+	free(ts->t);
+	free(ts->g);
+	memset(ts, 0, sizeof(*ts));
+}
+
+static bool
+have_actions(const struct jail *j)
+{
+	return j->q != NULL && j->nactions > 0;
+}
+
+/* <ipmatches>, <jail.banned> ... for the actions. */
+static int
+jail_info(
+    void *ctx, const struct action_ticket *t, const char *tag, struct sbuf *out)
+{
+	struct jail *j = ctx;
+
+	if (strcmp(tag, "jail.banned") == 0) {
+		sbuf_printf(out, "%zu", j->bans.n);
+	} else if (strcmp(tag, "jail.banned_total") == 0) {
+		sbuf_printf(out, "%llu", (unsigned long long)j->bans.total);
+	} else if (strcmp(tag, "jail.found") == 0) {
+		sbuf_printf(out, "%zu", failtab_size(j->ft));
+	} else if (strcmp(tag, "jail.found_total") == 0) {
+		sbuf_printf(
+		    out, "%llu", (unsigned long long)failtab_total(j->ft));
+	} else if (j->env->db != NULL && t != NULL &&
+	    (strcmp(tag, "ipmatches") == 0 ||
+	        strcmp(tag, "ipjailmatches") == 0 ||
+	        strcmp(tag, "ipfailures") == 0 ||
+	        strcmp(tag, "ipjailfailures") == 0)) {
+		bool jailonly = strncmp(tag, "ipjail", 6) == 0;
+		bool matches = strstr(tag, "matches") != NULL;
+		struct strv m = STRV_INIT;
+		unsigned long failures = 0;
+		long n = db_ban_matches(j->env->db, jailonly ? j->name : NULL,
+		    &t->key, &m, &failures);
+
+		if (n <= 0) {
+			strv_cleanup(&m);
+			return -1;
+		}
+		if (matches) {
+			for (size_t i = 0; i < m.n; i++) {
+				if (i > 0)
+					sbuf_addch(out, '\n');
+				sbuf_addstr(out, m.v[i]);
+			}
+		} else {
+			sbuf_printf(out, "%lu", failures);
+		}
+		strv_cleanup(&m);
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- unbanning ---- */
+
+static void schedule_unban(struct jail *j);
+
+static void
+drop_pending(struct jail *j, struct ban *b)
+{
+	for (size_t i = 0; i < j->npend; i++)
+		if (j->pend[i].b == b) {
+			memmove(&j->pend[i], &j->pend[i + 1],
+			    (j->npend - i - 1) * sizeof(*j->pend));
+			j->npend--;
+			return;
+		}
+}
+
+/* Logs "Unban" and runs the actions for bans (taken out of the table);
+ * frees them. */
+static void
+unban_bans(struct jail *j, struct ban **bans, size_t n, bool log)
+{
+	char kb[FKEY_STRLEN];
+	struct tickets ts;
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (log)
+			wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unban %s",
+			    j->name, key_text(&bans[i]->key, kb));
+		/* a ban never announced never reached the actions */
+		if (bans[i]->announced)
+			bans[k++] = bans[i];
+		else
+			ban_free(bans[i]);
+	}
+	n = k;
+	if (n > 0 && have_actions(j)) {
+		tickets_build(&ts, bans, n);
+		actq_unban(j->q, ts.t, ts.n, NULL, NULL);
+		tickets_free(&ts);
+	}
+	for (size_t i = 0; i < n; i++)
+		ban_free(bans[i]);
+}
+
+static void
+on_unban_timer(uv_timer_t *t)
+{
+	struct jail *j = t->data;
+	double now = jnow(j);
+	struct ban **v = NULL;
+	size_t n = 0, cap = 0;
+
+	while (j->bans.n > 0 && n < UNBAN_BATCH) {
+		struct ban *b = j->bans.heap[0];
+
+		if (!(now > ban_end(b)))
+			break;
+		bantab_del(&j->bans, b);
+		drop_pending(j, b);
+		xgrow(&v, &cap, n + 1, sizeof(*v));
+		v[n++] = b;
+	}
+	if (n > 0)
+		unban_bans(j, v, n, true);
+	free(v);
+	schedule_unban(j);
+}
+
+static void
+schedule_unban(struct jail *j)
+{
+	double end, ms;
+
+	if (!j->timer_init || j->stopping)
+		return;
+	if (j->bans.n == 0) {
+		uv_timer_stop(&j->unban_timer);
+		return;
+	}
+	end = ban_end(j->bans.heap[0]);
+	if (isinf(end)) {
+		uv_timer_stop(&j->unban_timer);
+		return;
+	}
+	ms = (end - jnow(j)) * 1000.0 + 1;
+	if (ms < 0)
+		ms = 0;
+	if (ms > MAX_TIMER_MS)
+		ms = MAX_TIMER_MS;
+	uv_timer_start(&j->unban_timer, on_unban_timer, (uint64_t)ms, 0);
+}
+
+/* ---- banning ---- */
+
+/* What a ban is made from (a failure ticket, a restored row, banip). */
+struct bticket {
+	struct fkey key; /* borrowed */
+	double time;
+	double bantime; /* own bantime; NAN: the jail's */
+	unsigned bancount;
+	long failures;
+	struct fdata *data; /* taken (moved) when non-NULL */
+	bool restored;
+};
+
+static void
+pend_add(struct jail *j, struct ban *b, bool increased)
+{
+	xgrow(&j->pend, &j->pendcap, j->npend + 1, sizeof(*j->pend));
+	j->pend[j->npend].b = b;
+	j->pend[j->npend].increased = increased;
+	j->npend++;
+}
+
+static char *
+fdata_json(const struct fdata *d)
+{
+	json_t *o;
+	char *s;
+
+	if (d->nkv == 0)
+		return NULL;
+	o = json_object();
+	for (size_t i = 0; i < d->nkv; i++)
+		json_object_set_new(o, d->kv[i].name,
+		    ctl_json_string(d->kv[i].value, strlen(d->kv[i].value)));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+/*
+ * fail2ban's Actions.__checkBan for one ticket with the observer's
+ * banFound. Returns 1 for a new ban, 0 otherwise.
+ */
+static int
+ban_ticket(struct jail *j, struct bticket *t)
+{
+	double now = jnow(j);
+	double btime = isnan(t->bantime) ? j->bantime : t->bantime;
+	double eob = btime == -1 ? PERMANENT_END : t->time + btime;
+	char kb[FKEY_STRLEN];
+	struct ban *old, *b;
+	bool increased = false;
+	double orgbt = btime;
+
+	if (eob < now) {
+		wlog(WLOG_INFO, WLOG_ACTIONS, "[%s] Ignore %s, expired bantime",
+		    j->name, key_text(&t->key, kb));
+		return 0;
+	}
+	old = bantab_find(&j->bans, &t->key);
+	if (old != NULL) {
+		double diftm = t->time - old->time;
+
+		if (eob > ban_end(old)) {
+			double btm = btime;
+
+			if (btm != -1 && diftm > 0)
+				btm += diftm;
+			old->bantime = btm;
+			heap_fix(&j->bans, old->hidx);
+			schedule_unban(j);
+		}
+		if (old->announced) {
+			int lv = diftm < 3 ? WLOG_DEBUG
+			    : diftm < 60   ? WLOG_NOTICE
+			                   : WLOG_WARNING;
+
+			wlog(lv, WLOG_ACTIONS, "[%s] %s already banned",
+			    j->name, key_text(&t->key, kb));
+			if (have_actions(j) && diftm > 3 &&
+			    old->ban_epoch == actq_ban_epoch(j->q) &&
+			    now > j->last_check + 3) {
+				j->last_check = now;
+				actq_check(j->q, NULL, NULL);
+			}
+			if (have_actions(j) &&
+			    old->ban_epoch < actq_ban_epoch(j->q)) {
+				struct tickets ts;
+
+				tickets_build(&ts, &old, 1);
+				actq_reban(j->q, ts.t, false, NULL, NULL);
+				tickets_free(&ts);
+				old->ban_epoch = actq_ban_epoch(j->q);
+			}
+		}
+		if (t->data)
+			fdata_cleanup(t->data);
+		return 0;
+	}
+	b = xcalloc(1, sizeof(*b));
+	fkey_dup(&b->key, &t->key);
+	b->time = t->time;
+	b->bantime = btime;
+	b->own_bantime = !isnan(t->bantime);
+	b->bancount = t->bancount + 1;
+	b->failures = t->failures;
+	b->restored = t->restored;
+	if (t->data) {
+		b->data = *t->data;
+		memset(t->data, 0, sizeof(*t->data));
+	}
+	/* the observer: bantime.increment from the history */
+	if (!b->restored && j->inc && j->env->db != NULL && btime > 0 &&
+	    !b->own_bantime) {
+		struct db_history h;
+		int found = db_ban_history(
+		    j->env->db, j->inc_overall ? NULL : j->name, &b->key, &h);
+
+		if (found == 1) {
+			if (h.bancount >= b->bancount)
+				b->bancount = h.bancount + 1;
+			if (h.bancount > 0)
+				btime = inc_bantime(j, btime, h.bancount);
+			if (b->time > h.time) {
+				char t1[WLOG_TIMESTRLEN], s1[64], s2[64];
+
+				wlog(WLOG_INFO, WLOG_OBSERVER,
+				    "[%s] IP %s is bad: %u # last %s - incr "
+				    "%s to %s",
+				    j->name, key_text(&b->key, kb), h.bancount,
+				    time2str(h.time, t1),
+				    timeval_format(orgbt, s1, sizeof(s1)),
+				    timeval_format(btime, s2, sizeof(s2)));
+			} else {
+				b->restored = true;
+			}
+			if (btime == -1 || btime > orgbt) {
+				b->bantime = btime;
+				increased = true;
+			}
+		} else if (found < 0) {
+			wlog(WLOG_ERROR, WLOG_DATABASE, "%s",
+			    db_last_error(j->env->db));
+		}
+	}
+	b->ban_epoch = have_actions(j) ? actq_ban_epoch(j->q) : 0;
+	bantab_add(&j->bans, b);
+	if (!b->restored && j->env->db != NULL) {
+		struct db_ban row = {0};
+		char *data = fdata_json(&b->data);
+
+		row.key = b->key;
+		row.time = b->time;
+		row.bantime = b->bantime;
+		row.bancount = b->bancount;
+		row.failures = (unsigned)b->failures;
+		row.matches = (const char *const *)b->data.matches;
+		row.nmatches = b->data.nmatches;
+		row.data = data;
+		db_ban_add(j->env->db, j->name, &row);
+		free(data);
+	}
+	pend_add(j, b, increased);
+	schedule_unban(j);
+	return 1;
+}
+
+size_t
+jail_commit(struct jail *j)
+{
+	char kb[FKEY_STRLEN];
+	struct ban **v;
+	size_t n = j->npend, k = 0;
+
+	if (n == 0)
+		return 0;
+	if (n > JAIL_BATCH_MAX)
+		n = JAIL_BATCH_MAX;
+	v = xcalloc(n, sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		struct ban *b = j->pend[i].b;
+
+		wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] %sBan %s", j->name,
+		    b->restored ? "Restore " : "", key_text(&b->key, kb));
+		if (j->pend[i].increased) {
+			char s1[64], t1[WLOG_TIMESTRLEN];
+
+			if (b->bantime == -1)
+				wlog(WLOG_NOTICE, WLOG_OBSERVER,
+				    "[%s] Increase Ban %s (%u # %s -> %s)",
+				    j->name, kb, b->bancount, "permanent",
+				    "infinite");
+			else
+				wlog(WLOG_NOTICE, WLOG_OBSERVER,
+				    "[%s] Increase Ban %s (%u # %s -> %s)",
+				    j->name, kb, b->bancount,
+				    timeval_format(b->bantime, s1, sizeof(s1)),
+				    time2str(b->time + b->bantime, t1));
+		}
+		b->announced = true;
+		v[k++] = b;
+	}
+	memmove(j->pend, j->pend + n, (j->npend - n) * sizeof(*j->pend));
+	j->npend -= n;
+	if (have_actions(j)) {
+		struct tickets ts;
+
+		tickets_build(&ts, v, k);
+		actq_ban(j->q, ts.t, ts.n, NULL, NULL);
+		tickets_free(&ts);
+	}
+	free(v);
+	return k;
+}
+
+/* ---- failures ---- */
+
+/* A failure on its way: through the ignore check (maybe async). */
+struct found {
+	struct jail *j;
+	struct fkey key; /* owned */
+	double time;
+	char **matches;
+	size_t nmatches;
+	struct fdata_kv *kv;
+	size_t nkv;
+	long attempt; /* `attempt`: failures pre-set */
+	double count; /* retry added */
+	bool manual;  /* `set J attempt` */
+};
+
+static void
+found_free(struct found *f)
+{
+	if (f == NULL)
+		return;
+	fkey_release(&f->key);
+	for (size_t i = 0; i < f->nmatches; i++)
+		free(f->matches[i]);
+	free(f->matches);
+	for (size_t i = 0; i < f->nkv; i++) {
+		free(f->kv[i].name);
+		free(f->kv[i].value);
+	}
+	free(f->kv);
+	free(f);
+}
+
+/* Takes the entry out of the failure table and bans it. */
+static void
+ban_entry(struct jail *j, struct failtab_entry *e)
+{
+	struct fticket ft;
+	struct bticket bt = {0};
+
+	failtab_take(j->ft, e, &ft);
+	bt.key = ft.key;
+	bt.time = ft.time;
+	bt.bantime = NAN;
+	bt.failures = ft.failures;
+	bt.data = &ft.data;
+	ban_ticket(j, &bt);
+	fticket_cleanup(&ft);
+}
+
+static void
+log_evictions(struct jail *j)
+{
+	uint64_t ev = failtab_evictions(j->ft);
+	unsigned long sup = 0;
+
+	if (ev == j->evict_logged)
+		return;
+	if (!wlog_rate_allow(&j->evict_rate, jnow(j), &sup))
+		return;
+	wlog(WLOG_WARNING, WLOG_FILTER,
+	    "[%s] Failure table full (%zu keys): %llu stalest entries "
+	    "dropped so far",
+	    j->name, failtab_size(j->ft), (unsigned long long)ev);
+	j->evict_logged = ev;
+}
+
+/* The observer's "known bad IPs fail faster" (failureFound). */
+static void
+observe_failure(struct jail *j, struct found *f, struct failtab_failure *ff)
+{
+	struct db_history h;
+	double retry;
+	int found;
+	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
+	struct failtab_entry *e;
+
+	if (!j->inc || j->env->db == NULL)
+		return;
+	found = db_ban_history(j->env->db, j->name, &f->key, &h);
+	if (found != 1)
+		return;
+	{
+		unsigned c = h.bancount < 20 ? h.bancount : 20;
+
+		retry = (double)(1u << c) / 2 + 1;
+	}
+	if (f->time <= h.time) {
+		wlog(WLOG_DEBUG, WLOG_OBSERVER,
+		    "[%s] Ignore failure %s before last ban %f < %f, restored",
+		    j->name, key_text(&f->key, kb), f->time, h.time);
+		return;
+	}
+	if (retry > j->maxretry) {
+		retry = j->maxretry;
+		if (retry <= 1)
+			return;
+		wlog(WLOG_INFO, WLOG_OBSERVER,
+		    "[%s] Found %s, bad - %s, %u # -> %d%s", j->name,
+		    key_text(&f->key, kb), time2str(f->time, tb), h.bancount,
+		    j->maxretry, ", Ban");
+	} else {
+		struct sbuf b = SBUF_INIT;
+
+		if (retry <= 1)
+			return;
+		sbuf_printf(&b, "%.1f", retry);
+		wlog(WLOG_INFO, WLOG_OBSERVER,
+		    "[%s] Found %s, bad - %s, %u # -> %s%s", j->name,
+		    key_text(&f->key, kb), time2str(f->time, tb), h.bancount,
+		    sbuf_str(&b), retry >= j->maxretry ? ", Ban" : "");
+		sbuf_cleanup(&b);
+	}
+	ff->observed = true;
+	ff->same_ticket = true;
+	ff->count = retry - 1;
+	e = failtab_add(j->ft, ff, NULL);
+	if (e != NULL && e->retry >= j->maxretry)
+		ban_entry(j, e);
+}
+
+/* A failure that passed the ignore rules: "Found", count, maybe ban. */
+static void
+count_failure(struct jail *j, struct found *f)
+{
+	struct failtab_failure ff = {0};
+	struct failtab_entry *e;
+	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
+
+	if (!f->manual)
+		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s", j->name,
+		    key_text(&f->key, kb), time2str(f->time, tb));
+	ff.key = f->key;
+	ff.time = f->time;
+	ff.count = f->count > 0 ? f->count : 1;
+	ff.attempt = f->attempt;
+	ff.matches = (const char *const *)f->matches;
+	ff.nmatches = f->nmatches;
+	ff.kv = f->kv;
+	ff.nkv = f->nkv;
+	e = failtab_add(j->ft, &ff, NULL);
+	log_evictions(j);
+	if (e != NULL && e->retry >= j->maxretry)
+		ban_entry(j, e);
+	observe_failure(j, f, &ff);
+}
+
+static void
+ignore_done(void *arg, enum ignore_reason r)
+{
+	struct found *f = arg;
+	struct jail *j = f->j;
+
+	j->inflight--;
+	if (r == IGNORE_NOT && !j->stopping)
+		count_failure(j, f);
+	found_free(f);
+	if (j->stopping && j->inflight == 0 && j->stop_done == NULL) {
+		/* nothing: jail_stop waits for nothing here */
+	}
+}
+
+/* Runs the ignore rules on f (taken), then counts it. */
+static void
+check_failure(struct jail *j, struct found *f)
+{
+	struct action_ticket t = {0};
+	struct action_group *g = NULL;
+	int r = IGNORE_NOT;
+
+	if (j->ig != NULL) {
+		t.key = f->key;
+		t.has_addr = f->key.kind == FKEY_ADDR;
+		if (t.has_addr)
+			t.addr = f->key.addr;
+		t.time = f->time;
+		t.bantime = (long)j->bantime;
+		t.failures = 1;
+		t.matches = (const char *const *)f->matches;
+		t.nmatches = f->nmatches;
+		if (f->nkv > 0) {
+			g = xcalloc(f->nkv, sizeof(*g));
+			for (size_t i = 0; i < f->nkv; i++) {
+				g[i].name = f->kv[i].name;
+				g[i].value = f->kv[i].value;
+			}
+		}
+		t.groups = g;
+		t.ngroups = f->nkv;
+		r = ignore_check(j->ig, &t, jnow(j), 0, ignore_done, f);
+		free(g);
+		if (r < 0) {
+			j->inflight++;
+			return;
+		}
+	}
+	if (r == IGNORE_NOT)
+		count_failure(j, f);
+	found_free(f);
+}
+
+/* str() of a filter value. */
+static void
+fval_str(const struct fval *v, struct sbuf *out)
+{
+	switch (v->type) {
+	case FVAL_STR:
+		sbuf_addstr(out, v->u.s);
+		break;
+	case FVAL_INT:
+		sbuf_printf(out, "%ld", v->u.i);
+		break;
+	case FVAL_IP:
+		sbuf_addstr(out, v->u.ip.text ? v->u.ip.text : "");
+		break;
+	case FVAL_NONE:
+		sbuf_addstr(out, "None");
+		break;
+	default:
+		fval_repr(v, out);
+		break;
+	}
+}
+
+static struct found *
+found_from(
+    struct jail *j, const struct failure *fl, const struct fkey *key, double t)
+{
+	struct found *f = xcalloc(1, sizeof(*f));
+	size_t bytes = 0;
+
+	f->j = j;
+	fkey_dup(&f->key, key);
+	f->time = t;
+	if (fl->nmatches > 0) {
+		f->matches = xcalloc(fl->nmatches, sizeof(*f->matches));
+		for (size_t i = 0; i < fl->nmatches; i++)
+			f->matches[f->nmatches++] = xstrdup(fl->matches[i]);
+	}
+	if (fl->ngroups > 0)
+		f->kv = xcalloc(fl->ngroups, sizeof(*f->kv));
+	for (size_t i = 0; i < fl->ngroups && f->nkv < FDATA_KV_MAX; i++) {
+		const struct fentry *e = &fl->groups[i];
+		struct sbuf b = SBUF_INIT;
+
+		if (e->val.type == FVAL_NONE)
+			continue;
+		fval_str(&e->val, &b);
+		bytes += strlen(e->key) + b.len;
+		if (bytes > FDATA_KV_BYTES) {
+			sbuf_cleanup(&b);
+			break;
+		}
+		f->kv[f->nkv].name = xstrdup(e->key);
+		f->kv[f->nkv].value = sbuf_detach(&b);
+		f->nkv++;
+	}
+	return f;
+}
+
+/* usedns yes/warn: resolve, then one failure per address. */
+struct dnsq {
+	uv_getaddrinfo_t req;
+	struct jail *j;
+	struct found *f; /* key is the name (RAW) */
+	char *name;
+};
+
+static void
+dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+	struct dnsq *q = req->data;
+	struct jail *j = q->j;
+	struct strv ips = STRV_INIT;
+
+	j->inflight--;
+	if (status == 0 && !j->stopping) {
+		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+			struct addr a;
+			char buf[ADDR_STRLEN];
+			const void *p;
+			char txt[64];
+
+			if (ai->ai_family == AF_INET)
+				p = &((struct sockaddr_in *)ai->ai_addr)
+				         ->sin_addr;
+			else if (ai->ai_family == AF_INET6)
+				p = &((struct sockaddr_in6 *)ai->ai_addr)
+				         ->sin6_addr;
+			else
+				continue;
+			if (uv_inet_ntop(ai->ai_family, p, txt, sizeof(txt)) !=
+			        0 ||
+			    addr_parse(txt, strlen(txt), &a) != 0)
+				continue;
+			addr_format(&a, buf);
+			if (strv_find(&ips, buf) >= 0)
+				continue;
+			strv_add(&ips, buf);
+			{
+				struct found *f = xcalloc(1, sizeof(*f));
+				struct fkey k = fkey_from_addr(&a);
+
+				*f = *q->f;
+				f->j = j;
+				fkey_dup(&f->key, &k);
+				/* deep copies of lines and groups */
+				f->matches = NULL;
+				f->nmatches = 0;
+				f->kv = NULL;
+				f->nkv = 0;
+				if (q->f->nmatches) {
+					f->matches = xcalloc(q->f->nmatches,
+					    sizeof(*f->matches));
+					for (size_t i = 0; i < q->f->nmatches;
+					     i++)
+						f->matches[f->nmatches++] =
+						    xstrdup(q->f->matches[i]);
+				}
+				if (q->f->nkv) {
+					f->kv =
+					    xcalloc(q->f->nkv, sizeof(*f->kv));
+					for (size_t i = 0; i < q->f->nkv; i++) {
+						f->kv[i].name =
+						    xstrdup(q->f->kv[i].name);
+						f->kv[i].value =
+						    xstrdup(q->f->kv[i].value);
+					}
+					f->nkv = q->f->nkv;
+				}
+				check_failure(j, f);
+			}
+		}
+	}
+	if (ips.n > 0 && strcmp(j->usedns, "warn") == 0) {
+		struct sbuf b = SBUF_INIT;
+
+		for (size_t i = 0; i < ips.n; i++) {
+			sbuf_addstr(&b, i ? ", " : "");
+			sbuf_addstr(&b, ips.v[i]);
+		}
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "Determined IP using DNS Lookup: %s = [%s]", q->name,
+		    sbuf_str(&b));
+		sbuf_cleanup(&b);
+	} else if (ips.n == 0) {
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "Unable to find a corresponding IP address for %s: %s",
+		    q->name, status ? uv_strerror(status) : "no address");
+	}
+	strv_cleanup(&ips);
+	if (res)
+		uv_freeaddrinfo(res);
+	found_free(q->f);
+	free(q->name);
+	free(q);
+}
+
+static void
+resolve_failure(struct jail *j, const struct failure *fl, double t)
+{
+	struct dnsq *q;
+	struct fkey k;
+	struct addrinfo hints = {0};
+
+	if (j->inflight >= DNS_MAX_INFLIGHT || j->env->loop == NULL) {
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] Too many DNS lookups under way: %s not resolved",
+		    j->name, fl->id.text);
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->j = j;
+	q->name = xstrdup(fl->id.text);
+	k = fkey_from_str(FKEY_RAW, fl->id.text, strlen(fl->id.text));
+	q->f = found_from(j, fl, &k, t);
+	q->req.data = q;
+	hints.ai_socktype = SOCK_STREAM;
+	if (uv_getaddrinfo(
+	        j->env->loop, &q->req, dns_done, q->name, NULL, &hints) != 0) {
+		found_free(q->f);
+		free(q->name);
+		free(q);
+		return;
+	}
+	j->inflight++;
+}
+
+static void
+handle_line(struct jail *j, const char *line, size_t len)
+{
+	struct filter_result res;
+	double now = jnow(j);
+
+	if (j->idle)
+		return;
+	filter_process(j->filter, line, len, now, &res);
+	j->lines++;
+	if ((res.warn & FILTER_WARN_NODATE) &&
+	    wlog_rate_allow(&j->nodate_rate, now, NULL))
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] Found a match but no valid date/time found for "
+		    "'%.*s'. Please try setting a custom date pattern (see "
+		    "man page jail.conf(5)). If format is complex, please "
+		    "file a detailed issue on Warden's tracker.",
+		    j->name, (int)(len > 200 ? 200 : len), line);
+	if ((res.warn & FILTER_WARN_TOO_OLD) &&
+	    wlog_rate_allow(&j->nodate_rate, now, NULL))
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] Ignoring all log entries older than %.0fs; these "
+		    "are probably messages generated while Warden was not "
+		    "running.",
+		    j->name, j->findtime);
+	for (size_t i = 0; i < res.n; i++) {
+		const struct failure *fl = &res.v[i];
+		struct fkey k;
+		double t;
+
+		if (fl->kind == FAILURE_PENDING || !fl->has_time)
+			continue;
+		t = fl->time > now ? now : fl->time;
+		if (fl->kind == FAILURE_DNS) {
+			if (strcmp(j->usedns, "yes") == 0 ||
+			    strcmp(j->usedns, "warn") == 0)
+				resolve_failure(j, fl, t);
+			continue;
+		}
+		if (fl->kind == FAILURE_ADDR)
+			k = fkey_from_addr(&fl->id.addr);
+		else
+			k = fkey_from_str(
+			    FKEY_RAW, fl->id.text, strlen(fl->id.text));
+		check_failure(j, found_from(j, fl, &k, t));
+	}
+	if (now >= j->next_svc) {
+		j->next_svc = now + SVC_INTERVAL;
+		failtab_cleanup(j->ft, now);
+	}
+}
+
+/* ---- sources ---- */
+
+static void
+src_line(void *arg, const char *path, const char *line, size_t len)
+{
+	struct jsource *s = arg;
+
+	(void)path;
+	handle_line(s->j, line, len);
+}
+
+static void
+src_event(void *arg, const struct src_file_event *ev)
+{
+	struct jsource *s = arg;
+	struct jail *j = s->j;
+
+	switch (ev->kind) {
+	case SRC_FILE_EV_ADDED:
+		wlog(WLOG_INFO, WLOG_FILTER,
+		    "[%s] Added logfile: '%s' (pos = %llu, hash = %s)", j->name,
+		    ev->path, (unsigned long long)ev->offset,
+		    ev->hash && ev->hash[0] ? ev->hash : "");
+		break;
+	case SRC_FILE_EV_MISSING:
+		wlog(WLOG_ERROR, WLOG_FILTER,
+		    "[%s] Log file %s does not exist: not watched until it "
+		    "appears",
+		    j->name, ev->path);
+		break;
+	case SRC_FILE_EV_APPEARED:
+		wlog(WLOG_INFO, WLOG_FILTER,
+		    "[%s] Log file %s appeared: reading it", j->name, ev->path);
+		break;
+	case SRC_FILE_EV_ROTATED:
+	case SRC_FILE_EV_TRUNCATED:
+		wlog(WLOG_MSG, WLOG_FILTER,
+		    "[%s] Log rotation detected for %s, reason: %s", j->name,
+		    ev->path, ev->message ? ev->message : "");
+		break;
+	case SRC_FILE_EV_REMOVED:
+		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Log file %s was removed",
+		    j->name, ev->path);
+		break;
+	case SRC_FILE_EV_CAUGHT_UP:
+		if (!j->in_operation) {
+			j->in_operation = true;
+			filter_set_in_operation(j->filter, true);
+		}
+		break;
+	case SRC_FILE_EV_LINE_CAPPED:
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] %s: a line longer than the cap was truncated "
+		    "(%llu so far)",
+		    j->name, ev->path, (unsigned long long)ev->count);
+		break;
+	case SRC_FILE_EV_POLLING:
+		wlog(WLOG_DEBUG, WLOG_FILTER, "[%s] %s is polled", j->name,
+		    ev->path);
+		break;
+	case SRC_FILE_EV_ERROR:
+		wlog(WLOG_ERROR, WLOG_FILTER, "[%s] %s: %s", j->name, ev->path,
+		    ev->message ? ev->message : "error");
+		break;
+	}
+}
+
+static int
+src_saved(void *arg, const char *path, uint64_t *offset,
+    char hash[SRC_FILE_HASH_LEN + 1])
+{
+	struct jsource *s = arg;
+	char *h = NULL;
+	uint64_t pos = 0;
+	int rc = db_log_get(s->j->env->db, s->j->name, path, &h, &pos);
+
+	if (rc != 1) {
+		free(h);
+		return 0;
+	}
+	*offset = pos;
+	snprintf(hash, SRC_FILE_HASH_LEN + 1, "%s", h ? h : "");
+	free(h);
+	return 1;
+}
+
+static void
+add_source(struct jail *j, const char *pattern, bool tail)
+{
+	struct jsource *s;
+	struct src_file_add_opts o = {0};
+	struct diags d = DIAGS_INIT;
+
+	if (j->env->files == NULL)
+		return;
+	s = xcalloc(1, sizeof(*s));
+	s->j = j;
+	s->pattern = xstrdup(pattern);
+	s->tail = tail;
+	o.mode = tail ? SRC_FILE_TAIL : SRC_FILE_HEAD;
+	o.encoding = j->logencoding;
+	o.cb.line = src_line;
+	o.cb.event = src_event;
+	o.cb.saved_pos = src_saved;
+	o.cb.arg = s;
+	s->src = src_file_add(j->env->files, pattern, &o, &d);
+	for (size_t i = 0; i < d.n; i++)
+		wlog(WLOG_ERROR, WLOG_FILTER, "[%s] %s", j->name, d.v[i].msg);
+	diags_cleanup(&d);
+	if (s->src == NULL) {
+		free(s->pattern);
+		free(s);
+		return;
+	}
+	if (tail && !j->in_operation) {
+		j->in_operation = true;
+		filter_set_in_operation(j->filter, true);
+	}
+	j->src = xreallocarray(j->src, j->nsrc + 1, sizeof(*j->src));
+	j->src[j->nsrc++] = s;
+}
+
+static void
+del_source(struct jail *j, size_t i)
+{
+	struct jsource *s = j->src[i];
+
+	wlog(WLOG_INFO, WLOG_FILTER, "[%s] Removed logfile: '%s'", j->name,
+	    s->pattern);
+	src_file_del(j->env->files, s->src);
+	free(s->pattern);
+	free(s);
+	memmove(
+	    &j->src[i], &j->src[i + 1], (j->nsrc - i - 1) * sizeof(*j->src));
+	j->nsrc--;
+}
+
+struct poscb {
+	struct jail *j;
+	json_t *list;
+};
+
+static void
+save_pos(void *arg, const struct src_file_info *fi)
+{
+	struct poscb *p = arg;
+
+	if (p->list != NULL) {
+		json_array_append_new(
+		    p->list, ctl_json_string(fi->path, strlen(fi->path)));
+		return;
+	}
+	if (fi->hash != NULL && fi->hash[0] != '\0')
+		db_log_set(
+		    p->j->env->db, p->j->name, fi->path, fi->hash, fi->offset);
+}
+
+void
+jail_save_positions(struct jail *j)
+{
+	struct poscb p = {j, NULL};
+
+	if (j->env->db == NULL)
+		return;
+	for (size_t i = 0; i < j->nsrc; i++)
+		src_file_foreach(j->src[i]->src, save_pos, &p);
+}
+
+static json_t *
+file_list(struct jail *j)
+{
+	struct poscb p = {j, json_array()};
+
+	for (size_t i = 0; i < j->nsrc; i++)
+		src_file_foreach(j->src[i]->src, save_pos, &p);
+	return p.list;
+}
+
+/* ---- lifecycle ---- */
+
+static void
+apply_options(struct jail *j, const struct conf_jail *cj)
+{
+	j->maxretry = cj->maxretry;
+	j->maxmatches = cj->maxmatches;
+	j->findtime = cj->findtime;
+	j->bantime = cj->bantime;
+	j->inc = cj->bantime_ext.increment;
+	j->inc_factor = cj->bantime_ext.factor;
+	free(j->inc_factor_text);
+	j->inc_factor_text = cj->bantime_ext.factor_expr
+	    ? xstrdup(cj->bantime_ext.factor_expr)
+	    : NULL;
+	free(j->inc_mult);
+	j->inc_mult = NULL;
+	j->inc_nmult = cj->bantime_ext.nmultipliers;
+	if (j->inc_nmult > 0) {
+		j->inc_mult = xcalloc(j->inc_nmult, sizeof(*j->inc_mult));
+		memcpy(j->inc_mult, cj->bantime_ext.multipliers,
+		    j->inc_nmult * sizeof(*j->inc_mult));
+	}
+	j->inc_maxtime = cj->bantime_ext.maxtime;
+	j->inc_rndtime = cj->bantime_ext.rndtime;
+	j->inc_overall = cj->bantime_ext.overalljails;
+	free(j->usedns);
+	j->usedns = xstrdup(cj->filter.usedns ? cj->filter.usedns : "warn");
+	free(j->logencoding);
+	j->logencoding = xstrdup(cj->logencoding ? cj->logencoding : "auto");
+}
+
+static struct action_queue *
+build_actions(struct jail *j, const struct conf_jail *cj, size_t *n)
+{
+	struct action_queue *q;
+
+	*n = 0;
+	if (j->env->loop == NULL || !HAVE_ACTIONS())
+		return NULL;
+	q = actq_new(&j->aenv);
+	for (size_t i = 0; i < cj->nactions; i++) {
+		char err[512];
+		struct action *a = action_new(
+		    &cj->actions[i], &j->aenv, NULL, err, sizeof(err));
+
+		if (a == NULL) {
+			wlog(WLOG_ERROR, WLOG_ACTIONS,
+			    "[%s] action '%s' could not be created: %s",
+			    j->name, cj->actions[i].actname, err);
+			continue;
+		}
+		actq_add(q, a);
+		(*n)++;
+	}
+	return q;
+}
+
+struct jail *
+jail_new(
+    const struct conf_jail *cj, const struct jail_env *env, struct diags *d)
+{
+	struct jail *j = xcalloc(1, sizeof(*j));
+	struct failtab_opts fo = {0};
+	char err[512];
+
+	j->name = xstrdup(cj->name);
+	j->backend = xstrdup(cj->backend ? cj->backend : "auto");
+	j->env = env;
+	j->inc_maxtime = -1;
+	j->inc_rndtime = -1;
+	j->evict_rate = (struct wlog_rate)WLOG_RATE_INIT(60);
+	j->nodate_rate = (struct wlog_rate)WLOG_RATE_INIT(86400);
+	apply_options(j, cj);
+	if (cj->backend_name != NULL &&
+	    strcmp(cj->backend_name, "systemd") == 0) {
+		diag_add(d, DIAG_ERROR, cj->file, cj->line,
+		    "[%s] backend 'systemd' (the journal) is not supported "
+		    "yet",
+		    cj->name);
+		goto fail;
+	}
+	if (set_formula(j, cj->bantime_ext.formula, err, sizeof(err)) != 0) {
+		diag_add(d, DIAG_ERROR, cj->file, cj->line,
+		    "[%s] bantime.formula: %s", cj->name, err);
+		goto fail;
+	}
+	fd_copy(&j->fd, &cj->filter);
+	j->filter = build_filter(j, &j->fd, d);
+	if (j->filter == NULL)
+		goto fail;
+	filter_set_in_operation(j->filter, false);
+	fo.max_entries = JAIL_MAXFAILURES_DEFAULT;
+	fo.findtime = j->findtime;
+	fo.maxmatches = j->maxmatches;
+	j->ft = failtab_new(&fo);
+	bantab_init(&j->bans);
+	j->aenv.loop = env->loop;
+	j->aenv.jail = j->name;
+	j->aenv.jail_bantime = (long)j->bantime;
+	j->aenv.ipv6 = env->ipv6;
+	j->aenv.host = env->host;
+	j->aenv.info = jail_info;
+	j->aenv.info_ctx = j;
+	j->aenv.now = env->now;
+	if (env->host != NULL && HAVE_IGNORE())
+		j->ig = ignore_new(env->host, cj);
+	j->q = build_actions(j, cj, &j->nactions);
+	/* log paths are added at start */
+	j->src = NULL;
+	{
+		/* remember them */
+		for (size_t i = 0; i < cj->nlogpaths; i++) {
+			struct jsource *s = xcalloc(1, sizeof(*s));
+
+			s->j = j;
+			s->pattern = xstrdup(cj->logpaths[i].pattern);
+			s->tail = cj->logpaths[i].tail;
+			j->src =
+			    xreallocarray(j->src, j->nsrc + 1, sizeof(*j->src));
+			j->src[j->nsrc++] = s;
+		}
+	}
+	return j;
+fail:
+	jail_free(j);
+	return NULL;
+}
+
+static int
+restore_cb(void *arg, const struct db_ban *row)
+{
+	struct jail *j = arg;
+	struct bticket bt = {0};
+	struct fdata data = {0};
+	double now = jnow(j), btm;
+	json_t *o = NULL;
+
+	if (j->ig != NULL && row->key.kind == FKEY_ADDR) {
+		struct action_ticket t = {0};
+		int r;
+
+		t.key = row->key;
+		t.has_addr = true;
+		t.addr = row->key.addr;
+		t.time = row->time;
+		t.bantime = (long)row->bantime;
+		/* restored bans: only the synchronous rules apply here */
+		r = ignore_check(j->ig, &t, now, 0, NULL, NULL);
+		if (r > 0)
+			return 0;
+	}
+	btm = row->bantime;
+	if (btm != -1 && now - row->time > 0 && btm - (now - row->time) <= 0)
+		return 0;
+	bt.key = row->key;
+	bt.time = row->time;
+	bt.bantime = row->bantime;
+	bt.bancount = row->bancount > 0 ? row->bancount - 1 : 0;
+	bt.failures = row->failures;
+	bt.restored = true;
+	for (size_t i = 0; i < row->nmatches; i++) {
+		xgrow(&data.matches, &(size_t){data.nmatches},
+		    data.nmatches + 1, sizeof(*data.matches));
+		data.matches[data.nmatches++] = xstrdup(row->matches[i]);
+	}
+	if (row->data != NULL)
+		o = json_loads(row->data, 0, NULL);
+	if (json_is_object(o)) {
+		const char *k;
+		json_t *v;
+
+		json_object_foreach(o, k, v)
+		{
+			if (json_is_string(v))
+				fdata_add_kv(&data, k, json_string_value(v));
+		}
+	}
+	json_decref(o);
+	bt.data = &data;
+	ban_ticket(j, &bt);
+	fdata_cleanup(&data);
+	return 0;
+}
+
+static void
+restore_bans(struct jail *j)
+{
+	struct db_restore r = {0};
+
+	if (j->env->db == NULL)
+		return;
+	r.now = jnow(j);
+	r.bantime = j->bantime;
+	r.increment = j->inc;
+	r.maxtime = j->inc_maxtime > 0 ? j->inc_maxtime : 0;
+	r.maxmatches = j->maxmatches > 0 ? (unsigned)j->maxmatches : 0;
+	if (db_bans_restore(j->env->db, j->name, &r, restore_cb, j) < 0)
+		wlog(WLOG_ERROR, WLOG_JAIL, "[%s] Restore bans failed: %s",
+		    j->name, db_last_error(j->env->db));
+}
+
+void
+jail_start(struct jail *j)
+{
+	struct jsource **srcs = j->src;
+	size_t n = j->nsrc;
+	char b1[64];
+
+	wlog(WLOG_INFO, WLOG_JAIL, "Creating new jail '%s'", j->name);
+	wlog(WLOG_INFO, WLOG_JAIL, "Jail '%s' uses %s {}", j->name,
+	    j->env->files ? src_file_backend_name(j->env->files) : "poller");
+	wlog(WLOG_INFO, WLOG_JAIL, "Initiated '%s' backend",
+	    j->env->files ? src_file_backend_name(j->env->files) : "polling");
+	wlog(WLOG_INFO, WLOG_FILTER, "  maxRetry: %d", j->maxretry);
+	wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s",
+	    timeval_format(j->findtime, b1, sizeof(b1)));
+	wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %.0f", j->bantime);
+	wlog(WLOG_INFO, WLOG_FILTER, "  encoding: %s", j->logencoding);
+	if (j->inc && j->env->db == NULL)
+		wlog(WLOG_WARNING, WLOG_JAIL,
+		    "[%s] ban time increment is not available as long jail "
+		    "database is not set",
+		    j->name);
+	if (j->env->loop != NULL) {
+		uv_timer_init(j->env->loop, &j->unban_timer);
+		j->unban_timer.data = j;
+		j->timer_init = true;
+	}
+	j->src = NULL;
+	j->nsrc = 0;
+	for (size_t i = 0; i < n; i++) {
+		add_source(j, srcs[i]->pattern, srcs[i]->tail);
+		free(srcs[i]->pattern);
+		free(srcs[i]);
+	}
+	free(srcs);
+	if (n == 0)
+		wlog(WLOG_WARNING, WLOG_JAIL, "[%s] has no log file to watch",
+		    j->name);
+	if (!have_actions(j))
+		wlog(WLOG_NOTICE, WLOG_JAIL,
+		    "[%s] has no action: bans are logged and recorded, no "
+		    "firewall rule is made",
+		    j->name);
+	else
+		actq_start(j->q, NULL, NULL);
+	j->started = true;
+	restore_bans(j);
+	wlog(WLOG_INFO, WLOG_JAIL, "Jail '%s' started", j->name);
+}
+
+int
+jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
+{
+	struct filterdef nfd;
+	struct filter *nf;
+	struct jail tmp;
+	char err[512];
+
+	/* compile first: nothing changes when it fails */
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.name = j->name;
+	tmp.env = j->env;
+	tmp.findtime = cj->findtime;
+	tmp.usedns = cj->filter.usedns ? cj->filter.usedns : "warn";
+	fd_copy(&nfd, &cj->filter);
+	nf = build_filter(&tmp, &nfd, d);
+	if (nf == NULL) {
+		filterdef_cleanup(&nfd);
+		return -1;
+	}
+	if (set_formula(j, cj->bantime_ext.formula, err, sizeof(err)) != 0) {
+		diag_add(d, DIAG_ERROR, cj->file, cj->line,
+		    "[%s] bantime.formula: %s", j->name, err);
+		filter_free(nf);
+		filterdef_cleanup(&nfd);
+		return -1;
+	}
+	apply_options(j, cj);
+	filter_free(j->filter);
+	j->filter = nf;
+	filter_set_in_operation(j->filter, j->in_operation);
+	filterdef_cleanup(&j->fd);
+	j->fd = nfd;
+	failtab_set_findtime(j->ft, j->findtime);
+	failtab_set_maxmatches(j->ft, j->maxmatches);
+	j->aenv.jail_bantime = (long)j->bantime;
+	if (j->ig != NULL) {
+		ignore_free(j->ig);
+		j->ig = ignore_new(j->env->host, cj);
+	}
+	/* log paths: drop the ones gone, add the new ones */
+	for (size_t i = 0; i < j->nsrc;) {
+		bool keep = false;
+
+		for (size_t k = 0; k < cj->nlogpaths; k++)
+			if (strcmp(cj->logpaths[k].pattern,
+			        j->src[i]->pattern) == 0)
+				keep = true;
+		if (keep)
+			i++;
+		else
+			del_source(j, i);
+	}
+	for (size_t k = 0; k < cj->nlogpaths; k++) {
+		bool have = false;
+
+		for (size_t i = 0; i < j->nsrc; i++)
+			if (strcmp(cj->logpaths[k].pattern,
+			        j->src[i]->pattern) == 0)
+				have = true;
+		if (!have)
+			add_source(
+			    j, cj->logpaths[k].pattern, cj->logpaths[k].tail);
+	}
+	/* actions: kept ones reload, removed ones stop, new ones start */
+	if (j->q != NULL) {
+		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		struct tickets ts;
+		size_t n = 0;
+
+		for (struct ban *b = j->bans.first; b; b = b->next)
+			if (b->announced)
+				v[n++] = b;
+		tickets_build(&ts, v, n);
+		actq_reload(
+		    j->q, cj->actions, cj->nactions, ts.t, ts.n, NULL, NULL);
+		tickets_free(&ts);
+		free(v);
+		j->nactions = actq_count(j->q);
+	}
+	return 0;
+}
+
+struct stopctx {
+	struct jail *j;
+};
+
+static void
+stop_actions_done(void *arg, int rc)
+{
+	struct jail *j = arg;
+
+	(void)rc;
+	if (j->stop_done)
+		j->stop_done(j->stop_arg);
+}
+
+static void
+flush_done(void *arg, int rc)
+{
+	struct jail *j = arg;
+
+	(void)rc;
+	actq_stop(j->q, stop_actions_done, j);
+}
+
+void
+jail_stop(struct jail *j, void (*done)(void *arg), void *arg)
+{
+	char kb[FKEY_STRLEN];
+
+	j->stopping = true;
+	j->stop_done = done;
+	j->stop_arg = arg;
+	while (j->nsrc > 0)
+		del_source(j, j->nsrc - 1);
+	if (j->timer_init)
+		uv_timer_stop(&j->unban_timer);
+	if (have_actions(j)) {
+		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		struct tickets ts;
+		size_t n = 0;
+
+		for (struct ban *b = j->bans.first; b; b = b->next)
+			if (b->announced)
+				v[n++] = b;
+		tickets_build(&ts, v, n);
+		actq_flush(j->q, ts.t, ts.n, true, true, flush_done, j);
+		tickets_free(&ts);
+		free(v);
+		return;
+	}
+	for (struct ban *b = j->bans.first; b; b = b->next)
+		if (b->announced)
+			wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unban %s",
+			    j->name, key_text(&b->key, kb));
+	if (done)
+		done(arg);
+}
+
+static void
+timer_closed(uv_handle_t *h)
+{
+	struct jail *j = h->data;
+
+	free(j);
+}
+
+void
+jail_free(struct jail *j)
+{
+	if (j == NULL)
+		return;
+	while (j->nsrc > 0) {
+		struct jsource *s = j->src[--j->nsrc];
+
+		if (s->src != NULL)
+			src_file_del(j->env->files, s->src);
+		free(s->pattern);
+		free(s);
+	}
+	free(j->src);
+	if (j->q != NULL)
+		actq_close(j->q);
+	if (j->ig != NULL)
+		ignore_free(j->ig);
+	filter_free(j->filter);
+	filterdef_cleanup(&j->fd);
+	failtab_free(j->ft);
+	bantab_cleanup(&j->bans);
+	free(j->pend);
+	pyexpr_free(j->inc_formula);
+	free(j->inc_formula_text);
+	free(j->inc_factor_text);
+	free(j->inc_mult);
+	free(j->usedns);
+	free(j->logencoding);
+	free(j->name);
+	free(j->backend);
+	if (j->timer_init) {
+		uv_timer_stop(&j->unban_timer);
+		uv_close((uv_handle_t *)&j->unban_timer, timer_closed);
+		return;
+	}
+	free(j);
+}
+
+/* ---- commands ---- */
+
+json_t *
+jail_status(struct jail *j, const char *flavor)
+{
+	bool shrt = flavor != NULL && strcmp(flavor, "short") == 0;
+	json_t *filt, *acts;
+
+	if (flavor != NULL && strcmp(flavor, "short") != 0 &&
+	    strcmp(flavor, "basic") != 0 && strcmp(flavor, "cymru") != 0)
+		wlog(WLOG_WARNING, WLOG_SERVER,
+		    "Unsupported extended jail status flavor '%s'. Supported: "
+		    "['short', 'basic', 'cymru']",
+		    flavor);
+	filt = json_pack("[[s,I],[s,I],[s,o]]", "Currently failed",
+	    (json_int_t)failtab_size(j->ft), "Total failed",
+	    (json_int_t)failtab_total(j->ft), "File list", file_list(j));
+	acts = json_pack("[[s,I],[s,I]]", "Currently banned",
+	    (json_int_t)j->bans.n, "Total banned", (json_int_t)j->bans.total);
+	if (!shrt)
+		json_array_append_new(acts,
+		    json_pack("[s,o]", "Banned IP list",
+		        jail_banlist(j, false, false)));
+	if (flavor != NULL && strcmp(flavor, "cymru") == 0) {
+		json_array_append_new(
+		    acts, json_pack("[s,[s]]", "Banned ASN list", "error"));
+		json_array_append_new(
+		    acts, json_pack("[s,[s]]", "Banned Country list", "error"));
+		json_array_append_new(
+		    acts, json_pack("[s,[s]]", "Banned RIR list", "error"));
+	}
+	return json_pack("[[s,o],[s,o]]", "Filter", filt, "Actions", acts);
+}
+
+static int
+cmp_end(const void *a, const void *b)
+{
+	double x = ban_end(*(struct ban *const *)a),
+	       y = ban_end(*(struct ban *const *)b);
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+json_t *
+jail_banlist(struct jail *j, bool by_end, bool with_time)
+{
+	json_t *l = json_array();
+	struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+	size_t n = 0;
+	char kb[FKEY_STRLEN];
+
+	for (struct ban *b = j->bans.first; b; b = b->next)
+		v[n++] = b;
+	if (by_end)
+		qsort(v, n, sizeof(*v), cmp_end);
+	for (size_t i = 0; i < n; i++) {
+		const char *k = key_text(&v[i]->key, kb);
+
+		if (with_time) {
+			char t1[WLOG_TIMESTRLEN], t2[WLOG_TIMESTRLEN];
+			char *s = xasprintf("%s \t%s + %.0f = %s", k,
+			    time2str(v[i]->time, t1), v[i]->bantime,
+			    v[i]->bantime == -1 ? "9999-12-31 23:59:59"
+			                        : time2str(ban_end(v[i]), t2));
+
+			json_array_append_new(l, ctl_json_string(s, strlen(s)));
+			free(s);
+		} else {
+			json_array_append_new(l, ctl_json_string(k, strlen(k)));
+		}
+	}
+	free(v);
+	return l;
+}
+
+bool
+jail_is_banned(struct jail *j, const char *id)
+{
+	struct fkey k = fkey_parse(id, strlen(id));
+
+	return bantab_find(&j->bans, &k) != NULL;
+}
+
+long
+jail_banip(struct jail *j, char *const *ids, size_t n)
+{
+	long cnt = 0;
+	double now = jnow(j);
+
+	for (size_t i = 0; i < n; i++) {
+		struct bticket bt = {0};
+
+		bt.key = fkey_parse(ids[i], strlen(ids[i]));
+		bt.time = now;
+		bt.bantime = NAN;
+		cnt += ban_ticket(j, &bt);
+	}
+	return cnt;
+}
+
+/* Unbans b now (manual): out of the table, "Unban", actions. */
+static void
+unban_now(struct jail *j, struct ban *b)
+{
+	bantab_del(&j->bans, b);
+	drop_pending(j, b);
+	unban_bans(j, &b, 1, true);
+}
+
+long
+jail_unbanip(struct jail *j, char *const *ids, size_t n, bool report_absent,
+    char *err, size_t errlen)
+{
+	long cnt = 0;
+	struct sbuf missed = SBUF_INIT;
+	size_t nmissed = 0;
+
+	if (ids == NULL) {
+		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		size_t k = 0;
+		char kb[FKEY_STRLEN];
+
+		db_ban_del(j->env->db, j->name, NULL);
+		while (j->bans.first != NULL) {
+			struct ban *b = j->bans.first;
+
+			bantab_del(&j->bans, b);
+			drop_pending(j, b);
+			v[k++] = b;
+		}
+		cnt = (long)k;
+		if (have_actions(j)) {
+			struct tickets ts;
+			size_t a = 0;
+
+			for (size_t i = 0; i < k; i++)
+				if (v[i]->announced)
+					v[a++] = v[i];
+				else
+					ban_free(v[i]);
+			tickets_build(&ts, v, a);
+			actq_flush(j->q, ts.t, ts.n, false, true, NULL, NULL);
+			tickets_free(&ts);
+			for (size_t i = 0; i < a; i++)
+				ban_free(v[i]);
+		} else {
+			for (size_t i = 0; i < k; i++) {
+				if (v[i]->announced)
+					wlog(WLOG_NOTICE, WLOG_ACTIONS,
+					    "[%s] Unban %s", j->name,
+					    key_text(&v[i]->key, kb));
+				ban_free(v[i]);
+			}
+		}
+		free(v);
+		schedule_unban(j);
+		return cnt;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct fkey k = fkey_parse(ids[i], strlen(ids[i]));
+		struct ban *b;
+		struct addr net;
+
+		db_ban_del(j->env->db, j->name, &k);
+		b = bantab_find(&j->bans, &k);
+		if (b != NULL) {
+			unban_now(j, b);
+			cnt++;
+			continue;
+		}
+		if (addr_parse_net(ids[i], strlen(ids[i]), &net) == 0 &&
+		    net.prefix < (net.family == AF_INET ? 32 : 128)) {
+			long got = 0;
+			struct ban *x = j->bans.first;
+
+			while (x != NULL) {
+				struct ban *nx = x->next;
+
+				if (x->key.kind == FKEY_ADDR &&
+				    addr_contains(&net, &x->key.addr)) {
+					db_ban_del(
+					    j->env->db, j->name, &x->key);
+					unban_now(j, x);
+					got++;
+				}
+				x = nx;
+			}
+			if (got > 0) {
+				cnt += got;
+				continue;
+			}
+		}
+		wlog(WLOG_MSG, WLOG_ACTIONS, "%s is not banned", ids[i]);
+		if (report_absent) {
+			sbuf_addstr(&missed, nmissed ? ", " : "");
+			tags_pyrepr(ids[i], strlen(ids[i]), &missed);
+			nmissed++;
+		}
+	}
+	schedule_unban(j);
+	if (nmissed > 0) {
+		if (err != NULL)
+			snprintf(
+			    err, errlen, "not banned: [%s]", sbuf_str(&missed));
+		sbuf_cleanup(&missed);
+		return -1;
+	}
+	sbuf_cleanup(&missed);
+	return cnt;
+}
+
+long
+jail_attempt(struct jail *j, const char *id, char *const *msgs, size_t n)
+{
+	struct found *f = xcalloc(1, sizeof(*f));
+	struct fkey k = fkey_parse(id, strlen(id));
+	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
+	double now = jnow(j);
+
+	f->j = j;
+	fkey_dup(&f->key, &k);
+	f->time = now;
+	f->manual = true;
+	f->count = n > 0 ? (double)n : 1;
+	if (n > 0) {
+		f->matches = xcalloc(n, sizeof(*f->matches));
+		for (size_t i = 0; i < n; i++)
+			f->matches[f->nmatches++] = xstrdup(msgs[i]);
+	}
+	wlog(WLOG_INFO, WLOG_FILTER, "[%s] Attempt %s - %s", j->name,
+	    key_text(&f->key, kb), time2str(now, tb));
+	count_failure(j, f);
+	found_free(f);
+	return 1;
+}
+
+/* ---- get / set ---- */
+
+static json_t *
+jnum(double v)
+{
+	if (v == floor(v) && fabs(v) < 9e15)
+		return json_integer((json_int_t)v);
+	return json_real(v);
+}
+
+static json_t *
+jstring(const char *s)
+{
+	return s ? ctl_json_string(s, strlen(s)) : json_null();
+}
+
+static json_t *
+regex_list(struct jail *j, bool fail)
+{
+	json_t *l = json_array();
+	size_t n = fail ? filter_failregex_count(j->filter)
+	                : filter_ignoreregex_count(j->filter);
+
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(l,
+		    jstring(fail ? filter_failregex_expanded(j->filter, i)
+		                 : filter_ignoreregex(j->filter, i)));
+	return l;
+}
+
+static json_t *
+datepattern_value(struct jail *j)
+{
+	if (j->fd.datepattern.re == NULL)
+		return json_pack("[n,s]", "Default Detectors");
+	return json_pack("[o,o]", jstring(j->fd.datepattern.re),
+	    jstring(datedetect_describe(filter_datedetect(j->filter))));
+}
+
+static json_t *
+ignoreip_list(struct jail *j)
+{
+	struct strv l = STRV_INIT;
+	json_t *r = json_array();
+
+	if (j->ig != NULL)
+		ignore_list(j->ig, &l);
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(r, jstring(l.v[i]));
+	strv_cleanup(&l);
+	return r;
+}
+
+static json_t *
+bantime_extra(struct jail *j, const char *opt)
+{
+	if (strcmp(opt, "increment") == 0)
+		return json_boolean(j->inc);
+	if (strcmp(opt, "factor") == 0)
+		return jstring(j->inc_factor_text);
+	if (strcmp(opt, "formula") == 0)
+		return jstring(j->inc_formula_text);
+	if (strcmp(opt, "multipliers") == 0) {
+		struct sbuf b = SBUF_INIT;
+		json_t *r;
+
+		if (j->inc_nmult == 0)
+			return json_null();
+		for (size_t i = 0; i < j->inc_nmult; i++)
+			sbuf_printf(&b, "%s%ld", i ? " " : "", j->inc_mult[i]);
+		r = jstring(sbuf_str(&b));
+		sbuf_cleanup(&b);
+		return r;
+	}
+	if (strcmp(opt, "maxtime") == 0)
+		return j->inc_maxtime < 0 ? json_null() : jnum(j->inc_maxtime);
+	if (strcmp(opt, "rndtime") == 0)
+		return j->inc_rndtime < 0 ? json_null() : jnum(j->inc_rndtime);
+	if (strcmp(opt, "overalljails") == 0)
+		return json_boolean(j->inc_overall);
+	return json_null();
+}
+
+json_t *
+jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
+    size_t errlen)
+{
+	const char *what = argv[1];
+
+	*errtype = CTL_ERR_GENERIC;
+	if (strcmp(what, "banned") == 0) {
+		if (argc <= 2)
+			return jail_banlist(j, false, false);
+		if (argc == 3)
+			return json_integer(jail_is_banned(j, argv[2]) ? 1 : 0);
+		{
+			json_t *l = json_array();
+
+			for (int i = 2; i < argc; i++)
+				json_array_append_new(l,
+				    json_integer(
+				        jail_is_banned(j, argv[i]) ? 1 : 0));
+			return l;
+		}
+	}
+	if (strcmp(what, "banip") == 0)
+		return jail_banlist(
+		    j, true, argc > 2 && strcmp(argv[2], "--with-time") == 0);
+	if (strcmp(what, "logpath") == 0)
+		return file_list(j);
+	if (strcmp(what, "logencoding") == 0)
+		return jstring(strcasecmp(j->logencoding, "auto") == 0
+		        ? "UTF-8"
+		        : j->logencoding);
+	if (strcmp(what, "journalmatch") == 0)
+		return json_array();
+	if (strcmp(what, "ignoreself") == 0)
+		return json_boolean(j->ig ? ignore_get_self(j->ig) : true);
+	if (strcmp(what, "ignoreip") == 0)
+		return ignoreip_list(j);
+	if (strcmp(what, "ignorecommand") == 0)
+		return jstring(j->ig ? ignore_get_command(j->ig) : NULL);
+	if (strcmp(what, "ignorecache") == 0)
+		return json_null();
+	if (strcmp(what, "prefregex") == 0) {
+		const char *p = filter_prefregex_expanded(j->filter);
+
+		return jstring(p ? p : "");
+	}
+	if (strcmp(what, "failregex") == 0)
+		return regex_list(j, true);
+	if (strcmp(what, "ignoreregex") == 0)
+		return regex_list(j, false);
+	if (strcmp(what, "findtime") == 0)
+		return jnum(j->findtime);
+	if (strcmp(what, "bantime") == 0)
+		return jnum(j->bantime);
+	if (strncmp(what, "bantime.", 8) == 0)
+		return bantime_extra(j, what + 8);
+	if (strcmp(what, "datepattern") == 0)
+		return datepattern_value(j);
+	if (strcmp(what, "logtimezone") == 0)
+		return jstring(j->fd.logtimezone);
+	if (strcmp(what, "usedns") == 0)
+		return jstring(j->usedns);
+	if (strcmp(what, "maxretry") == 0)
+		return json_integer(j->maxretry);
+	if (strcmp(what, "maxmatches") == 0)
+		return json_integer(j->maxmatches);
+	if (strcmp(what, "maxlines") == 0)
+		return json_integer(filter_maxlines(j->filter));
+	if (strcmp(what, "actions") == 0) {
+		json_t *l = json_array();
+
+		for (size_t i = 0; j->q && i < actq_count(j->q); i++)
+			json_array_append_new(
+			    l, jstring(actq_at(j->q, i)->name));
+		return l;
+	}
+	if (strcmp(what, "action") == 0 ||
+	    strcmp(what, "actionproperties") == 0 ||
+	    strcmp(what, "actionmethods") == 0) {
+		if (argc < 3) {
+			*errtype = CTL_ERR_INDEX;
+			snprintf(err, errlen, "list index out of range");
+			return NULL;
+		}
+		if (j->q == NULL || actq_find(j->q, argv[2]) == NULL) {
+			*errtype = CTL_ERR_KEY;
+			snprintf(
+			    err, errlen, "Invalid Action name: %s", argv[2]);
+			return NULL;
+		}
+		snprintf(err, errlen,
+		    "Invalid command (action properties are not available "
+		    "yet)");
+		return NULL;
+	}
+	snprintf(err, errlen,
+	    "Invalid command (no get action or not yet implemented)");
+	return NULL;
+}
+
+static int
+parse_int(const char *s, long *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtol(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	return end == s || *end != '\0' || errno != 0 ? -1 : 0;
+}
+
+/* Rebuilds the filter from a changed copy; on failure nothing changes. */
+static int
+swap_filter(struct jail *j, struct filterdef *nfd, char *err, size_t errlen)
+{
+	struct diags d = DIAGS_INIT;
+	struct filter *nf = build_filter(j, nfd, &d);
+
+	if (nf == NULL) {
+		snprintf(
+		    err, errlen, "%s", d.n > 0 ? d.v[0].msg : "invalid filter");
+		diags_cleanup(&d);
+		filterdef_cleanup(nfd);
+		return -1;
+	}
+	diags_cleanup(&d);
+	filter_free(j->filter);
+	j->filter = nf;
+	filter_set_in_operation(nf, j->in_operation);
+	filterdef_cleanup(&j->fd);
+	j->fd = *nfd;
+	return 0;
+}
+
+static void
+re_list_del(struct filterdef_re_list *l, size_t i)
+{
+	free(l->v[i].re);
+	free(l->v[i].file);
+	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
+	l->n--;
+}
+
+json_t *
+jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
+    size_t errlen)
+{
+	const char *what = argv[1], *val;
+	long iv;
+	double dv;
+
+	*errtype = CTL_ERR_GENERIC;
+	if (argc < 3) {
+		*errtype = CTL_ERR_INDEX;
+		snprintf(err, errlen, "list index out of range");
+		return NULL;
+	}
+	val = argv[2];
+	if (strcmp(what, "idle") == 0) {
+		if (strcmp(val, "on") == 0)
+			j->idle = true;
+		else if (strcmp(val, "off") == 0)
+			j->idle = false;
+		else {
+			snprintf(err, errlen,
+			    "Invalid idle option, must be 'on' or 'off'");
+			return NULL;
+		}
+		return json_boolean(j->idle);
+	}
+	if (strcmp(what, "ignoreself") == 0) {
+		bool on = strcasecmp(val, "true") == 0 ||
+		    strcasecmp(val, "yes") == 0 || strcmp(val, "1") == 0 ||
+		    strcasecmp(val, "on") == 0;
+
+		if (j->ig)
+			ignore_set_self(j->ig, on);
+		return json_boolean(on);
+	}
+	if (strcmp(what, "addignoreip") == 0) {
+		for (int i = 2; i < argc && j->ig; i++)
+			ignore_add(j->ig, argv[i]);
+		return ignoreip_list(j);
+	}
+	if (strcmp(what, "delignoreip") == 0) {
+		if (j->ig && ignore_del(j->ig, val) != 0) {
+			*errtype = CTL_ERR_VALUE;
+			snprintf(err, errlen, "list.remove(x): x not in list");
+			return NULL;
+		}
+		return ignoreip_list(j);
+	}
+	if (strcmp(what, "ignorecommand") == 0) {
+		if (j->ig)
+			ignore_set_command(j->ig, val);
+		return jstring(val);
+	}
+	if (strcmp(what, "addlogpath") == 0) {
+		bool tail = false;
+
+		if (argc == 4) {
+			if (strcasecmp(argv[3], "tail") == 0)
+				tail = true;
+			else if (strcasecmp(argv[3], "head") != 0) {
+				*errtype = CTL_ERR_VALUE;
+				snprintf(err, errlen,
+				    "File option must be 'head' or 'tail'");
+				return NULL;
+			}
+		} else if (argc > 4) {
+			*errtype = CTL_ERR_VALUE;
+			snprintf(err, errlen,
+			    "Only one file can be added at a time");
+			return NULL;
+		}
+		for (size_t i = 0; i < j->nsrc; i++)
+			if (strcmp(j->src[i]->pattern, val) == 0) {
+				wlog(WLOG_ERROR, WLOG_FILTER,
+				    "%s already exists", val);
+				return file_list(j);
+			}
+		add_source(j, val, tail);
+		return file_list(j);
+	}
+	if (strcmp(what, "dellogpath") == 0) {
+		for (size_t i = 0; i < j->nsrc; i++)
+			if (strcmp(j->src[i]->pattern, val) == 0) {
+				jail_save_positions(j);
+				del_source(j, i);
+				break;
+			}
+		return file_list(j);
+	}
+	if (strcmp(what, "logencoding") == 0) {
+		free(j->logencoding);
+		j->logencoding = xstrdup(val);
+		return jstring(strcasecmp(val, "auto") == 0 ? "UTF-8" : val);
+	}
+	if (strcmp(what, "addfailregex") == 0 ||
+	    strcmp(what, "addignoreregex") == 0 ||
+	    strcmp(what, "delfailregex") == 0 ||
+	    strcmp(what, "delignoreregex") == 0 ||
+	    strcmp(what, "prefregex") == 0 ||
+	    strcmp(what, "datepattern") == 0 ||
+	    strcmp(what, "logtimezone") == 0 || strcmp(what, "maxlines") == 0 ||
+	    strcmp(what, "usedns") == 0) {
+		struct filterdef nfd;
+		bool fail = strstr(what, "fail") != NULL;
+
+		fd_copy(&nfd, &j->fd);
+		if (strncmp(what, "add", 3) == 0) {
+			filterdef_re_add(
+			    fail ? &nfd.failregex : &nfd.ignoreregex, val, NULL,
+			    0);
+		} else if (strncmp(what, "del", 3) == 0) {
+			struct filterdef_re_list *l =
+			    fail ? &nfd.failregex : &nfd.ignoreregex;
+
+			if (parse_int(val, &iv) != 0 || iv < 0 ||
+			    (size_t)iv >= l->n) {
+				wlog(WLOG_ERROR, WLOG_FILTER,
+				    "Cannot remove regular expression. Index "
+				    "%s is not valid",
+				    val);
+			} else {
+				re_list_del(l, (size_t)iv);
+			}
+		} else if (strcmp(what, "prefregex") == 0) {
+			filterdef_re_set(
+			    &nfd.prefregex, val[0] ? val : NULL, NULL, 0);
+		} else if (strcmp(what, "datepattern") == 0) {
+			filterdef_re_set(&nfd.datepattern, val, NULL, 0);
+		} else if (strcmp(what, "logtimezone") == 0) {
+			free(nfd.logtimezone);
+			nfd.logtimezone = xstrdup(val);
+		} else if (strcmp(what, "usedns") == 0) {
+			const char *u = val;
+
+			if (strcasecmp(u, "yes") != 0 &&
+			    strcasecmp(u, "warn") != 0 &&
+			    strcasecmp(u, "no") != 0 &&
+			    strcasecmp(u, "raw") != 0) {
+				wlog(WLOG_ERROR, WLOG_FILTER,
+				    "Incorrect value '%s' specified for "
+				    "usedns. Using safe 'no'",
+				    u);
+				u = "no";
+			}
+			free(nfd.usedns);
+			nfd.usedns = xstrdup(u);
+			for (char *p = nfd.usedns; *p; p++)
+				if (*p >= 'A' && *p <= 'Z')
+					*p = (char)(*p - 'A' + 'a');
+			free(j->usedns);
+			j->usedns = xstrdup(nfd.usedns);
+		} else {
+			if (parse_int(val, &iv) != 0 || iv <= 0) {
+				filterdef_cleanup(&nfd);
+				*errtype = CTL_ERR_VALUE;
+				snprintf(err, errlen,
+				    "maxlines must be integer greater than "
+				    "zero");
+				return NULL;
+			}
+			nfd.maxlines = (int)iv;
+		}
+		if (swap_filter(j, &nfd, err, errlen) != 0)
+			return NULL;
+		if (fail || strstr(what, "ignoreregex") != NULL)
+			return regex_list(j, fail);
+		if (strcmp(what, "prefregex") == 0) {
+			const char *p = filter_prefregex_expanded(j->filter);
+
+			return jstring(p ? p : "");
+		}
+		if (strcmp(what, "datepattern") == 0)
+			return datepattern_value(j);
+		if (strcmp(what, "logtimezone") == 0)
+			return jstring(j->fd.logtimezone);
+		if (strcmp(what, "usedns") == 0)
+			return jstring(j->usedns);
+		return json_integer(filter_maxlines(j->filter));
+	}
+	if (strcmp(what, "findtime") == 0 || strcmp(what, "bantime") == 0 ||
+	    strcmp(what, "bantime.maxtime") == 0 ||
+	    strcmp(what, "bantime.rndtime") == 0) {
+		if (val[0] == '\0' && strncmp(what, "bantime.", 8) == 0) {
+			dv = -1;
+		} else if (timeval_parse(val, &dv, NULL, err, errlen) != 0) {
+			*errtype = CTL_ERR_VALUE;
+			return NULL;
+		}
+		if (strcmp(what, "findtime") == 0) {
+			j->findtime = dv;
+			failtab_set_findtime(j->ft, dv);
+			wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s", val);
+			return jnum(dv);
+		}
+		if (strcmp(what, "bantime") == 0) {
+			j->bantime = dv;
+			j->aenv.jail_bantime = (long)dv;
+			wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %s", val);
+			return jnum(dv);
+		}
+		if (strcmp(what, "bantime.maxtime") == 0)
+			j->inc_maxtime = dv;
+		else
+			j->inc_rndtime = dv;
+		return bantime_extra(j, what + 8);
+	}
+	if (strcmp(what, "maxretry") == 0 || strcmp(what, "maxmatches") == 0) {
+		if (parse_int(val, &iv) != 0) {
+			*errtype = CTL_ERR_VALUE;
+			snprintf(err, errlen,
+			    "invalid literal for int() with base 10: '%s'",
+			    val);
+			return NULL;
+		}
+		if (what[3] == 'r') {
+			j->maxretry = (int)iv;
+			wlog(WLOG_INFO, WLOG_FILTER, "  maxRetry: %ld", iv);
+		} else {
+			j->maxmatches = (int)iv;
+			failtab_set_maxmatches(j->ft, (int)iv);
+		}
+		return json_integer(iv);
+	}
+	if (strncmp(what, "bantime.", 8) == 0) {
+		const char *opt = what + 8;
+		bool on = strcasecmp(val, "true") == 0 ||
+		    strcasecmp(val, "yes") == 0 || strcmp(val, "1") == 0 ||
+		    strcasecmp(val, "on") == 0;
+
+		if (strcmp(opt, "increment") == 0) {
+			j->inc = on;
+			if (on && j->env->db == NULL)
+				wlog(WLOG_WARNING, WLOG_JAIL,
+				    "ban time increment is not available as "
+				    "long jail database is not set");
+		} else if (strcmp(opt, "overalljails") == 0) {
+			j->inc_overall = on;
+		} else if (strcmp(opt, "formula") == 0) {
+			if (set_formula(j, val, err, errlen) != 0) {
+				*errtype = CTL_ERR_VALUE;
+				return NULL;
+			}
+		} else if (strcmp(opt, "factor") == 0) {
+			struct pyexpr_val v;
+
+			if (pyexpr_eval_str(val, &v, err, errlen) != 0) {
+				*errtype = CTL_ERR_VALUE;
+				return NULL;
+			}
+			j->inc_factor = pyexpr_to_double(&v);
+			free(j->inc_factor_text);
+			j->inc_factor_text = xstrdup(val);
+		} else if (strcmp(opt, "multipliers") == 0) {
+			long *m = NULL;
+			size_t n = 0, cap = 0;
+			const char *p = val;
+
+			while (*p) {
+				char *end;
+				long x;
+
+				while (*p == ' ')
+					p++;
+				if (*p == '\0')
+					break;
+				x = strtol(p, &end, 10);
+				if (end == p) {
+					free(m);
+					*errtype = CTL_ERR_VALUE;
+					snprintf(err, errlen,
+					    "invalid literal for int() with "
+					    "base 10: '%s'",
+					    p);
+					return NULL;
+				}
+				xgrow(&m, &cap, n + 1, sizeof(*m));
+				m[n++] = x;
+				p = end;
+			}
+			free(j->inc_mult);
+			j->inc_mult = m;
+			j->inc_nmult = n;
+		} else {
+			snprintf(err, errlen,
+			    "Invalid command '%s' (no set action or not yet "
+			    "implemented)",
+			    what);
+			return NULL;
+		}
+		wlog(WLOG_INFO, WLOG_JAIL, "Set banTime.%s = %s", opt, val);
+		return bantime_extra(j, opt);
+	}
+	snprintf(err, errlen,
+	    "Invalid command '%s' (no set action or not yet implemented)",
+	    what);
+	return NULL;
+}

@@ -1,0 +1,155 @@
+/*
+ * A jail at run time: its filter, its log sources, its failure table, its
+ * ban list with expiry timer, its ignore rules and its action queue, with
+ * fail2ban's counting and banning semantics (spec 4.2-4.5, 4.8): "Found",
+ * ban as soon as retry >= maxretry, "already banned" prolongation,
+ * bantime.increment from the database's history, "known bad IPs fail
+ * faster", restore at start, unban at expiry.
+ *
+ * The jail never logs "Ban" before its database write is committed: bans
+ * decided while lines are read wait in a pending list; the daemon commits
+ * the database once per loop tick and then calls jail_commit(), which logs
+ * them and hands them to the actions as one batch per jail.
+ *
+ * Keys are struct fkey: an address, or a raw failure id. Nothing here
+ * assumes an IP except the ignore rules and DNS, which only apply to
+ * addresses.
+ *
+ * Single-threaded, in the daemon's libuv loop. The wall clock comes from
+ * env->now so that tests can drive it.
+ */
+#ifndef WARDEN_JAIL_H
+#define WARDEN_JAIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "conf.h"
+#include "diag.h"
+#include "fkey.h"
+#include "strv.h"
+
+struct db;
+struct src_file_set;
+struct ignore_env;
+struct jail;
+
+/* Failures kept per jail unless configured otherwise. */
+#define JAIL_MAXFAILURES_DEFAULT 100000
+/* Bans announced per tick and jail before the rest waits a tick. */
+#define JAIL_BATCH_MAX 10000
+
+/* What a jail borrows from the daemon (must outlive it). */
+struct jail_env {
+	uv_loop_t *loop;
+	struct db *db;              /* NULL: no database */
+	struct src_file_set *files; /* file sources */
+	struct ignore_env *host;    /* host addresses, DNS caches */
+	double (*now)(void);        /* wall clock, epoch s */
+	bool ipv6;                  /* allowipv6 */
+};
+
+/*
+ * Builds a jail from cj (borrowed for the call: the jail keeps its own
+ * copies of what it needs, so the configuration may be freed after):
+ * compiles the filter, prepares the tables, the ignore rules and the
+ * actions. Does not read logs or run anything yet. Returns NULL with the
+ * reason in d (bad regex, ...).
+ */
+struct jail *jail_new(
+    const struct conf_jail *cj, const struct jail_env *env, struct diags *d);
+
+/*
+ * Starts the jail: "Jail 'J' started" after its sources are added (a
+ * missing logpath is reported and watched for), its actions started and
+ * its bans restored from the database ("Restore Ban" at the next
+ * commit).
+ */
+void jail_start(struct jail *j);
+
+/*
+ * Applies a new configuration of the same jail (reload): filter, options,
+ * ignore rules, log paths and actions change; the failure table, the ban
+ * list and the counters stay. Returns 0, or -1 with the reason in d
+ * (then nothing changed).
+ */
+int jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d);
+
+/*
+ * Stops the jail (fail2ban's jail stop): no more lines, flush or unban of
+ * every current ban through the actions ("Unban x" lines), actionstop in
+ * reverse order; the bans stay in the database. done(arg) runs once the
+ * actions are finished (from the loop). Then free it with jail_free.
+ */
+void jail_stop(struct jail *j, void (*done)(void *arg), void *arg);
+
+/* Frees a stopped (or never started) jail. NULL is a no-op. */
+void jail_free(struct jail *j);
+
+/*
+ * After the daemon's database commit: logs the bans decided since the
+ * last commit ("Ban x", "Restore Ban x", "Increase Ban ...") and starts
+ * their actions (one batch). Returns how many bans were announced.
+ */
+size_t jail_commit(struct jail *j);
+
+/* True when bans wait for jail_commit(). */
+bool jail_has_pending(const struct jail *j);
+
+const char *jail_name(const struct jail *j);
+/* The backend as configured ("auto", "polling", ...). */
+const char *jail_backend(const struct jail *j);
+
+/* Saves the log positions of the jail's files (db_log_set). */
+void jail_save_positions(struct jail *j);
+
+/* --- control commands (fail2ban's transmitter, results as JSON) -------- */
+
+/* `status J [flavor]`. New reference. */
+json_t *jail_status(struct jail *j, const char *flavor);
+
+/* Current bans as key strings, in ban order (or by end of ban when
+ * by_end; with_time adds fail2ban's "\t... + N = ..." text). */
+json_t *jail_banlist(struct jail *j, bool by_end, bool with_time);
+
+/* True when the key written as text is banned. */
+bool jail_is_banned(struct jail *j, const char *id);
+
+/*
+ * Manual ban of the ids (text: address or raw id) at now, bypassing the
+ * ignore rules. Returns the number of new bans.
+ */
+long jail_banip(struct jail *j, char *const *ids, size_t n);
+
+/*
+ * Manual unban (ids NULL: every ban). The database rows go too. An id may
+ * be a network, unbanning every address inside. Returns the count, or -1
+ * with err "not banned: [...]" when report_absent and some were not.
+ */
+long jail_unbanip(struct jail *j, char *const *ids, size_t n,
+    bool report_absent, char *err, size_t errlen);
+
+/* `set J attempt ID [MSG...]`: returns 1. */
+long jail_attempt(struct jail *j, const char *id, char *const *msgs, size_t n);
+
+/*
+ * `get J WHAT` / `set J WHAT VALUE...` for the options that are not the
+ * above. Returns a new JSON value, or NULL with *errtype (CTL_ERR_*) and a
+ * message in err.
+ */
+json_t *jail_get(struct jail *j, int argc, char **argv, const char **errtype,
+    char *err, size_t errlen);
+json_t *jail_set(struct jail *j, int argc, char **argv, const char **errtype,
+    char *err, size_t errlen);
+
+/* Counters, for tests and status. */
+size_t jail_failed_now(const struct jail *j);
+uint64_t jail_failed_total(const struct jail *j);
+size_t jail_banned_now(const struct jail *j);
+uint64_t jail_banned_total(const struct jail *j);
+
+#endif
