@@ -149,15 +149,27 @@ struct action *action_new(const struct conf_action *c,
 void action_free(struct action *a);
 
 /*
- * Logs one per-ticket failure as fail2ban.actions does:
- * ERROR "Failed to execute <op> jail 'J' action 'A' info '<info>': <err>"
- * (op "ban", "reban", "unban"). For backends.
+ * Logs a failure as fail2ban.actions does. With info (op "ban", "reban",
+ * "unban"): ERROR "Failed to execute <op> jail 'J' action 'A' info
+ * '<info>': <err>". Without (op "start", "stop", "flush", ...):
+ * "Failed to start jail 'J' action 'A': <err>", "Failed to flush bans in
+ * jail 'J' action 'A': <err>". For backends.
  */
 void action_log_failure(
     const struct action *a, const char *op, const char *info, const char *err);
 
 /* Marks a disabled (logged once by the caller), with the reason. */
 void action_disable(struct action *a, const char *why);
+
+/*
+ * fail2ban's invalidateBanEpoch(): raises the queue's epoch and makes it
+ * this action's (the repair of a broken environment; tickets banned
+ * before are re-banned at their next failure). For backends.
+ */
+void action_invalidate_epoch(struct action *a);
+
+/* The built-in backends (the registry in action.c lists them). */
+extern const struct action_ops action_cmd_ops;
 
 /* ---------------------------------------------------------------------
  * The per-jail queue.

@@ -38,7 +38,7 @@ struct spawn_opts {
 	size_t err_cap;    /* bytes of stderr kept; 0 = default */
 	const char *shell; /* NULL = "/bin/sh" (tests may point elsewhere) */
 	const char *cwd;   /* NULL = inherit */
-	char *const *env;  /* NULL = inherit the daemon's environment */
+	char **env;        /* NULL = inherit the daemon's environment */
 };
 
 /* What happened to one child. Valid only during the callback. */

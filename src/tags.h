@@ -176,6 +176,10 @@ struct tags_dyn {
 	void *info_ctx;
 	const char *ticket_class; /* <raw-ticket> class name; NULL =
 	                             "BanTicket" */
+	bool family_only;         /* fail2ban's replaceDynamicTags(cmd,
+	                             {'family': f}) in _getOperation: only
+	                             <family> and the host tags; every
+	                             <F-NAME> becomes "" */
 	unsigned used;            /* out: enum tags_dyn_bit of every value the
 	                             substitution computed (tags_ainfo_repr) */
 };
