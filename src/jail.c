@@ -35,37 +35,6 @@
 #include "wardend.h"
 #include "xmalloc.h"
 
-/* TEMPORARY: action.c and ignore.c are still landing; until they do,
- * jails run without actions and ignore rules (weak references). */
-#pragma weak actq_close
-#pragma weak ignore_free
-#pragma weak ignore_list
-#pragma weak actq_unban
-#pragma weak actq_ban_epoch
-#pragma weak actq_reban
-#pragma weak actq_check
-#pragma weak ignore_check
-#pragma weak actq_ban
-#pragma weak ignore_new
-#pragma weak actq_new
-#pragma weak actq_add
-#pragma weak action_new
-#pragma weak actq_start
-#pragma weak actq_reload
-#pragma weak actq_count
-#pragma weak actq_flush
-#pragma weak actq_find
-#pragma weak ignore_get_command
-#pragma weak ignore_get_self
-#pragma weak actq_at
-#pragma weak ignore_del
-#pragma weak ignore_add
-#pragma weak ignore_set_self
-#pragma weak ignore_set_command
-#pragma weak actq_stop
-#define HAVE_ACTIONS() (actq_new != NULL)
-#define HAVE_IGNORE()  (ignore_new != NULL)
-
 #define PERMANENT_END    INFINITY
 #define UNBAN_BATCH      10000 /* expired bans handled per timer run */
 #define SVC_INTERVAL     5.0   /* s between failure table cleanups */
@@ -1586,7 +1555,7 @@ build_actions(struct jail *j, const struct conf_jail *cj, size_t *n)
 	struct action_queue *q;
 
 	*n = 0;
-	if (j->env->loop == NULL || !HAVE_ACTIONS())
+	if (j->env->loop == NULL)
 		return NULL;
 	q = actq_new(&j->aenv);
 	for (size_t i = 0; i < cj->nactions; i++) {
@@ -1653,7 +1622,7 @@ jail_new(
 	j->aenv.info = jail_info;
 	j->aenv.info_ctx = j;
 	j->aenv.now = env->now;
-	if (env->host != NULL && HAVE_IGNORE())
+	if (env->host != NULL)
 		j->ig = ignore_new(env->host, cj);
 	j->q = build_actions(j, cj, &j->nactions);
 	/* log paths are added at start */

@@ -323,7 +323,6 @@ cmd_jail_set(struct warden *w, struct ctl_reply *r, struct jail *j, int argc,
 		ctl_reply_error(r, errtype, "%s", err);
 	else
 		ctl_reply_ok(r, res);
-	json_decref(res);
 }
 
 static void
@@ -359,7 +358,6 @@ cmd_get_set(struct warden *w, struct ctl_reply *r, int argc, char **argv)
 		ctl_reply_error(r, errtype, "%s", err);
 	else
 		ctl_reply_ok(r, res);
-	json_decref(res);
 }
 
 static void
@@ -401,7 +399,6 @@ server_handle(void *arg, struct ctl_reply *r, int argc, char **argv,
 		for (int i = 1; i < argc; i++)
 			json_array_append_new(l, jstr(argv[i]));
 		ctl_reply_ok(r, l);
-		json_decref(l);
 	} else if (strcmp(cmd, "status") == 0) {
 		json_t *res;
 
@@ -421,12 +418,8 @@ server_handle(void *arg, struct ctl_reply *r, int argc, char **argv,
 			return;
 		}
 		ctl_reply_ok(r, res);
-		json_decref(res);
 	} else if (strcmp(cmd, "banned") == 0) {
-		json_t *res = server_banned(w, argc, argv);
-
-		ctl_reply_ok(r, res);
-		json_decref(res);
+		ctl_reply_ok(r, server_banned(w, argc, argv));
 	} else if (strcmp(cmd, "unban") == 0 && argc >= 2) {
 		cmd_unban(w, r, argc, argv);
 	} else if (strcmp(cmd, "get") == 0 || strcmp(cmd, "set") == 0) {

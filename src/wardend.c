@@ -39,11 +39,6 @@
 #include "wardend.h"
 #include "xmalloc.h"
 
-/* TEMPORARY until ignore.c lands (see jail.c). */
-#pragma weak ignore_env_new
-#pragma weak ignore_env_refresh
-#pragma weak ignore_env_free
-
 #define PURGE_INTERVAL_MS   (3600 * 1000) /* fail2ban purges hourly */
 #define POSSAVE_INTERVAL_MS (10 * 1000)   /* lazy log position saving */
 #define F2B_STOCK_DBFILE    "/var/lib/fail2ban/fail2ban.sqlite3"
@@ -1043,7 +1038,7 @@ main(int argc, char **argv)
 	g_env.loop = w->loop;
 	g_env.db = w->db;
 	g_env.files = w->files;
-	g_env.host = ignore_env_new ? ignore_env_new(w->loop, NULL) : NULL;
+	g_env.host = ignore_env_new(w->loop, NULL);
 	g_env.now = warden_now;
 	g_env.ipv6 = true;
 	if (g_env.host != NULL)
