@@ -853,6 +853,8 @@ fr_ticket(struct cmdact *ca, struct frame *f)
 
 	switch (f->pc) {
 	case 0:
+		/* every path reads aInfo['family'] (and so 'ip') */
+		f->dyn->used |= TAGS_IP | TAGS_FAMILY;
 		if (f->kind == B_BAN || f->kind == B_REBAN) {
 			if (start_on_demand(ca) && !st_get(ca, fam)) {
 				f->pc = 1;
