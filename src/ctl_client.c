@@ -309,7 +309,7 @@ add_dir_files(struct strv *files, const char *dir, const char *ext)
 
 	if (d == NULL)
 		return;
-	while ((de = readdir(d)) != NULL) {
+	for (de = readdir(d); de != NULL; de = readdir(d)) {
 		size_t nl = strlen(de->d_name);
 
 		if (de->d_name[0] == '.' || nl <= el ||
