@@ -815,6 +815,39 @@ bad:
 	return -1;
 }
 
+/* True when path or its .local sibling sets "maxlines" (display only). */
+static bool
+defines_maxlines(const char *path)
+{
+	char *paths[2];
+	const char *dot = strrchr(path, '.');
+	bool found = false;
+
+	paths[0] = xstrdup(path);
+	paths[1] = dot && !strchr(dot, '/')
+	    ? xasprintf("%.*s.local", (int)(dot - path), path)
+	    : xasprintf("%s.local", path);
+	for (int k = 0; k < 2 && !found; k++) {
+		FILE *fp = fopen(paths[k], "r");
+		char buf[512];
+
+		if (fp == NULL)
+			continue;
+		while (!found && fgets(buf, sizeof(buf), fp)) {
+			const char *p = buf + strspn(buf, " \t");
+
+			if (strncmp(p, "maxlines", 8) == 0) {
+				p += 8 + strspn(p + 8, " \t");
+				found = *p == '=' || *p == ':';
+			}
+		}
+		fclose(fp);
+	}
+	free(paths[0]);
+	free(paths[1]);
+	return found;
+}
+
 static void
 print_use_maxlines(struct run *r, long n, bool *set)
 {
@@ -962,8 +995,8 @@ read_failregex(
 		free(spec);
 		/* the stream's order: maxlines, then datepattern. The
 		 * filterdef cannot tell an explicit "maxlines = 1" from the
-		 * default, so only a multi-line buffer is shown. */
-		if (r->fd.maxlines > 1)
+		 * default, so the filter file is asked. */
+		if (r->fd.maxlines > 1 || defines_maxlines(file))
 			print_use_maxlines(r, r->fd.maxlines, maxlines_set);
 		if (r->fd.datepattern.re)
 			print_use_datepattern(
