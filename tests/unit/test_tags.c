@@ -380,7 +380,7 @@ test_caps(void)
 	/* doubling 21 times: far beyond the output cap */
 	tags_props_set(p, "a0", "xxxxxxxxxxxxxxxx");
 	for (int i = 1; i <= 21; i++) {
-		char k[8], v[32];
+		char k[16], v[32];
 
 		snprintf(k, sizeof(k), "a%d", i);
 		snprintf(v, sizeof(v), "<a%d><a%d>", i - 1, i - 1);
