@@ -133,4 +133,5 @@ clean:
 	rm -rf build build-san build-fuzz build-san-fuzz
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d $(BUILD)/src/wardend.d \
-	$(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d)
+	$(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d) \
+	$(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d
