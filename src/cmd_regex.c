@@ -1703,10 +1703,14 @@ print_stats(struct run *r, double elapsed)
 			strv_take(&out,
 			    xasprintf("[%lu] %s", h, datedetect_name(dd, i)));
 			if (o->verbose_date) {
+				const char *pat = datedetect_pattern(dd, i);
+
 				strv_take(&out,
 				    xasprintf("    # weight: %.3f (%.3f), "
 				              "pattern: %s",
-				        1.0, 1.0, datedetect_name(dd, i)));
+				        datedetect_weight(dd, i),
+				        datedetect_template_weight(dd, i),
+				        pat ? pat : ""));
 				strv_take(&out,
 				    xasprintf("    # regex:   %s",
 				        datedetect_regex(dd, i)));

@@ -1511,6 +1511,13 @@ filter_process(struct filter *f, const char *line, size_t len, double now,
 	line = utf8_clean(f, line, &len);
 	if (f->dd && datedetect_match(f->dd, line, len, (time_t)now, &m) == 1 &&
 	    m.start <= m.end && m.end <= len) {
+		if (!m.has_time && m.err == DATE_EOTHER) {
+			/* fail2ban raises while converting the date and loses
+			 * the whole line ("Failed to process line") */
+			f->stats.date_errors++;
+			f->warn |= FILTER_WARN_DATE_ERROR;
+			return end_line(f, res);
+		}
 		t = tline_new(f, line, m.start, line + m.start, m.end - m.start,
 		    line + m.end, len - m.end);
 		if (m.end > m.start) {

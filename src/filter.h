@@ -152,6 +152,9 @@ enum filter_warn {
 	FILTER_WARN_TRUNCATED = 1 << 4,
 	/* A failure id could not be built (fail2ban's "No group found"). */
 	FILTER_WARN_NOID = 1 << 5,
+	/* The date text could not be converted in a way that makes fail2ban
+	 * drop the line ("Failed to process line"); it was dropped. */
+	FILTER_WARN_DATE_ERROR = 1 << 6,
 };
 
 /* What one line produced. Valid until the next filter_process*() call. */
@@ -237,6 +240,8 @@ struct filter_stats {
 	unsigned long limit_hits;    /* searches stopped by a match limit */
 	unsigned long noid;          /* matches without a usable id */
 	unsigned long mlfid_evicted; /* cache entries dropped for room */
+	unsigned long
+	    date_errors; /* lines dropped for FILTER_WARN_DATE_ERROR */
 };
 void filter_get_stats(const struct filter *f, struct filter_stats *st);
 
