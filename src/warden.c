@@ -81,6 +81,10 @@ main(int argc, char **argv)
 		return cmd_help(argc - 1, argv + 1);
 	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0)
 		return cmd_version(argc - 1, argv + 1);
+	/* fail2ban-client's own order: options first, then the command
+	 * (`warden -s SOCK status sshd`). */
+	if (argv[1][0] == '-')
+		return cmd_client_main(argc, argv);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);
