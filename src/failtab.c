@@ -1,0 +1,482 @@
+/*
+ * The capped failure table (see failtab.h): a chained hash table keyed by
+ * fkey, plus a doubly linked list in update order that makes eviction of
+ * the stalest entry O(1).
+ */
+#include "failtab.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xmalloc.h"
+
+#define FDATA_VALUE_MAX 256 /* bytes per captured value */
+
+struct failtab {
+	struct failtab_opts o;
+	struct fkey_hashkey hk;
+	struct failtab_entry **buckets;
+	size_t nbuckets; /* power of two */
+	size_t n;
+	struct failtab_entry *head, *tail; /* update order */
+	uint64_t total;
+	uint64_t evictions;
+};
+
+/* ---- fdata ---- */
+
+/* n bytes of s cut to at most cap, not splitting a UTF-8 sequence. */
+static size_t
+utf8_cut(const char *s, size_t n, size_t cap)
+{
+	if (n <= cap)
+		return n;
+	n = cap;
+	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+		n--;
+	return n;
+}
+
+void
+fdata_cleanup(struct fdata *d)
+{
+	for (size_t i = 0; i < d->nmatches; i++)
+		free(d->matches[i]);
+	free(d->matches);
+	for (size_t i = 0; i < d->nkv; i++) {
+		free(d->kv[i].name);
+		free(d->kv[i].value);
+	}
+	free(d->kv);
+	memset(d, 0, sizeof(*d));
+}
+
+void
+fdata_copy(struct fdata *dst, const struct fdata *src)
+{
+	memset(dst, 0, sizeof(*dst));
+	if (src->nmatches) {
+		dst->matches =
+		    xreallocarray(NULL, src->nmatches, sizeof(*dst->matches));
+		for (size_t i = 0; i < src->nmatches; i++)
+			dst->matches[i] = xstrdup(src->matches[i]);
+		dst->nmatches = src->nmatches;
+		dst->match_bytes = src->match_bytes;
+	}
+	if (src->nkv) {
+		dst->kv = xreallocarray(NULL, src->nkv, sizeof(*dst->kv));
+		for (size_t i = 0; i < src->nkv; i++) {
+			dst->kv[i].name = xstrdup(src->kv[i].name);
+			dst->kv[i].value = xstrdup(src->kv[i].value);
+		}
+		dst->nkv = src->nkv;
+	}
+}
+
+const char *
+fdata_get(const struct fdata *d, const char *name)
+{
+	for (size_t i = 0; i < d->nkv; i++)
+		if (!strcmp(d->kv[i].name, name))
+			return d->kv[i].value;
+	return NULL;
+}
+
+bool
+fdata_add_kv(struct fdata *d, const char *name, const char *value)
+{
+	size_t used = 0, nl = strlen(name);
+	size_t vl = utf8_cut(value, strlen(value), FDATA_VALUE_MAX);
+
+	for (size_t i = 0; i < d->nkv; i++)
+		used += strlen(d->kv[i].name) + strlen(d->kv[i].value);
+	if (d->nkv >= FDATA_KV_MAX || used + nl + vl > FDATA_KV_BYTES)
+		return false;
+	d->kv = xreallocarray(d->kv, d->nkv + 1, sizeof(*d->kv));
+	d->kv[d->nkv].name = xstrdup(name);
+	d->kv[d->nkv].value = xstrndup(value, vl);
+	d->nkv++;
+	return true;
+}
+
+/* Drops the oldest lines so that at most keep remain. */
+static void
+matches_keep_last(struct fdata *d, size_t keep)
+{
+	size_t drop;
+
+	if (d->nmatches <= keep)
+		return;
+	drop = d->nmatches - keep;
+	for (size_t i = 0; i < drop; i++) {
+		d->match_bytes -= strlen(d->matches[i]);
+		free(d->matches[i]);
+	}
+	memmove(d->matches, d->matches + drop, keep * sizeof(*d->matches));
+	d->nmatches = keep;
+	if (keep == 0) {
+		free(d->matches);
+		d->matches = NULL;
+	}
+}
+
+/* Appends lines (cut at line_max), then drops the oldest while the
+ * entry's lines exceed budget (the newest line always stays). */
+static void
+matches_append(struct fdata *d, const char *const *lines, size_t n,
+    size_t line_max, size_t budget)
+{
+	size_t first = 0, bytes = 0;
+
+	if (n == 0)
+		return;
+	/* only the newest lines that can fit are worth copying */
+	for (size_t i = n; i > 0; i--) {
+		size_t l =
+		    utf8_cut(lines[i - 1], strlen(lines[i - 1]), line_max);
+
+		if (i < n && bytes + l > budget) {
+			first = i;
+			break;
+		}
+		bytes += l;
+	}
+	d->matches = xreallocarray(
+	    d->matches, d->nmatches + (n - first), sizeof(*d->matches));
+	for (size_t i = first; i < n; i++) {
+		size_t l = utf8_cut(lines[i], strlen(lines[i]), line_max);
+
+		d->matches[d->nmatches++] = xstrndup(lines[i], l);
+		d->match_bytes += l;
+	}
+	while (d->nmatches > 1 && d->match_bytes > budget)
+		matches_keep_last(d, d->nmatches - 1);
+}
+
+/* ---- table ---- */
+
+static size_t
+pow2_at_least(size_t n)
+{
+	size_t p = 16;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+struct failtab *
+failtab_new(const struct failtab_opts *opts)
+{
+	struct failtab *ft = xcalloc(1, sizeof(*ft));
+
+	ft->o = *opts;
+	if (!ft->o.max_entries)
+		ft->o.max_entries = FAILTAB_DEFAULT_MAX;
+	if (!ft->o.match_max_len)
+		ft->o.match_max_len = FAILTAB_DEFAULT_MATCH_LEN;
+	if (!ft->o.entry_match_bytes)
+		ft->o.entry_match_bytes = FAILTAB_DEFAULT_ENTRY;
+	fkey_hashkey_random(&ft->hk);
+	ft->nbuckets = 16;
+	ft->buckets = xcalloc(ft->nbuckets, sizeof(*ft->buckets));
+	return ft;
+}
+
+static void
+entry_free(struct failtab_entry *e)
+{
+	fkey_release(&e->key);
+	fdata_cleanup(&e->data);
+	free(e);
+}
+
+void
+failtab_free(struct failtab *ft)
+{
+	struct failtab_entry *e, *nx;
+
+	if (!ft)
+		return;
+	for (e = ft->head; e; e = nx) {
+		nx = e->next;
+		entry_free(e);
+	}
+	free(ft->buckets);
+	free(ft);
+}
+
+void
+failtab_set_findtime(struct failtab *ft, double findtime)
+{
+	ft->o.findtime = findtime;
+}
+
+void
+failtab_set_maxmatches(struct failtab *ft, int maxmatches)
+{
+	ft->o.maxmatches = maxmatches;
+}
+
+static void
+grow(struct failtab *ft)
+{
+	size_t nb = ft->nbuckets * 2;
+	struct failtab_entry **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < ft->nbuckets; i++) {
+		struct failtab_entry *e = ft->buckets[i], *nx;
+
+		for (; e; e = nx) {
+			nx = e->hnext;
+			e->hnext = b[e->hash & (nb - 1)];
+			b[e->hash & (nb - 1)] = e;
+		}
+	}
+	free(ft->buckets);
+	ft->buckets = b;
+	ft->nbuckets = nb;
+}
+
+static void
+list_unlink(struct failtab *ft, struct failtab_entry *e)
+{
+	if (e->prev)
+		e->prev->next = e->next;
+	else
+		ft->head = e->next;
+	if (e->next)
+		e->next->prev = e->prev;
+	else
+		ft->tail = e->prev;
+	e->prev = e->next = NULL;
+}
+
+static void
+list_append(struct failtab *ft, struct failtab_entry *e)
+{
+	e->prev = ft->tail;
+	e->next = NULL;
+	if (ft->tail)
+		ft->tail->next = e;
+	else
+		ft->head = e;
+	ft->tail = e;
+}
+
+/* Unlinks e from its hash chain and the list, and frees it. */
+static void
+remove_entry(struct failtab *ft, struct failtab_entry *e, bool free_it)
+{
+	struct failtab_entry **pp = &ft->buckets[e->hash & (ft->nbuckets - 1)];
+
+	while (*pp != e)
+		pp = &(*pp)->hnext;
+	*pp = e->hnext;
+	list_unlink(ft, e);
+	ft->n--;
+	if (free_it)
+		entry_free(e);
+}
+
+void
+failtab_set_max_entries(struct failtab *ft, size_t max_entries)
+{
+	ft->o.max_entries = max_entries ? max_entries : FAILTAB_DEFAULT_MAX;
+	while (ft->n > ft->o.max_entries) {
+		remove_entry(ft, ft->head, true);
+		ft->evictions++;
+	}
+}
+
+static struct failtab_entry *
+lookup(struct failtab *ft, const struct fkey *key, uint64_t h)
+{
+	struct failtab_entry *e = ft->buckets[h & (ft->nbuckets - 1)];
+
+	for (; e; e = e->hnext)
+		if (e->hash == h && fkey_equal(&e->key, key))
+			return e;
+	return NULL;
+}
+
+struct failtab_entry *
+failtab_find(struct failtab *ft, const struct fkey *key)
+{
+	return lookup(ft, key, fkey_hash(key, &ft->hk));
+}
+
+bool
+failtab_del(struct failtab *ft, const struct fkey *key)
+{
+	struct failtab_entry *e = failtab_find(ft, key);
+
+	if (!e)
+		return false;
+	remove_entry(ft, e, true);
+	return true;
+}
+
+/* FailTicket.adjustTime: rescale retry when the window has slid. */
+static void
+adjust_time(struct failtab_entry *e, double t, double findtime)
+{
+	if (t > e->time) {
+		if (e->first < t - findtime) {
+			/* Python: int(round(retry / float(t - first) *
+			 * maxTime)), round half to even */
+			e->retry =
+			    nearbyint(e->retry / (t - e->first) * findtime);
+			e->first = t - findtime;
+		}
+		e->time = t;
+	}
+}
+
+struct failtab_entry *
+failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
+{
+	uint64_t h = fkey_hash(&f->key, &ft->hk);
+	struct failtab_entry *e = lookup(ft, &f->key, h);
+
+	if (created)
+		*created = false;
+	if (e) {
+		long attempt;
+		bool lines;
+
+		if (f->same_ticket) {
+			lines = false;
+			attempt = 1;
+		} else {
+			lines = ft->o.maxmatches > 0;
+			attempt = f->attempt;
+			if (attempt <= 0)
+				attempt += 1;
+		}
+		adjust_time(e, f->time, ft->o.findtime);
+		e->retry += f->count;
+		e->failures += attempt;
+		if (lines)
+			matches_append(&e->data, f->matches, f->nmatches,
+			    ft->o.match_max_len, ft->o.entry_match_bytes);
+		if (ft->o.maxmatches > 0)
+			matches_keep_last(&e->data, (size_t)ft->o.maxmatches);
+		else
+			matches_keep_last(&e->data, 0);
+		list_unlink(ft, e);
+		list_append(ft, e);
+		ft->total++;
+		return e;
+	}
+	if (f->observed)
+		return NULL;
+
+	if (ft->n >= ft->o.max_entries) {
+		remove_entry(ft, ft->head, true);
+		ft->evictions++;
+	}
+	e = xcalloc(1, sizeof(*e));
+	fkey_dup(&e->key, &f->key);
+	e->hash = h;
+	e->time = e->first = f->time;
+	/* FailTicket(): retry and failures start at the ticket's attempts;
+	 * addFailure raises retry to count when count is larger */
+	e->retry = (double)f->attempt;
+	e->failures = f->attempt;
+	if (f->count > (double)f->attempt) {
+		e->retry = f->count;
+		if (e->failures == 0)
+			e->failures = 1;
+	}
+	/* a new entry keeps all of its first failure's lines */
+	matches_append(&e->data, f->matches, f->nmatches, ft->o.match_max_len,
+	    ft->o.entry_match_bytes);
+	for (size_t i = 0; i < f->nkv; i++)
+		fdata_add_kv(&e->data, f->kv[i].name, f->kv[i].value);
+
+	if (ft->n + 1 > ft->nbuckets &&
+	    ft->nbuckets < pow2_at_least(ft->o.max_entries))
+		grow(ft);
+	e->hnext = ft->buckets[h & (ft->nbuckets - 1)];
+	ft->buckets[h & (ft->nbuckets - 1)] = e;
+	list_append(ft, e);
+	ft->n++;
+	ft->total++;
+	if (created)
+		*created = true;
+	return e;
+}
+
+void
+failtab_take(struct failtab *ft, struct failtab_entry *e, struct fticket *t)
+{
+	remove_entry(ft, e, false);
+	t->key = e->key;
+	t->time = e->time;
+	t->retry = e->retry;
+	t->failures = e->failures;
+	t->data = e->data;
+	free(e);
+}
+
+void
+fticket_cleanup(struct fticket *t)
+{
+	fkey_release(&t->key);
+	fdata_cleanup(&t->data);
+}
+
+size_t
+failtab_cleanup(struct failtab *ft, double now)
+{
+	double cut = now - ft->o.findtime;
+	struct failtab_entry *e, *nx;
+	size_t removed = 0;
+
+	for (e = ft->head; e; e = nx) {
+		nx = e->next;
+		if (e->time <= cut) {
+			remove_entry(ft, e, true);
+			removed++;
+		}
+	}
+	return removed;
+}
+
+size_t
+failtab_size(const struct failtab *ft)
+{
+	return ft->n;
+}
+
+uint64_t
+failtab_total(const struct failtab *ft)
+{
+	return ft->total;
+}
+
+void
+failtab_set_total(struct failtab *ft, uint64_t total)
+{
+	ft->total = total;
+}
+
+uint64_t
+failtab_evictions(const struct failtab *ft)
+{
+	return ft->evictions;
+}
+
+struct failtab_entry *
+failtab_first(struct failtab *ft)
+{
+	return ft->head;
+}
+
+struct failtab_entry *
+failtab_next(struct failtab_entry *e)
+{
+	return e->next;
+}

@@ -1,0 +1,166 @@
+/*
+ * The failure table of one jail: fail2ban's FailManager (spec 4.2,
+ * failmanager.py, FailTicket.adjustTime/inc) with a cap. Each key (an
+ * address, raw id or login name) has its last failure time, the start of
+ * its rate window, fail2ban's retry and failures counters, the matched
+ * lines (at most maxmatches after the first) and the groups captured by
+ * the first failure.
+ *
+ * Counting is fail2ban's rate estimate, not an exact sliding window: when
+ * a failure arrives more than findtime after the window start, retry is
+ * rescaled to round(retry / (t - first) * findtime) and the window start
+ * becomes t - findtime. The caller bans "as soon as possible": it checks
+ * the returned entry's retry against maxretry and takes the entry out
+ * with failtab_take().
+ *
+ * Bounded: at most max_entries keys (adding a new key to a full table
+ * evicts the least recently updated one in O(1) and counts it), each
+ * matched line cut at match_max_len bytes, the lines of one entry within
+ * entry_match_bytes, captured groups within FDATA_KV_BYTES. Lookup is a
+ * hash table with a random SipHash key, so chosen keys cannot collide.
+ * No clock of its own: times come from the caller (wall clock, epoch s).
+ */
+#ifndef WARDEN_FAILTAB_H
+#define WARDEN_FAILTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fkey.h"
+
+#define FAILTAB_DEFAULT_MAX       100000 /* entries */
+#define FAILTAB_DEFAULT_MATCH_LEN 1000   /* bytes per matched line */
+#define FAILTAB_DEFAULT_ENTRY     2048   /* bytes of lines per entry */
+#define FDATA_KV_MAX              16     /* captured groups kept */
+#define FDATA_KV_BYTES            1024   /* bytes of names + values kept */
+
+/* One captured group: "user" = "root", "f-port" = "22", ... */
+struct fdata_kv {
+	char *name;  /* owned */
+	char *value; /* owned */
+};
+
+/* What a failure (and later its ban) carries besides its key. */
+struct fdata {
+	char **matches; /* owned lines, oldest first */
+	size_t nmatches;
+	size_t match_bytes;  /* sum of the lines' lengths */
+	struct fdata_kv *kv; /* owned, in capture order */
+	size_t nkv;
+};
+
+void fdata_cleanup(struct fdata *d);
+/* Deep copy into an empty dst. */
+void fdata_copy(struct fdata *dst, const struct fdata *src);
+/* Value of a captured group, or NULL. Borrowed. */
+const char *fdata_get(const struct fdata *d, const char *name);
+/*
+ * Appends a captured group (copied), unless FDATA_KV_MAX pairs or
+ * FDATA_KV_BYTES bytes would be exceeded (then returns false). The value
+ * is cut at 256 bytes on a UTF-8 boundary.
+ */
+bool fdata_add_kv(struct fdata *d, const char *name, const char *value);
+
+struct failtab_opts {
+	size_t max_entries;       /* 0 = FAILTAB_DEFAULT_MAX */
+	double findtime;          /* seconds (fail2ban's findtime/maxTime) */
+	int maxmatches;           /* lines kept per key after the first
+	                             failure; 0 keeps none */
+	size_t match_max_len;     /* 0 = FAILTAB_DEFAULT_MATCH_LEN */
+	size_t entry_match_bytes; /* 0 = FAILTAB_DEFAULT_ENTRY */
+};
+
+/* One key's state. Read-only outside failtab.c. */
+struct failtab_entry {
+	struct fkey key; /* owned copy */
+	double time;     /* last failure, epoch s */
+	double first;    /* start of the rate window, epoch s */
+	double retry;    /* fail2ban's retry; fractional only when a caller
+	                    adds a fractional count */
+	long failures;   /* failures counted (fail2ban's attempts) */
+	struct fdata data;
+
+	/* private */
+	uint64_t hash;
+	struct failtab_entry *hnext;
+	struct failtab_entry *prev, *next; /* update order, oldest first */
+};
+
+/* One failure to add (all pointers borrowed for the call). */
+struct failtab_failure {
+	struct fkey key;
+	double time;  /* epoch s */
+	double count; /* added to retry: 1 for a log line, the number of
+	                 messages for `attempt`, retryCount-1 for the
+	                 known-bad-IP rule */
+	long attempt; /* failures pre-set on the ticket; 0 for a log line
+	                 (an existing entry then counts 1) */
+	const char *const *matches; /* the failure's lines, may be NULL */
+	size_t nmatches;
+	const struct fdata_kv *kv; /* captured groups, used for a new key */
+	size_t nkv;
+	bool observed;    /* fail2ban's observer re-add: never creates an
+	                     entry (a banned key is not counted again) */
+	bool same_ticket; /* re-adding the failure that created the entry:
+	                     no lines added, failures + 1 (fail2ban's
+	                     "fData is ticket") */
+};
+
+struct failtab;
+
+/* A new table; opts is copied. Seeds its hash from the kernel. */
+struct failtab *failtab_new(const struct failtab_opts *opts);
+void failtab_free(struct failtab *ft);
+
+void failtab_set_findtime(struct failtab *ft, double findtime);
+void failtab_set_maxmatches(struct failtab *ft, int maxmatches);
+/* Lowering the cap evicts the stalest entries now (counted). */
+void failtab_set_max_entries(struct failtab *ft, size_t max_entries);
+
+/*
+ * fail2ban's addFailure. Returns the key's entry (valid until the next
+ * change to the table), or NULL for an observed failure of an absent key.
+ * created (may be NULL) tells whether the entry is new. Never fails: a
+ * full table evicts its least recently updated entry.
+ */
+struct failtab_entry *failtab_add(
+    struct failtab *ft, const struct failtab_failure *f, bool *created);
+
+struct failtab_entry *failtab_find(struct failtab *ft, const struct fkey *key);
+
+/* Removes key's entry; returns whether there was one. */
+bool failtab_del(struct failtab *ft, const struct fkey *key);
+
+/* A failure taken out of the table to be banned. */
+struct fticket {
+	struct fkey key; /* owned */
+	double time;     /* last failure, epoch s */
+	double retry;
+	long failures;
+	struct fdata data; /* owned */
+};
+
+/* Removes e from the table, moving its contents into *t. */
+void failtab_take(
+    struct failtab *ft, struct failtab_entry *e, struct fticket *t);
+void fticket_cleanup(struct fticket *t);
+
+/*
+ * fail2ban's cleanup: removes every entry whose last failure is at or
+ * before now - findtime. O(entries). Returns how many were removed.
+ */
+size_t failtab_cleanup(struct failtab *ft, double now);
+
+size_t failtab_size(const struct failtab *ft);
+/* Every failure added ("Total failed"), including observed re-adds. */
+uint64_t failtab_total(const struct failtab *ft);
+void failtab_set_total(struct failtab *ft, uint64_t total);
+/* Entries evicted because the table was full. */
+uint64_t failtab_evictions(const struct failtab *ft);
+
+/* Iteration in update order (stalest first); no changes meanwhile. */
+struct failtab_entry *failtab_first(struct failtab *ft);
+struct failtab_entry *failtab_next(struct failtab_entry *e);
+
+#endif

@@ -1,0 +1,406 @@
+/*
+ * failtab: fail2ban's FailManager counting (the spec's verified table,
+ * rescaling, counters, maxmatches, observed re-adds, cleanup), the cap
+ * with O(1) eviction, bounded per-entry data, and a measurement of 1M
+ * distinct keys into a 100k-entry table.
+ */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#include "failtab.h"
+#include "tap.h"
+#include "xmalloc.h"
+
+static struct fkey
+ip4(const char *s)
+{
+	struct addr a;
+
+	if (addr_parse(s, strlen(s), &a) != 0)
+		abort();
+	return fkey_from_addr(&a);
+}
+
+/* Adds one log-line failure (count 1, attempt 0) with optional lines. */
+static struct failtab_entry *
+fail(struct failtab *ft, struct fkey k, double t, const char *line)
+{
+	struct failtab_failure f = {0};
+	const char *lines[1] = {line};
+
+	f.key = k;
+	f.time = t;
+	f.count = 1;
+	f.matches = line ? lines : NULL;
+	f.nmatches = line ? 1 : 0;
+	return failtab_add(ft, &f, NULL);
+}
+
+static struct failtab *
+table(double findtime, int maxmatches, size_t max)
+{
+	struct failtab_opts o = {0};
+
+	o.findtime = findtime;
+	o.maxmatches = maxmatches;
+	o.max_entries = max;
+	return failtab_new(&o);
+}
+
+static void
+test_spec_table(void)
+{
+	/* spec 4.2, verified against fail2ban: findtime 600, maxretry 3 */
+	static const struct {
+		double t[3];
+		int retry;
+	} rows[] = {
+	    {{0, 500, 1000}, 2},
+	    {{0, 300, 700}, 3},
+	};
+
+	for (size_t r = 0; r < 2; r++) {
+		struct failtab *ft = table(600, 3, 0);
+		struct failtab_entry *e = NULL;
+		struct fkey k = ip4("192.0.2.10");
+
+		for (int i = 0; i < 3; i++)
+			e = fail(ft, k, 1e9 + rows[r].t[i], NULL);
+		is_dbl(e->retry, rows[r].retry,
+		    "failures at %g,%g,%g: retry %d", rows[r].t[0],
+		    rows[r].t[1], rows[r].t[2], rows[r].retry);
+		ok((e->retry >= 3) == (rows[r].retry >= 3),
+		    "banned with maxretry 3: %s",
+		    rows[r].retry >= 3 ? "yes" : "no");
+		is_int(e->failures, 3, "failures counts all three");
+		is_dbl(e->first, 1e9 + (r == 0 ? 400 : 100),
+		    "window start moved to t - findtime");
+		failtab_free(ft);
+	}
+}
+
+static void
+test_counting(void)
+{
+	struct failtab *ft = table(600, 2, 0);
+	struct fkey a = ip4("192.0.2.1"), b = ip4("2001:db8::1");
+	struct failtab_entry *e;
+	struct failtab_failure f = {0};
+	bool created;
+	const char *three[] = {"l1", "l2", "l3"};
+
+	e = fail(ft, a, 1000, "a1");
+	is_dbl(e->retry, 1, "a new key starts at retry 1");
+	is_int(e->failures, 1, "and failures 1");
+	fail(ft, b, 1001, NULL);
+	is_int(failtab_size(ft), 2, "two keys");
+	e = fail(ft, a, 1002, "a2");
+	e = fail(ft, a, 1003, "a3");
+	is_dbl(e->retry, 3, "third failure: retry 3");
+	is_int(e->data.nmatches, 2, "matches truncated to maxmatches 2");
+	is_str(e->data.matches[0], "a2", "oldest kept is a2");
+	is_str(e->data.matches[1], "a3", "newest is a3");
+	is_int(failtab_total(ft), 4, "total counts every failure");
+
+	/* out of order: no rescale, time stays */
+	e = fail(ft, a, 500, NULL);
+	is_dbl(e->time, 1003, "an older failure does not move the time");
+	is_dbl(e->retry, 4, "but counts");
+
+	/* a new key whose failure has 3 lines keeps all 3 (fail2ban) */
+	f.key = ip4("192.0.2.3");
+	f.time = 1000;
+	f.count = 1;
+	f.matches = three;
+	f.nmatches = 3;
+	e = failtab_add(ft, &f, &created);
+	ok(created, "created");
+	is_int(e->data.nmatches, 3, "first failure keeps all its lines");
+	e = fail(ft, f.key, 1001, "l4");
+	is_int(e->data.nmatches, 2, "the next add truncates to maxmatches");
+
+	/* `set jail attempt ip m1 m2 m3`: count 3 */
+	f.key = ip4("192.0.2.4");
+	f.count = 3;
+	f.attempt = 0;
+	e = failtab_add(ft, &f, NULL);
+	is_dbl(e->retry, 3, "attempt with 3 messages: retry 3");
+	is_int(e->failures, 1, "failures 1");
+	e = failtab_add(ft, &f, NULL);
+	is_dbl(e->retry, 6, "again: retry 6");
+	is_int(e->failures, 2, "failures 2");
+
+	/* a ticket with preset failures (count <= attempt): retry starts
+	 * at the attempts */
+	f.key = ip4("192.0.2.5");
+	f.count = 1;
+	f.attempt = 4;
+	e = failtab_add(ft, &f, NULL);
+	is_dbl(e->retry, 4, "preset attempts: retry 4");
+	is_int(e->failures, 4, "failures 4");
+	failtab_free(ft);
+}
+
+static void
+test_observed(void)
+{
+	struct failtab *ft = table(600, 5, 0);
+	struct fkey k = ip4("192.0.2.7");
+	struct failtab_failure f = {0};
+	const char *line[] = {"obs"};
+	struct failtab_entry *e;
+
+	f.key = k;
+	f.time = 100;
+	f.count = 2;
+	f.observed = true;
+	f.matches = line;
+	f.nmatches = 1;
+	ok(failtab_add(ft, &f, NULL) == NULL,
+	    "observed failure of an absent (banned) key adds nothing");
+	is_int(failtab_size(ft), 0, "table still empty");
+	is_int(failtab_total(ft), 0, "and not counted");
+
+	fail(ft, k, 100, "first");
+	f.same_ticket = true;
+	e = failtab_add(ft, &f, NULL);
+	is_dbl(e->retry, 3, "observer raises retry by its count");
+	is_int(e->failures, 2, "failures + 1");
+	is_int(e->data.nmatches, 1, "same ticket: its line is not added again");
+	f.same_ticket = false;
+	e = failtab_add(ft, &f, NULL);
+	is_int(e->data.nmatches, 2, "another ticket: its lines are added");
+	is_int(failtab_total(ft), 3, "observed re-adds count in the total");
+
+	/* fractional count (fail2ban's (1<<0)/2+1 - 1 = 0.5) */
+	f.count = 0.5;
+	e = failtab_add(ft, &f, NULL);
+	is_dbl(e->retry, 5.5, "a fractional count is kept");
+	/* the rescale rounds half to even, like Python's round() */
+	e = fail(ft, k, 100 + 1200, NULL);
+	is_dbl(e->retry, 4, "round(5.5/1200*600) = round(2.75) = 3, +1");
+	failtab_free(ft);
+
+	ft = table(600, 5, 0);
+	fail(ft, k, 0, NULL);
+	fail(ft, k, 0, NULL);
+	fail(ft, k, 0, NULL);
+	fail(ft, k, 0, NULL);
+	fail(ft, k, 0, NULL);
+	e = fail(ft, k, 1200, NULL);
+	is_dbl(
+	    e->retry, 3, "round(5/1200*600) = round(2.5) = 2 (half even), +1");
+	failtab_free(ft);
+}
+
+static void
+test_cleanup_and_del(void)
+{
+	struct failtab *ft = table(600, 5, 0);
+	struct fkey a = ip4("192.0.2.1"), b = ip4("192.0.2.2"),
+	            c = ip4("192.0.2.3");
+	struct failtab_entry *e;
+	struct fticket t;
+
+	fail(ft, a, 1000, NULL);
+	fail(ft, b, 1400, NULL);
+	fail(ft, c, 1401, "c1");
+	fail(ft, a, 900, NULL); /* out of order: a's time stays 1000 */
+	is_int(failtab_cleanup(ft, 1600), 1,
+	    "cleanup at 1600 removes last <= 1000");
+	ok(!failtab_find(ft, &a), "a is gone");
+	is_int(failtab_cleanup(ft, 2000), 1, "at 2000: last == 1400 removed");
+	ok(failtab_find(ft, &c) != NULL, "c (1401) stays");
+
+	/* raw ids and user names are different keys from addresses */
+	struct fkey r = fkey_from_str(FKEY_RAW, "192.0.2.3", 9);
+	struct fkey u = fkey_from_str(FKEY_USER, "192.0.2.3", 9);
+	fail(ft, r, 1500, NULL);
+	fail(ft, u, 1500, NULL);
+	is_int(failtab_size(ft), 3, "addr, raw and user keys are distinct");
+	ok(failtab_del(ft, &r), "del raw key");
+	ok(!failtab_del(ft, &r), "second del finds nothing");
+
+	e = failtab_find(ft, &c);
+	failtab_take(ft, e, &t);
+	is_int(failtab_size(ft), 1, "take removes the entry");
+	ok(fkey_equal(&t.key, &c), "ticket has the key");
+	is_int(t.data.nmatches, 1, "and the lines");
+	is_str(t.data.matches[0], "c1", "line c1");
+	is_dbl(t.time, 1401, "and the time");
+	fticket_cleanup(&t);
+	failtab_free(ft);
+}
+
+static void
+test_eviction(void)
+{
+	struct failtab *ft = table(600, 5, 3);
+	struct fkey k[5] = {ip4("10.0.0.1"), ip4("10.0.0.2"), ip4("10.0.0.3"),
+	    ip4("10.0.0.4"), ip4("10.0.0.5")};
+
+	fail(ft, k[0], 1, NULL);
+	fail(ft, k[1], 2, NULL);
+	fail(ft, k[2], 3, NULL);
+	fail(ft, k[0], 4, NULL); /* k0 is now the most recent */
+	fail(ft, k[3], 5, NULL);
+	is_int(failtab_size(ft), 3, "size stays at the cap");
+	is_int(failtab_evictions(ft), 1, "one eviction");
+	ok(!failtab_find(ft, &k[1]), "the least recently updated (k1) went");
+	ok(failtab_find(ft, &k[0]) != NULL, "the refreshed k0 stayed");
+	is_int(failtab_first(ft)->time, 3, "iteration starts at the stalest");
+	failtab_set_max_entries(ft, 1);
+	is_int(failtab_size(ft), 1, "lowering the cap evicts");
+	is_int(failtab_evictions(ft), 3, "evictions counted");
+	ok(failtab_find(ft, &k[3]) != NULL, "the newest remains");
+	failtab_free(ft);
+}
+
+static void
+test_bounds(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft;
+	struct failtab_failure f = {0};
+	struct failtab_entry *e;
+	char *longline = xmalloc(5000);
+	const char *lines[1];
+	struct fdata_kv kv[20];
+	char names[20][8];
+
+	o.findtime = 600;
+	o.maxmatches = 100;
+	o.match_max_len = 10;
+	o.entry_match_bytes = 35;
+	ft = failtab_new(&o);
+	memset(longline, 'x', 4999);
+	longline[4999] = '\0';
+	/* a UTF-8 "é" straddling the cut at 10 bytes */
+	memcpy(longline + 9, "\xc3\xa9", 2);
+	lines[0] = longline;
+	f.key = ip4("192.0.2.9");
+	f.time = 1;
+	f.count = 1;
+	f.matches = lines;
+	f.nmatches = 1;
+	for (int i = 0; i < 20; i++) {
+		snprintf(names[i], sizeof(names[i]), "g%d", i);
+		kv[i].name = names[i];
+		kv[i].value = i == 0 ? longline : "v";
+	}
+	f.kv = kv;
+	f.nkv = 20;
+	e = failtab_add(ft, &f, NULL);
+	is_int(strlen(e->data.matches[0]), 9,
+	    "a line is cut at match_max_len, not inside a UTF-8 character");
+	ok(e->data.nkv <= FDATA_KV_MAX, "captured groups capped (%zu)",
+	    e->data.nkv);
+	is_int(strlen(fdata_get(&e->data, "g0")), 256,
+	    "a captured value is cut at 256 bytes");
+	for (int i = 0; i < 10; i++)
+		e = failtab_add(ft, &f, NULL);
+	ok(e->data.match_bytes <= 35, "lines of one entry within budget (%zu)",
+	    e->data.match_bytes);
+	is_int(e->data.nmatches, 3, "so 3 lines of 9 bytes remain");
+
+	/* captured groups come from the first failure only */
+	struct fdata_kv other = {"g1", "changed"};
+	f.kv = &other;
+	f.nkv = 1;
+	e = failtab_add(ft, &f, NULL);
+	is_str(fdata_get(&e->data, "g1"), "v", "later groups do not replace");
+	{
+		struct fdata copy;
+
+		fdata_copy(&copy, &e->data);
+		is_int(
+		    copy.nmatches, e->data.nmatches, "fdata_copy copies lines");
+		is_str(fdata_get(&copy, "g2"), "v", "and groups");
+		fdata_cleanup(&copy);
+	}
+	free(longline);
+	failtab_free(ft);
+
+	/* maxmatches 0 keeps no lines after the first failure */
+	ft = table(600, 0, 0);
+	e = fail(ft, ip4("192.0.2.1"), 1, "one");
+	is_int(e->data.nmatches, 1, "maxmatches 0: the first line is kept");
+	e = fail(ft, ip4("192.0.2.1"), 2, "two");
+	is_int(e->data.nmatches, 0, "then dropped, as fail2ban does");
+	failtab_free(ft);
+}
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static long
+rss_kib(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+static void
+test_million(void)
+{
+	struct failtab *ft = table(600, 5, 100000);
+	const char *lines[1] = {
+	    "Nov 21 05:24:25 host sshd[123]: Failed password for root from "
+	    "192.0.2.10 port 22 ssh2"};
+	struct failtab_failure f = {0};
+	long rss0 = rss_kib();
+	double t0 = now_s(), t1, t2;
+	size_t removed;
+
+	f.count = 1;
+	f.matches = lines;
+	f.nmatches = 1;
+	for (uint32_t i = 0; i < 1000000; i++) {
+		struct addr a = {0};
+		uint32_t v = htonl(0x0A000000u + i);
+
+		a.family = AF_INET;
+		a.prefix = 32;
+		memcpy(a.b, &v, 4);
+		f.key = fkey_from_addr(&a);
+		f.time = 1e9 + i * 0.001;
+		failtab_add(ft, &f, NULL);
+	}
+	t1 = now_s();
+	is_int(failtab_size(ft), 100000, "1M distinct keys: size at the cap");
+	is_int(failtab_evictions(ft), 900000, "900k evicted");
+	is_int(failtab_total(ft), 1000000, "1M counted");
+	printf("# 1M failures from distinct keys into a 100k table: %.3f s "
+	       "(%.0f ns/add), peak RSS +%ld KiB\n",
+	    t1 - t0, (t1 - t0) * 1e3, rss_kib() - rss0);
+	removed = failtab_cleanup(ft, 1e9 + 949.9995 + 600);
+	t2 = now_s();
+	printf("# cleanup scan of 100k entries: %.3f ms, removed %zu\n",
+	    (t2 - t1) * 1e3, removed);
+	is_int(removed, 50000, "cleanup removed the older half");
+	failtab_free(ft);
+}
+
+int
+main(void)
+{
+	test_spec_table();
+	test_counting();
+	test_observed();
+	test_cleanup_and_del();
+	test_eviction();
+	test_bounds();
+	test_million();
+	return done_testing();
+}
