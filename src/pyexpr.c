@@ -1375,6 +1375,12 @@ num_cmp(const struct pyexpr_val *a, const struct pyexpr_val *b)
 	return x < y ? -1 : x > y;
 }
 
+int
+pyexpr_cmp(const struct pyexpr_val *a, const struct pyexpr_val *b)
+{
+	return num_cmp(a, b);
+}
+
 static bool
 cmp_holds(int op, int c)
 {

@@ -78,6 +78,12 @@ struct pyexpr_val pyexpr_float(double f);
 double pyexpr_to_double(const struct pyexpr_val *v);
 
 /*
+ * Compares two numbers exactly as Python does (int against float
+ * included): -1, 0 or 1, or 2 when unordered (a NaN is involved).
+ */
+int pyexpr_cmp(const struct pyexpr_val *a, const struct pyexpr_val *b);
+
+/*
  * Python's str(): "123", "True", and floats as repr() writes them
  * ("6.0", "0.1", "1e+16", "inf", "nan"). buf holds PYEXPR_FMTLEN bytes.
  * Returns buf.
