@@ -19,7 +19,7 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libpcre2-8 jansson libuv sqlite3 libsystemd
+PKGS := libpcre2-8 jansson libuv sqlite3 libsystemd libnftables libnftnl libmnl
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wimplicit-fallthrough -Wpointer-arith
