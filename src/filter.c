@@ -840,7 +840,7 @@ cache_get(struct filter *f, const char *key, double now)
 	return NULL;
 }
 
-static void
+static struct mlf_entry *
 cache_add(struct filter *f, const char *key, double now)
 {
 	struct mlf_entry *e;
@@ -877,6 +877,7 @@ cache_add(struct filter *f, const char *key, double now)
 	e->chain = f->mlf_bucket[e->hash & (MLF_BUCKETS - 1)];
 	f->mlf_bucket[e->hash & (MLF_BUCKETS - 1)] = i;
 	f->ncache++;
+	return e;
 }
 
 /* Keeps the last lines of a matches list within the entry caps. */
@@ -900,14 +901,10 @@ cap_list(struct fdict *d, const char *key)
 	v->u.v.n = keep;
 }
 
-/* Stores d as the cached dict of key (fail2ban shares the dict object). */
+/* Stores d as e's dict (fail2ban shares the dict object). */
 static void
-cache_store(struct filter *f, const char *key, struct fdict *d)
+cache_store(struct filter *f, struct mlf_entry *e, struct fdict *d)
 {
-	struct mlf_entry *e = cache_find(f, key);
-
-	if (e == NULL)
-		return;
 	cap_list(d, f->k.matches);
 	cap_list(d, f->k.nofail_matches);
 	bury(f, e->block);
@@ -983,12 +980,13 @@ get_truthy(const struct fdict *d, const char *key)
 
 /*
  * fail2ban's _mergeFailure. On return *fail is the merged dict and
- * *cached tells whether it is the cache's dict for mlfid (to be stored
- * back after the caller's changes).
+ * *cached the cache entry it belongs to (to be stored back after the
+ * caller's changes), or NULL. The entry stays valid until the next cache
+ * change.
  */
 static void
 merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
-    double now, bool *cached)
+    double now, struct mlf_entry **cached)
 {
 	unsigned fl = 0;
 	struct mlf_entry *e;
@@ -996,7 +994,7 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	const struct fval *user;
 	bool pending;
 
-	*cached = false;
+	*cached = NULL;
 	if (get_truthy(fail, f->k.mlfgained)) {
 		fl |= 8 | 1;
 		if (!get_truthy(fail, f->k.nofail))
@@ -1032,12 +1030,11 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 		if (fl & 2)
 			cache_del(f, e);
 		else
-			*cached = true;
+			*cached = e;
 	} else if (!(fl & 2)) {
 		update_users(f, fail, user);
 		users = fdict_get(fail, f->k.users);
-		cache_add(f, mlfid, now);
-		*cached = true;
+		*cached = cache_add(f, mlfid, now);
 	}
 	pending = pop_truthy(fail, f->k.mlfpending);
 	if (pending || (users && users->type == FVAL_SET && users->u.v.n > 1)) {
@@ -1130,7 +1127,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 {
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
 	const char *mlfid = val_text(f, fdict_get(fail, f->k.mlfid));
-	bool cached = false;
+	struct mlf_entry *cached = NULL;
 	const struct fval *fidv, *ipv = NULL;
 	long cidr = f->raw ? CIDR_RAW : CIDR_UNSPEC;
 	long defcidr = cidr;
@@ -1227,7 +1224,7 @@ noid:
 	st = STEP_CONTINUE;
 out:
 	if (cached)
-		cache_store(f, mlfid, fail);
+		cache_store(f, cached, fail);
 	return st;
 }
 

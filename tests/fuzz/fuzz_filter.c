@@ -1,0 +1,174 @@
+/*
+ * Fuzzes the filter engine. Input: log lines separated by '\n'. Every line
+ * goes through a few representative filters compiled once: an mlfid filter
+ * with a prefregex (nofail, pending, gained, forget, users), a multi-line
+ * filter with <SKIPLINES> and an ignoreregex, and one with alt/tuple
+ * groups, <SUBNET> and F-ID, in both first-match and check-all modes.
+ * An input starting with "RE:" compiles its first line as a failregex
+ * (translation and compile errors are fine) and runs the rest through it.
+ * Each result is checked for consistency (ids, counts, pointers).
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "filter.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define NOW 1124013600.0
+
+static const char *const mlf_fail[] = {
+    "^Failed \\S+ for (?:invalid user )?<F-USER>\\S+</F-USER> from "
+    "<HOST>(?: port \\d+)?",
+    "^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>",
+    "^<F-NOFAIL>auth failure;</F-NOFAIL> ruser=<F-ALT_USER>\\S*"
+    "</F-ALT_USER> rhost=<HOST>(?: user=<F-USER>\\S*</F-USER>)?",
+    "^Invalid user <F-USER>.*?</F-USER>(?: from <HOST>)?$",
+    "^<F-NOFAIL><F-MLFFORGET>Disconnected</F-MLFFORGET></F-NOFAIL> from "
+    "<HOST>",
+    "^<F-MLFFORGET><F-MLFGAINED>Accepted \\w+</F-MLFGAINED></F-MLFFORGET> "
+    "for <F-USER>\\S+</F-USER> from <HOST>",
+    NULL};
+static const char *const ml_fail[] = {
+    "conn (\\d+) from <HOST><SKIPLINES>.*conn \\1 (?:auth failed|bad)",
+    "^\\s*user <F-ID>\\S+</F-ID> refused$", NULL};
+static const char *const ml_ign[] = {"from 10\\.", NULL};
+static const char *const misc_fail[] = {
+    "login (?:user=<F-USER>\\S*</F-USER>|alt=<F-ALT_USER>\\S+"
+    "</F-ALT_USER>) from <HOST>",
+    "tuple <F-ID>\\S+</F-ID> port <F-TUPLE_ID>\\d+</F-TUPLE_ID>",
+    "net <SUBNET> (?i:BLOCKED)", "fid=<F-ID/> ip=<ADDR>", "dns <DNS> refused",
+    NULL};
+
+struct spec {
+	const char *pref;
+	const char *const *fail;
+	const char *const *ign;
+	int maxlines;
+	unsigned flags;
+};
+
+static const struct spec specs[] = {
+    {"^<F-MLFID>\\s*\\S+ \\w+\\[\\d+\\]: </F-MLFID><F-CONTENT>.+"
+     "</F-CONTENT>$",
+        mlf_fail, NULL, 1, FILTER_CHECK_ALL | FILTER_RAW_HOSTS},
+    {"^<F-MLFID>\\s*\\S+ \\w+\\[\\d+\\]: </F-MLFID><F-CONTENT>.+"
+     "</F-CONTENT>$",
+        mlf_fail, NULL, 1, FILTER_KEEP_PENDING},
+    {NULL, ml_fail, ml_ign, 3, FILTER_CHECK_ALL},
+    {NULL, ml_fail, ml_ign, 2, 0},
+    {NULL, misc_fail, NULL, 1, FILTER_CHECK_ALL},
+};
+
+#define NSPECS (sizeof(specs) / sizeof(specs[0]))
+
+static struct filter *
+build(const struct spec *sp, const char *one)
+{
+	struct filterdef fd;
+	struct diags d = DIAGS_INIT;
+	struct filter_config cfg = {
+	    .flags = sp ? sp->flags : FILTER_CHECK_ALL, .max_line_len = 4096};
+	struct filter *f;
+
+	filterdef_init(&fd);
+	if (sp) {
+		if (sp->pref)
+			filterdef_re_set(&fd.prefregex, sp->pref, NULL, 0);
+		for (size_t i = 0; sp->fail[i]; i++)
+			filterdef_re_add(&fd.failregex, sp->fail[i], NULL, 0);
+		for (size_t i = 0; sp->ign && sp->ign[i]; i++)
+			filterdef_re_add(&fd.ignoreregex, sp->ign[i], NULL, 0);
+		fd.maxlines = sp->maxlines;
+	} else {
+		filterdef_re_add(&fd.failregex, one, NULL, 0);
+		fd.maxlines = 2;
+	}
+	f = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	filterdef_cleanup(&fd);
+	if (sp && f == NULL) {
+		diags_print(&d, stderr);
+		abort(); /* the fixed filters must compile */
+	}
+	diags_cleanup(&d);
+	return f;
+}
+
+static void
+check(const struct filter *f, const struct filter_result *res)
+{
+	size_t nfail = filter_failregex_count(f);
+
+	for (size_t i = 0; i < res->n; i++) {
+		const struct failure *fl = &res->v[i];
+
+		if (fl->regex < 0 || (size_t)fl->regex >= nfail)
+			abort();
+		if ((fl->kind == FAILURE_PENDING) != (fl->id.text == NULL))
+			abort();
+		if (fl->kind == FAILURE_ADDR && !fl->id.is_addr)
+			abort();
+		for (size_t k = 0; k < fl->ngroups; k++)
+			if (fl->groups[k].key == NULL ||
+			    (fl->groups[k].val.type == FVAL_STR &&
+			        fl->groups[k].val.u.s == NULL))
+				abort();
+		for (size_t k = 0; k < fl->nmatches; k++)
+			if (strlen(fl->matches[k]) > 3 * 4096 + 64)
+				abort();
+	}
+	if (filter_buffer_count(f) > (size_t)filter_maxlines(f))
+		abort();
+}
+
+static void
+feed(struct filter *f, const char *s, size_t n, double now)
+{
+	size_t p = 0;
+	int k = 0;
+
+	while (p <= n) {
+		const char *e = memchr(s + p, '\n', n - p);
+		size_t l = e ? (size_t)(e - (s + p)) : n - p;
+		struct filter_result res;
+
+		if (k++ % 5 == 4)
+			filter_process_entry(
+			    f, "2005-08-14T10:00:00", s + p, l, now, now, &res);
+		else
+			filter_process(f, s + p, l, now, &res);
+		check(f, &res);
+		p += l + 1;
+		now += 7; /* lets cache entries and last dates age */
+	}
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct filter *fs[NSPECS];
+	const char *s = (const char *)data;
+
+	if (fs[0] == NULL)
+		for (size_t i = 0; i < NSPECS; i++)
+			fs[i] = build(&specs[i], NULL);
+	if (size >= 3 && memcmp(s, "RE:", 3) == 0) {
+		const char *e = memchr(s, '\n', size);
+		size_t l = e ? (size_t)(e - s) : size;
+		char *re = strndup(s + 3, l - 3);
+		struct filter *f = re ? build(NULL, re) : NULL;
+
+		if (f && e)
+			feed(f, e + 1, size - l - 1, NOW);
+		filter_free(f);
+		free(re);
+		return 0;
+	}
+	for (size_t i = 0; i < NSPECS; i++) {
+		filter_reset(fs[i]);
+		feed(fs[i], s, size, NOW);
+	}
+	return 0;
+}
