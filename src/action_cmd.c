@@ -1127,6 +1127,13 @@ finish_op(struct cmdact *ca, int ok)
 static void
 run(struct cmdact *ca)
 {
+	if (ca->cancelled) {
+		/* shutdown: unwind without running (or logging) more */
+		while (ca->depth > 0)
+			frame_cleanup(&ca->stack[--ca->depth]);
+		finish_op(ca, 0);
+		return;
+	}
 	for (;;) {
 		struct frame *f = &ca->stack[ca->depth - 1];
 		int r = f->fn(ca, f);
