@@ -27,6 +27,7 @@
 #define JIT_STACK_MAX       (1024 * 1024)
 #define MLF_MATCHES_MAX     64           /* lines kept per mlfid entry */
 #define MLF_BYTES_MAX       (256 * 1024) /* bytes of matched lines per entry */
+#define MLF_USERS_MAX       64           /* names in an entry's "users" set */
 
 /* fail2ban's tuple line: (text before the date, date, text after). */
 struct tline {
@@ -101,6 +102,11 @@ struct filter {
 		    *dns, *cidr, *ip, *content;
 	} k;                     /* interned keys the pipeline uses */
 	unsigned long *ign_hits; /* per ignoreregex */
+	/* Failregexes worth trying by the subject's first byte: bit i of
+	 * words cand[c * ncandw ...] is set when failregex i's screen admits
+	 * first byte c (the subject is never empty: it ends in '\n'). */
+	uint64_t *cand;
+	size_t ncandw;
 
 	struct failure *res;
 	size_t nres;
@@ -545,16 +551,23 @@ enum {
 	CIDR_FAM6 = -12,  /* IPv6 only */
 };
 
+/* A hash of a NUL-terminated string, eight bytes at a time (the mlfid
+ * keys are ~20-40 bytes and hashed on every matching line). */
 static uint64_t
 hash_str(const char *s)
 {
-	uint64_t h = 1469598103934665603ULL;
+	size_t n = strlen(s), i = 0;
+	uint64_t h = 0x9e3779b97f4a7c15ULL ^ n, w;
 
-	for (; *s; s++) {
-		h ^= (unsigned char)*s;
-		h *= 1099511628211ULL;
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&w, s + i, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 32;
 	}
-	return h;
+	w = 0;
+	memcpy(&w, s + i, n - i);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
+	return h ^ (h >> 29);
 }
 
 /* Python's str() of a value: the string itself, repr() for the rest. */
@@ -612,6 +625,35 @@ mask_to_plen(const char *s, long *out)
 	}
 	*out = bits;
 	return 0;
+}
+
+/*
+ * inet_pton(AF_INET) as glibc reads it (four decimal octets <= 255, no
+ * leading zeros, nothing else), without the library call on the hot path.
+ * Returns 0 or -1.
+ */
+static int
+parse_ipv4(const char *s, uint8_t *out)
+{
+	for (int i = 0; i < 4; i++) {
+		unsigned v = 0;
+		int nd = 0;
+
+		while (*s >= '0' && *s <= '9') {
+			if (nd > 0 && v == 0)
+				return -1; /* a leading zero */
+			v = v * 10 + (unsigned)(*s++ - '0');
+			if (v > 255)
+				return -1;
+			nd++;
+		}
+		if (nd == 0)
+			return -1;
+		out[i] = (uint8_t)v;
+		if (i < 3 && *s++ != '.')
+			return -1;
+	}
+	return *s == '\0' ? 0 : -1;
 }
 
 /* inet_ntop for IPv4 without stdio (it is on the hot path). */
@@ -688,7 +730,8 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 		unsigned max = fams[k] == AF_INET ? 32 : 128;
 
 		memset(a, 0, sizeof(*a));
-		if (inet_pton(fams[k], ip, a->b) != 1)
+		if (fams[k] == AF_INET ? parse_ipv4(ip, a->b) != 0
+		                       : inet_pton(fams[k], ip, a->b) != 1)
 			continue;
 		a->family = (uint8_t)fams[k];
 		a->prefix = (uint8_t)max;
@@ -957,6 +1000,9 @@ update_users(struct filter *f, struct fdict *d, const struct fval *user)
 	for (size_t i = 0; i < users->u.v.n; i++)
 		if (fval_equal(&users->u.v.items[i], user))
 			return users;
+	/* capped: only "more than one user" matters to the logic */
+	if (users->u.v.n >= MLF_USERS_MAX)
+		return users;
 	nv = fval_append(&f->ar, FVAL_SET, users, user, 1);
 	*users = nv;
 	return users;
@@ -1274,14 +1320,28 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		}
 	}
 	for (size_t i = 0; i < f->nfail; i++) {
-		struct fre *fr = &f->fail[i];
+		struct fre *fr;
 		struct fdict fail;
 		enum step st;
+		const uint64_t *cand;
+		uint64_t bits;
+		size_t w;
 
 		if (!f->buf_valid) {
 			tlist_join(&f->linebuf, &f->buf);
 			f->buf_valid = true;
 		}
+		/* the next failregex whose screen admits the subject's first
+		 * byte (the subject may change inside this loop) */
+		cand = f->cand + (size_t)(unsigned char)f->buf.s[0] * f->ncandw;
+		w = i / 64;
+		bits = cand[w] & (~0ULL << (i % 64));
+		while (bits == 0 && ++w < f->ncandw)
+			bits = cand[w];
+		if (bits == 0)
+			break;
+		i = w * 64 + (size_t)__builtin_ctzll(bits);
+		fr = &f->fail[i];
 		if (!fail_search(f, fr, &f->orgbuf))
 			continue;
 		get_groups(f, fr, f->buf.s, &fail);
@@ -1686,6 +1746,14 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 	for (size_t i = 0; i < f->nign; i++)
 		if (f->ign[i].ncaptures > maxcap)
 			maxcap = f->ign[i].ncaptures;
+	f->ncandw = f->nfail / 64 + 1;
+	f->cand = xcalloc(256 * f->ncandw, sizeof(*f->cand));
+	for (size_t i = 0; i < f->nfail; i++)
+		for (unsigned c = 0; c < 256; c++)
+			if (!f->fail[i].has_first ||
+			    (f->fail[i].first[c >> 3] & (1u << (c & 7))))
+				f->cand[c * f->ncandw + i / 64] |= 1ULL
+				    << (i % 64);
 	f->md = pcre2_match_data_create(maxcap + 1, NULL);
 	f->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(f->mctx,
@@ -1724,6 +1792,7 @@ filter_free(struct filter *f)
 		fre_cleanup(&f->ign[i]);
 	free(f->ign);
 	free(f->ign_hits);
+	free(f->cand);
 	datedetect_free(f->dd);
 	pcre2_match_data_free(f->md);
 	pcre2_match_context_free(f->mctx);

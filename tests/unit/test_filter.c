@@ -232,6 +232,14 @@ test_ids(void)
 	ok(res.n == 1 && res.v[0].kind == FAILURE_RAW &&
 	        strcmp(res.v[0].id.text, "999.1.1.1") == 0,
 	    "an invalid IP-shaped string stays a raw id");
+	run(f, "Aug 14 11:59:00 fail from 010.1.1.1", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_RAW &&
+	        strcmp(res.v[0].id.text, "010.1.1.1") == 0,
+	    "a leading zero makes no address (inet_pton)");
+	run(f, "Aug 14 11:59:00 fail from 0.0.0.0", &res);
+	ok(res.n == 1 && res.v[0].kind == FAILURE_ADDR &&
+	        strcmp(res.v[0].id.text, "0.0.0.0") == 0,
+	    "0.0.0.0 is an address");
 	run(f, "Aug 14 11:59:00 fail from host.example.org", &res);
 	ok(res.n == 1 && res.v[0].kind == FAILURE_DNS &&
 	        strcmp(res.v[0].id.text, "host.example.org") == 0,
@@ -432,6 +440,31 @@ test_dates_and_ignore(void)
 }
 
 static void
+test_findtime(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"fail from <HOST>", NULL};
+	struct filter_result res;
+	struct filter *f = mk(NULL, re, NULL, 1, FILTER_CHECK_FINDTIME, &d);
+
+	run(f, "Aug 14 10:00:00 fail from 192.0.2.1", &res);
+	ok(res.n == 1 && res.v[0].time == NOW &&
+	        (res.warn & FILTER_WARN_TIME_ADJUSTED),
+	    "operation mode: a date 2 h old becomes now");
+	run(f, "fail from 192.0.2.2", &res);
+	ok(res.n == 1 && res.v[0].time == NOW,
+	    "operation mode: a line without date is now");
+	filter_set_in_operation(f, false);
+	is_int(run(f, "Aug 14 11:40:00 fail from 192.0.2.3", &res), 0,
+	    "catch-up: a line older than findtime is ignored");
+	ok(res.warn & FILTER_WARN_TOO_OLD, "... and flagged");
+	is_int(run(f, "Aug 14 11:55:00 fail from 192.0.2.4", &res), 1,
+	    "catch-up: a recent line counts");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+static void
 test_caps(void)
 {
 	struct diags d = DIAGS_INIT;
@@ -501,6 +534,7 @@ main(void)
 	test_multiline();
 	test_mlfid();
 	test_dates_and_ignore();
+	test_findtime();
 	test_caps();
 	return done_testing();
 }
