@@ -443,6 +443,12 @@ on_tick(uv_check_t *h)
 }
 
 static void
+on_tick2(uv_prepare_t *h)
+{
+	warden_commit(h->data);
+}
+
+static void
 on_purge(uv_timer_t *t)
 {
 	struct warden *w = t->data;
@@ -779,6 +785,7 @@ final_close(uv_timer_t *t)
 	src_file_free(w->files);
 	w->files = NULL;
 	uv_close((uv_handle_t *)&w->tick, close_cb_noop);
+	uv_close((uv_handle_t *)&w->tick2, close_cb_noop);
 	uv_close((uv_handle_t *)&w->purge, close_cb_noop);
 	uv_close((uv_handle_t *)&w->possave, close_cb_noop);
 	for (size_t i = 0; i < sizeof(w->sig) / sizeof(w->sig[0]); i++)
@@ -1047,6 +1054,9 @@ main(int argc, char **argv)
 	uv_check_init(w->loop, &w->tick);
 	w->tick.data = w;
 	uv_check_start(&w->tick, on_tick);
+	uv_prepare_init(w->loop, &w->tick2);
+	w->tick2.data = w;
+	uv_prepare_start(&w->tick2, on_tick2);
 	uv_timer_init(w->loop, &w->purge);
 	w->purge.data = w;
 	uv_timer_start(

@@ -79,6 +79,7 @@ struct warden {
 	size_t njails;
 
 	uv_check_t tick;    /* warden_commit after every iteration */
+	uv_prepare_t tick2; /* and before it (timers, idle work) */
 	uv_timer_t purge;   /* hourly db_purge */
 	uv_timer_t possave; /* lazy log position saving */
 	uv_signal_t sig[5]; /* TERM INT HUP USR1 PIPE(ignored) */
