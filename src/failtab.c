@@ -374,10 +374,16 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 		return NULL;
 
 	if (ft->n >= ft->o.max_entries) {
-		remove_entry(ft, ft->head, true);
+		/* evict the stalest and reuse its memory */
+		e = ft->head;
+		remove_entry(ft, e, false);
+		fkey_release(&e->key);
+		fdata_cleanup(&e->data);
+		memset(e, 0, sizeof(*e));
 		ft->evictions++;
+	} else {
+		e = xcalloc(1, sizeof(*e));
 	}
-	e = xcalloc(1, sizeof(*e));
 	fkey_dup(&e->key, &f->key);
 	e->hash = h;
 	e->time = e->first = f->time;

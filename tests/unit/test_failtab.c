@@ -269,7 +269,7 @@ test_bounds(void)
 	char *longline = xmalloc(5000);
 	const char *lines[1];
 	struct fdata_kv kv[20];
-	char names[20][8];
+	char names[20][16];
 
 	o.findtime = 600;
 	o.maxmatches = 100;

@@ -126,6 +126,12 @@ test_recidive(void)
 	if (!root)
 		root = "/tmp/f2b/root";
 	confdir = xasprintf("%s/etc/fail2ban", root);
+	if (stat(confdir, &st) != 0 && getenv("BUILD")) {
+		/* where tests/fetch-fail2ban puts it */
+		free(confdir);
+		confdir =
+		    xasprintf("%s/fail2ban/root/etc/fail2ban", getenv("BUILD"));
+	}
 	if (stat(confdir, &st) != 0) {
 		ok(1, "# SKIP fail2ban's config not found (set F2B_ROOT)");
 		free(confdir);
@@ -382,6 +388,15 @@ test_targets(void)
 	free(b);
 	free(p2);
 	free(t2);
+
+	/* the journal: records go to journald or are counted as lost */
+	unsigned long w0 = wlog_count_written(), d0 = wlog_count_dropped();
+	is_int(wlog_set_target("SYSTEMD-JOURNAL", NULL, err, sizeof(err)), 0,
+	    "SYSTEMD-JOURNAL target");
+	wlog(WLOG_NOTICE, "fail2ban.actions", "[test] Ban 192.0.2.10");
+	ok(wlog_count_written() + wlog_count_dropped() == w0 + d0 + 1,
+	    "journal record sent or counted as lost");
+	is_int(wlog_reopen(), 0, "reopen of the journal: flushed");
 
 	is_int(wlog_set_target("stderr", NULL, err, sizeof(err)), 0,
 	    "STDERR (any case)");
