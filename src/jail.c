@@ -299,6 +299,15 @@ struct jail {
 	struct wlog_rate nodate_rate;
 };
 
+double
+warden_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static double
 jnow(const struct jail *j)
 {
@@ -1504,7 +1513,8 @@ jail_save_positions(struct jail *j)
 	if (j->env->db == NULL)
 		return;
 	for (size_t i = 0; i < j->nsrc; i++)
-		src_file_foreach(j->src[i]->src, save_pos, &p);
+		if (j->src[i]->src != NULL)
+			src_file_foreach(j->src[i]->src, save_pos, &p);
 }
 
 static json_t *
@@ -1513,7 +1523,8 @@ file_list(struct jail *j)
 	struct poscb p = {j, json_array()};
 
 	for (size_t i = 0; i < j->nsrc; i++)
-		src_file_foreach(j->src[i]->src, save_pos, &p);
+		if (j->src[i]->src != NULL)
+			src_file_foreach(j->src[i]->src, save_pos, &p);
 	return p.list;
 }
 

@@ -43,15 +43,6 @@
 #define POSSAVE_INTERVAL_MS (10 * 1000)   /* lazy log position saving */
 #define F2B_STOCK_DBFILE    "/var/lib/fail2ban/fail2ban.sqlite3"
 
-double
-warden_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void
 usage(FILE *fp)
 {

@@ -89,7 +89,7 @@ struct warden {
 	double started; /* wall clock at start, epoch s */
 };
 
-/* Wall clock, epoch seconds (fractions). */
+/* Wall clock, epoch seconds (fractions); in jail.c. */
 double warden_now(void);
 
 /*

@@ -1,0 +1,444 @@
+/*
+ * Unit tests of the jail (src/jail.c) with an injected wall clock and an
+ * in-memory database: fail2ban's counting window, ban at maxretry,
+ * manual bans of addresses and raw ids, prolongation, bantime.increment
+ * and "known bad IPs fail faster" from the database's history, the
+ * control-command results; and the built-in sshd filter of
+ * src/default_conf.c against OpenSSH 9.x lines.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <uv.h>
+
+#include "conf.h"
+#include "db.h"
+#include "filter.h"
+#include "jail.h"
+#include "log.h"
+#include "tap.h"
+#include "wardend.h"
+#include "xmalloc.h"
+
+static double fake_now = 1800000000.0;
+
+static double
+clock_fn(void)
+{
+	return fake_now;
+}
+
+static char tmpdir[256];
+
+static void
+write_file(const char *rel, const char *text)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, rel);
+	fp = fopen(path, "w");
+	if (fp == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* A configuration with jail "t" and the given extra jail lines. */
+static struct conf *
+load(const char *extra)
+{
+	char jail[2048], sub[512];
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+
+	snprintf(sub, sizeof(sub), "%s/filter.d", tmpdir);
+	mkdir(sub, 0700);
+	write_file("filter.d/t.conf",
+	    "[Definition]\n"
+	    "failregex = ^\\s*fail from <HOST>$\n");
+	write_file("t.log", "");
+	snprintf(jail, sizeof(jail),
+	    "[DEFAULT]\nmaxretry = 3\nfindtime = 600\nbantime = 600\n"
+	    "[t]\nenabled = true\nfilter = t\nlogpath = %s/t.log\n%s\n",
+	    tmpdir, extra);
+	write_file("jail.conf", jail);
+	if (conf_load(tmpdir, &c, &d) != 0 || c->njails != 1) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "cannot load the test configuration\n");
+		exit(1);
+	}
+	diags_cleanup(&d);
+	return c;
+}
+
+static struct jail *
+make(struct jail_env *env, const char *extra)
+{
+	struct conf *c = load(extra);
+	struct diags d = DIAGS_INIT;
+	struct jail *j = jail_new(&c->jails[0], env, &d);
+
+	if (j == NULL) {
+		diags_print(&d, stderr);
+		exit(1);
+	}
+	diags_cleanup(&d);
+	conf_free(c);
+	return j;
+}
+
+static bool
+banned(struct jail *j, const char *id)
+{
+	return jail_is_banned(j, id);
+}
+
+static void
+attempt(struct jail *j, const char *id, double t)
+{
+	fake_now = t;
+	jail_attempt(j, id, NULL, 0);
+}
+
+/* The bantime of id as `get J banip --with-time` prints it, or -2. */
+static long
+bantime_of(struct jail *j, const char *id)
+{
+	json_t *l = jail_banlist(j, true, true);
+	long bt = -2;
+
+	for (size_t i = 0; i < json_array_size(l); i++) {
+		const char *s = json_string_value(json_array_get(l, i));
+		const char *plus = strstr(s, " + ");
+
+		if (strncmp(s, id, strlen(id)) == 0 && s[strlen(id)] == ' ' &&
+		    plus)
+			bt = strtol(plus + 3, NULL, 10);
+	}
+	json_decref(l);
+	return bt;
+}
+
+static void
+test_window(struct jail_env *env)
+{
+	struct jail *j = make(env, "");
+	double t0 = 1800000000.0;
+
+	/* fail2ban's verified table: 0, 500, 1000 -> retry 2, no ban */
+	attempt(j, "192.0.2.1", t0);
+	attempt(j, "192.0.2.1", t0 + 500);
+	attempt(j, "192.0.2.1", t0 + 1000);
+	ok(!banned(j, "192.0.2.1"), "window: failures at 0/500/1000 s: no ban");
+	/* 0, 300, 700 -> retry 3, banned */
+	attempt(j, "192.0.2.2", t0);
+	attempt(j, "192.0.2.2", t0 + 300);
+	ok(!banned(j, "192.0.2.2"), "window: 2 failures are no ban");
+	attempt(j, "192.0.2.2", t0 + 700);
+	ok(banned(j, "192.0.2.2"), "window: failures at 0/300/700 s: banned");
+	is_int(jail_banned_now(j), 1, "window: one ban");
+	is_int(jail_commit(j), 1, "window: the ban is announced at commit");
+	is_int(jail_commit(j), 0, "window: ... once");
+	is_int(jail_failed_total(j), 6, "window: total failures counted");
+	is_int(jail_failed_now(j), 1, "window: the banned key left the table");
+	jail_free(j);
+}
+
+static void
+test_manual(struct jail_env *env)
+{
+	struct jail *j = make(env, "");
+	char *ids[] = {"192.0.2.9", "user-42", "2001:db8::1"};
+	char *one[] = {"192.0.2.9"}, *net[] = {"2001:db8::/32"};
+	char *absent[] = {"198.51.100.7"};
+	char err[256];
+	json_t *st;
+	char *s;
+
+	fake_now = 1800000000.0;
+	is_int(jail_banip(j, ids, 3), 3, "banip: three new bans");
+	is_int(jail_banip(j, one, 1), 0, "banip: an existing ban is not new");
+	ok(banned(j, "user-42"), "banip: a raw id is banned as such");
+	st = jail_banlist(j, false, false);
+	s = json_dumps(st, JSON_COMPACT);
+	is_str(s, "[\"192.0.2.9\",\"user-42\",\"2001:db8::1\"]",
+	    "banned: ban order");
+	free(s);
+	json_decref(st);
+	is_int(jail_unbanip(j, net, 1, false, err, sizeof(err)), 1,
+	    "unbanip: a network unbans the addresses inside");
+	is_int(jail_unbanip(j, absent, 1, true, err, sizeof(err)), -1,
+	    "unbanip --report-absent: error");
+	is_str(err, "not banned: ['198.51.100.7']",
+	    "unbanip --report-absent: fail2ban's message");
+	is_int(jail_unbanip(j, absent, 1, false, err, sizeof(err)), 0,
+	    "unbanip: absent is 0 without --report-absent");
+	is_int(jail_unbanip(j, NULL, 0, false, err, sizeof(err)), 2,
+	    "unbanip all: the rest");
+	is_int(jail_banned_total(j), 3, "total banned stays");
+	st = jail_status(j, "short");
+	s = json_dumps(st, JSON_COMPACT);
+	is_str(s,
+	    "[[\"Filter\",[[\"Currently failed\",0],[\"Total failed\",0],"
+	    "[\"File list\",[]]]],[\"Actions\",[[\"Currently banned\",0],"
+	    "[\"Total banned\",3]]]]",
+	    "status short: fail2ban's shape");
+	free(s);
+	json_decref(st);
+	jail_free(j);
+}
+
+static void
+test_prolong(struct jail_env *env)
+{
+	struct jail *j = make(env, "");
+	char *ids[] = {"192.0.2.30"};
+
+	fake_now = 1800000000.0;
+	jail_banip(j, ids, 1);
+	jail_commit(j);
+	is_int(bantime_of(j, "192.0.2.30"), 600, "prolong: first bantime");
+	attempt(j, "192.0.2.30", 1800000014.0);
+	attempt(j, "192.0.2.30", 1800000014.0);
+	attempt(j, "192.0.2.30", 1800000014.0);
+	is_int(bantime_of(j, "192.0.2.30"), 614,
+	    "prolong: a ban 14 s later adds 14 s (fail2ban's + 19 case)");
+	is_int(jail_banned_total(j), 1, "prolong: not a new ban");
+	jail_free(j);
+}
+
+static void
+test_increment(struct jail_env *env)
+{
+	const char *inc = "bantime.increment = true\nmaxretry = 5";
+	struct jail *j = make(env, inc);
+	char *ids[] = {"192.0.2.40"};
+	double t0 = 1800000000.0;
+
+	fake_now = t0;
+	jail_banip(j, ids, 1);
+	jail_commit(j);
+	db_flush(env->db);
+	is_int(bantime_of(j, "192.0.2.40"), 600, "increment: first ban 600");
+	jail_free(j);
+
+	/* later, a new instance of the jail: the ban has expired */
+	fake_now = t0 + 1000;
+	j = make(env, inc);
+	ok(!banned(j, "192.0.2.40"), "increment: the expired ban is not kept");
+	attempt(j, "192.0.2.40", t0 + 1000);
+	attempt(j, "192.0.2.40", t0 + 1001);
+	ok(!banned(j, "192.0.2.40"),
+	    "known bad: 2 failures (each counted twice) are no ban");
+	attempt(j, "192.0.2.40", t0 + 1002);
+	ok(banned(j, "192.0.2.40"),
+	    "known bad: the 3rd failure bans with maxretry 5");
+	is_int(bantime_of(j, "192.0.2.40"), 1200,
+	    "increment: the second ban is ban.Time * 2**1");
+	jail_commit(j);
+	db_flush(env->db);
+	jail_free(j);
+
+	fake_now = t0 + 5000;
+	j = make(env,
+	    "bantime.increment = true\nmaxretry = 1\n"
+	    "bantime.multipliers = 1 5 30\n");
+	attempt(j, "192.0.2.40", t0 + 5000);
+	is_int(bantime_of(j, "192.0.2.40"), 600 * 30,
+	    "increment: multipliers[min(count, len-1)]");
+	jail_commit(j);
+	db_flush(env->db);
+	jail_free(j);
+}
+
+static void
+test_getset(struct jail_env *env)
+{
+	struct jail *j = make(env, "");
+	const char *et;
+	char err[256];
+	char *a1[] = {"t", "maxretry", "7"};
+	char *a2[] = {"t", "maxretry"};
+	char *a3[] = {"t", "bantime", "1h"};
+	char *a4[] = {"t", "datepattern"};
+	char *a5[] = {"t", "addfailregex", "^x <HOST>$"};
+	char *a6[] = {"t", "addfailregex", "^(unclosed"};
+	char *a7[] = {"t", "nosuch"};
+	json_t *r;
+	char *s;
+
+	r = jail_set(j, 3, a1, &et, err, sizeof(err));
+	json_decref(r);
+	r = jail_get(j, 2, a2, &et, err, sizeof(err));
+	is_int(json_integer_value(r), 7, "set/get maxretry");
+	json_decref(r);
+	r = jail_set(j, 3, a3, &et, err, sizeof(err));
+	is_int(json_integer_value(r), 3600, "set bantime 1h -> 3600");
+	json_decref(r);
+	r = jail_get(j, 2, a4, &et, err, sizeof(err));
+	s = json_dumps(r, JSON_COMPACT);
+	is_str(s, "[null,\"Default Detectors\"]", "get datepattern: default");
+	free(s);
+	json_decref(r);
+	r = jail_set(j, 3, a5, &et, err, sizeof(err));
+	is_int(json_array_size(r), 2, "addfailregex: two regexes");
+	json_decref(r);
+	r = jail_set(j, 3, a6, &et, err, sizeof(err));
+	ok(r == NULL, "addfailregex: a bad regex is refused (%s)", err);
+	r = jail_get(j, 2, a7, &et, err, sizeof(err));
+	ok(r == NULL, "get of an unknown option fails");
+	is_str(err, "Invalid command (no get action or not yet implemented)",
+	    "... with fail2ban's message");
+	jail_free(j);
+}
+
+/* Warden's own sshd filter (default_conf.c) against OpenSSH 9.x lines. */
+static void
+test_builtin_sshd(void)
+{
+	static const struct {
+		const char *line;
+		const char *ip; /* NULL: not a failure */
+	} cases[] = {
+	    {"Nov 21 05:24:25 vm sshd[1234]: Failed password for root from "
+	     "192.0.2.1 port 22 ssh2",
+	        "192.0.2.1"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Failed password for invalid user "
+	     "admin from 192.0.2.2 port 41234 ssh2",
+	        "192.0.2.2"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Failed publickey for bob from "
+	     "2001:db8::5 port 22 ssh2: RSA SHA256:abcdef",
+	        "2001:db8::5"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Invalid user oracle from "
+	     "192.0.2.3 port 5555",
+	        "192.0.2.3"},
+	    {"2026-11-21T05:24:25.123456+00:00 vm sshd[1234]: "
+	     "pam_unix(sshd:auth): authentication failure; logname= uid=0 "
+	     "euid=0 tty=ssh ruser= rhost=192.0.2.4  user=root",
+	        "192.0.2.4"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: error: maximum authentication "
+	     "attempts exceeded for root from 192.0.2.5 port 22 ssh2 "
+	     "[preauth]",
+	        "192.0.2.5"},
+	    {"Nov 21 05:24:25 vm sshd-session[99]: error: maximum "
+	     "authentication attempts exceeded for invalid user x from "
+	     "192.0.2.6 port 22 ssh2 [preauth]",
+	        "192.0.2.6"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Connection closed by "
+	     "authenticating user root 192.0.2.7 port 22 [preauth]",
+	        "192.0.2.7"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Connection closed by invalid user "
+	     "test 192.0.2.8 port 22 [preauth]",
+	        "192.0.2.8"},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Accepted password for root from "
+	     "192.0.2.9 port 22 ssh2",
+	        NULL},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Connection closed by 192.0.2.10 "
+	     "port 22 [preauth]",
+	        NULL},
+	    {"Nov 21 05:24:25 vm sshd[1234]: Disconnected from user root "
+	     "192.0.2.11 port 22",
+	        NULL},
+	};
+	char err[256];
+	char *dir = default_conf_materialize(err, sizeof(err));
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	struct filter *f;
+
+	ok(dir != NULL, "builtin: configuration written (%s)", dir ? dir : err);
+	if (dir == NULL)
+		return;
+	ok(conf_load(dir, &c, &d) == 0 && c->nbroken + c->njails == 1,
+	    "builtin: loads with one jail");
+	is_str(c->server.dbfile, "/var/lib/warden/warden.sqlite3",
+	    "builtin: database under /var/lib/warden");
+	if (c->njails == 1) {
+		f = filter_new(&c->jails[0].filter, NULL, (time_t)fake_now, &d);
+	} else {
+		/* /var/log/auth.log may be missing here: load the filter
+		 * file alone */
+		struct filterdef fd;
+
+		filterdef_init(&fd);
+		conf_filter_load(dir, "sshd", NULL, &fd, &d);
+		f = filter_new(&fd, NULL, (time_t)fake_now, &d);
+		filterdef_cleanup(&fd);
+	}
+	ok(f != NULL, "builtin: the sshd filter compiles");
+	for (size_t i = 0; f && i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct filter_result r;
+
+		filter_process(
+		    f, cases[i].line, strlen(cases[i].line), fake_now, &r);
+		if (cases[i].ip == NULL)
+			is_int(r.n, 0, "builtin sshd: no failure in '%.50s'",
+			    cases[i].line + 31);
+		else
+			ok(r.n == 1 && strcmp(r.v[0].id.text, cases[i].ip) == 0,
+			    "builtin sshd: %s found", cases[i].ip);
+	}
+	filter_free(f);
+	conf_free(c);
+	diags_cleanup(&d);
+	default_conf_remove(dir);
+	{
+		struct stat st;
+
+		ok(stat(dir, &st) != 0, "builtin: temporary files removed");
+	}
+	free(dir);
+}
+
+int
+main(void)
+{
+	struct jail_env env = {0};
+	struct diags d = DIAGS_INIT;
+	uv_loop_t loop;
+
+	wlog_set_level(WLOG_CRITICAL);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/test_jail.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	if (mkdtemp(tmpdir) == NULL) {
+		perror("mkdtemp");
+		return 1;
+	}
+	uv_loop_init(&loop);
+	env.loop = &loop;
+	env.now = clock_fn;
+	env.db = db_open(":memory:", NULL, &d);
+	diags_cleanup(&d);
+
+	test_window(&env);
+	test_manual(&env);
+	test_prolong(&env);
+	test_increment(&env);
+	test_getset(&env);
+	test_builtin_sshd();
+
+	db_close(env.db);
+	uv_run(&loop, UV_RUN_NOWAIT);
+	uv_loop_close(&loop);
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "%s/filter.d/t.conf", tmpdir);
+		unlink(cmd);
+		snprintf(cmd, sizeof(cmd), "%s/filter.d", tmpdir);
+		rmdir(cmd);
+		snprintf(cmd, sizeof(cmd), "%s/jail.conf", tmpdir);
+		unlink(cmd);
+		snprintf(cmd, sizeof(cmd), "%s/t.log", tmpdir);
+		unlink(cmd);
+		rmdir(tmpdir);
+	}
+	return done_testing();
+}
