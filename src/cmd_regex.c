@@ -1270,10 +1270,11 @@ out_template(const char *fmt, const struct failure *fl)
 				l.u.v.n = fl->nmatches;
 				fval_repr(&l, &b);
 				free(items);
-			} else if ((v = failure_get(fl, key)) &&
-			    v->type != FVAL_NONE) {
+			} else {
+				v = failure_get(fl, key);
 				/* None values are not in a ticket: "" */
-				py_str(v, &b);
+				if (v && v->type != FVAL_NONE)
+					py_str(v, &b);
 			}
 			free(key);
 			p = e + 1;
@@ -1935,8 +1936,12 @@ cmd_regex(int argc, char **argv)
 		t0 = wall_now();
 		/* like fail2ban's FileContainer, a last line without its
 		 * newline is not complete yet and is not read */
-		while ((n = getline(&buf, &cap, fp)) > 0 && buf[n - 1] == '\n')
+		for (;;) {
+			n = getline(&buf, &cap, fp);
+			if (n <= 0 || buf[n - 1] != '\n')
+				break;
 			feed(&r, buf, (size_t)n, ++lineno);
+		}
 		free(buf);
 		fclose(fp);
 	} else if (strncmp(log, "systemd-journal", 15) == 0) {

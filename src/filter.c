@@ -1008,6 +1008,15 @@ update_users(struct filter *f, struct fdict *d, const struct fval *user)
 	return users;
 }
 
+/* The value of key unless it is absent or None. */
+static const struct fval *
+present(const struct fdict *d, const char *key)
+{
+	const struct fval *v = fdict_get(d, key);
+
+	return v && v->type != FVAL_NONE ? v : NULL;
+}
+
 static bool
 pop_truthy(struct fdict *d, const char *key)
 {
@@ -1174,7 +1183,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
 	const char *mlfid = val_text(f, fdict_get(fail, f->k.mlfid));
 	struct mlf_entry *cached = NULL;
-	const struct fval *fidv, *ipv = NULL;
+	const struct fval *fidv, *ipv = NULL, *ip4, *ip6, *dns;
 	long cidr = f->raw ? CIDR_RAW : CIDR_UNSPEC;
 	long defcidr = cidr;
 	bool raw = f->raw;
@@ -1198,21 +1207,20 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 	fidv = fdict_get(fail, f->k.fid);
 	if (fidv && fidv->type == FVAL_NONE)
 		fidv = NULL;
-	if ((ipv = fdict_get(fail, f->k.ip4)) && ipv->type != FVAL_NONE) {
+	ip4 = present(fail, f->k.ip4);
+	ip6 = present(fail, f->k.ip6);
+	dns = present(fail, f->k.dns);
+	if (ip4 || ip6) {
 		const struct fval *c = fdict_get(fail, f->k.cidr);
 
-		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
-		                           : CIDR_FAM4;
+		ipv = ip4 ? ip4 : ip6;
+		if (c && fval_truthy(c))
+			cidr = strtol(val_text(f, c), NULL, 10);
+		else
+			cidr = ip4 ? CIDR_FAM4 : CIDR_FAM6;
 		raw = true;
-	} else if ((ipv = fdict_get(fail, f->k.ip6)) &&
-	    ipv->type != FVAL_NONE) {
-		const struct fval *c = fdict_get(fail, f->k.cidr);
-
-		cidr = c && fval_truthy(c) ? strtol(val_text(f, c), NULL, 10)
-		                           : CIDR_FAM6;
-		raw = true;
-	} else if ((ipv = fdict_get(fail, f->k.dns)) &&
-	    ipv->type != FVAL_NONE) {
+	} else if (dns) {
+		ipv = dns;
 		/* a host name */
 	} else {
 		if (fidv == NULL && mlfid == NULL) {
