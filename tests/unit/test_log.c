@@ -40,8 +40,12 @@ slurp(const char *path)
 
 	if (!fp)
 		return NULL;
-	while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+	for (;;) {
+		n = fread(buf, 1, sizeof(buf), fp);
+		if (n == 0)
+			break;
 		sbuf_add(&b, buf, n);
+	}
 	fclose(fp);
 	if (!b.s)
 		return xstrdup("");
