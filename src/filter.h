@@ -165,7 +165,10 @@ struct filter_result {
 	bool pref_matched; /* the prefregex's last search matched (fail2ban's
 	                      prefRegex.hasMatched(): a line dropped before the
 	                      prefregex keeps the previous line's state) */
-	const struct fentry *pref_groups; /* its groups when pref_matched */
+	const struct fentry *pref_groups; /* the prefregex's groups when it
+	                                     was searched and matched on this
+	                                     line (content included), else
+	                                     NULL */
 	size_t npref_groups;
 	unsigned warn; /* enum filter_warn */
 };
@@ -182,11 +185,14 @@ struct filter *filter_new(const struct filterdef *fd,
 void filter_free(struct filter *f);
 
 /*
- * Processes one log line (len bytes, no trailing newline needed; a
- * trailing "\r\n" is stripped). now is the current wall-clock time (epoch
- * seconds): it ages the mlfid cache and the last known date, and dates
- * lines that have none where fail2ban does. Never blocks; run time is
- * bounded by the match limits. Fills *res and returns res->n.
+ * Processes one log line (len bytes, no trailing newline needed; trailing
+ * '\r' and '\n' are stripped; longer than max_line_len: truncated).
+ * Invalid UTF-8 is replaced by U+FFFD as fail2ban decodes lines; a NUL
+ * byte ends the texts in the results. now is the current wall-clock time
+ * (epoch seconds): it ages the mlfid cache and the last known date, and
+ * dates lines that have none where fail2ban does. Never blocks; run time
+ * is bounded by the match limits; no allocation unless a failregex
+ * matches. Fills *res and returns res->n.
  */
 size_t filter_process(struct filter *f, const char *line, size_t len,
     double now, struct filter_result *res);
