@@ -13,8 +13,10 @@
 #include "xmalloc.h"
 
 /* The registry: issue 4 adds its nftables ops here. */
+extern const struct action_ops action_nft_ops; /* action_nft.c, nft.h */
 static const struct action_ops *const backends[] = {
     &action_cmd_ops,
+    &action_nft_ops,
 };
 
 const struct action_ops *
@@ -36,9 +38,12 @@ struct action *
 action_new(const struct conf_action *c, const struct action_env *env,
     const char *backend, char *err, size_t errlen)
 {
-	const struct action_ops *ops = action_backend_find(backend);
+	const struct action_ops *ops;
 	struct action *a;
 
+	if (backend == NULL) /* an action file may name it (nft.h) */
+		backend = conf_kv_get(&c->props, "warden_backend");
+	ops = action_backend_find(backend);
 	if (!c->python && ops == NULL) {
 		if (errlen > 0)
 			snprintf(err, errlen, "unknown action backend '%s'",

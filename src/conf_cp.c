@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "conf_int.h"
+#include "nft.h"
 #include "sbuf.h"
 #include "xmalloc.h"
 
@@ -449,6 +450,28 @@ section_to_map(struct cctx *c, const char *file, const struct ini_section *s,
 		    omap_astr_free);
 }
 
+/*
+ * Warden's built-in action files (nft_builtin.c): the text standing in
+ * for path when path is BASEDIR/action.d/NAME.conf of one of them and no
+ * such file exists; else NULL.
+ */
+static const char *
+builtin_text(const struct cctx *c, const char *path)
+{
+	size_t n = strlen(c->basedir);
+	const char *rel = path + n;
+
+	if (n == 0 || strncmp(path, c->basedir, n) != 0)
+		return NULL;
+	if (*rel == '/')
+		rel++;
+	else if (c->basedir[n - 1] != '/')
+		return NULL;
+	if (nft_builtin_file(rel) == NULL || path_lexists(path))
+		return NULL;
+	return nft_builtin_file(rel);
+}
+
 /* Parses path once per load; returns the cache entry. */
 static struct parsed *
 shared_parse(struct cctx *c, const char *path)
@@ -456,6 +479,7 @@ shared_parse(struct cctx *c, const char *path)
 	struct parsed *p = omap_get(&c->parsed, path);
 	struct ini_file *f = NULL;
 	struct diags tmp = DIAGS_INIT;
+	const char *builtin = builtin_text(c, path);
 
 	if (p != NULL)
 		return p;
@@ -469,7 +493,12 @@ shared_parse(struct cctx *c, const char *path)
 		p->st = INI_BADFILE;
 		return p;
 	}
-	p->st = ini_load(path, CONF_MAX_FILE_SIZE, CONF_MAX_LINE_LEN, &f, &tmp);
+	if (builtin != NULL)
+		p->st = ini_parse(path, builtin, strlen(builtin),
+		    CONF_MAX_LINE_LEN, &f, &tmp);
+	else
+		p->st = ini_load(
+		    path, CONF_MAX_FILE_SIZE, CONF_MAX_LINE_LEN, &f, &tmp);
 	for (size_t i = 0; i < tmp.n; i++) {
 		uint32_t org = cctx_origin(c, path, tmp.v[i].line);
 
@@ -794,7 +823,7 @@ cp_read_named(struct cctx *c, const char *name, struct cp **out)
 	conf_glob_sorted(pat, &cand);
 	free(pat);
 	for (size_t i = 0; i < cand.n; i++)
-		if (path_exists(cand.v[i]))
+		if (path_exists(cand.v[i]) || builtin_text(c, cand.v[i]))
 			strv_add(&files, cand.v[i]);
 	if (files.n == 0) {
 		nm->rc = 0;
