@@ -347,6 +347,72 @@ test_repair(void)
 }
 
 static void
+test_repair_on_unban_prolong_reban(void)
+{
+	char ok_file[200], cmdcheck[300], cmdrepair[300], cmdunban[300];
+	const char *cmds[] = {"actioncheck", cmdcheck, "actionrepair",
+	    cmdrepair, "actionban", "echo ban <ip> <bantime> >> <rec>",
+	    "actionreban", "echo reban <ip> >> <rec>", "actionprolong",
+	    "echo prolong <ip> <bantime> >> <rec>", "actionunban", cmdunban,
+	    NULL};
+	static const char *const plain[] = {
+	    "actionban", "echo plain-ban <ip> >> <rec>", NULL};
+	struct conf_action c;
+	struct action_queue *q = actq_new(&env);
+	struct action_ticket t = tk("192.0.2.1");
+	char err[64], *r;
+
+	snprintf(ok_file, sizeof(ok_file), "%s/sane2", dir);
+	snprintf(cmdcheck, sizeof(cmdcheck), "echo check >> <rec>; test -e %s",
+	    ok_file);
+	snprintf(cmdrepair, sizeof(cmdrepair), "echo repair >> <rec>; touch %s",
+	    ok_file);
+	snprintf(cmdunban, sizeof(cmdunban),
+	    "echo unban <ip> >> <rec>; test -e %s", ok_file);
+	unlink(ok_file);
+	reset();
+	c = mkact("rou", cmds, NULL);
+	c.repair_on_unban = 1;
+	actq_add(q, action_new(&c, &env, NULL, err, sizeof(err)));
+	freeact(&c);
+	actq_add(q, mk("plain", plain, NULL));
+	t.bantime = 1200;
+	actq_ban(q, &t, 1, done, NULL);
+	actq_prolong(q, &t, 1, done, NULL);
+	actq_unban(q, &t, 1, done, NULL);
+	drain();
+	r = slurp(rec);
+	is_str(r,
+	    "ban 192.0.2.1 1200\nplain-ban 192.0.2.1\n"
+	    "prolong 192.0.2.1 1200\n"
+	    "unban 192.0.2.1\ncheck\nrepair\ncheck\nunban 192.0.2.1\n",
+	    "prolong only where defined; actionrepair_on_unban repairs "
+	    "and retries the unban");
+	free(r);
+	/* the repair raised the epoch: a reban goes to the newer action */
+	reset();
+	t.ban_epoch = 0;
+	actq_reban(q, &t, false, done, NULL);
+	drain();
+	r = slurp(rec);
+	is_str(r, "reban 192.0.2.1\n",
+	    "reban: actionreban, only actions with a newer epoch");
+	free(r);
+	ok(strstr(logbuf, "[jl] Reban 192.0.2.1, action 'rou'\n") != NULL,
+	    "reban logged with the action");
+	reset();
+	actq_reban(q, &t, true, done, NULL);
+	drain();
+	r = slurp(rec);
+	is_str(r, "reban 192.0.2.1\nplain-ban 192.0.2.1\n",
+	    "reban of all: actionban where there is no actionreban");
+	free(r);
+	actq_close(q);
+	drain();
+	unlink(ok_file);
+}
+
+static void
 test_restart_without_repair(void)
 {
 	const char *cmds[] = {"actionstart", "echo start >> <rec>",
@@ -589,6 +655,7 @@ main(void)
 	test_plain_order();
 	test_repair();
 	test_restart_without_repair();
+	test_repair_on_unban_prolong_reban();
 	test_start_failure();
 	test_timeout();
 	test_injection();
