@@ -54,7 +54,8 @@ TOOL_BINS := $(TOOL_SRCS:%.c=$(BUILD)/%)
 
 .SECONDARY:
 
-.PHONY: all check unit fuzz fuzz-build bench format format-check clean install
+.PHONY: all check unit fuzz fuzz-build bench format format-check clean install \
+	install-conf
 
 all: $(PROGS)
 
@@ -125,9 +126,20 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 
 PREFIX ?= /usr/local
-install: $(PROGS)
+SYSCONFDIR ?= /etc
+install: $(PROGS) install-conf
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+
+# The shipped configuration (etc/warden) into $(SYSCONFDIR)/warden. The
+# shipped files are replaced on every install, as packages do; local
+# changes belong in *.local files and in jail.d/, which are never shipped
+# and so never overwritten.
+install-conf:
+	cd etc/warden && find . -type d -exec install -d -m 0755 \
+		'$(DESTDIR)$(SYSCONFDIR)/warden/{}' ';'
+	cd etc/warden && find . -type f -exec install -m 0644 '{}' \
+		'$(DESTDIR)$(SYSCONFDIR)/warden/{}' ';'
 
 clean:
 	rm -rf build build-san build-fuzz build-san-fuzz
