@@ -47,6 +47,32 @@ def ts(t):
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t))
 
 
+_LOCAL = {}
+
+
+def check_not_local(ip):
+    """Test addresses must not be this host's own: wardend's ignoreself
+    also covers every interface address (daemon-design.md), fail2ban's
+    only the resolved host names, so such an address would be ignored by
+    one and banned by the other. 127.0.0.1 is the deliberate exception.
+    An address is local when a socket can bind to it."""
+    if ip == "127.0.0.1" or ":" in ip:
+        return
+    if ip not in _LOCAL:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((ip, 0))
+            _LOCAL[ip] = True
+        except OSError:
+            _LOCAL[ip] = False
+        finally:
+            s.close()
+    if _LOCAL[ip]:
+        raise RuntimeError("test address %s is one of this host's own "
+                           "addresses (ignoreself): the scenario needs "
+                           "another one" % ip)
+
+
 class Abort(Exception):
     """A wait failed: the scenario cannot go on (already reported)."""
 
@@ -234,6 +260,7 @@ class Env:
     def fail(self, jail, ip, n=1, t=None, file=None):
         """Appends N failure lines for IP dated T (default now) to the
         jail's log, in one write."""
+        check_not_local(ip)
         when = ts(time.time() if t is None else t)
         line = "%s compat: auth failure from %s\n" % (when, ip)
         self.write(file or jail + ".log", line * n)

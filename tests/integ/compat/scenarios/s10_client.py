@@ -37,12 +37,17 @@ def status_layouts(t):
     env.fail("test", "192.0.2.1", n=3)
     t.wait_eq("recording after 3 failures", lambda: env.rec("test"),
               ["ban 192.0.2.1"])
-    env.fail("test", "192.0.2.2")
+    env.fail("test", "192.0.2.5")
     t.sync("test")
     t.cmd("jail status tree", ["status", "test"],
           status_tree("test", 1, 4, [log], 1, 1, ["192.0.2.1"]))
     t.cmd("jail status basic", ["status", "test", "basic"],
           status_tree("test", 1, 4, [log], 1, 1, ["192.0.2.1"]))
+    t.cmd("unknown status flavor prints basic", ["status", "test", "nosuch"],
+          status_tree("test", 1, 4, [log], 1, 1, ["192.0.2.1"]))
+    t.wait("WARNING about the unknown flavor", lambda: env.count_msg(
+        "Unsupported extended jail status flavor 'nosuch'. Supported: "
+        "['short', 'basic', 'cymru']", "WARNING") == 1)
     t.cmd("jail status short", ["status", "test", "short"],
           status_tree("test", 1, 4, [log], 1, 1, short=True))
     t.cmd("other jail untouched", ["status", "alpha"],
@@ -151,6 +156,20 @@ def client_start_stop(t):
            note="pid file: %r" % pid)
     t.wait("jail started", lambda: env.count_msg("Jail 'test' started") >= 1)
     t.cmd("ping", ["ping"], "Server replied: pong")
+    t.cmd("banip", ["set", "test", "banip", "192.0.2.9"], "1")
+    t.wait_eq("ban recorded", lambda: env.rec("test"), ["ban 192.0.2.9"])
+    t.cmd("restart", ["restart"], "Shutdown successful\nServer ready")
+    t.wait("old server gone after restart", lambda: not env.ours(pid))
+    pid2 = env.pid_from_file()
+    if pid2:
+        env.daemon_pids.append(pid2)
+    t.true("a new server runs after restart", pid2 and pid2 != pid
+           and env.ours(pid2), note="pid file: %r (was %r)" % (pid2, pid))
+    pid = pid2
+    t.wait_eq("restart lifts and restores the ban", lambda: env.rec("test"),
+              ["ban 192.0.2.9", "unban 192.0.2.9", "ban 192.0.2.9"])
+    t.eq("NOTICE Restore Ban", env.count_msg("[test] Restore Ban 192.0.2.9",
+                                             "NOTICE"), 1)
     r = env.client("start")
     t.eq("second start: exit status", r.rc, 255)
     t.true("second start: 'Server already running' on stderr",

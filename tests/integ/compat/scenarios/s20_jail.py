@@ -23,14 +23,26 @@ def threshold(t):
     t.wait_eq("third failure bans", lambda: env.rec("test"), ["ban 192.0.2.1"])
     t.wait_eq("counters after the ban", lambda: t.counters("test"),
               (0, 3, 1, 1, "192.0.2.1"))
-    env.fail("test", "192.0.2.2", n=3)
+    env.fail("test", "192.0.2.5", n=3)
     t.wait_eq("three failures in one write ban", lambda: env.rec("test"),
-              ["ban 192.0.2.1", "ban 192.0.2.2"])
+              ["ban 192.0.2.1", "ban 192.0.2.5"])
     t.wait_eq("ban list in ban order", lambda: t.counters("test"),
-              (0, 6, 2, 2, "192.0.2.1 192.0.2.2"))
-    for ip in ("192.0.2.1", "192.0.2.2"):
+              (0, 6, 2, 2, "192.0.2.1 192.0.2.5"))
+    for ip in ("192.0.2.1", "192.0.2.5"):
         t.eq("NOTICE Ban %s logged once" % ip,
              env.count_msg("[test] Ban %s" % ip, "NOTICE"), 1)
+    # manual attempts count like log failures; with messages, one each
+    t.cmd("attempt", ["set", "test", "attempt", "192.0.2.6"], "1")
+    t.sync("test")
+    t.eq("an attempt is a failure", t.counters("test"),
+         (1, 7, 2, 2, "192.0.2.1 192.0.2.5"))
+    t.cmd("attempt with two messages", ["set", "test", "attempt", "192.0.2.6",
+                                        "first message", "second message"], "1")
+    t.wait_eq("1 + 2 attempts reach maxretry", lambda: env.rec("test"),
+              ["ban 192.0.2.1", "ban 192.0.2.5", "ban 192.0.2.6"])
+    t.eq("INFO Attempt logged twice", sum(
+        1 for _, lv, m in env.messages()
+        if lv == "INFO" and m.startswith("[test] Attempt 192.0.2.6 - ")), 2)
     t.eq("three Found lines for 192.0.2.1", sum(
         1 for _, lv, m in env.messages()
         if lv == "INFO" and m.startswith("[test] Found 192.0.2.1 - ")), 3)
