@@ -2,7 +2,7 @@
 
 import time
 
-from harness import scenario, ts
+from harness import scenario
 
 
 @scenario("backlog-at-start")
