@@ -133,8 +133,8 @@ install: $(PROGS) install-conf
 
 # The shipped configuration (etc/warden) into $(SYSCONFDIR)/warden. The
 # shipped files are replaced on every install, as packages do; local
-# changes belong in *.local files and in jail.d/, which are never shipped
-# and so never overwritten.
+# changes belong in *.local files and in files of one's own under jail.d/,
+# which are never shipped and so never overwritten.
 install-conf:
 	cd etc/warden && find . -type d -exec install -d -m 0755 \
 		'$(DESTDIR)$(SYSCONFDIR)/warden/{}' ';'
