@@ -452,7 +452,11 @@ reason(const struct nftact *na, const struct nft_batch *b,
 		err = e->v[0].error;
 		m = nft_batch_find(b, e->v[0].seq);
 	}
-	if (err == ENOENT)
+	if (m != NULL && m->type == NFT_MSG_NEWCHAIN &&
+	    (err == EEXIST || err == EOPNOTSUPP || err == EBUSY))
+		hint = "; the chain exists with another hook, priority or "
+		       "type";
+	else if (err == ENOENT)
 		hint = "; the table, chain or a set is missing (deleted by "
 		       "someone else?)";
 	else if (err == EPERM || err == EACCES)
@@ -460,8 +464,6 @@ reason(const struct nftact *na, const struct nft_batch *b,
 	else if (err == EOPNOTSUPP || err == EAFNOSUPPORT)
 		hint = "; a kernel module (nf_tables, nft_reject_inet, "
 		       "nft_set_*) may be missing";
-	else if (err == EEXIST && m != NULL && m->type == NFT_MSG_NEWCHAIN)
-		hint = "; the chain exists with another hook or priority";
 	return xasprintf("nftables (table inet %s): %s%s%s%s", na->spec.table,
 	    m != NULL ? msg_what(m->type) : "", m != NULL ? ": " : "", buf,
 	    hint);

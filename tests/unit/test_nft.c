@@ -60,8 +60,8 @@ elem_attr_cb(const struct nlattr *attr, void *data)
 		if (mnl_attr_get_type(in) == NFTA_DATA_VALUE) {
 			e->klen = mnl_attr_get_payload_len(in);
 			if (e->klen <= sizeof(e->key))
-				memcpy(e->key, mnl_attr_get_payload(in),
-				    e->klen);
+				memcpy(
+				    e->key, mnl_attr_get_payload(in), e->klen);
 		}
 		break;
 	}
@@ -96,8 +96,8 @@ top_cb(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case NFTA_SET_ELEM_LIST_TABLE:
-		snprintf(m->table, sizeof(m->table), "%s",
-		    mnl_attr_get_str(attr));
+		snprintf(
+		    m->table, sizeof(m->table), "%s", mnl_attr_get_str(attr));
 		break;
 	case NFTA_SET_ELEM_LIST_SET:
 		snprintf(m->set, sizeof(m->set), "%s", mnl_attr_get_str(attr));
@@ -135,8 +135,7 @@ parse_batch(const struct nft_batch *b, struct parsed *p)
 		    (m->type == NFT_MSG_NEWSETELEM ||
 		        m->type == NFT_MSG_DELSETELEM ||
 		        m->type == NFT_MSG_DESTROYSETELEM_))
-			mnl_attr_parse(
-			    nlh, sizeof(struct nfgenmsg), top_cb, m);
+			mnl_attr_parse(nlh, sizeof(struct nfgenmsg), top_cb, m);
 	}
 	ok(left == 0, "the batch is a whole number of messages");
 }
@@ -307,8 +306,7 @@ test_intervals(void)
 	ok(memcmp(e, "\x0a\x02\x00\x00", 4) == 0, "end is the next network");
 	ip4("255.1.0.0", a);
 	ok(!nft_net_range(a, 4, 8, s, e), "255.0.0.0/8 runs to the top");
-	ok(!nft_net_range(a, 4, 0, s, e) &&
-	        memcmp(s, "\0\0\0\0", 4) == 0,
+	ok(!nft_net_range(a, 4, 0, s, e) && memcmp(s, "\0\0\0\0", 4) == 0,
 	    "/0 is everything, no end");
 	ip4("192.0.2.77", a);
 	ok(nft_net_range(a, 4, 25, s, e) &&
@@ -335,8 +333,8 @@ test_intervals(void)
 	nft_batch_init(&b, 1, 512);
 	nft_batch_elems(&b, NFT_ELEM_ADD, NFPROTO_INET, "warden", "net4-x");
 	for (int i = 0; i < 50; i++) {
-		uint8_t st[4] = {10, (uint8_t)i, 0, 0}, en[4] = {10,
-		    (uint8_t)(i + 1), 0, 0};
+		uint8_t st[4] = {10, (uint8_t)i, 0, 0},
+		        en[4] = {10, (uint8_t)(i + 1), 0, 0};
 
 		nft_batch_interval(&b, st, en, 4, 5000, (size_t)i);
 	}
@@ -361,12 +359,13 @@ test_intervals(void)
 			}
 			/* start (timeout, no flag) then its end (flag,
 			 * no timeout), in the same message */
-			if (!is_end && (k + 1 >= m->ne ||
-			                   !(m->e[k + 1].flags &
-			                       NFT_SET_ELEM_INTERVAL_END) ||
-			                   m->e[k].timeout != 5000 ||
-			                   m->e[k + 1].timeout != 0 ||
-			                   m->e[k + 1].key[1] != m->e[k].key[1] + 1))
+			if (!is_end &&
+			    (k + 1 >= m->ne ||
+			        !(m->e[k + 1].flags &
+			            NFT_SET_ELEM_INTERVAL_END) ||
+			        m->e[k].timeout != 5000 ||
+			        m->e[k + 1].timeout != 0 ||
+			        m->e[k + 1].key[1] != m->e[k].key[1] + 1))
 				pairs = false;
 		}
 	}
@@ -487,8 +486,7 @@ test_spec(void)
 	is_str(sp.comment, "warden:sshd", "comment names the jail");
 	nft_spec_cleanup(&sp);
 
-	rc = parse(&sp, err,
-	    (const char *const[]){"port", "1:2,3,5:6", NULL});
+	rc = parse(&sp, err, (const char *const[]){"port", "1:2,3,5:6", NULL});
 	ok(rc == 0 && sp.nports == 2 && sp.ports[0].lo == 1 &&
 	        sp.ports[0].hi == 3 && sp.ports[1].lo == 5,
 	    "adjacent ranges merge");
@@ -507,25 +505,25 @@ test_spec(void)
 	    "reject with tcp reset");
 	nft_spec_cleanup(&sp);
 	rc = parse(&sp, err,
-	    (const char *const[]){"blocktype",
-	        "reject with icmpx type admin-prohibited", NULL});
+	    (const char *const[]){
+	        "blocktype", "reject with icmpx type admin-prohibited", NULL});
 	ok(rc == 0 && sp.reject_code6 == NFT_REJECT_ICMPX_ADMIN_PROHIBITED,
 	    "reject with icmpx type admin-prohibited");
 	nft_spec_cleanup(&sp);
 	rc = parse(&sp, err,
-	    (const char *const[]){"blocktype",
-	        "reject with icmp host-unreachable", NULL});
+	    (const char *const[]){
+	        "blocktype", "reject with icmp host-unreachable", NULL});
 	ok(rc == 0 && sp.reject_type4 == NFT_REJECT_ICMP_UNREACH &&
 	        sp.reject_code4 == 1 &&
 	        sp.reject_type6 == NFT_REJECT_ICMPX_UNREACH,
 	    "reject with icmp X: IPv4 only, IPv6 keeps icmpx");
 	nft_spec_cleanup(&sp);
-	rc = parse(&sp, err,
-	    (const char *const[]){"chain_priority", "raw", NULL});
+	rc = parse(
+	    &sp, err, (const char *const[]){"chain_priority", "raw", NULL});
 	ok(rc == 0 && sp.priority == -300, "named priority raw = -300");
 	nft_spec_cleanup(&sp);
-	rc = parse(&sp, err,
-	    (const char *const[]){"chain_hook", "forward", NULL});
+	rc = parse(
+	    &sp, err, (const char *const[]){"chain_hook", "forward", NULL});
 	ok(rc == 0 && sp.hook == NF_INET_FORWARD, "hook forward");
 	nft_spec_cleanup(&sp);
 
@@ -548,8 +546,8 @@ test_spec(void)
 	    {"name", "a\"b", "name 'a\"b'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		rc = parse(&sp, err,
-		    (const char *const[]){bad[i].k, bad[i].v, NULL});
+		rc = parse(
+		    &sp, err, (const char *const[]){bad[i].k, bad[i].v, NULL});
 		ok(rc < 0 && strstr(err, bad[i].want) != NULL,
 		    "%s = %s refused: %s", bad[i].k, bad[i].v, err);
 	}
@@ -664,8 +662,7 @@ test_builtin(void)
 
 	ok(t != NULL && strstr(t, "warden_backend = nftables") != NULL,
 	    "built-in warden-nft selects the backend");
-	ok(t != NULL && strstr(t, "type = multiport") != NULL,
-	    "... multiport");
+	ok(t != NULL && strstr(t, "type = multiport") != NULL, "... multiport");
 	t = nft_builtin_file("action.d/warden-nft-allports.conf");
 	ok(t != NULL && strstr(t, "type = allports") != NULL,
 	    "built-in warden-nft-allports");
