@@ -105,6 +105,14 @@ ignoreip = 198.51.100.0/24 %s
           "|- 198.51.100.0/24\n`- %s" % SYNC_IP)
     t.cmd("get ignoreself", ["get", "test", "ignoreself"], "True")
     t.cmd("get banip with no ban", ["get", "test", "banip"], "")
+    # the jail's start echoes its settings in seconds (spec 9)
+    for msg, logger in (("maxRetry: 4", "fail2ban.filter"),
+                        ("findtime: 600", "fail2ban.filter"),
+                        ("banTime: 3600", "fail2ban.actions")):
+        t.true("INFO '  %s' logged at start" % msg,
+               (logger, "INFO", msg) in env.messages(),
+               note="got: %r" % [m for m in env.messages()
+                                 if m[2].split(":")[0] == msg.split(":")[0]])
     t.cmd("set maxretry", ["set", "test", "maxretry", "2"], "2")
     t.cmd("get maxretry after set", ["get", "test", "maxretry"], "2")
     t.cmd("set findtime", ["set", "test", "findtime", "1h"], "3600")
