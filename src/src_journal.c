@@ -39,6 +39,18 @@
 #define SJ_MAX_MESSAGES 64   /* MESSAGE values joined per entry */
 #define SJ_ERROR_EVERY  60e3 /* ms between repeated ERROR events */
 #define SJ_RECHECK_MS   1000 /* file-list check, files/rotated=0 modes */
+/*
+ * Latency polling. journald announces appends with an ftruncate() from a
+ * 250 ms timer (with 250 ms of sd-event slack), so inotify alone leaves
+ * up to half a second between an entry and its wake-up. New entries are
+ * visible through the shared mapping at once, and an sd_journal_next()
+ * that finds nothing costs well under a microsecond, so the source also
+ * looks every poll_fast_ms while entries flow, backing off to
+ * SJ_POLL_SLOW_MS once nothing came for SJ_ACTIVE_MS.
+ */
+#define SJ_POLL_FAST_MS 1     /* default fast interval */
+#define SJ_POLL_SLOW_MS 250   /* longest interval when idle */
+#define SJ_ACTIVE_MS    60000 /* fast this long after the last entry */
 
 /* ---- parameters ---------------------------------------------------- */
 
@@ -226,6 +238,21 @@ src_journal_params_set(struct src_journal_params *p, const char *key,
 			    "rotated: '%.100s' is not a boolean", value);
 			return -1;
 		}
+	} else if (strcmp(key, "journalpoll") == 0) {
+		long long v;
+
+		if (strcasecmp(value, "off") == 0 || strcmp(value, "0") == 0) {
+			p->poll_ms = -1;
+		} else if (py_int64(value, strlen(value), &v) == 0 && v > 0 &&
+		    v <= 60000) {
+			p->poll_ms = (int)v;
+		} else {
+			diag_add(d, DIAG_ERROR, file, line,
+			    "journalpoll: '%.100s' is not off or a number of "
+			    "milliseconds (1..60000)",
+			    value);
+			return -1;
+		}
 	} else if (strcmp(key, "journalstart") == 0) {
 		double sec;
 		char err[128];
@@ -254,7 +281,7 @@ src_journal_params_set(struct src_journal_params *p, const char *key,
 		diag_add(d, DIAG_ERROR, file, line,
 		    "unknown parameter '%.100s' for backend systemd (known: "
 		    "journalpath, journalfiles, journalflags, namespace, "
-		    "rotated, journalstart)",
+		    "rotated, journalstart, journalpoll)",
 		    key);
 		return -1;
 	}
@@ -706,15 +733,20 @@ struct src_journal {
 	struct journalmatch match;
 	size_t line_max, budget, max_bytes;
 	uint32_t retry_ms;
+	uint32_t poll_fast_ms;  /* 0: no latency polling */
+	uint32_t poll_ms;       /* current interval */
+	uint64_t last_entry_ms; /* uv_now() of the last delivery */
 	/* where the next open starts when there is no cursor */
 	enum src_journal_start start;
 	uint64_t since_usec;
+	uint64_t created_usec; /* wall clock at src_journal_new */
 	/* state */
 	sd_journal *j;
 	struct sj_poll *poll;
 	uv_timer_t timer;   /* sd_journal_get_timeout */
 	uv_timer_t retry;   /* reopen / file-list check */
 	uv_idle_t idle;     /* budget continuation */
+	uv_timer_t ptimer;  /* latency polling (see on_ptimer) */
 	int nclosing;       /* handles whose close callback is pending */
 	char *cursor;       /* last delivered (or saved) entry; owned */
 	bool check_cursor;  /* the next entry may be the cursor's own */
@@ -741,6 +773,7 @@ static void sj_close_journal(struct src_journal *sj);
 static void sj_schedule_retry(struct src_journal *sj, uint32_t ms);
 static void sj_drain(struct src_journal *sj);
 static void on_idle(uv_idle_t *h);
+static void set_poll(struct src_journal *sj, uint32_t ms);
 
 static void emit(struct src_journal *sj, enum src_journal_event_kind kind,
     int err, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -1091,6 +1124,8 @@ sj_open(struct src_journal *sj)
 		return -1;
 	if (sj->mode == SJ_FILES)
 		sj_schedule_retry(sj, SJ_RECHECK_MS);
+	sj->last_entry_ms = uv_now(sj->loop);
+	set_poll(sj, sj->poll_fast_ms);
 	uv_idle_start(&sj->idle, on_idle);
 	strv_cleanup(&files);
 	return 0;
@@ -1101,6 +1136,20 @@ retry:
 	strv_cleanup(&files);
 	sj_schedule_retry(sj, sj->retry_ms);
 	return -1;
+}
+
+static void on_ptimer(uv_timer_t *t);
+
+/* Sets the latency-poll interval (restarting the timer if it changed). */
+static void
+set_poll(struct src_journal *sj, uint32_t ms)
+{
+	if (sj->poll_fast_ms == 0 || sj->dead || sj->j == NULL)
+		return;
+	if (ms == sj->poll_ms && uv_is_active((uv_handle_t *)&sj->ptimer))
+		return;
+	sj->poll_ms = ms;
+	uv_timer_start(&sj->ptimer, on_ptimer, ms, ms);
 }
 
 static void
@@ -1116,6 +1165,7 @@ sj_close_journal(struct src_journal *sj)
 		sj->j = NULL;
 	}
 	uv_timer_stop(&sj->timer);
+	uv_timer_stop(&sj->ptimer);
 	uv_idle_stop(&sj->idle);
 	sj->st.open = false;
 }
@@ -1159,6 +1209,12 @@ sj_schedule_retry(struct src_journal *sj, uint32_t ms)
 {
 	if (sj->dead)
 		return;
+	if (sj->st.opens == 0 && sj->start == SRC_JOURNAL_START_TAIL &&
+	    (sj->cursor == NULL || sj->cursor[0] == '\0')) {
+		/* never opened: "the tail" means from when we started */
+		sj->start = SRC_JOURNAL_START_SINCE;
+		sj->since_usec = sj->created_usec;
+	}
 	uv_timer_start(&sj->retry, on_retry, ms, 0);
 }
 
@@ -1275,7 +1331,8 @@ really_free(struct src_journal *sj)
 	free(sj->path);
 	free(sj->ns);
 	free(sj->cursor);
-	sj->nclosing = 3;
+	sj->nclosing = 4;
+	uv_close((uv_handle_t *)&sj->ptimer, on_handle_closed);
 	uv_close((uv_handle_t *)&sj->timer, on_handle_closed);
 	uv_close((uv_handle_t *)&sj->retry, on_handle_closed);
 	uv_close((uv_handle_t *)&sj->idle, on_handle_closed);
@@ -1342,6 +1399,7 @@ sj_drain(struct src_journal *sj)
 		bytes += e.len;
 		sj->st.entries++;
 		delivered = true;
+		sj->last_entry_ms = uv_now(sj->loop);
 		if (e.truncated)
 			sj->st.capped++;
 		if (e.truncated && (sj->st.capped & (sj->st.capped - 1)) == 0) {
@@ -1371,6 +1429,7 @@ sj_drain(struct src_journal *sj)
 			recovered(sj);
 		if (sj->dead)
 			return;
+		set_poll(sj, sj->poll_fast_ms);
 	}
 	if (more) {
 		uv_idle_start(&sj->idle, on_idle);
@@ -1389,6 +1448,23 @@ static void
 on_idle(uv_idle_t *h)
 {
 	sj_drain(h->data);
+}
+
+static void
+on_ptimer(uv_timer_t *t)
+{
+	struct src_journal *sj = t->data;
+	uint32_t next;
+
+	/* a running budget continuation reads anyway */
+	if (!uv_is_active((uv_handle_t *)&sj->idle))
+		sj_drain(sj);
+	if (sj->dead || sj->j == NULL)
+		return;
+	if (uv_now(sj->loop) - sj->last_entry_ms < SJ_ACTIVE_MS)
+		return; /* a delivery already made it fast */
+	next = sj->poll_ms * 2;
+	set_poll(sj, next > SJ_POLL_SLOW_MS ? SJ_POLL_SLOW_MS : next);
 }
 
 static void
@@ -1482,12 +1558,24 @@ src_journal_new(
 	    opts->max_bytes ? opts->max_bytes : SRC_JOURNAL_BYTES_DEFAULT;
 	sj->retry_ms =
 	    opts->retry_ms ? opts->retry_ms : SRC_JOURNAL_RETRY_MS_DEFAULT;
+	sj->poll_fast_ms = opts->poll_ms < 0 ? 0
+	    : opts->poll_ms == 0             ? SJ_POLL_FAST_MS
+	                                     : (uint32_t)opts->poll_ms;
 	sj->start = opts->start;
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		sj->created_usec = (uint64_t)ts.tv_sec * 1000000u +
+		    (uint64_t)ts.tv_nsec / 1000u;
+	}
 	sj->since_usec = opts->since > 0 ? (uint64_t)(opts->since * 1e6) : 0;
 	if (opts->cursor && opts->cursor[0] &&
 	    strlen(opts->cursor) <= SRC_JOURNAL_CURSOR_MAX)
 		sj->cursor = xstrdup(opts->cursor);
 	sj->mode = SJ_DEFAULT;
+	if (p != NULL && p->poll_ms != 0)
+		sj->poll_fast_ms = p->poll_ms < 0 ? 0 : (uint32_t)p->poll_ms;
 	if (p != NULL) {
 		sj->has_flags = p->has_flags;
 		sj->flags = p->flags;
@@ -1530,6 +1618,8 @@ src_journal_new(
 	uv_timer_init(loop, &sj->timer);
 	uv_timer_init(loop, &sj->retry);
 	uv_idle_init(loop, &sj->idle);
+	uv_timer_init(loop, &sj->ptimer);
+	sj->ptimer.data = sj;
 	sj->timer.data = sj;
 	sj->retry.data = sj;
 	sj->idle.data = sj;

@@ -53,7 +53,9 @@ struct src_journal;
 #define SRC_JOURNAL_FLAGS_DEFAULT 4
 
 enum src_journal_start {
-	SRC_JOURNAL_START_TAIL,  /* only entries added after the open */
+	SRC_JOURNAL_START_TAIL,  /* only entries added after the open (if
+	                            the journal is missing at first: those
+	                            dated from src_journal_new on) */
 	SRC_JOURNAL_START_HEAD,  /* every entry in the journal */
 	SRC_JOURNAL_START_SINCE, /* entries at or after since (wall clock) */
 };
@@ -82,6 +84,10 @@ struct src_journal_params {
 	enum src_journal_start start;
 	bool start_findtime; /* start = SINCE, at now - findtime */
 	double start_ago;    /* start = SINCE and !start_findtime: seconds */
+	/* Warden's own: `journalpoll=off|MS`: the latency-polling interval
+	 * while entries flow (see src_journal_opts.poll_ms); 0 unset, -1
+	 * off. */
+	int poll_ms;
 };
 
 void src_journal_params_init(struct src_journal_params *p);
@@ -212,6 +218,11 @@ struct src_journal_opts {
 	size_t budget;                /* entries per loop turn; 0: default */
 	size_t max_bytes;             /* line bytes per loop turn; 0: default */
 	uint32_t retry_ms;            /* reopen interval; 0: default */
+	/* Besides inotify (which journald only triggers every 250-500 ms),
+	 * look for new entries every poll_ms while entries flow, doubling
+	 * up to 250 ms after 60 s without one: 0 = 1 ms, < 0 = inotify
+	 * only. The params' journalpoll, when set, wins. */
+	int poll_ms;
 	struct src_journal_cbs cb;
 };
 
