@@ -18,6 +18,8 @@
  *   restore:N[@BT]       N restored bans in batches of 10,000 as the
  *                        jail hands them over; prints the time until the
  *                        sets are reconciled
+ *   reload:K=V[,K=V...]  (with -p) the jail's reload with changed
+ *                        properties
  *   sleep:MS             runs the loop for MS milliseconds
  *   exec:CMD             runs CMD (sh -c) and copies its output
  *   status               prints "status ok=.. error=.. bans=.. ..."
@@ -306,6 +308,37 @@ main(int argc, char **argv)
 		} else if (strcmp(op, "exit") == 0) {
 			fflush(stdout);
 			_exit(failed);
+		} else if (strncmp(op, "reload:", 7) == 0 && j == NULL) {
+			char *spec = xstrdup(op + 7), *kvs = spec;
+
+			while (kvs != NULL) {
+				char *comma = strchr(kvs, ',');
+				char *eq = strchr(kvs, '=');
+				size_t k;
+
+				if (comma != NULL)
+					*comma = '\0';
+				if (eq != NULL) {
+					*eq = '\0';
+					for (k = 0; k < nkv; k++)
+						if (strcmp(kv[k].key, kvs) == 0)
+							break;
+					if (k == nkv && nkv < MAXP) {
+						kv[nkv].key = xstrdup(kvs);
+						kv[nkv].value = NULL;
+						nkv++;
+					}
+					if (k < nkv) {
+						free(kv[k].value);
+						kv[k].value = xstrdup(eq + 1);
+					}
+				}
+				kvs = comma != NULL ? comma + 1 : NULL;
+			}
+			free(spec);
+			ca.props.n = ca.props.cap = nkv;
+			pending++;
+			actq_reload(q, &ca, 1, NULL, 0, done, NULL);
 		} else if (strncmp(op, "sleep:", 6) == 0) {
 			sleep_ms(strtoull(op + 6, NULL, 10));
 		} else if (strncmp(op, "exec:", 5) == 0) {

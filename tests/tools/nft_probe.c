@@ -8,10 +8,14 @@
  *   nft_probe [-t TABLE] SET wait SECONDS IP...  polls until all present;
  *                                                prints the time waited
  *   nft_probe [-t TABLE] SET count               elements in a set dump
+ *   nft_probe [-t TABLE] SET append SRC LOG SECONDS IP...
+ *       appends the file SRC to LOG in one write, then polls until every
+ *       IP is in SET; prints the time from the write
  *   nft_probe [-t TABLE] SET latency LOG N BASE [GAP_MS]
  *       for N fresh addresses from BASE: appends two failure lines
  *       ("YYYY-mm-dd HH:MM:SS fail from IP") to LOG, then the third,
- *       and measures from that write to the element being in SET;
+ *       and measures from that write to the kernel's notification that
+ *       the element is in SET (nftables multicast group: no polling);
  *       prints min, p50, p90, p99 and max in milliseconds.
  *
  * TABLE defaults to "warden" (family inet). Exit 2 on usage errors.
@@ -25,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libmnl/libmnl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -208,6 +213,83 @@ sleep_ms(double ms)
 	nanosleep(&ts, NULL);
 }
 
+/* The NEWSETELEM notifications: does this message add key to set? */
+struct notif {
+	const struct addr *a;
+	bool seen;
+};
+
+static int
+notif_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct notif *nt = data;
+	const struct nlattr *attr;
+	bool right_set = false;
+	size_t klen = nt->a->family == AF_INET6 ? 16 : 4;
+
+	if ((nlh->nlmsg_type & 0xff) != NFT_MSG_NEWSETELEM)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+	{
+		if (mnl_attr_get_type(attr) == NFTA_SET_ELEM_LIST_SET)
+			right_set = strcmp(mnl_attr_get_str(attr), set) == 0;
+	}
+	if (!right_set)
+		return MNL_CB_OK;
+	mnl_attr_for_each(attr, nlh, sizeof(struct nfgenmsg))
+	{
+		const struct nlattr *e, *f, *k;
+
+		if (mnl_attr_get_type(attr) != NFTA_SET_ELEM_LIST_ELEMENTS)
+			continue;
+		mnl_attr_for_each_nested(e, attr)
+		{
+			mnl_attr_for_each_nested(f, e)
+			{
+				if (mnl_attr_get_type(f) != NFTA_SET_ELEM_KEY)
+					continue;
+				mnl_attr_for_each_nested(k, f)
+				{
+					if (mnl_attr_get_payload_len(k) ==
+					        klen &&
+					    memcmp(mnl_attr_get_payload(k),
+					        nt->a->b, klen) == 0)
+						nt->seen = true;
+				}
+			}
+		}
+	}
+	return MNL_CB_OK;
+}
+
+/* Waits for the kernel's notification that a is in the set. */
+static int
+await_notif(struct mnl_socket *nl, const struct addr *a, double limit)
+{
+	static char buf[1 << 16];
+	struct notif nt = {a, false};
+	double t0 = mono();
+	struct pollfd pfd = {mnl_socket_get_fd(nl), POLLIN, 0};
+
+	while (!nt.seen) {
+		double left = limit - (mono() - t0);
+		ssize_t n;
+
+		if (left <= 0 || poll(&pfd, 1, (int)(left * 1000) + 1) <= 0)
+			return -1;
+		n = mnl_socket_recvfrom(nl, buf, sizeof(buf));
+		if (n < 0)
+			return -1;
+		mnl_cb_run(buf, (size_t)n, 0, 0, notif_cb, &nt);
+	}
+	return 0;
+}
+
+/*
+ * Latency: the element's arrival is taken from the kernel's own
+ * notification (nftables multicast group), not by polling, so the probe
+ * takes no CPU from the daemon while it waits.
+ */
 static int
 latency(const char *log, unsigned long n, const char *basetext, double gap)
 {
@@ -215,15 +297,22 @@ latency(const char *log, unsigned long n, const char *basetext, double gap)
 	double *v = calloc(n ? n : 1, sizeof(*v));
 	int fd = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
 	unsigned long got = 0;
+	struct mnl_socket *nl = mnl_socket_open(NETLINK_NETFILTER);
+	int group = NFNLGRP_NFTABLES;
 
-	if (fd < 0 || v == NULL ||
+	if (fd < 0 || v == NULL || nl == NULL ||
+	    mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0 ||
+	    mnl_socket_setsockopt(
+	        nl, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0 ||
 	    addr_parse(basetext, strlen(basetext), &base) < 0) {
-		fprintf(stderr, "nft_probe: cannot open %s or bad base\n", log);
+		fprintf(stderr,
+		    "nft_probe: cannot open %s, bad base, or no "
+		    "notification socket\n",
+		    log);
 		return 2;
 	}
 	for (unsigned long i = 0; i < n; i++) {
 		double t0, t1;
-		int r;
 
 		nth_addr(&base, i, &a);
 		fail_line(fd, &a);
@@ -236,17 +325,16 @@ latency(const char *log, unsigned long n, const char *basetext, double gap)
 		}
 		t0 = mono();
 		fail_line(fd, &a);
-		while ((r = has(&a)) == 0 && mono() - t0 < 5)
-			;
-		t1 = mono();
-		if (r != 1) {
+		if (await_notif(nl, &a, 5) < 0) {
 			fprintf(stderr, "nft_probe: not banned after 5 s\n");
 			continue;
 		}
+		t1 = mono();
 		v[got++] = (t1 - t0) * 1000;
 		sleep_ms(gap);
 	}
 	close(fd);
+	mnl_socket_close(nl);
 	if (got == 0) {
 		free(v);
 		return 1;
@@ -259,6 +347,40 @@ latency(const char *log, unsigned long n, const char *basetext, double gap)
 	    v[got - 1]);
 	free(v);
 	return got == n ? 0 : 1;
+}
+
+static int
+append(const char *src, const char *log, double limit, int n, char **ips)
+{
+	struct addr *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+	int out = open(log, O_WRONLY | O_APPEND | O_CLOEXEC);
+	off_t size = in >= 0 ? lseek(in, 0, SEEK_END) : -1;
+	char *buf = size > 0 ? malloc((size_t)size) : NULL;
+	double t0;
+	int r;
+
+	if (a == NULL || buf == NULL || out < 0 ||
+	    pread(in, buf, (size_t)size, 0) != size ||
+	    parse_addrs(n, ips, a) < 0) {
+		fprintf(
+		    stderr, "nft_probe: cannot read %s or open %s\n", src, log);
+		return 2;
+	}
+	t0 = mono();
+	if (write(out, buf, (size_t)size) != size) {
+		perror("nft_probe: write");
+		return 2;
+	}
+	while ((r = all_present(a, n)) == 0 && mono() - t0 < limit)
+		sleep_ms(0.2);
+	printf("%s after %.1f ms\n", r == 1 ? "present" : "absent",
+	    (mono() - t0) * 1000);
+	close(in);
+	close(out);
+	free(buf);
+	free(a);
+	return r == 1 ? 0 : 1;
 }
 
 int
@@ -296,6 +418,9 @@ main(int argc, char **argv)
 	if (strcmp(mode, "latency") == 0 && argc - i >= 3)
 		return latency(argv[i], strtoul(argv[i + 1], NULL, 10),
 		    argv[i + 2], argc - i > 3 ? strtod(argv[i + 3], NULL) : 20);
+	if (strcmp(mode, "append") == 0 && argc - i >= 3)
+		return append(argv[i], argv[i + 1], strtod(argv[i + 2], NULL),
+		    argc - i - 3, argv + i + 3);
 	if (strcmp(mode, "has") == 0 || strcmp(mode, "wait") == 0) {
 		bool wait = mode[0] == 'w';
 		double limit = wait && i < argc ? strtod(argv[i++], NULL) : 0;
