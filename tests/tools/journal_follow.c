@@ -16,14 +16,17 @@
  *                [-F FILTER -c CONFDIR] [-s tail|head|SECONDS_AGO|@EPOCH]
  *                [-C CURSORFILE] [-n MAXRETRY] [-x] [-X BANS] [-N ENTRIES]
  *                [-T TIMEOUT_MS] [-b BUDGET] [-R RETRY_MS] [-l LINE_MAX]
- *                [-L] [-E] [-q]
+ *                [-U USEDNS] [-L] [-E] [-q]
  *   -P  "systemd-journal[journalfiles=..., journalpath=...]" (default:
- *       the system journal); -m a journalmatch line (default: the
- *       filter's); -F a filter name read from CONFDIR with the journal
- *       logtype; -C read the saved cursor at start and write the current
- *       one (atomically) after every loop turn that delivered entries, as
- *       the daemon's database does; -x exit once caught up; -X exit after
- *       that many bans; -N exit after that many entries; -q print no F.
+ *       the system journal)
+ *   -m  a journalmatch line (default: the filter's)
+ *   -U  the filter's usedns
+ *   -F  a filter name read from CONFDIR with the journal logtype
+ *   -C  read the saved cursor at start; write the current one
+ *       (atomically) after every loop turn that delivered entries, as
+ *       the daemon's database does
+ *   -x  exit once caught up; -X exit after that many bans; -N exit after
+ *       that many entries; -q print no F lines
  * Exit status: 0; 1 usage or setup error; 2 timeout.
  */
 #include <errno.h>
@@ -47,7 +50,8 @@
 static const char *const kinds[] = {"opened", "missing", "cursor-lost",
     "rotated", "caught-up", "line-capped", "error", "recovered"};
 
-#define MAXIDS 65536
+#define MAXIDS    (1 << 18) /* ids counted; more are not */
+#define MAXPROBES 64
 
 struct drv {
 	uv_loop_t *loop;
@@ -61,8 +65,8 @@ struct drv {
 	unsigned long maxretry, want_bans, want_entries;
 	unsigned long entries, failures, bans;
 	/* failure counts per id: a small open-addressing table */
-	char *ids[MAXIDS];
-	unsigned long counts[MAXIDS];
+	char **ids;
+	unsigned long *counts;
 	int timed_out;
 	uv_timer_t timeout;
 	uv_check_t check;
@@ -85,7 +89,7 @@ count_of(struct drv *d, const char *id)
 
 	for (const char *p = id; *p; p++)
 		h = h * 33 + (unsigned char)*p;
-	for (unsigned long i = 0; i < MAXIDS; i++) {
+	for (unsigned long i = 0; i < MAXPROBES; i++) {
 		unsigned long k = (h + i) % MAXIDS;
 
 		if (d->ids[k] == NULL) {
@@ -231,7 +235,7 @@ usage(void)
 	    "[-r FAILREGEX]... [-F FILTER -c CONFDIR] [-s START] "
 	    "[-C CURSORFILE] [-n MAXRETRY] [-x] [-X BANS] "
 	    "[-N ENTRIES] [-T MS] [-b BUDGET] [-R RETRY_MS] "
-	    "[-l LINE_MAX] [-L] [-E] [-q]\n");
+	    "[-l LINE_MAX] [-U USEDNS] [-L] [-E] [-q]\n");
 	exit(1);
 }
 
@@ -246,7 +250,7 @@ main(int argc, char **argv)
 	struct diags dg = DIAGS_INIT;
 	struct strv matches = STRV_INIT;
 	const char *spec = NULL, *filter = NULL, *confdir = "/etc/fail2ban";
-	const char *start = "tail";
+	const char *start = "tail", *usedns = NULL;
 	long timeout_ms = 0;
 	bool have_regex = false;
 	int c, rc = 1;
@@ -254,7 +258,9 @@ main(int argc, char **argv)
 	filterdef_init(&fd);
 	src_journal_params_init(&params);
 	d.maxretry = 1;
-	while ((c = getopt(argc, argv, "P:m:r:F:c:s:C:n:xX:N:T:b:R:l:LEq")) !=
+	d.ids = xcalloc(MAXIDS, sizeof(*d.ids));
+	d.counts = xcalloc(MAXIDS, sizeof(*d.counts));
+	while ((c = getopt(argc, argv, "P:m:r:F:c:s:C:n:xX:N:T:b:R:l:U:LEq")) !=
 	    -1) {
 		switch (c) {
 		case 'P':
@@ -303,6 +309,9 @@ main(int argc, char **argv)
 		case 'l':
 			so.line_max = strtoul(optarg, NULL, 10);
 			break;
+		case 'U':
+			usedns = optarg;
+			break;
 		case 'L':
 			d.print_lines = true;
 			break;
@@ -333,6 +342,10 @@ main(int argc, char **argv)
 	} else if (journalmatch_add_lines(
 	               &jm, &fd.journalmatch, NULL, 0, &dg) != 0) {
 		goto out;
+	}
+	if (usedns) {
+		free(fd.usedns);
+		fd.usedns = xstrdup(usedns);
 	}
 	if (fd.failregex.n > 0) {
 		struct filter_config cfg = {0};
@@ -414,5 +427,7 @@ out:
 	free(d.saved_cursor);
 	for (size_t i = 0; i < MAXIDS; i++)
 		free(d.ids[i]);
+	free(d.ids);
+	free(d.counts);
 	return rc;
 }
