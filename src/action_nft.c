@@ -46,6 +46,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -54,6 +55,7 @@
 #include "fkey.h"
 #include "log.h"
 #include "nft.h"
+#include "nft_kill.h"
 #include "nft_msg.h"
 #include "nft_rules.h"
 #include "nft_sock.h"
@@ -199,6 +201,7 @@ struct nftact {
 	struct nft_sock *sock;
 	enum nstate st;
 	int destroy;     /* kernel has DESTROY messages: 1, 0, -1 unknown */
+	bool killconns;  /* end the banned addresses' connections */
 	double check_s;  /* seconds between health checks; 0 off */
 	double settle_s; /* restorewait */
 	/* what we want */
@@ -339,6 +342,15 @@ load_conf(struct nftact *na, const struct conf_action *c, struct nft_spec *spec,
 		tags_props_set(na->props, "name", na->a->env->jail);
 	rc = nft_spec_parse(spec, get_prop, &pc, err, errlen);
 	sbuf_cleanup(&pc.out);
+	{
+		struct prop_ctx kc = {na, SBUF_INIT};
+		const char *v = get_prop(&kc, "killconns");
+
+		na->killconns = v != NULL &&
+		    (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+		        strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
+		sbuf_cleanup(&kc.out);
+	}
 	na->check_s = prop_seconds(na, "checkinterval", 10);
 	na->settle_s = prop_seconds(na, "restorewait", 0.15);
 	na->a->norestored = c->norestored > 0;
@@ -845,6 +857,34 @@ batch_info(const struct action_ticket *t, size_t n)
 	return xasprintf("%s (+%zu more)", buf, n - 1);
 }
 
+/*
+ * killconns: ends the established connections of the addresses just
+ * banned (not of restored bans: those were cut when first banned).
+ */
+static void
+kill_conns(struct nftact *na, const struct action_ticket *t, size_t n,
+    const bool *skip)
+{
+	struct addr *v = xcalloc(n ? n : 1, sizeof(*v));
+	size_t k = 0;
+	char err[256];
+	long r;
+
+	for (size_t i = 0; i < n; i++)
+		if (t[i].has_addr && !skip[i] && !t[i].restored)
+			v[k++] = t[i].addr;
+	r = k > 0 ? nft_kill_conns(v, k, &na->spec, err, sizeof(err)) : 0;
+	if (r > 0)
+		wlog(WLOG_INFO, LOGGER,
+		    "[%s] nftables: killconns ended %ld connection(s) of "
+		    "banned addresses",
+		    jail_name(na), r);
+	else if (r < 0 && wlog_rate_allow(&na->rate, now_wall(na), NULL))
+		wlog(WLOG_WARNING, LOGGER, "[%s] nftables: killconns: %s",
+		    jail_name(na), err);
+	free(v);
+}
+
 /* ---------------------------------------------------------------------
  * The operations.
  */
@@ -886,6 +926,8 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		reconcile(na); /* what we want now includes these */
 		if (na->st != NS_OK)
 			rc = -1;
+		else if (na->killconns && kind != BK_UNBAN)
+			kill_conns(na, t, n, skip);
 		goto out;
 	case NS_BROKEN:
 		if (wlog_rate_allow(&na->rate, now, NULL)) {
@@ -930,6 +972,8 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		set_broken(na, why, op, info);
 		free(info);
 		rc = -1;
+	} else if (na->killconns && kind != BK_UNBAN) {
+		kill_conns(na, t, n, skip);
 	}
 	nft_batch_cleanup(&b);
 out:
