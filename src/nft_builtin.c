@@ -45,6 +45,9 @@
 	"# drop, reject, reject with tcp reset,\n"                             \
 	"# reject with icmpx|icmp|icmpv6 type REASON\n"                        \
 	"blocktype = reject\n"                                                 \
+	"# true: a ban also ends the address's open TCP connections to\n"      \
+	"# the jail's ports (as ss -K does)\n"                                 \
+	"killconns = false\n"                                                  \
 	"# seconds between checks that the table is still there (0: off)\n"    \
 	"checkinterval = 10\n"                                                 \
 	"# seconds to wait for the bans restored at start before the\n"        \
