@@ -1603,6 +1603,8 @@ check_step(struct icheck *c, enum ignore_reason *r)
 					c->waiting = true;
 					return STEP_WAIT;
 				}
+			}
+			if (name != NULL) {
 				for (size_t k = 0; k < n; k++)
 					if (addr_equal(&addrs[k], ip))
 						hit = IGNORE_DNS;
@@ -1711,10 +1713,11 @@ ignore_check(struct ignore *ig, const struct action_ticket *t, double now,
 	c->flags = flags;
 	c->cb = cb;
 	c->arg = arg;
-	c->sync_only = ig->npending >= IGNORE_MAX_PENDING;
+	/* cb NULL: the caller wants an answer now, from what is known */
+	c->sync_only = cb == NULL || ig->npending >= IGNORE_MAX_PENDING;
 	tags_cmd_init(&c->cmd);
 	if (check_step(c, &r) == STEP_DONE) {
-		if (c->dropped)
+		if (c->dropped && cb != NULL)
 			ig->dropped++;
 		check_free(c);
 		return (int)r;

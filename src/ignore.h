@@ -170,7 +170,10 @@ typedef void (*ignore_cb)(void *arg, enum ignore_reason r);
  * answer is known at once (cb is not called), or -1 when it is pending: cb
  * runs later from the loop with the answer (t was copied). Pending checks
  * are capped at IGNORE_MAX_PENDING per jail: beyond that the check
- * answers IGNORE_NOT at once and the drop is counted (ignore_dropped()).
+ * answers at once from what is known (a DNS name not in the cache and
+ * ignorecommand are skipped) and the drop is counted (ignore_dropped()).
+ * cb NULL asks for that synchronous answer deliberately (not counted):
+ * never -1, but DNS names not cached and ignorecommand do not apply.
  */
 int ignore_check(struct ignore *ig, const struct action_ticket *t, double now,
     unsigned flags, ignore_cb cb, void *arg);

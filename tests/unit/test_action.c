@@ -637,6 +637,7 @@ main(void)
 {
 	char err[128];
 
+	alarm(120); /* a hang fails the suite instead of blocking it */
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	snprintf(rec, sizeof(rec), "%s/rec", dir);

@@ -191,6 +191,19 @@ test_dns(struct ignore_env *env)
 	is_int(check(ig, "192.0.2.201", NULL), IGNORE_NOT,
 	    "unresolvable name: not ignored");
 
+	/* no callback: answered at once from the cache only */
+	{
+		struct action_ticket t2 = tk("127.0.0.1");
+
+		is_int(ignore_check(ig, &t2, fake_now, 0, NULL, NULL),
+		    IGNORE_DNS, "no callback: cached name still answers");
+		ignore_add(ig, "another-name.invalid");
+		t2 = tk("192.0.2.202");
+		is_int(ignore_check(ig, &t2, fake_now, 0, NULL, NULL),
+		    IGNORE_NOT, "no callback: uncached name skipped, never -1");
+		ignore_del(ig, "another-name.invalid");
+	}
+
 	/* a raw id never matches addresses or names */
 	is_int(check(ig, "someuser", &pend), IGNORE_NOT, "raw id");
 	ok(!pend, "raw id: no lookup");
@@ -359,6 +372,7 @@ main(void)
 	char err[128];
 	int done = 0;
 
+	alarm(120); /* a hang fails the suite instead of blocking it */
 	if (mkdtemp(dir) == NULL)
 		return 1;
 	uv_loop_init(&loop);

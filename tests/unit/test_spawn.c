@@ -385,6 +385,7 @@ main(void)
 	uv_loop_t loop;
 	char err[128];
 
+	alarm(120); /* a hang fails the suite instead of blocking it */
 	uv_loop_init(&loop);
 	/* records go to the hook in test_log, not to the terminal */
 	wlog_set_target("/dev/null", NULL, err, sizeof(err));
