@@ -747,6 +747,7 @@ struct src_journal {
 	uv_timer_t retry;   /* reopen / file-list check */
 	uv_idle_t idle;     /* budget continuation */
 	uv_timer_t ptimer;  /* latency polling (see on_ptimer) */
+	int poll_events;    /* UV_READABLE... for the journal fd */
 	int nclosing;       /* handles whose close callback is pending */
 	char *cursor;       /* last delivered (or saved) entry; owned */
 	bool check_cursor;  /* the next entry may be the cursor's own */
@@ -1110,10 +1111,10 @@ sj_open(struct src_journal *sj)
 		goto close;
 	}
 	sj->poll->h.data = sj->poll;
-	uv_poll_start(&sj->poll->h,
-	    (events & POLLIN ? UV_READABLE : 0) |
-	        (events & POLLOUT ? UV_WRITABLE : 0),
-	    on_poll);
+	sj->poll_events = (events & POLLIN ? UV_READABLE : 0) |
+	    (events & POLLOUT ? UV_WRITABLE : 0);
+	if (sj->poll_fast_ms == 0)
+		uv_poll_start(&sj->poll->h, sj->poll_events, on_poll);
 	sj->st.opens++;
 	sj->st.open = true;
 	arm_timeout(sj);
@@ -1139,6 +1140,7 @@ retry:
 }
 
 static void on_ptimer(uv_timer_t *t);
+static void wake(struct src_journal *sj);
 
 /* Sets the latency-poll interval (restarting the timer if it changed). */
 static void
@@ -1149,6 +1151,15 @@ set_poll(struct src_journal *sj, uint32_t ms)
 	if (ms == sj->poll_ms && uv_is_active((uv_handle_t *)&sj->ptimer))
 		return;
 	sj->poll_ms = ms;
+	/* While fast, the timer alone runs sd_journal_process() and reads:
+	 * a writer that announces every entry (journal-remote does) would
+	 * otherwise wake us once per entry. Slower, inotify wakes us too. */
+	if (sj->poll != NULL) {
+		if (ms == sj->poll_fast_ms)
+			uv_poll_stop(&sj->poll->h);
+		else
+			uv_poll_start(&sj->poll->h, sj->poll_events, on_poll);
+	}
 	uv_timer_start(&sj->ptimer, on_ptimer, ms, ms);
 }
 
@@ -1456,9 +1467,7 @@ on_ptimer(uv_timer_t *t)
 	struct src_journal *sj = t->data;
 	uint32_t next;
 
-	/* a running budget continuation reads anyway */
-	if (!uv_is_active((uv_handle_t *)&sj->idle))
-		sj_drain(sj);
+	wake(sj);
 	if (sj->dead || sj->j == NULL)
 		return;
 	if (uv_now(sj->loop) - sj->last_entry_ms < SJ_ACTIVE_MS)
