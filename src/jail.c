@@ -913,32 +913,134 @@ jail_commit(struct jail *j)
 /* A failure on its way: through the ignore check (maybe async). */
 struct found {
 	struct jail *j;
-	struct fkey key; /* owned */
+	struct fkey key; /* owned when owned, else borrowed */
 	double time;
-	char **matches;
+	char **matches; /* owned when owned, else borrowed */
 	size_t nmatches;
-	struct fdata_kv *kv;
+	const struct failure *fl; /* borrowed source of kv, or NULL */
+	struct fdata_kv *kv;      /* always owned (built lazily from fl) */
 	size_t nkv;
+	bool owned;
 	long attempt; /* `attempt`: failures pre-set */
 	double count; /* retry added */
 	bool manual;  /* `set J attempt` */
 };
+
+/* Frees what f owns; f itself is the caller's. */
+static void
+found_cleanup(struct found *f)
+{
+	if (f->owned) {
+		fkey_release(&f->key);
+		for (size_t i = 0; i < f->nmatches; i++)
+			free(f->matches[i]);
+		free(f->matches);
+	}
+	for (size_t i = 0; i < f->nkv; i++) {
+		free(f->kv[i].name);
+		free(f->kv[i].value);
+	}
+	free(f->kv);
+	memset(f, 0, sizeof(*f));
+}
 
 static void
 found_free(struct found *f)
 {
 	if (f == NULL)
 		return;
-	fkey_release(&f->key);
-	for (size_t i = 0; i < f->nmatches; i++)
-		free(f->matches[i]);
-	free(f->matches);
-	for (size_t i = 0; i < f->nkv; i++) {
-		free(f->kv[i].name);
-		free(f->kv[i].value);
-	}
-	free(f->kv);
+	found_cleanup(f);
 	free(f);
+}
+
+/* str() of a filter value. */
+static void
+fval_str(const struct fval *v, struct sbuf *out)
+{
+	switch (v->type) {
+	case FVAL_STR:
+		sbuf_addstr(out, v->u.s);
+		break;
+	case FVAL_INT:
+		sbuf_printf(out, "%ld", v->u.i);
+		break;
+	case FVAL_IP:
+		sbuf_addstr(out, v->u.ip.text ? v->u.ip.text : "");
+		break;
+	case FVAL_NONE:
+		sbuf_addstr(out, "None");
+		break;
+	default:
+		fval_repr(v, out);
+		break;
+	}
+}
+
+/* Builds f->kv from the failure's groups (once). */
+static void
+found_kv(struct found *f)
+{
+	const struct failure *fl = f->fl;
+	size_t bytes = 0;
+
+	if (fl == NULL || f->kv != NULL || fl->ngroups == 0)
+		return;
+	f->kv = xcalloc(fl->ngroups, sizeof(*f->kv));
+	for (size_t i = 0; i < fl->ngroups && f->nkv < FDATA_KV_MAX; i++) {
+		const struct fentry *e = &fl->groups[i];
+		struct sbuf b = SBUF_INIT;
+
+		if (e->val.type == FVAL_NONE)
+			continue;
+		fval_str(&e->val, &b);
+		bytes += strlen(e->key) + b.len;
+		if (bytes > FDATA_KV_BYTES) {
+			sbuf_cleanup(&b);
+			break;
+		}
+		f->kv[f->nkv].name = xstrdup(e->key);
+		f->kv[f->nkv].value = sbuf_detach(&b);
+		f->nkv++;
+	}
+}
+
+/* Makes f independent of the filter's buffers (before an async step). */
+static void
+found_own(struct found *f)
+{
+	char **m = NULL;
+
+	if (f->owned)
+		return;
+	found_kv(f);
+	f->fl = NULL;
+	{
+		struct fkey k = f->key;
+
+		fkey_dup(&f->key, &k);
+	}
+	if (f->nmatches > 0) {
+		m = xcalloc(f->nmatches, sizeof(*m));
+		for (size_t i = 0; i < f->nmatches; i++)
+			m[i] = xstrdup(f->matches[i]);
+	}
+	f->matches = m;
+	f->owned = true;
+}
+
+/* A found failure borrowing the filter's result fl (valid until the next
+ * line). */
+static void
+found_init(struct found *f, struct jail *j, const struct failure *fl,
+    const struct fkey *key, double t)
+{
+	memset(f, 0, sizeof(*f));
+	f->j = j;
+	f->key = *key;
+	f->time = t;
+	f->fl = fl;
+	f->matches = (char **)fl->matches;
+	f->nmatches = fl->nmatches;
 }
 
 /* Takes the entry out of the failure table and bans it. */
@@ -1046,6 +1148,10 @@ count_failure(struct jail *j, struct found *f)
 	ff.attempt = f->attempt;
 	ff.matches = (const char *const *)f->matches;
 	ff.nmatches = f->nmatches;
+	/* captured groups are kept for a new key only */
+	if (f->kv == NULL && f->fl != NULL &&
+	    failtab_find(j->ft, &f->key) == NULL)
+		found_kv(f);
 	ff.kv = f->kv;
 	ff.nkv = f->nkv;
 	e = failtab_add(j->ft, &ff, NULL);
@@ -1070,12 +1176,16 @@ ignore_done(void *arg, enum ignore_reason r)
 	}
 }
 
-/* Runs the ignore rules on f (taken), then counts it. */
+/*
+ * Runs the ignore rules on f (borrowed, or owned: then it is freed here or
+ * by the pending check), then counts it.
+ */
 static void
 check_failure(struct jail *j, struct found *f)
 {
 	struct action_ticket t = {0};
 	struct action_group *g = NULL;
+	struct found *h;
 	int r = IGNORE_NOT;
 
 	if (j->ig != NULL) {
@@ -1088,6 +1198,8 @@ check_failure(struct jail *j, struct found *f)
 		t.failures = 1;
 		t.matches = (const char *const *)f->matches;
 		t.nmatches = f->nmatches;
+		if (ignore_get_command(j->ig) != NULL)
+			found_kv(f); /* <F-USER> for the command */
 		if (f->nkv > 0) {
 			g = xcalloc(f->nkv, sizeof(*g));
 			for (size_t i = 0; i < f->nkv; i++) {
@@ -1097,75 +1209,23 @@ check_failure(struct jail *j, struct found *f)
 		}
 		t.groups = g;
 		t.ngroups = f->nkv;
-		r = ignore_check(j->ig, &t, jnow(j), 0, ignore_done, f);
+		/* the callback runs later from the loop, never from here:
+		 * the copy is made only when the check is pending */
+		h = xmalloc(sizeof(*h));
+		r = ignore_check(j->ig, &t, jnow(j), 0, ignore_done, h);
 		free(g);
 		if (r < 0) {
+			*h = *f;
+			memset(f, 0, sizeof(*f));
+			found_own(h);
 			j->inflight++;
 			return;
 		}
+		free(h);
 	}
 	if (r == IGNORE_NOT)
 		count_failure(j, f);
-	found_free(f);
-}
-
-/* str() of a filter value. */
-static void
-fval_str(const struct fval *v, struct sbuf *out)
-{
-	switch (v->type) {
-	case FVAL_STR:
-		sbuf_addstr(out, v->u.s);
-		break;
-	case FVAL_INT:
-		sbuf_printf(out, "%ld", v->u.i);
-		break;
-	case FVAL_IP:
-		sbuf_addstr(out, v->u.ip.text ? v->u.ip.text : "");
-		break;
-	case FVAL_NONE:
-		sbuf_addstr(out, "None");
-		break;
-	default:
-		fval_repr(v, out);
-		break;
-	}
-}
-
-static struct found *
-found_from(
-    struct jail *j, const struct failure *fl, const struct fkey *key, double t)
-{
-	struct found *f = xcalloc(1, sizeof(*f));
-	size_t bytes = 0;
-
-	f->j = j;
-	fkey_dup(&f->key, key);
-	f->time = t;
-	if (fl->nmatches > 0) {
-		f->matches = xcalloc(fl->nmatches, sizeof(*f->matches));
-		for (size_t i = 0; i < fl->nmatches; i++)
-			f->matches[f->nmatches++] = xstrdup(fl->matches[i]);
-	}
-	if (fl->ngroups > 0)
-		f->kv = xcalloc(fl->ngroups, sizeof(*f->kv));
-	for (size_t i = 0; i < fl->ngroups && f->nkv < FDATA_KV_MAX; i++) {
-		const struct fentry *e = &fl->groups[i];
-		struct sbuf b = SBUF_INIT;
-
-		if (e->val.type == FVAL_NONE)
-			continue;
-		fval_str(&e->val, &b);
-		bytes += strlen(e->key) + b.len;
-		if (bytes > FDATA_KV_BYTES) {
-			sbuf_cleanup(&b);
-			break;
-		}
-		f->kv[f->nkv].name = xstrdup(e->key);
-		f->kv[f->nkv].value = sbuf_detach(&b);
-		f->nkv++;
-	}
-	return f;
+	found_cleanup(f);
 }
 
 /* usedns yes/warn: resolve, then one failure per address. */
@@ -1239,6 +1299,7 @@ dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 					f->nkv = q->f->nkv;
 				}
 				check_failure(j, f);
+				free(f);
 			}
 		}
 	}
@@ -1283,7 +1344,9 @@ resolve_failure(struct jail *j, const struct failure *fl, double t)
 	q->j = j;
 	q->name = xstrdup(fl->id.text);
 	k = fkey_from_str(FKEY_RAW, fl->id.text, strlen(fl->id.text));
-	q->f = found_from(j, fl, &k, t);
+	q->f = xmalloc(sizeof(*q->f));
+	found_init(q->f, j, fl, &k, t);
+	found_own(q->f);
 	q->req.data = q;
 	hints.ai_socktype = SOCK_STREAM;
 	if (uv_getaddrinfo(
@@ -1340,7 +1403,12 @@ handle_line(struct jail *j, const char *line, size_t len)
 		else
 			k = fkey_from_str(
 			    FKEY_RAW, fl->id.text, strlen(fl->id.text));
-		check_failure(j, found_from(j, fl, &k, t));
+		{
+			struct found f;
+
+			found_init(&f, j, fl, &k, t);
+			check_failure(j, &f);
+		}
 	}
 	if (now >= j->next_svc) {
 		j->next_svc = now + SVC_INTERVAL;
@@ -2188,6 +2256,7 @@ jail_attempt(struct jail *j, const char *id, char *const *msgs, size_t n)
 
 	f->j = j;
 	fkey_dup(&f->key, &k);
+	f->owned = true;
 	f->time = now;
 	f->manual = true;
 	f->count = n > 0 ? (double)n : 1;
