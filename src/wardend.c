@@ -10,6 +10,7 @@
  * and shutdown order, the per-tick database commit, reload. The jails'
  * behaviour is in jail.c, the control commands in server.c.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -31,6 +32,7 @@
 #include "ctl_server.h"
 #include "db.h"
 #include "ignore.h"
+#include "ini.h"
 #include "jail.h"
 #include "log.h"
 #include "src_file.h"
@@ -858,6 +860,74 @@ on_signal(uv_signal_t *s, int signum)
 
 /* ---- start ---- */
 
+static int
+cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Sorted names in dir ending in ext, appended to files as full paths. */
+static void
+list_dir(struct strv *files, const char *dir, const char *ext)
+{
+	struct strv names = STRV_INIT;
+	DIR *dh = opendir(dir);
+	struct dirent *de;
+	size_t el = strlen(ext);
+
+	if (dh == NULL)
+		return;
+	while ((de = readdir(dh)) != NULL) {
+		size_t nl = strlen(de->d_name);
+
+		if (de->d_name[0] != '.' && nl > el &&
+		    strcmp(de->d_name + nl - el, ext) == 0)
+			strv_add(&names, de->d_name);
+	}
+	closedir(dh);
+	qsort(names.v, names.n, sizeof(*names.v), cmp_strp);
+	for (size_t i = 0; i < names.n; i++)
+		strv_take(files, xasprintf("%s/%s", dir, names.v[i]));
+	strv_cleanup(&names);
+}
+
+/*
+ * `socketgroup` from warden.conf's [Definition] (warden.conf, warden.d/,
+ * warden.local layering; later files win): the group whose members get
+ * read-only access to the control socket. fail2ban.conf has no such
+ * option. Returns a new string or NULL.
+ */
+static char *
+read_socketgroup(const char *confdir)
+{
+	struct strv files = STRV_INIT;
+	char *dd = xasprintf("%s/warden.d", confdir), *val = NULL;
+
+	strv_take(&files, xasprintf("%s/warden.conf", confdir));
+	list_dir(&files, dd, ".conf");
+	strv_take(&files, xasprintf("%s/warden.local", confdir));
+	list_dir(&files, dd, ".local");
+	for (size_t i = 0; i < files.n; i++) {
+		struct ini_file *f = NULL;
+		struct diags d = DIAGS_INIT;
+		const struct ini_section *sec;
+		const struct ini_opt *o;
+
+		if (ini_load(files.v[i], 1024 * 1024, 64 * 1024, &f, &d) ==
+		        INI_OK &&
+		    (sec = ini_find_section(f, "Definition")) != NULL &&
+		    (o = ini_find_opt(sec, "socketgroup")) != NULL) {
+			free(val);
+			val = o->value[0] ? xstrdup(o->value) : NULL;
+		}
+		ini_free(f);
+		diags_cleanup(&d);
+	}
+	strv_cleanup(&files);
+	free(dd);
+	return val;
+}
+
 static void
 resolve_server_opts(struct warden *w)
 {
@@ -874,6 +944,8 @@ resolve_server_opts(struct warden *w)
 	if (db != NULL && strcmp(db, "None") != 0 && db[0] != '\0')
 		w->dbfile = xstrdup(db);
 	w->dbpurgeage = s->dbpurgeage > 0 ? s->dbpurgeage : DB_DEFAULT_PURGEAGE;
+	if (!w->builtin)
+		w->sockgroup = read_socketgroup(w->opts.confdir);
 }
 
 static int
