@@ -28,6 +28,7 @@
 #include "jail.h"
 #include "log.h"
 #include "pyexpr.h"
+#include "resolve.h"
 #include "sbuf.h"
 #include "src_file.h"
 #include "tags.h"
@@ -293,7 +294,8 @@ struct jail {
 	bool started, stopping;
 	void (*stop_done)(void *arg);
 	void *stop_arg;
-	unsigned inflight; /* async DNS / ignore checks under way */
+	unsigned inflight; /* async ignore checks under way */
+	struct dnsq *dnsq; /* DNS lookups under way */
 	struct wlog_rate evict_rate;
 	uint64_t evict_logged;
 	struct wlog_rate nodate_rate;
@@ -1228,135 +1230,111 @@ check_failure(struct jail *j, struct found *f)
 	found_cleanup(f);
 }
 
-/* usedns yes/warn: resolve, then one failure per address. */
+/* usedns yes/warn: a lookup under way for one failure. */
 struct dnsq {
-	uv_getaddrinfo_t req;
 	struct jail *j;
-	struct found *f; /* key is the name (RAW) */
-	char *name;
+	struct found f; /* owned; key is the name (RAW) */
+	struct dnsq *next;
 };
 
+/* Counts f once per address the name resolved to. */
 static void
-dns_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+dns_answer(struct jail *j, struct found *f, const char *name,
+    const struct addr *a, size_t n, const char *err)
 {
-	struct dnsq *q = req->data;
-	struct jail *j = q->j;
-	struct strv ips = STRV_INIT;
+	struct sbuf b = SBUF_INIT;
 
-	j->inflight--;
-	if (status == 0 && !j->stopping) {
-		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-			struct addr a;
-			char buf[ADDR_STRLEN];
-			const void *p;
-			char txt[64];
-
-			if (ai->ai_family == AF_INET)
-				p = &((struct sockaddr_in *)ai->ai_addr)
-				         ->sin_addr;
-			else if (ai->ai_family == AF_INET6)
-				p = &((struct sockaddr_in6 *)ai->ai_addr)
-				         ->sin6_addr;
-			else
-				continue;
-			if (uv_inet_ntop(ai->ai_family, p, txt, sizeof(txt)) !=
-			        0 ||
-			    addr_parse(txt, strlen(txt), &a) != 0)
-				continue;
-			addr_format(&a, buf);
-			if (strv_find(&ips, buf) >= 0)
-				continue;
-			strv_add(&ips, buf);
-			{
-				struct found *f = xcalloc(1, sizeof(*f));
-				struct fkey k = fkey_from_addr(&a);
-
-				*f = *q->f;
-				f->j = j;
-				fkey_dup(&f->key, &k);
-				/* deep copies of lines and groups */
-				f->matches = NULL;
-				f->nmatches = 0;
-				f->kv = NULL;
-				f->nkv = 0;
-				if (q->f->nmatches) {
-					f->matches = xcalloc(q->f->nmatches,
-					    sizeof(*f->matches));
-					for (size_t i = 0; i < q->f->nmatches;
-					     i++)
-						f->matches[f->nmatches++] =
-						    xstrdup(q->f->matches[i]);
-				}
-				if (q->f->nkv) {
-					f->kv =
-					    xcalloc(q->f->nkv, sizeof(*f->kv));
-					for (size_t i = 0; i < q->f->nkv; i++) {
-						f->kv[i].name =
-						    xstrdup(q->f->kv[i].name);
-						f->kv[i].value =
-						    xstrdup(q->f->kv[i].value);
-					}
-					f->nkv = q->f->nkv;
-				}
-				check_failure(j, f);
-				free(f);
-			}
-		}
-	}
-	if (ips.n > 0 && strcmp(j->usedns, "warn") == 0) {
-		struct sbuf b = SBUF_INIT;
-
-		for (size_t i = 0; i < ips.n; i++) {
-			sbuf_addstr(&b, i ? ", " : "");
-			sbuf_addstr(&b, ips.v[i]);
-		}
-		wlog(WLOG_WARNING, WLOG_FILTER,
-		    "Determined IP using DNS Lookup: %s = [%s]", q->name,
-		    sbuf_str(&b));
-		sbuf_cleanup(&b);
-	} else if (ips.n == 0) {
+	if (n == 0) {
 		wlog(WLOG_WARNING, WLOG_FILTER,
 		    "Unable to find a corresponding IP address for %s: %s",
-		    q->name, status ? uv_strerror(status) : "no address");
+		    name, err ? err : "no address");
+		return;
 	}
-	strv_cleanup(&ips);
-	if (res)
-		uv_freeaddrinfo(res);
-	found_free(q->f);
-	free(q->name);
+	for (size_t i = 0; i < n; i++) {
+		char buf[ADDR_STRLEN];
+
+		sbuf_addstr(&b, i ? ", " : "");
+		sbuf_addstr(&b, addr_format(&a[i], buf));
+	}
+	if (strcmp(j->usedns, "warn") == 0)
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "Determined IP using DNS Lookup: %s = [%s]", name,
+		    sbuf_str(&b));
+	sbuf_cleanup(&b);
+	for (size_t i = 0; i < n; i++) {
+		struct found g = *f;
+
+		/* a view of f with the address as key: key and lines
+		 * borrowed, captured groups copied */
+		g.key = fkey_from_addr(&a[i]);
+		g.owned = false;
+		g.kv = NULL;
+		g.nkv = 0;
+		if (f->fl == NULL && f->nkv > 0) {
+			g.kv = xcalloc(f->nkv, sizeof(*g.kv));
+			for (size_t k = 0; k < f->nkv; k++) {
+				g.kv[k].name = xstrdup(f->kv[k].name);
+				g.kv[k].value = xstrdup(f->kv[k].value);
+			}
+			g.nkv = f->nkv;
+		}
+		check_failure(j, &g);
+	}
+}
+
+static void
+dns_done(void *arg, const char *name, const struct addr *a, size_t n,
+    const char *err)
+{
+	struct dnsq *q = arg;
+	struct jail *j = q->j;
+	struct dnsq **pp = &j->dnsq;
+
+	while (*pp && *pp != q)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = q->next;
+	if (!j->stopping)
+		dns_answer(j, &q->f, name, a, n, err);
+	found_cleanup(&q->f);
 	free(q);
 }
 
 static void
 resolve_failure(struct jail *j, const struct failure *fl, double t)
 {
+	struct fkey k =
+	    fkey_from_str(FKEY_RAW, fl->id.text, strlen(fl->id.text));
+	const struct addr *a;
+	struct found f;
 	struct dnsq *q;
-	struct fkey k;
-	struct addrinfo hints = {0};
+	size_t n;
+	int rc;
 
-	if (j->inflight >= DNS_MAX_INFLIGHT || j->env->loop == NULL) {
-		wlog(WLOG_WARNING, WLOG_FILTER,
-		    "[%s] Too many DNS lookups under way: %s not resolved",
-		    j->name, fl->id.text);
+	found_init(&f, j, fl, &k, t);
+	if (j->env->dns == NULL) {
+		found_cleanup(&f);
 		return;
 	}
 	q = xcalloc(1, sizeof(*q));
-	q->j = j;
-	q->name = xstrdup(fl->id.text);
-	k = fkey_from_str(FKEY_RAW, fl->id.text, strlen(fl->id.text));
-	q->f = xmalloc(sizeof(*q->f));
-	found_init(q->f, j, fl, &k, t);
-	found_own(q->f);
-	q->req.data = q;
-	hints.ai_socktype = SOCK_STREAM;
-	if (uv_getaddrinfo(
-	        j->env->loop, &q->req, dns_done, q->name, NULL, &hints) != 0) {
-		found_free(q->f);
-		free(q->name);
+	rc = resolve_name(j->env->dns, fl->id.text, &a, &n, dns_done, q);
+	if (rc == 1) {
 		free(q);
+		dns_answer(j, &f, fl->id.text, a, n, NULL);
+	} else if (rc == 0) {
+		q->j = j;
+		q->f = f;
+		found_own(&q->f);
+		q->next = j->dnsq;
+		j->dnsq = q;
 		return;
+	} else {
+		free(q);
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] Too many DNS lookups under way: %s not resolved",
+		    j->name, fl->id.text);
 	}
-	j->inflight++;
+	found_cleanup(&f);
 }
 
 static void
@@ -2010,6 +1988,14 @@ jail_free(struct jail *j)
 		free(s);
 	}
 	free(j->src);
+	while (j->dnsq != NULL) {
+		struct dnsq *q = j->dnsq;
+
+		j->dnsq = q->next;
+		resolve_cancel(j->env->dns, q);
+		found_cleanup(&q->f);
+		free(q);
+	}
 	if (j->q != NULL)
 		actq_close(j->q);
 	if (j->ig != NULL)

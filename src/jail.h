@@ -36,6 +36,7 @@
 struct db;
 struct src_file_set;
 struct ignore_env;
+struct resolve;
 struct jail;
 
 /* Failures kept per jail unless configured otherwise. */
@@ -49,6 +50,7 @@ struct jail_env {
 	struct db *db;              /* NULL: no database */
 	struct src_file_set *files; /* file sources */
 	struct ignore_env *host;    /* host addresses, DNS caches */
+	struct resolve *dns;        /* usedns lookups; NULL: none */
 	double (*now)(void);        /* wall clock, epoch s */
 	bool ipv6;                  /* allowipv6 */
 };

@@ -35,6 +35,7 @@
 #include "ini.h"
 #include "jail.h"
 #include "log.h"
+#include "resolve.h"
 #include "src_file.h"
 #include "strv.h"
 #include "timeval.h"
@@ -1110,6 +1111,7 @@ main(int argc, char **argv)
 	g_env.files = w->files;
 	g_env.host = ignore_env_new(w->loop, NULL);
 	g_env.now = warden_now;
+	g_env.dns = resolve_new(w->loop, warden_now);
 	g_env.ipv6 = true;
 	if (g_env.host != NULL)
 		ignore_env_refresh(g_env.host, NULL, NULL);
@@ -1152,6 +1154,8 @@ main(int argc, char **argv)
 	if (g_env.host != NULL)
 		ignore_env_free(g_env.host);
 	g_env.host = NULL;
+	resolve_free(g_env.dns);
+	g_env.dns = NULL;
 	uv_walk(w->loop, close_walk, NULL);
 	uv_run(w->loop, UV_RUN_DEFAULT);
 	uv_loop_close(w->loop);
