@@ -1306,29 +1306,40 @@ date_cached(struct src_journal *sj, uint64_t usec)
 {
 	time_t t = (time_t)(usec / 1000000);
 	unsigned frac = (unsigned)(usec % 1000000);
+	size_t np, no, n;
 
 	if (t != sj->date_sec || sj->date_pre[0] == '\0') {
 		char full[128];
-		char *dot;
+		size_t len, cut;
 
-		/* the whole-second form, split at the offset */
+		/* the whole-second form, split before the offset */
 		src_journal_date_text(
 		    (uint64_t)t * 1000000u, full, sizeof(full));
-		full[strlen(full) - 1] = '\0';
-		dot = full + 19; /* "YYYY-mm-ddTHH:MM:SS" */
-		if (strlen(full) < 19)
-			dot = full + strlen(full);
-		snprintf(sj->date_off, sizeof(sj->date_off), "%s", dot);
-		*dot = '\0';
-		snprintf(sj->date_pre, sizeof(sj->date_pre), "%s", full);
+		len = strlen(full) - 1;    /* the trailing space */
+		cut = len < 19 ? len : 19; /* "YYYY-mm-ddTHH:MM:SS" */
+		memcpy(sj->date_off, full + cut, len - cut);
+		sj->date_off[len - cut] = '\0';
+		memcpy(sj->date_pre, full, cut);
+		sj->date_pre[cut] = '\0';
 		sj->date_sec = t;
 	}
-	if (frac)
-		snprintf(sj->date, sizeof(sj->date), "%s.%06u%s ", sj->date_pre,
-		    frac, sj->date_off);
-	else
-		snprintf(sj->date, sizeof(sj->date), "%s%s ", sj->date_pre,
-		    sj->date_off);
+	/* once per entry: no printf */
+	np = strlen(sj->date_pre);
+	no = strlen(sj->date_off);
+	memcpy(sj->date, sj->date_pre, np);
+	n = np;
+	if (frac) {
+		sj->date[n++] = '.';
+		for (int i = 5; i >= 0; i--) {
+			sj->date[n + (size_t)i] = (char)('0' + frac % 10);
+			frac /= 10;
+		}
+		n += 6;
+	}
+	memcpy(sj->date + n, sj->date_off, no);
+	n += no;
+	sj->date[n++] = ' ';
+	sj->date[n] = '\0';
 	return sj->date;
 }
 

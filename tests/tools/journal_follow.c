@@ -10,7 +10,8 @@
  *   F <id> <entry_usec> <now_usec>   a failure
  *   B <id> <entry_usec> <now_usec>   the failure that reached -n
  *   S entries=.. failures=.. bans=.. capped=.. errors=.. opens=..
- *     (at exit; on stderr)
+ *     cpu_ms=.. maxrss_kb=..  (at exit, on stderr; CPU and peak RSS of
+ *     the whole run from getrusage)
  *
  * journal_follow [-P SPEC] [-m MATCH]... [-r FAILREGEX]...
  *                [-F FILTER -c CONFDIR] [-s tail|head|SECONDS_AGO|@EPOCH]
@@ -35,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -398,13 +400,19 @@ main(int argc, char **argv)
 		struct src_journal_stats st;
 
 		src_journal_get_stats(d.sj, &st);
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
 		fprintf(stderr,
 		    "S entries=%llu failures=%lu bans=%lu capped=%llu "
-		    "errors=%llu opens=%llu\n",
+		    "errors=%llu opens=%llu cpu_ms=%ld maxrss_kb=%ld\n",
 		    (unsigned long long)st.entries, d.failures, d.bans,
 		    (unsigned long long)st.capped,
-		    (unsigned long long)st.errors,
-		    (unsigned long long)st.opens);
+		    (unsigned long long)st.errors, (unsigned long long)st.opens,
+		    (long)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000 +
+		        (long)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+		            1000,
+		    ru.ru_maxrss);
 	}
 	src_journal_free(d.sj);
 	uv_close((uv_handle_t *)&d.check, NULL);
