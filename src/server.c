@@ -392,7 +392,7 @@ server_handle(void *arg, struct ctl_reply *r, int argc, char **argv,
 	} else if (strcmp(cmd, "version") == 0) {
 		ctl_reply_ok(r, jstr(WARDEN_VERSION));
 	} else if (strcmp(cmd, "server-status") == 0) {
-		ctl_reply_ok(r, jstr("Server ready"));
+		warden_ready(w, r);
 	} else if (strcmp(cmd, "echo") == 0) {
 		json_t *l = json_array();
 

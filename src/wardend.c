@@ -635,8 +635,9 @@ warden_reload(struct warden *w, const char *name, bool restart, bool unban,
 	int rc = -1;
 
 	(void)if_exists;
-	if (w->stopping) {
-		snprintf(err, errlen, "Shutdown in progress");
+	if (w->stopping || w->starting) {
+		snprintf(err, errlen, "%s in progress",
+		    w->stopping ? "Shutdown" : "Startup");
 		return -1;
 	}
 	if (w->notify)
@@ -860,6 +861,46 @@ on_signal(uv_signal_t *s, int signum)
 }
 
 /* ---- start ---- */
+
+/* Starts the next configured jail; once all run: READY. */
+static void
+start_next(uv_idle_t *h)
+{
+	struct warden *w = h->data;
+
+	if (!w->stopping && w->start_next < w->conf->njails) {
+		start_jail(w, &w->conf->jails[w->start_next++]);
+		return;
+	}
+	uv_idle_stop(h);
+	uv_close((uv_handle_t *)h, NULL);
+	w->starting = false;
+	if (w->stopping)
+		return;
+	log_broken(w->conf);
+	warden_commit(w);
+	if (w->notify)
+		sd_notify(0, "READY=1");
+	warden_ready(w, NULL);
+}
+
+void
+warden_ready(struct warden *w, struct ctl_reply *r)
+{
+	if (r != NULL && w->starting) {
+		w->ready_wait = xreallocarray(
+		    w->ready_wait, w->nready_wait + 1, sizeof(*w->ready_wait));
+		w->ready_wait[w->nready_wait++] = r;
+		return;
+	}
+	if (r != NULL)
+		ctl_reply_ok(r, json_string("Server ready"));
+	for (size_t i = 0; i < w->nready_wait; i++)
+		ctl_reply_ok(w->ready_wait[i], json_string("Server ready"));
+	free(w->ready_wait);
+	w->ready_wait = NULL;
+	w->nready_wait = 0;
+}
 
 static int
 cmp_strp(const void *a, const void *b)
@@ -1139,14 +1180,14 @@ main(int argc, char **argv)
 	}
 	uv_signal_init(w->loop, &w->sig[4]);
 
-	for (size_t i = 0; i < w->conf->njails; i++)
-		start_jail(w, &w->conf->jails[i]);
-	log_broken(w->conf);
-	warden_commit(w);
+	/* The socket answers now; the jails start one per loop turn, so a
+	 * `ping` is answered at once and `server-status` when all run. */
+	w->starting = true;
+	uv_idle_init(w->loop, &w->starter);
+	w->starter.data = w;
+	uv_idle_start(&w->starter, start_next);
 	ready_report(readyfd, true);
 	readyfd = -1;
-	if (w->notify)
-		sd_notify(0, "READY=1");
 
 	uv_run(w->loop, UV_RUN_DEFAULT);
 
@@ -1176,6 +1217,7 @@ fail:
 	unlink(w->pidfile);
 out:
 	free(w->jails);
+	warden_ready(w, NULL);
 early_out:
 	conf_free(w->conf);
 	free(w->socket);

@@ -23,6 +23,7 @@
 #include "diag.h"
 
 struct conf;
+struct ctl_reply;
 struct ctl_server;
 struct db;
 struct jail;
@@ -78,13 +79,18 @@ struct warden {
 	struct jail **jails;
 	size_t njails;
 
-	uv_check_t tick;    /* warden_commit after every iteration */
-	uv_prepare_t tick2; /* and before it (timers, idle work) */
-	uv_timer_t purge;   /* hourly db_purge */
-	uv_timer_t possave; /* lazy log position saving */
-	uv_signal_t sig[5]; /* TERM INT HUP USR1 PIPE(ignored) */
-	bool stopping;      /* shutdown under way */
-	bool notify;        /* NOTIFY_SOCKET set: sd_notify */
+	uv_check_t tick;               /* warden_commit after every iteration */
+	uv_prepare_t tick2;            /* and before it (timers, idle work) */
+	uv_timer_t purge;              /* hourly db_purge */
+	uv_timer_t possave;            /* lazy log position saving */
+	uv_signal_t sig[5];            /* TERM INT HUP USR1 PIPE(ignored) */
+	bool stopping;                 /* shutdown under way */
+	bool starting;                 /* jails still being started */
+	uv_idle_t starter;             /* starts one jail per loop turn */
+	size_t start_next;             /* next jail of conf to start */
+	struct ctl_reply **ready_wait; /* `server-status` waiting */
+	size_t nready_wait;
+	bool notify; /* NOTIFY_SOCKET set: sd_notify */
 	int exit_code;
 	double started; /* wall clock at start, epoch s */
 };
@@ -126,6 +132,13 @@ void warden_stop_jail(struct warden *w, struct jail *j);
 /* Log level as last set, upper case ("INFO"); borrowed. */
 const char *warden_loglevel(const struct warden *w);
 int warden_set_loglevel(struct warden *w, const char *level);
+
+/*
+ * `server-status`: replies "Server ready" to r once every jail has
+ * started (now, or when the last one is up); r NULL: answers those
+ * waiting.
+ */
+void warden_ready(struct warden *w, struct ctl_reply *r);
 
 /* Starts shutdown: jails stop (actionflush/unban, actionstop), the loop
  * ends. Idempotent. */
