@@ -5,8 +5,8 @@
  * are written to the database and announced at the next commit, expire on
  * a timer, and are restored from the database at start.
  *
- * The active bans live in a small table of our own (hash by key,
- * insertion-ordered list, min-heap by end of ban): see "ban table".
+ * Active bans are a banlist (banlist.h), ban time increments come from
+ * bantime.h; a ban waiting for its announcement is in the pending list.
  */
 #include <errno.h>
 #include <math.h>
@@ -19,6 +19,8 @@
 
 #include "action.h"
 #include "addr.h"
+#include "banlist.h"
+#include "bantime.h"
 #include "ctl.h"
 #include "datedetect.h"
 #include "db.h"
@@ -41,193 +43,6 @@
 #define SVC_INTERVAL     5.0   /* s between failure table cleanups */
 #define MAX_TIMER_MS     (3600.0 * 1000) /* re-check at least hourly */
 #define DNS_MAX_INFLIGHT 256             /* usedns lookups under way per jail */
-
-/* ---------------------------------------------------------------------
- * ban table
- */
-
-struct ban {
-	struct fkey key; /* owned */
-	double time;     /* ticket time (last failure), epoch s */
-	double bantime;  /* s; -1 permanent */
-	bool own_bantime;
-	unsigned bancount;
-	long failures;
-	struct fdata data;
-	bool restored;
-	bool announced; /* logged and handed to the actions */
-	unsigned ban_epoch;
-	uint64_t hash;
-	size_t hidx;             /* index in the heap */
-	struct ban *hnext;       /* hash chain */
-	struct ban *prev, *next; /* insertion order */
-};
-
-struct bantab {
-	struct fkey_hashkey hk;
-	struct ban **buckets;
-	size_t nbuckets; /* power of two */
-	size_t n;
-	struct ban *first, *last;
-	struct ban **heap; /* min-heap by end of ban */
-	size_t heapcap;
-	uint64_t total;
-};
-
-static double
-ban_end(const struct ban *b)
-{
-	return b->bantime == -1 ? PERMANENT_END : b->time + b->bantime;
-}
-
-static void
-heap_swap(struct bantab *t, size_t a, size_t b)
-{
-	struct ban *x = t->heap[a];
-
-	t->heap[a] = t->heap[b];
-	t->heap[b] = x;
-	t->heap[a]->hidx = a;
-	t->heap[b]->hidx = b;
-}
-
-static void
-heap_fix(struct bantab *t, size_t i)
-{
-	while (i > 0 && ban_end(t->heap[(i - 1) / 2]) > ban_end(t->heap[i])) {
-		heap_swap(t, i, (i - 1) / 2);
-		i = (i - 1) / 2;
-	}
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-
-		if (l < t->n && ban_end(t->heap[l]) < ban_end(t->heap[m]))
-			m = l;
-		if (r < t->n && ban_end(t->heap[r]) < ban_end(t->heap[m]))
-			m = r;
-		if (m == i)
-			break;
-		heap_swap(t, i, m);
-		i = m;
-	}
-}
-
-static void
-bantab_init(struct bantab *t)
-{
-	memset(t, 0, sizeof(*t));
-	fkey_hashkey_random(&t->hk);
-	t->nbuckets = 64;
-	t->buckets = xcalloc(t->nbuckets, sizeof(*t->buckets));
-}
-
-static struct ban *
-bantab_find(struct bantab *t, const struct fkey *k)
-{
-	uint64_t h = fkey_hash(k, &t->hk);
-
-	for (struct ban *b = t->buckets[h & (t->nbuckets - 1)]; b; b = b->hnext)
-		if (b->hash == h && fkey_equal(&b->key, k))
-			return b;
-	return NULL;
-}
-
-static void
-bantab_grow(struct bantab *t)
-{
-	size_t nb = t->nbuckets * 2;
-	struct ban **nbk = xcalloc(nb, sizeof(*nbk));
-
-	for (struct ban *b = t->first; b; b = b->next) {
-		size_t i = b->hash & (nb - 1);
-
-		b->hnext = nbk[i];
-		nbk[i] = b;
-	}
-	free(t->buckets);
-	t->buckets = nbk;
-	t->nbuckets = nb;
-}
-
-/* Takes b (key owned); b must not be in the table. */
-static void
-bantab_add(struct bantab *t, struct ban *b)
-{
-	size_t i;
-
-	b->hash = fkey_hash(&b->key, &t->hk);
-	if (t->n + 1 > t->nbuckets)
-		bantab_grow(t);
-	i = b->hash & (t->nbuckets - 1);
-	b->hnext = t->buckets[i];
-	t->buckets[i] = b;
-	b->prev = t->last;
-	b->next = NULL;
-	if (t->last)
-		t->last->next = b;
-	else
-		t->first = b;
-	t->last = b;
-	if (t->n + 1 > t->heapcap)
-		xgrow(&t->heap, &t->heapcap, t->n + 1, sizeof(*t->heap));
-	t->heap[t->n] = b;
-	b->hidx = t->n;
-	t->n++;
-	heap_fix(t, b->hidx);
-	t->total++;
-}
-
-/* Unlinks b (the caller frees it). */
-static void
-bantab_del(struct bantab *t, struct ban *b)
-{
-	struct ban **pp = &t->buckets[b->hash & (t->nbuckets - 1)];
-	size_t i = b->hidx;
-
-	while (*pp != b)
-		pp = &(*pp)->hnext;
-	*pp = b->hnext;
-	if (b->prev)
-		b->prev->next = b->next;
-	else
-		t->first = b->next;
-	if (b->next)
-		b->next->prev = b->prev;
-	else
-		t->last = b->prev;
-	t->n--;
-	if (i != t->n) {
-		t->heap[i] = t->heap[t->n];
-		t->heap[i]->hidx = i;
-		heap_fix(t, i);
-	}
-}
-
-static void
-ban_free(struct ban *b)
-{
-	if (b == NULL)
-		return;
-	fkey_release(&b->key);
-	fdata_cleanup(&b->data);
-	free(b);
-}
-
-static void
-bantab_cleanup(struct bantab *t)
-{
-	struct ban *b = t->first;
-
-	while (b) {
-		struct ban *n = b->next;
-
-		ban_free(b);
-		b = n;
-	}
-	free(t->buckets);
-	free(t->heap);
-	memset(t, 0, sizeof(*t));
-}
 
 /* ---------------------------------------------------------------------
  * the jail
@@ -255,11 +70,10 @@ struct jail {
 	int maxmatches;
 	double findtime;
 	double bantime;
-	bool inc; /* bantime.increment */
-	double inc_factor;
+	bool inc;           /* bantime.increment */
+	struct bantime *bt; /* compiled from the texts below */
 	char *inc_factor_text;
 	char *inc_formula_text;
-	struct pyexpr *inc_formula; /* NULL: fail2ban's default */
 	long *inc_mult;
 	size_t inc_nmult;
 	double inc_maxtime; /* < 0 unset */
@@ -273,7 +87,7 @@ struct jail {
 	struct filter *filter;
 	bool in_operation;
 	struct failtab *ft;
-	struct bantab bans;
+	struct banlist *bl;
 	struct ignore *ig;
 	struct action_env aenv;
 	struct action_queue *q;
@@ -289,6 +103,8 @@ struct jail {
 	bool timer_init;
 	double next_svc;
 	double last_check;
+	unsigned last_epoch; /* the actions' ban epoch last seen */
+	double epoch_time;   /* when it last rose (bans older: reban) */
 	uint64_t lines;
 
 	bool started, stopping;
@@ -343,13 +159,13 @@ jail_failed_total(const struct jail *j)
 size_t
 jail_banned_now(const struct jail *j)
 {
-	return j->bans.n;
+	return banlist_size(j->bl);
 }
 
 uint64_t
 jail_banned_total(const struct jail *j)
 {
-	return j->bans.total;
+	return banlist_total(j->bl);
 }
 
 bool
@@ -423,77 +239,53 @@ build_filter(struct jail *j, const struct filterdef *fd, struct diags *d)
 
 /* ---- bantime.increment ---- */
 
-static const char *const inc_names[] = {"ban.Time", "ban.Count", "banFactor"};
-
+/* Compiles the bantime.* texts into j->bt; nothing changes on error. */
 static int
-set_formula(struct jail *j, const char *text, char *err, size_t errlen)
+rebuild_bantime(struct jail *j, const char *formula, const char *factor,
+    char *err, size_t errlen)
 {
-	struct pyexpr *e = NULL;
+	struct bantime_opts o = {0};
+	struct bantime *bt;
 
-	if (text != NULL && text[0] != '\0') {
-		e = pyexpr_compile(text, inc_names, 3, err, errlen);
-		if (e == NULL)
-			return -1;
+	o.formula = formula;
+	o.factor = factor;
+	o.multipliers = j->inc_mult;
+	o.nmultipliers = j->inc_nmult;
+	o.has_maxtime = j->inc_maxtime >= 0;
+	o.maxtime = j->inc_maxtime == floor(j->inc_maxtime)
+	    ? pyexpr_int((int64_t)j->inc_maxtime)
+	    : pyexpr_float(j->inc_maxtime);
+	o.has_rndtime = j->inc_rndtime >= 0;
+	o.rndtime = j->inc_rndtime;
+	bt = bantime_new(&o, err, errlen);
+	if (bt == NULL)
+		return -1;
+	bantime_free(j->bt);
+	j->bt = bt;
+	if (formula != j->inc_formula_text) {
+		free(j->inc_formula_text);
+		j->inc_formula_text = formula ? xstrdup(formula) : NULL;
 	}
-	pyexpr_free(j->inc_formula);
-	j->inc_formula = e;
-	free(j->inc_formula_text);
-	j->inc_formula_text = text && text[0] ? xstrdup(text) : NULL;
+	if (factor != j->inc_factor_text) {
+		free(j->inc_factor_text);
+		j->inc_factor_text = factor ? xstrdup(factor) : NULL;
+	}
 	return 0;
 }
 
-/* fail2ban's evformula(ban.Time, ban.Count). */
-static double
-inc_bantime(struct jail *j, double bantime, unsigned count)
+/* The jail's bantime as fail2ban holds it (an int). */
+static struct pyexpr_val
+jail_bt(const struct jail *j)
 {
-	double bt;
-
-	if (j->inc_nmult > 0) {
-		size_t i = count < j->inc_nmult ? count : j->inc_nmult - 1;
-
-		bt = bantime * j->inc_factor * (double)j->inc_mult[i];
-	} else if (j->inc_formula != NULL) {
-		struct pyexpr_val v[3], out;
-		char err[256];
-
-		v[0] = pyexpr_float(bantime);
-		if (bantime == floor(bantime) && fabs(bantime) < 9e15)
-			v[0] = pyexpr_int((int64_t)bantime);
-		v[1] = pyexpr_int(count);
-		v[2] = pyexpr_float(j->inc_factor);
-		if (j->inc_factor == floor(j->inc_factor) &&
-		    fabs(j->inc_factor) < 9e15)
-			v[2] = pyexpr_int((int64_t)j->inc_factor);
-		if (pyexpr_eval(j->inc_formula, v, &out, err, sizeof(err)) !=
-		    0) {
-			wlog(WLOG_ERROR, WLOG_OBSERVER, "%s", err);
-			bt = bantime;
-		} else {
-			bt = pyexpr_to_double(&out);
-		}
-		if (bt < bantime)
-			bt = bantime;
-	} else {
-		unsigned c = count < 20 ? count : 20;
-
-		bt = bantime * (double)(1ULL << c) * j->inc_factor;
-		if (bt < bantime)
-			bt = bantime;
-	}
-	if (j->inc_maxtime >= 0 && bt > j->inc_maxtime)
-		bt = j->inc_maxtime;
-	if (j->inc_rndtime >= 0)
-		bt += ((double)random() / ((double)RAND_MAX + 1)) *
-		    j->inc_rndtime;
-	return bt;
+	return pyexpr_int((int64_t)j->bantime);
 }
 
 /* ---- tickets for the actions ---- */
 
 /* Fills t from b; the groups array (ngroups entries) is the caller's. */
 static void
-ticket_of(
-    const struct ban *b, struct action_ticket *t, struct action_group *groups)
+ticket_of(const struct jail *j, const struct ban *b, struct action_ticket *t,
+    struct action_group *groups)
 {
 	memset(t, 0, sizeof(*t));
 	t->key = b->key;
@@ -502,7 +294,7 @@ ticket_of(
 		t->addr = b->key.addr;
 	t->time = b->time;
 	t->bantime = (long)b->bantime;
-	t->own_bantime = b->own_bantime;
+	t->own_bantime = b->bantime != j->bantime;
 	t->bancount = b->bancount;
 	t->failures = b->failures;
 	t->matches = (const char *const *)b->data.matches;
@@ -514,7 +306,7 @@ ticket_of(
 	t->groups = groups;
 	t->ngroups = b->data.nkv;
 	t->restored = b->restored;
-	t->ban_epoch = b->ban_epoch;
+	t->ban_epoch = b->time < j->epoch_time ? 0 : j->last_epoch;
 }
 
 /* Tickets for a set of bans: one allocation for tickets and groups. */
@@ -525,7 +317,8 @@ struct tickets {
 };
 
 static void
-tickets_build(struct tickets *ts, struct ban *const *bans, size_t n)
+tickets_build(
+    const struct jail *j, struct tickets *ts, struct ban *const *bans, size_t n)
 {
 	size_t ng = 0, off = 0;
 
@@ -535,7 +328,7 @@ tickets_build(struct tickets *ts, struct ban *const *bans, size_t n)
 	ts->g = xcalloc(ng + 1, sizeof(*ts->g));
 	ts->n = n;
 	for (size_t i = 0; i < n; i++) {
-		ticket_of(bans[i], &ts->t[i], ts->g + off);
+		ticket_of(j, bans[i], &ts->t[i], ts->g + off);
 		off += bans[i]->data.nkv;
 	}
 }
@@ -562,9 +355,10 @@ jail_info(
 	struct jail *j = ctx;
 
 	if (strcmp(tag, "jail.banned") == 0) {
-		sbuf_printf(out, "%zu", j->bans.n);
+		sbuf_printf(out, "%zu", banlist_size(j->bl));
 	} else if (strcmp(tag, "jail.banned_total") == 0) {
-		sbuf_printf(out, "%llu", (unsigned long long)j->bans.total);
+		sbuf_printf(
+		    out, "%llu", (unsigned long long)banlist_total(j->bl));
 	} else if (strcmp(tag, "jail.found") == 0) {
 		sbuf_printf(out, "%zu", failtab_size(j->ft));
 	} else if (strcmp(tag, "jail.found_total") == 0) {
@@ -606,7 +400,9 @@ jail_info(
 
 static void schedule_unban(struct jail *j);
 
-static void
+/* Takes b out of the pending list; true when it was there (never
+ * announced, never given to the actions). */
+static bool
 drop_pending(struct jail *j, struct ban *b)
 {
 	for (size_t i = 0; i < j->npend; i++)
@@ -614,12 +410,24 @@ drop_pending(struct jail *j, struct ban *b)
 			memmove(&j->pend[i], &j->pend[i + 1],
 			    (j->npend - i - 1) * sizeof(*j->pend));
 			j->npend--;
-			return;
+			return true;
 		}
+	return false;
 }
 
-/* Logs "Unban" and runs the actions for bans (taken out of the table);
- * frees them. */
+static bool
+is_pending(const struct jail *j, const struct ban *b)
+{
+	for (size_t i = 0; i < j->npend; i++)
+		if (j->pend[i].b == b)
+			return true;
+	return false;
+}
+
+/*
+ * Bans taken out of the list: logs "Unban" (log) and runs the actions
+ * for those that were announced; frees them all.
+ */
 static void
 unban_bans(struct jail *j, struct ban **bans, size_t n, bool log)
 {
@@ -628,18 +436,18 @@ unban_bans(struct jail *j, struct ban **bans, size_t n, bool log)
 	size_t k = 0;
 
 	for (size_t i = 0; i < n; i++) {
+		if (drop_pending(j, bans[i])) {
+			ban_free(bans[i]); /* never announced */
+			continue;
+		}
 		if (log)
 			wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unban %s",
 			    j->name, key_text(&bans[i]->key, kb));
-		/* a ban never announced never reached the actions */
-		if (bans[i]->announced)
-			bans[k++] = bans[i];
-		else
-			ban_free(bans[i]);
+		bans[k++] = bans[i];
 	}
 	n = k;
 	if (n > 0 && have_actions(j)) {
-		tickets_build(&ts, bans, n);
+		tickets_build(j, &ts, bans, n);
 		actq_unban(j->q, ts.t, ts.n, NULL, NULL);
 		tickets_free(&ts);
 	}
@@ -652,16 +460,11 @@ on_unban_timer(uv_timer_t *t)
 {
 	struct jail *j = t->data;
 	double now = jnow(j);
-	struct ban **v = NULL;
+	struct ban **v = NULL, *b;
 	size_t n = 0, cap = 0;
 
-	while (j->bans.n > 0 && n < UNBAN_BATCH) {
-		struct ban *b = j->bans.heap[0];
-
-		if (!(now > ban_end(b)))
-			break;
-		bantab_del(&j->bans, b);
-		drop_pending(j, b);
+	while (
+	    n < UNBAN_BATCH && (b = banlist_pop_expired(j->bl, now)) != NULL) {
 		xgrow(&v, &cap, n + 1, sizeof(*v));
 		v[n++] = b;
 	}
@@ -678,12 +481,8 @@ schedule_unban(struct jail *j)
 
 	if (!j->timer_init || j->stopping)
 		return;
-	if (j->bans.n == 0) {
-		uv_timer_stop(&j->unban_timer);
-		return;
-	}
-	end = ban_end(j->bans.heap[0]);
-	if (isinf(end)) {
+	end = banlist_next_end(j->bl);
+	if (isinf(end) || end >= BAN_MAX_TIME) {
 		uv_timer_stop(&j->unban_timer);
 		return;
 	}
@@ -702,7 +501,7 @@ struct bticket {
 	struct fkey key; /* borrowed */
 	double time;
 	double bantime; /* own bantime; NAN: the jail's */
-	unsigned bancount;
+	long bancount;  /* bans before this one */
 	long failures;
 	struct fdata *data; /* taken (moved) when non-NULL */
 	bool restored;
@@ -734,6 +533,48 @@ fdata_json(const struct fdata *d)
 	return s;
 }
 
+/* The actions' epoch rose (a repair): bans older than now get a reban
+ * at their next failure (fail2ban's banEpoch, per jail here). */
+static void
+watch_epoch(struct jail *j, double now)
+{
+	unsigned e;
+
+	if (!have_actions(j))
+		return;
+	e = actq_ban_epoch(j->q);
+	if (e != j->last_epoch) {
+		j->last_epoch = e;
+		j->epoch_time = now;
+	}
+}
+
+/* fail2ban's "already banned" path for a failure of a banned key. */
+static void
+already_banned(struct jail *j, struct ban *old, double t_time, double now)
+{
+	char kb[FKEY_STRLEN];
+	double diftm = t_time - old->time;
+
+	if (is_pending(j, old))
+		return; /* not banned by the actions yet */
+	wlog(ban_already_level(t_time, old->time), WLOG_ACTIONS,
+	    "[%s] %s already banned", j->name, key_text(&old->key, kb));
+	if (!have_actions(j))
+		return;
+	watch_epoch(j, now);
+	if (old->time < j->epoch_time) {
+		struct tickets ts;
+
+		tickets_build(j, &ts, &old, 1);
+		actq_reban(j->q, ts.t, false, NULL, NULL);
+		tickets_free(&ts);
+	} else if (diftm > 3 && now > j->last_check + 3) {
+		j->last_check = now;
+		actq_check(j->q, NULL, NULL);
+	}
+}
+
 /*
  * fail2ban's Actions.__checkBan for one ticket with the observer's
  * banFound. Returns 1 for a new ban, 0 otherwise.
@@ -741,115 +582,93 @@ fdata_json(const struct fdata *d)
 static int
 ban_ticket(struct jail *j, struct bticket *t)
 {
+	static struct wlog_rate full_rate = WLOG_RATE_INIT(60);
 	double now = jnow(j);
 	double btime = isnan(t->bantime) ? j->bantime : t->bantime;
-	double eob = btime == -1 ? PERMANENT_END : t->time + btime;
 	char kb[FKEY_STRLEN];
-	struct ban *old, *b;
-	bool increased = false;
-	double orgbt = btime;
+	struct ban *b, *old = NULL;
+	bool increased = false, store = true;
 
-	if (eob < now) {
-		wlog(WLOG_INFO, WLOG_ACTIONS, "[%s] Ignore %s, expired bantime",
-		    j->name, key_text(&t->key, kb));
-		return 0;
-	}
-	old = bantab_find(&j->bans, &t->key);
-	if (old != NULL) {
-		double diftm = t->time - old->time;
-
-		if (eob > ban_end(old)) {
-			double btm = btime;
-
-			if (btm != -1 && diftm > 0)
-				btm += diftm;
-			old->bantime = btm;
-			heap_fix(&j->bans, old->hidx);
-			schedule_unban(j);
-		}
-		if (old->announced) {
-			int lv = diftm < 3 ? WLOG_DEBUG
-			    : diftm < 60   ? WLOG_NOTICE
-			                   : WLOG_WARNING;
-
-			wlog(lv, WLOG_ACTIONS, "[%s] %s already banned",
-			    j->name, key_text(&t->key, kb));
-			if (have_actions(j) && diftm > 3 &&
-			    old->ban_epoch == actq_ban_epoch(j->q) &&
-			    now > j->last_check + 3) {
-				j->last_check = now;
-				actq_check(j->q, NULL, NULL);
-			}
-			if (have_actions(j) &&
-			    old->ban_epoch < actq_ban_epoch(j->q)) {
-				struct tickets ts;
-
-				tickets_build(&ts, &old, 1);
-				actq_reban(j->q, ts.t, false, NULL, NULL);
-				tickets_free(&ts);
-				old->ban_epoch = actq_ban_epoch(j->q);
-			}
-		}
-		if (t->data)
-			fdata_cleanup(t->data);
-		return 0;
-	}
-	b = xcalloc(1, sizeof(*b));
-	fkey_dup(&b->key, &t->key);
-	b->time = t->time;
-	b->bantime = btime;
-	b->own_bantime = !isnan(t->bantime);
-	b->bancount = t->bancount + 1;
+	b = ban_new(&t->key, t->time, btime);
+	b->bancount = t->bancount;
 	b->failures = t->failures;
 	b->restored = t->restored;
 	if (t->data) {
 		b->data = *t->data;
 		memset(t->data, 0, sizeof(*t->data));
 	}
+	switch (banlist_add(j->bl, b, now, &old)) {
+	case BANLIST_ADDED:
+		break;
+	case BANLIST_EXPIRED:
+		wlog(WLOG_INFO, WLOG_ACTIONS, "[%s] Ignore %s, expired bantime",
+		    j->name, key_text(&t->key, kb));
+		ban_free(b);
+		return 0;
+	case BANLIST_FULL:
+		if (wlog_rate_allow(&full_rate, now, NULL))
+			wlog(WLOG_ERROR, WLOG_ACTIONS,
+			    "[%s] Ban list full (%zu bans): %s not banned",
+			    j->name, banlist_size(j->bl),
+			    key_text(&t->key, kb));
+		ban_free(b);
+		return 0;
+	case BANLIST_PROLONGED:
+		schedule_unban(j);
+		/* FALLTHROUGH */
+	case BANLIST_BANNED:
+		if (old != NULL)
+			already_banned(j, old, t->time, now);
+		ban_free(b);
+		return 0;
+	}
 	/* the observer: bantime.increment from the history */
 	if (!b->restored && j->inc && j->env->db != NULL && btime > 0 &&
-	    !b->own_bantime) {
-		struct db_history h;
+	    isnan(t->bantime)) {
+		struct db_history h = {0};
+		struct bantime_ban o;
+		char err[256];
 		int found = db_ban_history(
 		    j->env->db, j->inc_overall ? NULL : j->name, &b->key, &h);
 
-		if (found == 1) {
-			if (h.bancount >= b->bancount)
-				b->bancount = h.bancount + 1;
-			if (h.bancount > 0)
-				btime = inc_bantime(j, btime, h.bancount);
-			if (b->time > h.time) {
-				char t1[WLOG_TIMESTRLEN], s1[64], s2[64];
-
-				wlog(WLOG_INFO, WLOG_OBSERVER,
-				    "[%s] IP %s is bad: %u # last %s - incr "
-				    "%s to %s",
-				    j->name, key_text(&b->key, kb), h.bancount,
-				    time2str(h.time, t1),
-				    timeval_format(orgbt, s1, sizeof(s1)),
-				    timeval_format(btime, s2, sizeof(s2)));
-			} else {
-				b->restored = true;
-			}
-			if (btime == -1 || btime > orgbt) {
-				b->bantime = btime;
-				increased = true;
-			}
-		} else if (found < 0) {
+		if (found < 0)
 			wlog(WLOG_ERROR, WLOG_DATABASE, "%s",
 			    db_last_error(j->env->db));
+		if (bantime_on_ban(j->bt, jail_bt(j), found == 1,
+		        (long)h.bancount, h.time, b->bancount, b->time, now,
+		        NULL, NULL, &o, err, sizeof(err)) != 0)
+			wlog(WLOG_ERROR, WLOG_OBSERVER, "%s", err);
+		b->bancount = o.bancount;
+		if (o.log_is_bad) {
+			struct sbuf m = SBUF_INIT;
+			struct pyexpr_val from = jail_bt(j);
+
+			bantime_msg_is_bad(&m, j->name, key_text(&b->key, kb),
+			    (long)h.bancount, h.time, &from, &o.bantime);
+			wlog(WLOG_INFO, WLOG_OBSERVER, "%s", sbuf_str(&m));
+			sbuf_cleanup(&m);
+		}
+		if (o.restored)
+			b->restored = true;
+		if (o.increased) {
+			banlist_set_bantime(
+			    j->bl, b, pyexpr_to_double(&o.bantime));
+			increased = true;
+		}
+		if (o.too_old) {
+			wlog(WLOG_DEBUG, WLOG_OBSERVER,
+			    "Ignore old bantime for %s", kb);
+			store = false;
 		}
 	}
-	b->ban_epoch = have_actions(j) ? actq_ban_epoch(j->q) : 0;
-	bantab_add(&j->bans, b);
-	if (!b->restored && j->env->db != NULL) {
+	if (store && !b->restored && j->env->db != NULL) {
 		struct db_ban row = {0};
 		char *data = fdata_json(&b->data);
 
 		row.key = b->key;
 		row.time = b->time;
 		row.bantime = b->bantime;
-		row.bancount = b->bancount;
+		row.bancount = (unsigned)b->bancount;
 		row.failures = (unsigned)b->failures;
 		row.matches = (const char *const *)b->data.matches;
 		row.nmatches = b->data.nmatches;
@@ -880,21 +699,16 @@ jail_commit(struct jail *j)
 		wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] %sBan %s", j->name,
 		    b->restored ? "Restore " : "", key_text(&b->key, kb));
 		if (j->pend[i].increased) {
-			char s1[64], t1[WLOG_TIMESTRLEN];
+			struct sbuf m = SBUF_INIT;
+			struct pyexpr_val bt = b->bantime == floor(b->bantime)
+			    ? pyexpr_int((int64_t)b->bantime)
+			    : pyexpr_float(b->bantime);
 
-			if (b->bantime == -1)
-				wlog(WLOG_NOTICE, WLOG_OBSERVER,
-				    "[%s] Increase Ban %s (%u # %s -> %s)",
-				    j->name, kb, b->bancount, "permanent",
-				    "infinite");
-			else
-				wlog(WLOG_NOTICE, WLOG_OBSERVER,
-				    "[%s] Increase Ban %s (%u # %s -> %s)",
-				    j->name, kb, b->bancount,
-				    timeval_format(b->bantime, s1, sizeof(s1)),
-				    time2str(b->time + b->bantime, t1));
+			bantime_msg_increase(
+			    &m, j->name, kb, b->bancount, &bt, b->time);
+			wlog(WLOG_NOTICE, WLOG_OBSERVER, "%s", sbuf_str(&m));
+			sbuf_cleanup(&m);
 		}
-		b->announced = true;
 		v[k++] = b;
 	}
 	memmove(j->pend, j->pend + n, (j->npend - n) * sizeof(*j->pend));
@@ -902,7 +716,7 @@ jail_commit(struct jail *j)
 	if (have_actions(j)) {
 		struct tickets ts;
 
-		tickets_build(&ts, v, k);
+		tickets_build(j, &ts, v, k);
 		actq_ban(j->q, ts.t, ts.n, NULL, NULL);
 		tickets_free(&ts);
 	}
@@ -1584,11 +1398,13 @@ apply_options(struct jail *j, const struct conf_jail *cj)
 	j->findtime = cj->findtime;
 	j->bantime = cj->bantime;
 	j->inc = cj->bantime_ext.increment;
-	j->inc_factor = cj->bantime_ext.factor;
 	free(j->inc_factor_text);
 	j->inc_factor_text = cj->bantime_ext.factor_expr
 	    ? xstrdup(cj->bantime_ext.factor_expr)
 	    : NULL;
+	free(j->inc_formula_text);
+	j->inc_formula_text =
+	    cj->bantime_ext.formula ? xstrdup(cj->bantime_ext.formula) : NULL;
 	free(j->inc_mult);
 	j->inc_mult = NULL;
 	j->inc_nmult = cj->bantime_ext.nmultipliers;
@@ -1656,9 +1472,10 @@ jail_new(
 		    cj->name);
 		goto fail;
 	}
-	if (set_formula(j, cj->bantime_ext.formula, err, sizeof(err)) != 0) {
-		diag_add(d, DIAG_ERROR, cj->file, cj->line,
-		    "[%s] bantime.formula: %s", cj->name, err);
+	if (rebuild_bantime(j, j->inc_formula_text, j->inc_factor_text, err,
+	        sizeof(err)) != 0) {
+		diag_add(d, DIAG_ERROR, cj->file, cj->line, "[%s] %s", cj->name,
+		    err);
 		goto fail;
 	}
 	fd_copy(&j->fd, &cj->filter);
@@ -1670,7 +1487,7 @@ jail_new(
 	fo.findtime = j->findtime;
 	fo.maxmatches = j->maxmatches;
 	j->ft = failtab_new(&fo);
-	bantab_init(&j->bans);
+	j->bl = banlist_new(0);
 	j->aenv.loop = env->loop;
 	j->aenv.jail = j->name;
 	j->aenv.jail_bantime = (long)j->bantime;
@@ -1846,14 +1663,28 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 		filterdef_cleanup(&nfd);
 		return -1;
 	}
-	if (set_formula(j, cj->bantime_ext.formula, err, sizeof(err)) != 0) {
-		diag_add(d, DIAG_ERROR, cj->file, cj->line,
-		    "[%s] bantime.formula: %s", j->name, err);
-		filter_free(nf);
-		filterdef_cleanup(&nfd);
-		return -1;
+	{
+		/* the formula must compile before anything changes */
+		struct bantime_opts o = {0};
+		struct bantime *probe;
+
+		o.formula = cj->bantime_ext.formula;
+		o.factor = cj->bantime_ext.factor_expr;
+		o.multipliers = cj->bantime_ext.multipliers;
+		o.nmultipliers = cj->bantime_ext.nmultipliers;
+		probe = bantime_new(&o, err, sizeof(err));
+		if (probe == NULL) {
+			diag_add(d, DIAG_ERROR, cj->file, cj->line, "[%s] %s",
+			    j->name, err);
+			filter_free(nf);
+			filterdef_cleanup(&nfd);
+			return -1;
+		}
+		bantime_free(probe);
 	}
 	apply_options(j, cj);
+	rebuild_bantime(
+	    j, j->inc_formula_text, j->inc_factor_text, err, sizeof(err));
 	filter_free(j->filter);
 	j->filter = nf;
 	filter_set_in_operation(j->filter, j->in_operation);
@@ -1892,14 +1723,15 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 	}
 	/* actions: kept ones reload, removed ones stop, new ones start */
 	if (j->q != NULL) {
-		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		struct ban **v = xcalloc(banlist_size(j->bl) + 1, sizeof(*v));
 		struct tickets ts;
 		size_t n = 0;
 
-		for (struct ban *b = j->bans.first; b; b = b->next)
-			if (b->announced)
+		for (struct ban *b = banlist_first(j->bl); b;
+		     b = banlist_next(b))
+			if (!is_pending(j, b))
 				v[n++] = b;
-		tickets_build(&ts, v, n);
+		tickets_build(j, &ts, v, n);
 		actq_reload(
 		    j->q, cj->actions, cj->nactions, ts.t, ts.n, NULL, NULL);
 		tickets_free(&ts);
@@ -1945,21 +1777,22 @@ jail_stop(struct jail *j, void (*done)(void *arg), void *arg)
 	if (j->timer_init)
 		uv_timer_stop(&j->unban_timer);
 	if (have_actions(j)) {
-		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		struct ban **v = xcalloc(banlist_size(j->bl) + 1, sizeof(*v));
 		struct tickets ts;
 		size_t n = 0;
 
-		for (struct ban *b = j->bans.first; b; b = b->next)
-			if (b->announced)
+		for (struct ban *b = banlist_first(j->bl); b;
+		     b = banlist_next(b))
+			if (!is_pending(j, b))
 				v[n++] = b;
-		tickets_build(&ts, v, n);
+		tickets_build(j, &ts, v, n);
 		actq_flush(j->q, ts.t, ts.n, true, true, flush_done, j);
 		tickets_free(&ts);
 		free(v);
 		return;
 	}
-	for (struct ban *b = j->bans.first; b; b = b->next)
-		if (b->announced)
+	for (struct ban *b = banlist_first(j->bl); b; b = banlist_next(b))
+		if (!is_pending(j, b))
 			wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unban %s",
 			    j->name, key_text(&b->key, kb));
 	if (done)
@@ -2003,9 +1836,9 @@ jail_free(struct jail *j)
 	filter_free(j->filter);
 	filterdef_cleanup(&j->fd);
 	failtab_free(j->ft);
-	bantab_cleanup(&j->bans);
+	banlist_free(j->bl);
+	bantime_free(j->bt);
 	free(j->pend);
-	pyexpr_free(j->inc_formula);
 	free(j->inc_formula_text);
 	free(j->inc_factor_text);
 	free(j->inc_mult);
@@ -2039,7 +1872,8 @@ jail_status(struct jail *j, const char *flavor)
 	    (json_int_t)failtab_size(j->ft), "Total failed",
 	    (json_int_t)failtab_total(j->ft), "File list", file_list(j));
 	acts = json_pack("[[s,I],[s,I]]", "Currently banned",
-	    (json_int_t)j->bans.n, "Total banned", (json_int_t)j->bans.total);
+	    (json_int_t)banlist_size(j->bl), "Total banned",
+	    (json_int_t)banlist_total(j->bl));
 	if (!shrt)
 		json_array_append_new(acts,
 		    json_pack("[s,o]", "Banned IP list",
@@ -2055,27 +1889,22 @@ jail_status(struct jail *j, const char *flavor)
 	return json_pack("[[s,o],[s,o]]", "Filter", filt, "Actions", acts);
 }
 
-static int
-cmp_end(const void *a, const void *b)
-{
-	double x = ban_end(*(struct ban *const *)a),
-	       y = ban_end(*(struct ban *const *)b);
-
-	return x < y ? -1 : x > y ? 1 : 0;
-}
-
 json_t *
 jail_banlist(struct jail *j, bool by_end, bool with_time)
 {
 	json_t *l = json_array();
-	struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+	struct ban **v = NULL;
 	size_t n = 0;
 	char kb[FKEY_STRLEN];
 
-	for (struct ban *b = j->bans.first; b; b = b->next)
-		v[n++] = b;
-	if (by_end)
-		qsort(v, n, sizeof(*v), cmp_end);
+	if (by_end) {
+		n = banlist_by_end(j->bl, &v);
+	} else {
+		v = xcalloc(banlist_size(j->bl) + 1, sizeof(*v));
+		for (struct ban *b = banlist_first(j->bl); b;
+		     b = banlist_next(b))
+			v[n++] = b;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const char *k = key_text(&v[i]->key, kb);
 
@@ -2101,7 +1930,7 @@ jail_is_banned(struct jail *j, const char *id)
 {
 	struct fkey k = fkey_parse(id, strlen(id));
 
-	return bantab_find(&j->bans, &k) != NULL;
+	return banlist_find(j->bl, &k) != NULL;
 }
 
 long
@@ -2125,8 +1954,7 @@ jail_banip(struct jail *j, char *const *ids, size_t n)
 static void
 unban_now(struct jail *j, struct ban *b)
 {
-	bantab_del(&j->bans, b);
-	drop_pending(j, b);
+	b = banlist_del(j->bl, &b->key);
 	unban_bans(j, &b, 1, true);
 }
 
@@ -2139,39 +1967,35 @@ jail_unbanip(struct jail *j, char *const *ids, size_t n, bool report_absent,
 	size_t nmissed = 0;
 
 	if (ids == NULL) {
-		struct ban **v = xcalloc(j->bans.n + 1, sizeof(*v));
+		struct ban **v = xcalloc(banlist_size(j->bl) + 1, sizeof(*v));
 		size_t k = 0;
 		char kb[FKEY_STRLEN];
 
 		db_ban_del(j->env->db, j->name, NULL);
-		while (j->bans.first != NULL) {
-			struct ban *b = j->bans.first;
+		while (banlist_size(j->bl) > 0) {
+			struct ban *b = banlist_pop_first(j->bl);
 
-			bantab_del(&j->bans, b);
-			drop_pending(j, b);
-			v[k++] = b;
+			cnt++;
+			if (drop_pending(j, b))
+				ban_free(b); /* never announced */
+			else
+				v[k++] = b;
 		}
-		cnt = (long)k;
 		if (have_actions(j)) {
 			struct tickets ts;
 			size_t a = 0;
 
 			for (size_t i = 0; i < k; i++)
-				if (v[i]->announced)
-					v[a++] = v[i];
-				else
-					ban_free(v[i]);
-			tickets_build(&ts, v, a);
+				v[a++] = v[i];
+			tickets_build(j, &ts, v, a);
 			actq_flush(j->q, ts.t, ts.n, false, true, NULL, NULL);
 			tickets_free(&ts);
 			for (size_t i = 0; i < a; i++)
 				ban_free(v[i]);
 		} else {
 			for (size_t i = 0; i < k; i++) {
-				if (v[i]->announced)
-					wlog(WLOG_NOTICE, WLOG_ACTIONS,
-					    "[%s] Unban %s", j->name,
-					    key_text(&v[i]->key, kb));
+				wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unban %s",
+				    j->name, key_text(&v[i]->key, kb));
 				ban_free(v[i]);
 			}
 		}
@@ -2185,7 +2009,7 @@ jail_unbanip(struct jail *j, char *const *ids, size_t n, bool report_absent,
 		struct addr net;
 
 		db_ban_del(j->env->db, j->name, &k);
-		b = bantab_find(&j->bans, &k);
+		b = banlist_find(j->bl, &k);
 		if (b != NULL) {
 			unban_now(j, b);
 			cnt++;
@@ -2194,10 +2018,10 @@ jail_unbanip(struct jail *j, char *const *ids, size_t n, bool report_absent,
 		if (addr_parse_net(ids[i], strlen(ids[i]), &net) == 0 &&
 		    net.prefix < (net.family == AF_INET ? 32 : 128)) {
 			long got = 0;
-			struct ban *x = j->bans.first;
+			struct ban *x = banlist_first(j->bl);
 
 			while (x != NULL) {
-				struct ban *nx = x->next;
+				struct ban *nx = banlist_next(x);
 
 				if (x->key.kind == FKEY_ADDR &&
 				    addr_contains(&net, &x->key.addr)) {
@@ -2690,6 +2514,8 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 			j->inc_maxtime = dv;
 		else
 			j->inc_rndtime = dv;
+		rebuild_bantime(
+		    j, j->inc_formula_text, j->inc_factor_text, err, errlen);
 		return bantime_extra(j, what + 8);
 	}
 	if (strcmp(what, "maxretry") == 0 || strcmp(what, "maxmatches") == 0) {
@@ -2724,20 +2550,17 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		} else if (strcmp(opt, "overalljails") == 0) {
 			j->inc_overall = on;
 		} else if (strcmp(opt, "formula") == 0) {
-			if (set_formula(j, val, err, errlen) != 0) {
+			if (rebuild_bantime(j, val[0] ? val : NULL,
+			        j->inc_factor_text, err, errlen) != 0) {
 				*errtype = CTL_ERR_VALUE;
 				return NULL;
 			}
 		} else if (strcmp(opt, "factor") == 0) {
-			struct pyexpr_val v;
-
-			if (pyexpr_eval_str(val, &v, err, errlen) != 0) {
+			if (rebuild_bantime(j, j->inc_formula_text,
+			        val[0] ? val : NULL, err, errlen) != 0) {
 				*errtype = CTL_ERR_VALUE;
 				return NULL;
 			}
-			j->inc_factor = pyexpr_to_double(&v);
-			free(j->inc_factor_text);
-			j->inc_factor_text = xstrdup(val);
 		} else if (strcmp(opt, "multipliers") == 0) {
 			long *m = NULL;
 			size_t n = 0, cap = 0;
@@ -2768,6 +2591,8 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 			free(j->inc_mult);
 			j->inc_mult = m;
 			j->inc_nmult = n;
+			rebuild_bantime(j, j->inc_formula_text,
+			    j->inc_factor_text, err, errlen);
 		} else {
 			snprintf(err, errlen,
 			    "Invalid command '%s' (no set action or not yet "
