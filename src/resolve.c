@@ -61,14 +61,13 @@ resolve_new(uv_loop_t *loop, double (*now)(void))
 
 	r->loop = loop;
 	r->now = now;
-	r->cache = xcalloc(RESOLVE_CACHE_MAX, sizeof(*r->cache));
-	return r;
+	return r; /* the cache is allocated at the first answer */
 }
 
 void
 resolve_clear(struct resolve *r)
 {
-	for (size_t i = 0; i < RESOLVE_CACHE_MAX; i++) {
+	for (size_t i = 0; r->cache != NULL && i < RESOLVE_CACHE_MAX; i++) {
 		free(r->cache[i].name);
 		r->cache[i].name = NULL;
 	}
@@ -104,7 +103,7 @@ cache_find(struct resolve *r, const char *name)
 {
 	double now = rnow(r);
 
-	for (size_t i = 0; i < RESOLVE_CACHE_MAX; i++) {
+	for (size_t i = 0; r->cache != NULL && i < RESOLVE_CACHE_MAX; i++) {
 		struct centry *e = &r->cache[i];
 
 		if (e->name == NULL || strcmp(e->name, name) != 0)
@@ -122,7 +121,11 @@ cache_find(struct resolve *r, const char *name)
 static struct centry *
 cache_slot(struct resolve *r)
 {
-	struct centry *old = &r->cache[0];
+	struct centry *old;
+
+	if (r->cache == NULL)
+		r->cache = xcalloc(RESOLVE_CACHE_MAX, sizeof(*r->cache));
+	old = &r->cache[0];
 
 	for (size_t i = 0; i < RESOLVE_CACHE_MAX; i++) {
 		if (r->cache[i].name == NULL)
