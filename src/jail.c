@@ -32,7 +32,9 @@
 #include "pyexpr.h"
 #include "resolve.h"
 #include "sbuf.h"
+#include "journalmatch.h"
 #include "src_file.h"
+#include "src_journal.h"
 #include "tags.h"
 #include "timeval.h"
 #include "wardend.h"
@@ -95,6 +97,10 @@ struct jail {
 
 	struct jsource **src;
 	size_t nsrc;
+	bool journal; /* backend systemd: sj, not src */
+	struct src_journal *sj;
+	struct src_journal_params jp;
+	struct journalmatch jm;
 
 	struct pending *pend;
 	size_t npend, pendcap;
@@ -1152,14 +1158,11 @@ resolve_failure(struct jail *j, const struct failure *fl, double t)
 }
 
 static void
-handle_line(struct jail *j, const char *line, size_t len)
+handle_result(struct jail *j, struct filter_result *rp, const char *line,
+    size_t len, double now)
 {
-	struct filter_result res;
-	double now = jnow(j);
+	struct filter_result res = *rp;
 
-	if (j->idle)
-		return;
-	filter_process(j->filter, line, len, now, &res);
 	j->lines++;
 	if ((res.warn & FILTER_WARN_NODATE) &&
 	    wlog_rate_allow(&j->nodate_rate, now, NULL))
@@ -1206,6 +1209,118 @@ handle_line(struct jail *j, const char *line, size_t len)
 		j->next_svc = now + SVC_INTERVAL;
 		failtab_cleanup(j->ft, now);
 	}
+}
+
+static void
+handle_line(struct jail *j, const char *line, size_t len)
+{
+	struct filter_result res;
+	double now = jnow(j);
+
+	if (j->idle)
+		return;
+	filter_process(j->filter, line, len, now, &res);
+	handle_result(j, &res, line, len, now);
+}
+
+/* ---- journal source ---- */
+
+static void
+journal_entry(void *arg, const struct src_journal_entry *e)
+{
+	struct jail *j = arg;
+	struct filter_result res;
+	double now = jnow(j);
+
+	if (j->idle)
+		return;
+	filter_process_entry(
+	    j->filter, e->date, e->line, e->len, e->time, now, &res);
+	handle_result(j, &res, e->line, e->len, now);
+}
+
+static void
+journal_event(void *arg, const struct src_journal_event *ev)
+{
+	struct jail *j = arg;
+
+	switch (ev->kind) {
+	case SRC_JOURNAL_EV_CAUGHT_UP:
+		if (!j->in_operation) {
+			j->in_operation = true;
+			filter_set_in_operation(j->filter, true);
+		}
+		break;
+	case SRC_JOURNAL_EV_OPENED:
+	case SRC_JOURNAL_EV_RECOVERED:
+	case SRC_JOURNAL_EV_ROTATED:
+		wlog(WLOG_INFO, WLOG_JAIL, "[%s] journal: %s", j->name,
+		    ev->message ? ev->message : "");
+		break;
+	case SRC_JOURNAL_EV_LINE_CAPPED:
+		wlog(WLOG_WARNING, WLOG_JAIL,
+		    "[%s] journal: a message longer than the cap was cut "
+		    "(%llu so far)",
+		    j->name, (unsigned long long)ev->count);
+		break;
+	case SRC_JOURNAL_EV_MISSING:
+	case SRC_JOURNAL_EV_CURSOR_LOST:
+	case SRC_JOURNAL_EV_ERROR:
+		wlog(WLOG_WARNING, WLOG_JAIL, "[%s] journal: %s", j->name,
+		    ev->message ? ev->message : "error");
+		break;
+	}
+}
+
+/* Opens the jail's journal source (saved cursor, else the start the
+ * backend options ask for). */
+static void
+journal_open(struct jail *j)
+{
+	struct src_journal_opts o = {0};
+	struct diags d = DIAGS_INIT;
+	char *cursor = NULL;
+
+	if (j->env->loop == NULL)
+		return;
+	if (db_journal_get(j->env->db, j->name, &cursor) != 1) {
+		free(cursor);
+		cursor = NULL;
+	}
+	o.params = &j->jp;
+	o.match = &j->jm;
+	o.cursor = cursor;
+	o.start = j->jp.start;
+	if (j->jp.start == SRC_JOURNAL_START_SINCE)
+		o.since = jnow(j) -
+		    (j->jp.start_findtime ? j->findtime : j->jp.start_ago);
+	o.cb.entry = journal_entry;
+	o.cb.event = journal_event;
+	o.cb.arg = j;
+	j->sj = src_journal_new(j->env->loop, &o, &d);
+	for (size_t i = 0; i < d.n; i++)
+		wlog(WLOG_ERROR, WLOG_JAIL, "[%s] %s", j->name, d.v[i].msg);
+	diags_cleanup(&d);
+	free(cursor);
+	if (journalmatch_empty(&j->jm))
+		wlog(WLOG_NOTICE, WLOG_JAIL,
+		    "[%s] Jail started without 'journalmatch' set. Jail "
+		    "regexs will be checked against all journal entries, "
+		    "which is not advised for performance reasons.",
+		    j->name);
+}
+
+static json_t *
+journal_matches(const struct jail *j)
+{
+	struct sbuf b = SBUF_INIT;
+	json_t *l = json_array();
+
+	journalmatch_format(&j->jm, &b);
+	if (!journalmatch_empty(&j->jm))
+		json_array_append_new(l, ctl_json_string(sbuf_str(&b), b.len));
+	sbuf_cleanup(&b);
+	return l;
 }
 
 /* ---- sources ---- */
@@ -1372,6 +1487,12 @@ jail_save_positions(struct jail *j)
 
 	if (j->env->db == NULL)
 		return;
+	if (j->sj != NULL) {
+		const char *c = src_journal_cursor(j->sj);
+
+		if (c != NULL && c[0] != '\0')
+			db_journal_set(j->env->db, j->name, c);
+	}
 	for (size_t i = 0; i < j->nsrc; i++)
 		if (j->src[i]->src != NULL)
 			src_file_foreach(j->src[i]->src, save_pos, &p);
@@ -1464,13 +1585,16 @@ jail_new(
 	j->evict_rate = (struct wlog_rate)WLOG_RATE_INIT(60);
 	j->nodate_rate = (struct wlog_rate)WLOG_RATE_INIT(86400);
 	apply_options(j, cj);
+	src_journal_params_init(&j->jp);
+	journalmatch_init(&j->jm);
 	if (cj->backend_name != NULL &&
-	    strcmp(cj->backend_name, "systemd") == 0) {
-		diag_add(d, DIAG_ERROR, cj->file, cj->line,
-		    "[%s] backend 'systemd' (the journal) is not supported "
-		    "yet",
-		    cj->name);
-		goto fail;
+	    strncmp(cj->backend_name, "systemd", 7) == 0) {
+		j->journal = true;
+		if (src_journal_params_from_kv(&j->jp, &cj->backend_params,
+		        cj->file, cj->line, d) != 0 ||
+		    journalmatch_add_lines(&j->jm, &cj->filter.journalmatch,
+		        cj->file, cj->line, d) != 0)
+			goto fail;
 	}
 	if (rebuild_bantime(j, j->inc_formula_text, j->inc_factor_text, err,
 	        sizeof(err)) != 0) {
@@ -1600,11 +1724,14 @@ jail_start(struct jail *j)
 	size_t n = j->nsrc;
 	char b1[64];
 
+	const char *be = j->journal ? "systemd"
+	    : j->env->files         ? src_file_backend_name(j->env->files)
+	                            : "polling";
+
 	wlog(WLOG_INFO, WLOG_JAIL, "Creating new jail '%s'", j->name);
 	wlog(WLOG_INFO, WLOG_JAIL, "Jail '%s' uses %s {}", j->name,
-	    j->env->files ? src_file_backend_name(j->env->files) : "poller");
-	wlog(WLOG_INFO, WLOG_JAIL, "Initiated '%s' backend",
-	    j->env->files ? src_file_backend_name(j->env->files) : "polling");
+	    strcmp(be, "polling") == 0 ? "poller" : be);
+	wlog(WLOG_INFO, WLOG_JAIL, "Initiated '%s' backend", be);
 	wlog(WLOG_INFO, WLOG_FILTER, "  maxRetry: %d", j->maxretry);
 	wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s",
 	    timeval_format(j->findtime, b1, sizeof(b1)));
@@ -1628,7 +1755,9 @@ jail_start(struct jail *j)
 		free(srcs[i]);
 	}
 	free(srcs);
-	if (n == 0)
+	if (j->journal)
+		journal_open(j);
+	else if (n == 0)
 		wlog(WLOG_WARNING, WLOG_JAIL, "[%s] has no log file to watch",
 		    j->name);
 	if (!have_actions(j))
@@ -1696,6 +1825,30 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 	if (j->ig != NULL) {
 		ignore_free(j->ig);
 		j->ig = ignore_new(j->env->host, cj);
+	}
+	/* journal: new match and parameters, resuming after the cursor */
+	if (j->journal && j->sj != NULL) {
+		struct src_journal_params np;
+		struct journalmatch nm = JOURNALMATCH_INIT;
+
+		src_journal_params_init(&np);
+		if (src_journal_params_from_kv(
+		        &np, &cj->backend_params, cj->file, cj->line, d) == 0 &&
+		    journalmatch_add_lines(&nm, &cj->filter.journalmatch,
+		        cj->file, cj->line, d) == 0) {
+			jail_save_positions(j);
+			db_flush(j->env->db);
+			src_journal_free(j->sj);
+			j->sj = NULL;
+			src_journal_params_cleanup(&j->jp);
+			journalmatch_cleanup(&j->jm);
+			j->jp = np;
+			j->jm = nm;
+			journal_open(j);
+		} else {
+			src_journal_params_cleanup(&np);
+			journalmatch_cleanup(&nm);
+		}
 	}
 	/* log paths: drop the ones gone, add the new ones */
 	for (size_t i = 0; i < j->nsrc;) {
@@ -1774,6 +1927,8 @@ jail_stop(struct jail *j, void (*done)(void *arg), void *arg)
 	j->stop_arg = arg;
 	while (j->nsrc > 0)
 		del_source(j, j->nsrc - 1);
+	src_journal_free(j->sj);
+	j->sj = NULL;
 	if (j->timer_init)
 		uv_timer_stop(&j->unban_timer);
 	if (have_actions(j)) {
@@ -1821,6 +1976,9 @@ jail_free(struct jail *j)
 		free(s);
 	}
 	free(j->src);
+	src_journal_free(j->sj);
+	src_journal_params_cleanup(&j->jp);
+	journalmatch_cleanup(&j->jm);
 	while (j->dnsq != NULL) {
 		struct dnsq *q = j->dnsq;
 
@@ -1870,7 +2028,9 @@ jail_status(struct jail *j, const char *flavor)
 		    flavor);
 	filt = json_pack("[[s,I],[s,I],[s,o]]", "Currently failed",
 	    (json_int_t)failtab_size(j->ft), "Total failed",
-	    (json_int_t)failtab_total(j->ft), "File list", file_list(j));
+	    (json_int_t)failtab_total(j->ft),
+	    j->journal ? "Journal matches" : "File list",
+	    j->journal ? journal_matches(j) : file_list(j));
 	acts = json_pack("[[s,I],[s,I]]", "Currently banned",
 	    (json_int_t)banlist_size(j->bl), "Total banned",
 	    (json_int_t)banlist_total(j->bl));
@@ -2196,8 +2356,19 @@ jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		return jstring(strcasecmp(j->logencoding, "auto") == 0
 		        ? "UTF-8"
 		        : j->logencoding);
-	if (strcmp(what, "journalmatch") == 0)
-		return json_array();
+	if (strcmp(what, "journalmatch") == 0) {
+		json_t *l = json_array();
+
+		for (size_t g = 0; g < j->jm.n; g++) {
+			json_t *w = json_array();
+
+			for (size_t k = 0; k < j->jm.groups[g].n; k++)
+				json_array_append_new(
+				    w, jstring(j->jm.groups[g].v[k]));
+			json_array_append_new(l, w);
+		}
+		return l;
+	}
 	if (strcmp(what, "ignoreself") == 0)
 		return json_boolean(j->ig ? ignore_get_self(j->ig) : true);
 	if (strcmp(what, "ignoreip") == 0)
