@@ -3,9 +3,11 @@
  * directory exists: one sshd jail on /var/log/auth.log with Warden's own
  * sshd filter (OpenSSH 9.x failures, written for Warden, not fail2ban's
  * text), bans logged without a firewall action until the nftables backend
- * exists, SQLite under /var/lib/warden/. The files are written into a
- * private temporary directory and read by conf_load() like any other
- * tree, so the built-in jail behaves exactly as the same files on disk.
+ * exists, SQLite under /var/lib/warden/. Without /var/log/auth.log (a
+ * system with journald only) the jail reads sshd's journal entries
+ * instead. The files are written into a private temporary directory and
+ * read by conf_load() like any other tree, so the built-in jail behaves
+ * exactly as the same files on disk.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,6 +47,22 @@ static const char jail_conf[] =
     "port = ssh\n"
     "logpath = /var/log/auth.log\n";
 
+/* The same jail on the journal (no /var/log/auth.log). */
+static const char jail_conf_journal[] =
+    "# wardend's built-in jail: sshd failures in the journal.\n"
+    "[DEFAULT]\n"
+    "bantime = 10m\n"
+    "findtime = 10m\n"
+    "maxretry = 5\n"
+    "usedns = warn\n"
+    "ignoreself = true\n"
+    "\n"
+    "[sshd]\n"
+    "enabled = true\n"
+    "filter = sshd\n"
+    "port = ssh\n"
+    "backend = systemd\n";
+
 /*
  * Warden's sshd filter. The prefix takes the syslog/journal tag
  * ("host sshd[123]: ", "sshd-session[9]: ") and an "error: " level; each
@@ -68,7 +86,8 @@ const char default_conf_sshd_filter[] =
     "<F-USER>\\S*</F-USER> <HOST> port \\d+ \\[preauth\\]\\s*$\n"
     "ignoreregex =\n"
     "maxlines = 1\n"
-    "journalmatch = _SYSTEMD_UNIT=ssh.service + _COMM=sshd\n";
+    "journalmatch = _SYSTEMD_UNIT=ssh.service + _SYSTEMD_UNIT=sshd.service "
+    "+ _COMM=sshd + _COMM=sshd-session\n";
 
 struct dfile {
 	const char *path;
@@ -106,7 +125,7 @@ write_file(const char *path, const char *text)
 }
 
 char *
-default_conf_materialize(char *err, size_t errlen)
+default_conf_materialize(bool journal, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *dir, *sub = NULL;
@@ -125,7 +144,12 @@ default_conf_materialize(char *err, size_t errlen)
 		goto fail;
 	for (size_t i = 0; i < NFILES; i++) {
 		char *p = xasprintf("%s/%s", dir, files[i].path);
-		int rc = write_file(p, files[i].text);
+		const char *text = files[i].text;
+		int rc;
+
+		if (journal && text == jail_conf)
+			text = jail_conf_journal;
+		rc = write_file(p, text);
 
 		free(p);
 		if (rc != 0)

@@ -223,7 +223,9 @@ load_conf(struct warden *w, struct conf **out, struct diags *d, char *err,
 			    "Configuration directory %s does not exist", dir);
 			return -1;
 		}
-		tmp = default_conf_materialize(err, errlen);
+		/* journald-only systems have no auth.log */
+		tmp = default_conf_materialize(
+		    access("/var/log/auth.log", F_OK) != 0, err, errlen);
 		if (tmp == NULL)
 			return -1;
 		w->builtin = true;
@@ -1132,8 +1134,11 @@ main(int argc, char **argv)
 	if (w->builtin)
 		wlog(WLOG_INFO, WLOG_SERVER,
 		    "No configuration in %s: running the built-in default "
-		    "(jail 'sshd' on /var/log/auth.log)",
-		    w->opts.confdir);
+		    "(jail 'sshd' on %s; no firewall action yet: bans are "
+		    "logged and recorded only)",
+		    w->opts.confdir,
+		    access("/var/log/auth.log", F_OK) == 0 ? "/var/log/auth.log"
+		                                           : "the journal");
 	log_diags(&d);
 	diags_cleanup(&d);
 	w->loop = uv_default_loop();

@@ -152,11 +152,12 @@ void server_handle(void *arg, struct ctl_reply *reply, int argc, char **argv,
 
 /*
  * The built-in default configuration (default_conf.c): written into a new
- * private temporary directory that conf_load() can read. Returns the
+ * private temporary directory that conf_load() can read; journal: the
+ * sshd jail reads the journal instead of /var/log/auth.log. Returns the
  * directory (new string; remove it with default_conf_remove), or NULL
  * with a message in err.
  */
-char *default_conf_materialize(char *err, size_t errlen);
+char *default_conf_materialize(bool journal, char *err, size_t errlen);
 void default_conf_remove(const char *dir);
 
 /* The built-in sshd filter file's text (for tests). */

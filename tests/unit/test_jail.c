@@ -348,7 +348,7 @@ test_builtin_sshd(void)
 	        NULL},
 	};
 	char err[256];
-	char *dir = default_conf_materialize(err, sizeof(err));
+	char *dir = default_conf_materialize(false, err, sizeof(err));
 	struct diags d = DIAGS_INIT;
 	struct conf *c = NULL;
 	struct filter *f;
