@@ -28,12 +28,15 @@
 #define MLF_MATCHES_MAX     64           /* lines kept per mlfid entry */
 #define MLF_BYTES_MAX       (256 * 1024) /* bytes of matched lines per entry */
 #define MLF_USERS_MAX       64           /* names in an entry's "users" set */
+#define MLF_CHUNK           2048         /* arena chunk of a cache entry */
+#define MLF_SLACK           4096         /* garbage an entry may hold */
 
 /* fail2ban's tuple line: (text before the date, date, text after). */
 struct tline {
 	struct tline *next; /* in f->live or f->spare */
 	bool mark;
-	char *s; /* pre, date and post, contiguous, NUL-terminated */
+	bool ascii; /* pre and post hold no byte >= 0x80 */
+	char *s;    /* pre, date and post, contiguous, NUL-terminated */
 	size_t cap;
 	size_t pre, date, post; /* lengths */
 };
@@ -48,12 +51,15 @@ struct tlist {
 
 /* One mlfid cache entry, in a fixed slot; lists link slots by index. */
 struct mlf_entry {
-	char *key;      /* NULL when the slot is free */
-	uint64_t hash;  /* hash_str(key) */
-	double expires; /* epoch seconds */
-	void *block;    /* fdict_pack() block owning v */
-	const struct fentry *v;
-	size_t n;
+	char *key;        /* NULL when the slot is free */
+	uint64_t hash;    /* hash_str(key) */
+	double expires;   /* epoch seconds */
+	struct arena mem; /* v's strings and item arrays; what it holds is
+	                     never changed, a value that changes gets new
+	                     memory (compacted when mostly garbage) */
+	struct fentry *v; /* the cached dict, in insertion order */
+	size_t n, cap;
+	size_t live;    /* bytes in mem after the last compaction */
 	int prev, next; /* FIFO order (insertion), -1 at the ends; next
 	                   also links free slots */
 	int chain;      /* next slot in the same hash bucket, -1 */
@@ -85,6 +91,8 @@ struct filter {
 	struct tlist unmatched;
 	struct sbuf buf;  /* the regex subject */
 	bool buf_valid;   /* false: rebuild from linebuf (fail2ban's None) */
+	bool buf_ascii;   /* buf holds no byte >= 0x80 */
+	bool line_ascii;  /* the current line holds no byte >= 0x80 */
 	struct sbuf ibuf; /* ignoreregex subject in multi-line mode */
 	struct sbuf tmp;
 	struct sbuf utf8; /* a line with invalid UTF-8, repaired */
@@ -128,6 +136,7 @@ struct filter {
 
 /* ---- tuple lines ---- */
 
+/* A tuple line; its ascii flag is f->line_ascii. */
 static struct tline *
 tline_new(struct filter *f, const char *pre, size_t npre, const char *date,
     size_t ndate, const char *post, size_t npost)
@@ -155,6 +164,7 @@ tline_new(struct filter *f, const char *pre, size_t npre, const char *date,
 	t->date = ndate;
 	t->post = npost;
 	t->mark = false;
+	t->ascii = f->line_ascii;
 	t->next = f->live;
 	f->live = t;
 	return t;
@@ -215,10 +225,13 @@ tlist_assign(struct tlist *dst, const struct tlist *src)
 	dst->n = src->n;
 }
 
-/* "\n".join(pre + post for each) + "\n" */
-static void
+/* "\n".join(pre + post for each) + "\n"; returns true when it is all
+ * ASCII. */
+static bool
 tlist_join(const struct tlist *l, struct sbuf *out)
 {
+	bool ascii = true;
+
 	sbuf_reset(out);
 	for (size_t i = 0; i < l->n; i++) {
 		const struct tline *t = l->v[i];
@@ -227,8 +240,10 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 			sbuf_addch(out, '\n');
 		sbuf_add(out, t->s, t->pre);
 		sbuf_add(out, t->s + t->pre + t->date, t->post);
+		ascii = ascii && t->ascii;
 	}
 	sbuf_addch(out, '\n');
+	return ascii;
 }
 
 /* ---- matching ---- */
@@ -236,7 +251,8 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 /* Searches re in s; returns true on a match (ovector in f->md). A match
  * or depth limit counts as no match. */
 static bool
-re_search(struct filter *f, const struct fre *re, const char *s, size_t len)
+re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
+    bool ascii)
 {
 	int rc;
 
@@ -248,12 +264,7 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len)
 		if (!(re->first[c >> 3] & (1u << (c & 7))))
 			return false;
 	}
-	if (re->jit)
-		rc = pcre2_jit_match(
-		    re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
-	else
-		rc = pcre2_match(
-		    re->code, (PCRE2_SPTR)s, len, 0, 0, f->md, f->mctx);
+	rc = fre_match(re, s, len, ascii, f->md, f->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -318,6 +329,34 @@ fval_append(struct arena *a, enum fval_type type, const struct fval *old,
 	return r;
 }
 
+/* FILTER_LEAN: true when key's value can change a failure (its id, its
+ * nofail, the mlfid cache's decisions), or is the prefregex's content. */
+static bool
+key_needed(const struct filter *f, const char *key)
+{
+	return key == f->k.mlfid || key == f->k.nofail ||
+	    key == f->k.mlfgained || key == f->k.mlfforget ||
+	    key == f->k.mlfpending || key == f->k.users || key == f->k.user ||
+	    key == f->k.fid || key == f->k.ip4 || key == f->k.ip6 ||
+	    key == f->k.dns || key == f->k.cidr || key == f->k.content;
+}
+
+/* FILTER_LEAN: which of re's groups get_groups() keeps: the needed keys,
+ * and the alt_/tuple_ groups that fill one. */
+static void
+lean_needs(const struct filter *f, struct fre *re)
+{
+	re->need = xcalloc(re->nnames + 1, 1);
+	for (size_t i = 0; i < re->nnames; i++)
+		re->need[i] = key_needed(f, re->names[i].name);
+	for (size_t i = 0; i < re->nalts; i++)
+		if (key_needed(f, re->alts[i].target))
+			re->need[re->alts[i].src] = 1;
+	for (size_t i = 0; i < re->ntuples; i++)
+		if (key_needed(f, re->tuples[i].target))
+			re->need[re->tuples[i].src] = 1;
+}
+
 /*
  * fail2ban's Regex.getGroups(): every named group of the last match (None
  * when it did not take part), then alt_ and tuple_ merging.
@@ -337,7 +376,8 @@ get_groups(
 		struct fentry *e = &out->v[out->n++];
 
 		e->key = re->names[i].name;
-		if (g < nov && ov[2 * g] != PCRE2_UNSET)
+		if (g < nov && ov[2 * g] != PCRE2_UNSET &&
+		    (re->need == NULL || re->need[i]))
 			fval_str(&e->val,
 			    arena_strndup(&f->ar, s + ov[2 * g],
 			        ov[2 * g + 1] - ov[2 * g]));
@@ -365,6 +405,16 @@ get_groups(
 			r = fval_append(&f->ar, FVAL_TUPLE, NULL, two, 2);
 		}
 		fdict_set(&f->ar, out, re->tuples[i].target, &r);
+	}
+	if (re->need) {
+		/* FILTER_LEAN: only the keys that decide something */
+		size_t k = 0;
+
+		for (size_t i = 0; i < out->n; i++)
+			if (i < re->nnames ? re->need[i]
+			                   : key_needed(f, out->v[i].key))
+				out->v[k++] = out->v[i];
+		out->n = k;
 	}
 }
 
@@ -439,7 +489,7 @@ fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
 
 	f->matched.n = 0;
 	f->unmatched.n = 0;
-	if (!re_search(f, re, s, len))
+	if (!re_search(f, re, s, len, f->buf_ascii))
 		return false;
 	if (org->n <= 1) {
 		tlist_assign(&f->matched, org);
@@ -520,16 +570,16 @@ ignore_line(struct filter *f, bool with_fail)
 {
 	const char *s = f->buf.s;
 	size_t len = f->buf.len;
-	bool found = false;
+	bool found = false, ascii = f->buf_ascii;
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
 
 	if (with_fail && f->maxlines > 1) {
-		tlist_join(&f->matched, &f->ibuf);
+		ascii = tlist_join(&f->matched, &f->ibuf);
 		s = f->ibuf.s;
 		len = f->ibuf.len;
 	}
 	for (size_t i = 0; i < f->nign; i++) {
-		if (!re_search(f, &f->ign[i], s, len))
+		if (!re_search(f, &f->ign[i], s, len, ascii))
 			continue;
 		found = true;
 		f->line_ignored = true;
@@ -672,6 +722,58 @@ fmt_ipv4(const uint8_t *b, char *out)
 	}
 }
 
+void
+filter_fmt_ip6(const uint8_t *b, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned w[8];
+	int best = -1, blen = 0, cur = -1, clen = 0;
+
+	for (int i = 0; i < 8; i++) {
+		w[i] = (unsigned)b[2 * i] << 8 | b[2 * i + 1];
+		if (w[i] == 0) {
+			if (cur < 0) {
+				cur = i;
+				clen = 0;
+			}
+			clen++;
+			if (clen > blen) {
+				best = cur;
+				blen = clen;
+			}
+		} else {
+			cur = -1;
+		}
+	}
+	if (blen < 2)
+		best = -1;
+	for (int i = 0; i < 8; i++) {
+		if (best >= 0 && i >= best && i < best + blen) {
+			if (i == best)
+				*out++ = ':';
+			continue;
+		}
+		if (i)
+			*out++ = ':';
+		if (i == 6 && best == 0 &&
+		    (blen == 6 || (blen == 5 && w[5] == 0xffff))) {
+			fmt_ipv4(b + 12, out);
+			return;
+		}
+		for (int sh = 12, lead = 1; sh >= 0; sh -= 4) {
+			unsigned d = w[i] >> sh & 15;
+
+			if (lead && d == 0 && sh)
+				continue;
+			lead = 0;
+			*out++ = hex[d];
+		}
+	}
+	if (best >= 0 && best + blen == 8)
+		*out++ = ':';
+	*out = '\0';
+}
+
 /*
  * fail2ban's IPAddr(text, cidr). Returns 0, or -1 where Python raises
  * (a bad "/mask" in an id).
@@ -755,7 +857,7 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 		if (a->family == AF_INET)
 			fmt_ipv4(a->b, buf);
 		else
-			inet_ntop(a->family, a->b, buf, sizeof(buf));
+			filter_fmt_ip6(a->b, buf);
 		max = a->family == AF_INET ? 32 : 128;
 		if (a->prefix && a->prefix < max)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
@@ -804,6 +906,12 @@ bury(struct filter *f, void *block)
 }
 
 static void
+bury_chunk(void *ctx, void *chunk)
+{
+	bury(ctx, chunk);
+}
+
+static void
 grave_empty(struct filter *f)
 {
 	for (size_t i = 0; i < f->ngrave; i++)
@@ -820,6 +928,7 @@ cache_init(struct filter *f)
 		f->mlf_bucket[i] = -1;
 	for (int i = 0; i < FILTER_MLFID_MAX; i++) {
 		f->cache[i].key = NULL;
+		arena_init_chunk(&f->cache[i].mem, MLF_CHUNK);
 		f->cache[i].next = i + 1 < FILTER_MLFID_MAX ? i + 1 : -1;
 	}
 	f->mlf_free = 0;
@@ -844,8 +953,8 @@ cache_del(struct filter *f, struct mlf_entry *e)
 		f->mlf_tail = e->prev;
 	free(e->key);
 	e->key = NULL;
-	bury(f, e->block);
-	e->block = NULL;
+	arena_release(&e->mem, bury_chunk, f);
+	e->n = 0;
 	e->next = f->mlf_free;
 	f->mlf_free = i;
 	f->ncache--;
@@ -907,9 +1016,8 @@ cache_add(struct filter *f, const char *key, double now)
 	e->key = xstrdup(key);
 	e->hash = hash_str(key);
 	e->expires = now + FILTER_MLFID_TTL;
-	e->block = NULL;
-	e->v = NULL;
 	e->n = 0;
+	e->live = 0;
 	e->prev = f->mlf_tail;
 	e->next = -1;
 	if (f->mlf_tail >= 0)
@@ -944,14 +1052,33 @@ cap_list(struct fdict *d, const char *key)
 	v->u.v.n = keep;
 }
 
-/* Stores d as e's dict (fail2ban shares the dict object). */
+/*
+ * Stores d as e's dict (fail2ban shares the dict object): values e
+ * already holds are kept as they are, new ones are copied into e->mem.
+ * When most of e->mem is garbage (values replaced since), the live
+ * values move to new memory; the old is freed when the next line starts,
+ * as this line's failures may point into it.
+ */
 static void
 cache_store(struct filter *f, struct mlf_entry *e, struct fdict *d)
 {
 	cap_list(d, f->k.matches);
 	cap_list(d, f->k.nofail_matches);
-	bury(f, e->block);
-	e->block = fdict_pack(d, &e->v, &e->n);
+	xgrow(&e->v, &e->cap, d->n, sizeof(*e->v));
+	if (d->n)
+		memcpy(e->v, d->v, d->n * sizeof(*e->v));
+	e->n = d->n;
+	for (size_t i = 0; i < e->n; i++)
+		fval_persist(&e->mem, &e->v[i].val);
+	if (e->mem.used > 2 * e->live + MLF_SLACK) {
+		struct arena old = e->mem;
+
+		arena_init_chunk(&e->mem, MLF_CHUNK);
+		for (size_t i = 0; i < e->n; i++)
+			fval_persist(&e->mem, &e->v[i].val);
+		e->live = e->mem.used;
+		arena_release(&old, bury_chunk, f);
+	}
 }
 
 /* ---- failures ---- */
@@ -1097,7 +1224,9 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 		fdict_pop(fail, f->k.mlfgained, NULL);
 		fl &= ~(8u | 1u);
 	}
-	if ((fl & 1) == 0) {
+	if (f->cfg.flags & FILTER_LEAN) {
+		/* no matches lists */
+	} else if ((fl & 1) == 0) {
 		struct fval nm, m;
 		bool had = fdict_pop(fail, f->k.nofail_matches, &nm);
 		const struct fval *old =
@@ -1152,6 +1281,8 @@ emit(struct filter *f, int regex, enum failure_kind kind,
 	fl->has_time = has_date;
 	fl->time = has_date ? date : 0;
 	fl->nofail = get_truthy(fail, f->k.nofail);
+	if (f->cfg.flags & FILTER_LEAN)
+		return;
 	groups = arena_alloc(&f->ar, (fail->n + 1) * sizeof(*groups));
 	for (size_t i = 0; i < fail->n; i++)
 		if (fail->v[i].key != f->k.matches)
@@ -1196,7 +1327,7 @@ handle_match(struct filter *f, int idx, struct fdict *fail, bool has_date,
 			st = STEP_RETURN;
 			goto out;
 		}
-	} else {
+	} else if (!(f->cfg.flags & FILTER_LEAN)) {
 		struct fval ml = lines_value(f, &f->matched), m;
 
 		m = fval_append(&f->ar, FVAL_LIST,
@@ -1304,7 +1435,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		tlist_push(&f->linebuf, t);
 	}
 	tlist_assign(&f->orgbuf, &f->linebuf);
-	tlist_join(&f->orgbuf, &f->buf);
+	f->buf_ascii = tlist_join(&f->orgbuf, &f->buf);
 	f->buf_valid = true;
 
 	if (f->nign && f->nign + 2 < f->nfail && ignore_line(f, false))
@@ -1312,16 +1443,20 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 	if (f->has_pref) {
 		struct fval content;
 
-		f->pref_matched = re_search(f, &f->pref, f->buf.s, f->buf.len);
+		f->pref_matched =
+		    re_search(f, &f->pref, f->buf.s, f->buf.len, f->buf_ascii);
 		if (!f->pref_matched)
 			return;
 		get_groups(f, &f->pref, f->buf.s, &pre);
-		fdict_copy(&f->ar, &f->pref_groups, &pre);
+		if (!(f->cfg.flags & FILTER_LEAN))
+			fdict_copy(&f->ar, &f->pref_groups, &pre);
 		if (fdict_pop(&pre, f->k.content, &content) &&
 		    fval_truthy(&content)) {
 			const char *c = val_text(f, &content);
 
 			f->linebuf.n = 0;
+			/* a part of buf */
+			f->line_ascii = f->buf_ascii;
 			tlist_push(&f->linebuf,
 			    tline_new(f, "", 0, "", 0, c, strlen(c)));
 			f->buf_valid = false;
@@ -1336,7 +1471,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		size_t w;
 
 		if (!f->buf_valid) {
-			tlist_join(&f->linebuf, &f->buf);
+			f->buf_ascii = tlist_join(&f->linebuf, &f->buf);
 			f->buf_valid = true;
 		}
 		/* the next failregex whose screen admits the subject's first
@@ -1509,7 +1644,7 @@ utf8_seq(const unsigned char *s, size_t n, size_t *bad)
 /*
  * Lines are decoded as UTF-8 with replacement, as fail2ban decodes them:
  * returns line itself when it is valid, else a copy in f->utf8 with each
- * invalid subpart replaced by U+FFFD.
+ * invalid subpart replaced by U+FFFD. Sets f->line_ascii.
  */
 static const char *
 utf8_clean(struct filter *f, const char *line, size_t *len)
@@ -1525,7 +1660,8 @@ utf8_clean(struct filter *f, const char *line, size_t *len)
 	}
 	for (; i < n; i++)
 		acc |= s[i];
-	if ((acc & 0x8080808080808080ULL) == 0)
+	f->line_ascii = (acc & 0x8080808080808080ULL) == 0;
+	if (f->line_ascii)
 		return line;
 	i = 0;
 	while (i < n) {
@@ -1764,6 +1900,12 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 	for (size_t i = 0; i < f->nign; i++)
 		if (f->ign[i].ncaptures > maxcap)
 			maxcap = f->ign[i].ncaptures;
+	if (f->cfg.flags & FILTER_LEAN) {
+		if (f->has_pref)
+			lean_needs(f, &f->pref);
+		for (size_t i = 0; i < f->nfail; i++)
+			lean_needs(f, &f->fail[i]);
+	}
 	f->ncandw = f->nfail / 64 + 1;
 	f->cand = xcalloc(256 * f->ncandw, sizeof(*f->cand));
 	for (size_t i = 0; i < f->nfail; i++)
@@ -1828,6 +1970,8 @@ filter_free(struct filter *f)
 	sbuf_cleanup(&f->utf8);
 	sbuf_cleanup(&f->last_text);
 	cache_clear(f);
+	for (int i = 0; i < FILTER_MLFID_MAX; i++)
+		free(f->cache[i].v);
 	grave_empty(f);
 	free(f->grave);
 	free(f->usedns);

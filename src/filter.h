@@ -48,6 +48,13 @@ enum filter_flags {
 	FILTER_CHECK_FINDTIME = 1 << 3,
 	/* fail2ban-regex's date mode: %ExY accepts 1970..end of century. */
 	FILTER_WIDE_YEARS = 1 << 4,
+	/* Failures carry only what decides them: regex, kind, id, time and
+	 * nofail; their groups and matches are left empty (ngroups and
+	 * nmatches 0), and so is the result's pref_groups. Which lines fail,
+	 * with which id, is the same as without it (the mlfid cache keeps
+	 * what it needs). For callers that only count (`warden regex`'s
+	 * report). */
+	FILTER_LEAN = 1 << 5,
 };
 
 struct filter_config {

@@ -28,9 +28,21 @@ struct arena {
 	struct arena_chunk *head; /* chunks in use order */
 	struct arena_chunk *cur;  /* chunk being filled */
 	size_t used;              /* bytes allocated since the last reset */
+	size_t chunk;             /* size of an ordinary chunk */
 };
 
 void arena_init(struct arena *a);
+/* An arena whose ordinary chunks hold chunk bytes (small arenas). */
+void arena_init_chunk(struct arena *a, size_t chunk);
+/* True when p points into memory a allocated. */
+bool arena_owns(const struct arena *a, const void *p);
+/*
+ * Hands every chunk of a to give(ctx, chunk) (the receiver frees them
+ * with free(), e.g. once the results pointing into them are dead) and
+ * leaves a empty, as after arena_init_chunk() with its chunk size.
+ */
+void arena_release(
+    struct arena *a, void (*give)(void *ctx, void *chunk), void *ctx);
 void arena_cleanup(struct arena *a);
 /* Forgets every allocation, keeping the memory of ordinary chunks. */
 void arena_reset(struct arena *a);
@@ -80,6 +92,13 @@ void fdict_copy(struct arena *a, struct fdict *dst, const struct fdict *src);
 bool fval_truthy(const struct fval *v);
 
 /*
+ * Makes v self-contained in a: every string and item array of v that a
+ * does not own is copied into a (recursively); what a owns is shared, as
+ * it is never modified in place.
+ */
+void fval_persist(struct arena *a, struct fval *v);
+
+/*
  * Deep copy of d into one new heap block (caller frees with free()); the
  * result's entries are returned through out and n. Returns the block.
  */
@@ -113,11 +132,25 @@ struct fre {
 	size_t nalts;
 	struct fre_alt *tuples;
 	size_t ntuples;
+	uint8_t *need;  /* FILTER_LEAN: need[i] when names[i] decides
+	                   anything (its value is kept); NULL: all */
 	uint32_t *skip; /* group numbers of skiplines0, skiplines1 ... */
 	size_t nskip;
 	uint32_t ncaptures; /* capture count */
 	bool has_id_group;  /* fid, ip4, ip6, dns or mlfid present */
 	bool jit;           /* JIT-compiled: pcre2_jit_match() may be used */
+	/*
+	 * Variants of code with the same results on the subjects they are
+	 * used for, NULL when the pattern does not allow them (see
+	 * fre_match): var[FRE_ASCII] is compiled without UTF/UCP and used
+	 * for ASCII subjects; var[FRE_TAIL] (and var[FRE_TAIL | FRE_ASCII])
+	 * have a final ".+$" or ".*$" replaced by a look-ahead of one
+	 * character, used for subjects whose only newline is the last byte.
+	 * var[0] is code itself.
+	 */
+	pcre2_code *var[4];
+	bool var_jit[4];
+	uint32_t tail_grp; /* the group a rewritten tail closes, 0 for none */
 	/* The screen (filter_screen.c), checks that are cheaper than a
 	 * call into PCRE2 and never reject a subject the regex matches. */
 	uint32_t minlen; /* no match in a shorter subject */
@@ -163,6 +196,34 @@ void fre_glob2loc(const char *in, struct sbuf *out);
  * can start with. Leaves the screen off where PCRE2 cannot tell.
  */
 void fre_screen_build(struct fre *re, const char *pcre, uint32_t opts);
+
+enum { FRE_ASCII = 1, FRE_TAIL = 2 };
+
+/*
+ * Searches re in s[0..len) from offset 0 with the fastest variant that
+ * gives code's results: ascii says s holds no byte >= 0x80. Returns
+ * pcre2_match()'s result; on a match md's ovector is what code would
+ * have produced.
+ */
+int fre_match(const struct fre *re, const char *s, size_t len, bool ascii,
+    pcre2_match_data *md, pcre2_match_context *mctx);
+
+/*
+ * The tail of a PCRE2 pattern that fre_compile() rewrites: the offset of
+ * the '.' of a final ".+$" or ".*$" (at top level or ending a capture
+ * group that closes just before the '$', with no alternation around it),
+ * plus (true for ".+"), and the number of that group (0 for none).
+ * Returns false when the pattern has no such tail. Exposed for tests.
+ */
+bool fre_tail(const char *pcre, size_t *dot, bool *plus, uint32_t *grp);
+/* True when the pattern matches ASCII subjects alike with or without
+ * UTF/UCP (ASCII text, no escape of a code point >= 0x80). */
+bool fre_ascii_safe(const char *pcre);
+
+/* inet_ntop(AF_INET6) exactly as glibc writes it (zero-run compression,
+ * embedded IPv4 for mapped and compatible addresses), without stdio; out
+ * holds at least INET6_ADDRSTRLEN bytes. Exposed for tests. */
+void filter_fmt_ip6(const uint8_t *b, char *out);
 
 /* Group number lookup by Python name; 0 when absent. */
 uint32_t fre_group(const struct fre *re, const char *name);

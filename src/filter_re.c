@@ -872,6 +872,256 @@ load_names(struct fre *re, struct intern *keys)
 	}
 }
 
+/* ---- faster variants (see struct fre's var[]) ---- */
+
+bool
+fre_ascii_safe(const char *p)
+{
+	for (size_t i = 0; p[i]; i++) {
+		unsigned long cp = 0;
+
+		if ((unsigned char)p[i] >= 0x80)
+			return false;
+		if (p[i] != '\\')
+			continue;
+		i++;
+		if (p[i] == '\0')
+			return true;
+		if (p[i] != 'x' || p[i + 1] != '{')
+			continue;
+		/* \x{H...}: the translator's form of every code point escape */
+		for (i += 2; hexval(p[i]) >= 0 && cp < 0x80; i++)
+			cp = cp * 16 + (unsigned long)hexval(p[i]);
+		if (cp >= 0x80)
+			return false;
+		i--;
+	}
+	return true;
+}
+
+/* One open group while fre_tail() scans. */
+struct tail_grp {
+	uint32_t cap; /* capture number, 0 for none */
+	bool plain;   /* a capture or a (?: / (?flags: group */
+	bool alt;     /* '|' seen at the group's own level */
+};
+
+#define TAIL_DEPTH 64
+
+bool
+fre_tail(const char *p, size_t *dot, bool *plus, uint32_t *grp)
+{
+	struct tail_grp st[TAIL_DEPTH], closed = {0, false, true};
+	size_t n = strlen(p), i = 0, last_dot = SIZE_MAX, last_close = SIZE_MAX;
+	int depth = 0;
+	uint32_t ncap = 0;
+	bool top_alt = false;
+
+	while (i < n) {
+		char c = p[i];
+
+		if (c == '\\') {
+			i += 2;
+			continue;
+		}
+		if (c == '[') {
+			i++;
+			if (p[i] == '^')
+				i++;
+			if (p[i] == ']')
+				i++;
+			while (i < n && p[i] != ']')
+				i += p[i] == '\\' ? 2 : 1;
+			i++;
+			continue;
+		}
+		if (c == '|') {
+			if (depth == 0)
+				top_alt = true;
+			else
+				st[depth - 1].alt = true;
+			i++;
+			continue;
+		}
+		if (c == ')') {
+			if (depth == 0)
+				return false;
+			closed = st[--depth];
+			last_close = depth == 0 ? i : SIZE_MAX;
+			i++;
+			continue;
+		}
+		if (c == '.') {
+			last_dot = i++;
+			continue;
+		}
+		if (c != '(') {
+			i++;
+			continue;
+		}
+		if (depth == TAIL_DEPTH || p[i + 1] == '*')
+			return false; /* deep, or a PCRE2 verb */
+		st[depth].cap = 0;
+		st[depth].plain = false;
+		st[depth].alt = false;
+		if (p[i + 1] != '?') {
+			st[depth++].cap = ++ncap;
+			st[depth - 1].plain = true;
+			i++;
+			continue;
+		}
+		c = p[i + 2];
+		if (c == '#' ||
+		    (c == 'P' && (p[i + 3] == '=' || p[i + 3] == '>'))) {
+			/* a comment or a back reference: no group */
+			while (i < n && p[i] != ')')
+				i++;
+			i++;
+			continue;
+		}
+		if ((c == 'P' && p[i + 3] == '<') || c == '\'' ||
+		    (c == '<' && p[i + 3] != '=' && p[i + 3] != '!')) {
+			st[depth].cap = ++ncap;
+			st[depth++].plain = true;
+			i += 3;
+			continue;
+		}
+		if (c == '(') {
+			/* a condition (?(name)...: skip the name */
+			i += 3;
+			while (i < n && p[i] != ')')
+				i++;
+			depth++;
+			i++;
+			continue;
+		}
+		if (c == ':' || c == '-' || (c >= 'a' && c <= 'z')) {
+			size_t k = i + 2;
+
+			while (p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z')) {
+				/* "." would match a newline, or blanks are
+				 * not literal */
+				if (p[k] == 's' || p[k] == 'x')
+					return false;
+				k++;
+			}
+			if (p[k] == ')') {
+				i = k + 1; /* flags for the rest */
+				continue;
+			}
+			if (p[k] != ':')
+				return false;
+			st[depth++].plain = true;
+			i = k + 1;
+			continue;
+		}
+		depth++; /* look-arounds, atomic groups ... */
+		i += 2;
+	}
+	if (depth != 0 || top_alt || n < 3 || p[n - 1] != '$')
+		return false;
+	if ((p[n - 2] == '+' || p[n - 2] == '*') && last_dot == n - 3) {
+		*dot = n - 3;
+		*plus = p[n - 2] == '+';
+		*grp = 0;
+		return true;
+	}
+	if (n >= 4 && p[n - 2] == ')' && last_close == n - 2 &&
+	    (p[n - 3] == '+' || p[n - 3] == '*') && last_dot == n - 4 &&
+	    closed.plain && !closed.alt) {
+		*dot = n - 4;
+		*plus = p[n - 3] == '+';
+		*grp = closed.cap;
+		return true;
+	}
+	return false;
+}
+
+static void
+compile_var(struct fre *re, int k, const char *pat, size_t len, uint32_t opts)
+{
+	int errcode;
+	PCRE2_SIZE off;
+	pcre2_compile_context *cc = pcre2_compile_context_create(NULL);
+
+	pcre2_set_newline(cc, PCRE2_NEWLINE_LF);
+	re->var[k] =
+	    pcre2_compile((PCRE2_SPTR)pat, len, opts, &errcode, &off, cc);
+	pcre2_compile_context_free(cc);
+	if (re->var[k])
+		re->var_jit[k] =
+		    pcre2_jit_compile(re->var[k], PCRE2_JIT_COMPLETE) == 0;
+}
+
+/*
+ * The variants of a compiled pattern. Without UTF and UCP, an ASCII
+ * pattern treats ASCII subjects exactly as with them (\w, \d, \s, \b and
+ * case folding only differ on other characters). A final ".+$" (".*$")
+ * matches from position p, on a subject whose only newline is its last
+ * byte, exactly when one character (any) is left before that newline, and
+ * then always ends at that newline: "(?=.)" (nothing) decides the same,
+ * so every other group comes out the same; fre_match() puts the end back.
+ */
+static void
+build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
+{
+	uint32_t aopts =
+	    opts & ~(PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF);
+	bool ascii = fre_ascii_safe(pc);
+	size_t dot;
+	bool plus;
+	uint32_t grp;
+
+	re->var[0] = re->code;
+	re->var_jit[0] = re->jit;
+	if (ascii)
+		compile_var(re, FRE_ASCII, pc, len, aopts);
+	if (!(opts & PCRE2_MULTILINE) && fre_tail(pc, &dot, &plus, &grp)) {
+		struct sbuf t = SBUF_INIT;
+
+		sbuf_add(&t, pc, dot);
+		if (plus)
+			sbuf_addstr(&t, "(?=.)");
+		if (dot + 3 < len)
+			sbuf_addch(&t, ')'); /* the group the tail ends */
+		compile_var(re, FRE_TAIL, sbuf_str(&t), t.len, opts);
+		if (re->var[FRE_TAIL]) {
+			re->tail_grp = grp;
+			if (ascii)
+				compile_var(re, FRE_TAIL | FRE_ASCII,
+				    sbuf_str(&t), t.len, aopts);
+		}
+		sbuf_cleanup(&t);
+	}
+}
+
+int
+fre_match(const struct fre *re, const char *s, size_t len, bool ascii,
+    pcre2_match_data *md, pcre2_match_context *mctx)
+{
+	int k = ascii && re->var[FRE_ASCII] ? FRE_ASCII : 0, rc;
+
+	if (re->var[FRE_TAIL] && len > 0 && s[len - 1] == '\n' &&
+	    memchr(s, '\n', len - 1) == NULL)
+		k = re->var[k | FRE_TAIL] ? k | FRE_TAIL : FRE_TAIL;
+	if (re->var_jit[k])
+		rc = pcre2_jit_match(
+		    re->var[k], (PCRE2_SPTR)s, len, 0, 0, md, mctx);
+	else
+		rc =
+		    pcre2_match(re->var[k], (PCRE2_SPTR)s, len, 0, 0, md, mctx);
+	if (rc > 0 && (k & FRE_TAIL)) {
+		PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+		PCRE2_SIZE end = ov[1] > len - 1 ? ov[1] : len - 1;
+		uint32_t g = re->tail_grp;
+
+		ov[1] = end;
+		if (g && ov[2 * g] != PCRE2_UNSET)
+			ov[2 * g + 1] = end;
+	}
+	return rc;
+}
+
 int
 fre_compile(struct fre *re, const char *src, const char *file, int line,
     const char *usedns, bool multiline, enum fre_kind kind,
@@ -937,6 +1187,7 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
 		goto out;
 	}
 	fre_screen_build(re, sbuf_str(&pc), opts);
+	build_variants(re, sbuf_str(&pc), pc.len, opts);
 	rc = 0;
 out:
 	if (rc < 0)
@@ -956,8 +1207,11 @@ fre_cleanup(struct fre *re)
 	free(re->src);
 	free(re->expanded);
 	free(re->file);
+	for (int k = 1; k < 4; k++)
+		pcre2_code_free(re->var[k]);
 	pcre2_code_free(re->code);
 	free(re->names);
+	free(re->need);
 	free(re->alts);
 	free(re->tuples);
 	free(re->skip);

@@ -24,19 +24,51 @@ struct arena_chunk {
 void
 arena_init(struct arena *a)
 {
+	arena_init_chunk(a, CHUNK_SIZE);
+}
+
+void
+arena_init_chunk(struct arena *a, size_t chunk)
+{
 	memset(a, 0, sizeof(*a));
+	a->chunk = chunk;
 }
 
 void
 arena_cleanup(struct arena *a)
 {
 	struct arena_chunk *c = a->head, *next;
+	size_t chunk = a->chunk;
 
 	for (; c; c = next) {
 		next = c->next;
 		free(c);
 	}
-	arena_init(a);
+	arena_init_chunk(a, chunk);
+}
+
+bool
+arena_owns(const struct arena *a, const void *p)
+{
+	const unsigned char *u = p;
+
+	for (const struct arena_chunk *c = a->head; c; c = c->next)
+		if (u >= c->data && u < c->data + c->used)
+			return true;
+	return false;
+}
+
+void
+arena_release(struct arena *a, void (*give)(void *ctx, void *chunk), void *ctx)
+{
+	struct arena_chunk *c = a->head, *next;
+	size_t chunk = a->chunk;
+
+	for (; c; c = next) {
+		next = c->next;
+		give(ctx, c);
+	}
+	arena_init_chunk(a, chunk);
 }
 
 void
@@ -49,7 +81,7 @@ arena_reset(struct arena *a)
 	while (*pc) {
 		struct arena_chunk *c = *pc;
 
-		if (c->size > CHUNK_SIZE) {
+		if (c->size > a->chunk) {
 			*pc = c->next;
 			free(c);
 			continue;
@@ -75,7 +107,7 @@ arena_alloc(struct arena *a, size_t n)
 			break;
 	}
 	if (c == NULL) {
-		size_t size = need > CHUNK_SIZE ? need : CHUNK_SIZE;
+		size_t size = need > a->chunk ? need : a->chunk;
 
 		c = xmalloc(sizeof(*c) + size);
 		c->size = size;
@@ -186,6 +218,38 @@ fval_truthy(const struct fval *v)
 		return v->u.v.n > 0;
 	}
 	return false;
+}
+
+void
+fval_persist(struct arena *a, struct fval *v)
+{
+	switch (v->type) {
+	case FVAL_STR:
+		if (!arena_owns(a, v->u.s))
+			v->u.s = arena_strndup(a, v->u.s, strlen(v->u.s));
+		return;
+	case FVAL_IP:
+		if (v->u.ip.text && !arena_owns(a, v->u.ip.text))
+			v->u.ip.text = arena_strndup(
+			    a, v->u.ip.text, strlen(v->u.ip.text));
+		return;
+	case FVAL_SET:
+	case FVAL_TUPLE:
+	case FVAL_LIST: {
+		struct fval *items;
+
+		if (v->u.v.n == 0 || arena_owns(a, v->u.v.items))
+			return; /* made here: its items are too */
+		items = arena_alloc(a, v->u.v.n * sizeof(*items));
+		memcpy(items, v->u.v.items, v->u.v.n * sizeof(*items));
+		for (size_t i = 0; i < v->u.v.n; i++)
+			fval_persist(a, &items[i]);
+		v->u.v.items = items;
+		return;
+	}
+	default:
+		return;
+	}
 }
 
 /* ---- packing: deep copies through a size pass and a copy pass ---- */

@@ -5,8 +5,12 @@
  * filter with <SKIPLINES> and an ignoreregex, and one with alt/tuple
  * groups, <SUBNET> and F-ID, in both first-match and check-all modes.
  * An input starting with "RE:" compiles its first line as a failregex
- * (translation and compile errors are fine) and runs the rest through it.
- * Each result is checked for consistency (ids, counts, pointers).
+ * (translation and compile errors are fine) and runs the rest through it;
+ * the regex's faster variants (ASCII, rewritten tail) must also match
+ * every line exactly like its plain UTF-8 code. Each result is checked for
+ * consistency (ids, counts, pointers), and the fixed filters run twice,
+ * the second time in FILTER_LEAN mode, which must fail the same lines with
+ * the same ids.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +18,7 @@
 #include <string.h>
 
 #include "filter.h"
+#include "filter_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -65,12 +70,13 @@ static const struct spec specs[] = {
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 
 static struct filter *
-build(const struct spec *sp, const char *one)
+build(const struct spec *sp, const char *one, unsigned extra)
 {
 	struct filterdef fd;
 	struct diags d = DIAGS_INIT;
 	struct filter_config cfg = {
-	    .flags = sp ? sp->flags : FILTER_CHECK_ALL, .max_line_len = 4096};
+	    .flags = (sp ? sp->flags : FILTER_CHECK_ALL) | extra,
+	    .max_line_len = 4096};
 	struct filter *f;
 
 	filterdef_init(&fd);
@@ -123,8 +129,32 @@ check(const struct filter *f, const struct filter_result *res)
 		abort();
 }
 
+static const char *
+id_text(const struct failure *fl)
+{
+	return fl->id.text ? fl->id.text : "";
+}
+
+/* The lean twin decided the line as the full filter did. */
 static void
-feed(struct filter *f, const char *s, size_t n, double now)
+same(const struct filter_result *a, const struct filter_result *b)
+{
+	if (a->n != b->n || a->ignored != b->ignored)
+		abort();
+	for (size_t k = 0; k < a->n; k++) {
+		const struct failure *x = &a->v[k], *y = &b->v[k];
+
+		if (x->regex != y->regex || x->kind != y->kind ||
+		    x->nofail != y->nofail || x->has_time != y->has_time ||
+		    (x->has_time && x->time != y->time) ||
+		    strcmp(id_text(x), id_text(y)) != 0 || y->ngroups ||
+		    y->nmatches)
+			abort();
+	}
+}
+
+static void
+feed(struct filter *f, struct filter *lean, const char *s, size_t n, double now)
 {
 	size_t p = 0;
 	int k = 0;
@@ -132,43 +162,118 @@ feed(struct filter *f, const char *s, size_t n, double now)
 	while (p <= n) {
 		const char *e = memchr(s + p, '\n', n - p);
 		size_t l = e ? (size_t)(e - (s + p)) : n - p;
-		struct filter_result res;
+		struct filter_result res, lres;
 
-		if (k++ % 5 == 4)
+		if (k++ % 5 == 4) {
 			filter_process_entry(
 			    f, "2005-08-14T10:00:00", s + p, l, now, now, &res);
-		else
+			if (lean)
+				filter_process_entry(lean,
+				    "2005-08-14T10:00:00", s + p, l, now, now,
+				    &lres);
+		} else {
 			filter_process(f, s + p, l, now, &res);
+			if (lean)
+				filter_process(lean, s + p, l, now, &lres);
+		}
 		check(f, &res);
+		if (lean)
+			same(&res, &lres);
 		p += l + 1;
 		now += 7; /* lets cache entries and last dates age */
 	}
 }
 
+/* fre_match() (ASCII and tail variants) against the plain code. */
+static void
+variants(const char *py, const char *s, size_t n)
+{
+	static pcre2_match_data *a, *b;
+	static pcre2_match_context *mc;
+	struct intern keys = {NULL, 0, 0};
+	struct diags d = DIAGS_INIT;
+	struct fre re;
+	size_t p = 0;
+
+	if (a == NULL) {
+		a = pcre2_match_data_create(256, NULL);
+		b = pcre2_match_data_create(256, NULL);
+		mc = pcre2_match_context_create(NULL);
+		pcre2_set_match_limit(mc, 20000);
+		pcre2_set_depth_limit(mc, 2000);
+	}
+	if (fre_compile(&re, py, NULL, 0, "warn", false, FRE_PREF, NULL, &keys,
+	        &d) < 0) {
+		diags_cleanup(&d);
+		intern_cleanup(&keys);
+		return;
+	}
+	while (p <= n) {
+		const char *e = memchr(s + p, '\n', n - p);
+		size_t l = e ? (size_t)(e - (s + p)) + 1 : n - p;
+		bool ascii = true;
+		int ra, rb;
+
+		/* the line with its newline, and the rest of the input */
+		for (int two = 0; two < 2; two++) {
+			size_t len = two ? n - p : l;
+
+			ascii = true;
+			for (size_t i = 0; i < len; i++)
+				ascii = ascii && (unsigned char)s[p + i] < 0x80;
+			ra = fre_match(&re, s + p, len, ascii, a, mc);
+			rb = pcre2_match(
+			    re.code, (PCRE2_SPTR)(s + p), len, 0, 0, b, mc);
+			if (ra < -1 || rb < -1)
+				continue; /* a limit: only the count differs */
+			if (ra != rb)
+				abort();
+			for (int g = 0; g < ra; g++) {
+				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+
+				if (x[2 * g] != y[2 * g] ||
+				    x[2 * g + 1] != y[2 * g + 1])
+					abort();
+			}
+		}
+		p += l ? l : 1;
+	}
+	fre_cleanup(&re);
+	diags_cleanup(&d);
+	intern_cleanup(&keys);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct filter *fs[NSPECS];
+	static struct filter *fs[NSPECS], *lean[NSPECS];
 	const char *s = (const char *)data;
 
-	if (fs[0] == NULL)
-		for (size_t i = 0; i < NSPECS; i++)
-			fs[i] = build(&specs[i], NULL);
+	if (fs[0] == NULL) {
+		for (size_t i = 0; i < NSPECS; i++) {
+			fs[i] = build(&specs[i], NULL, 0);
+			lean[i] = build(&specs[i], NULL, FILTER_LEAN);
+		}
+	}
 	if (size >= 3 && memcmp(s, "RE:", 3) == 0) {
 		const char *e = memchr(s, '\n', size);
 		size_t l = e ? (size_t)(e - s) : size;
 		char *re = strndup(s + 3, l - 3);
-		struct filter *f = re ? build(NULL, re) : NULL;
+		struct filter *f = re ? build(NULL, re, 0) : NULL;
 
 		if (f && e)
-			feed(f, e + 1, size - l - 1, NOW);
+			feed(f, NULL, e + 1, size - l - 1, NOW);
+		if (re && e)
+			variants(re, e + 1, size - l - 1);
 		filter_free(f);
 		free(re);
 		return 0;
 	}
 	for (size_t i = 0; i < NSPECS; i++) {
 		filter_reset(fs[i]);
-		feed(fs[i], s, size, NOW);
+		filter_reset(lean[i]);
+		feed(fs[i], lean[i], s, size, NOW);
 	}
 	return 0;
 }

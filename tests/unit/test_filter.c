@@ -6,9 +6,11 @@
  * Expected values are fail2ban 1.0.2's behaviour (checked against
  * fail2ban-regex where noted).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "filter.h"
@@ -521,6 +523,232 @@ test_caps(void)
 	diags_cleanup(&d);
 }
 
+/* fre_match() with every variant agrees with the plain UTF pattern. */
+static void
+test_variants(void)
+{
+	static const struct {
+		const char *py;
+		bool tail;
+		uint32_t grp;
+	} pats[] = {
+	    {"^(?P<mlfid>\\s*\\S+ \\w+\\[\\d+\\]: )(?P<content>.+)$", true, 2},
+	    {"^(?P<mlfid>\\s*)(?P<content>.*)$", true, 2},
+	    {"^\\s*(?:error: )?(?P<content>(?:[Ll]ogin|[Bb]ad).+)$", true, 1},
+	    {"^\\w+ .+$", true, 0},
+	    {"^(x)(?:y.*)$", true, 0},
+	    {"(?i)^user (?P<user>\\w+)\\b.+$", true, 0},
+	    {"^a|b.+$", false, 0},
+	    {"^(?P<c>a|b.+)$", false, 0},
+	    {"^(?=x.+)$", false, 0},
+	    {"^x\\.+$", false, 0},
+	    {"^x[.]+$", false, 0},
+	    {"(?s)^x.+$", false, 0},
+	    {"^(?:(?P<c>.+))$", false, 0},
+	    {"^x.+?$", false, 0},
+	    {"^caf\\u00e9 \\w+$", false, 0},
+	};
+	static const char *const subj[] = {"", "\n", "  \n", " h sshd[1]: x\n",
+	    " h sshd[1]: \n", "login as root\n", "Bad thing\n",
+	    "user bob rest\n", "USER Bob\n", "a\nb\n", "w a\nb\n",
+	    "login a\nb\n", "x\ny\n", "xy\n", "xyz", "b\n", "x.\n", "x..\n",
+	    "caf\xc3\xa9 ok\n", "w \xc3\xa9\n",
+	    " h sshd[1]: \xc3\xa9\xc3\xa9\n",
+	    "\xe2\x84\xaa"
+	    "elvin\n"};
+	struct intern keys = {NULL, 0, 0};
+	pcre2_match_data *a = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *b = pcre2_match_data_create(16, NULL);
+	size_t bad = 0, dot;
+	bool plus;
+	uint32_t grp;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct fre re;
+		struct diags d = DIAGS_INIT;
+		struct sbuf pc = SBUF_INIT;
+		char *err = NULL;
+		size_t off;
+		bool t;
+
+		if (fre_compile(&re, pats[i].py, NULL, 0, "no", false, FRE_PREF,
+		        NULL, &keys, &d) < 0) {
+			ok(0, "compiles: %s", pats[i].py);
+			continue;
+		}
+		fre_translate(re.expanded, &pc, NULL, &err, &off);
+		t = fre_tail(sbuf_str(&pc), &dot, &plus, &grp);
+		ok(t == pats[i].tail && (!t || grp == pats[i].grp),
+		    "tail of %s: %s, group %u", pats[i].py,
+		    t ? "rewritten" : "kept", t ? grp : 0);
+		ok((re.var[FRE_TAIL] != NULL) == pats[i].tail,
+		    "the tail variant exists iff the tail is found");
+		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
+			const char *s = subj[k];
+			size_t n = strlen(s);
+			bool ascii = true;
+			int ra, rb;
+
+			for (size_t j = 0; j < n; j++)
+				ascii = ascii && (unsigned char)s[j] < 0x80;
+			ra = fre_match(&re, s, n, ascii, a, NULL);
+			rb = pcre2_match(
+			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+			if (ra != rb)
+				bad++;
+			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
+				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+
+				if (x[2 * g] != y[2 * g] ||
+				    x[2 * g + 1] != y[2 * g + 1])
+					bad++;
+			}
+		}
+		free(err);
+		sbuf_cleanup(&pc);
+		fre_cleanup(&re);
+		diags_cleanup(&d);
+	}
+	is_int(bad, 0, "every variant matches like the UTF pattern");
+	ok(fre_ascii_safe("^a\\x{41}\\\\x{e9}"), "ASCII escapes are safe");
+	ok(!fre_ascii_safe("^\\x{e9}") && !fre_ascii_safe("caf\xc3\xa9") &&
+	        !fre_ascii_safe("(?i)\\x{212a}"),
+	    "non-ASCII text or escapes are not");
+	pcre2_match_data_free(a);
+	pcre2_match_data_free(b);
+	intern_cleanup(&keys);
+}
+
+/* filter_fmt_ip6() writes what glibc's inet_ntop writes. */
+static void
+test_fmt_ip6(void)
+{
+	static const char *const fixed[] = {"::", "::1", "::2",
+	    "1::", "::ffff:1.2.3.4", "::1.2.3.4", "::ffff:0:1.2.3.4",
+	    "1:0:0:2::3", "1::2:0:0:3", "0:0:1::", "2001:db8::ff00:42:8329",
+	    "1:2:3:4:5:6:7:8", "fe80::1:0:0:1", "::fffe:1.2.3.4", "::0.0.1.0"};
+	unsigned long seed = 12345, bad = 0;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		uint8_t b[16];
+		char x[INET6_ADDRSTRLEN], y[INET6_ADDRSTRLEN];
+
+		inet_pton(AF_INET6, fixed[i], b);
+		inet_ntop(AF_INET6, b, x, sizeof(x));
+		filter_fmt_ip6(b, y);
+		is_str(y, x, "%s", fixed[i]);
+	}
+	for (int it = 0; it < 200000; it++) {
+		uint8_t b[16];
+		char x[INET6_ADDRSTRLEN], y[INET6_ADDRSTRLEN];
+
+		for (int i = 0; i < 16; i++) {
+			seed = seed * 6364136223846793005UL +
+			    1442695040888963407UL;
+			unsigned r = (unsigned)(seed >> 33);
+
+			b[i] = r % 8 < 5 ? 0
+			    : r % 8 == 5 ? 0xff
+			                 : (uint8_t)(r >> 8);
+		}
+		inet_ntop(AF_INET6, b, x, sizeof(x));
+		filter_fmt_ip6(b, y);
+		bad += strcmp(x, y) != 0;
+	}
+	is_int(bad, 0, "200000 sparse addresses as inet_ntop writes them");
+}
+
+/* FILTER_LEAN decides every line as the full mode does. */
+static void
+test_lean(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *pref = "^<F-MLFID>\\s*\\S+ sshd\\[\\d+\\]: </F-MLFID>"
+	                   "<F-CONTENT>.+</F-CONTENT>$";
+	const char *re[] = {
+	    "^Failed \\S+ for (?:invalid user )?<F-USER>\\S+</F-USER> from "
+	    "<HOST>",
+	    "^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>",
+	    "^Failed none for <F-USER>\\S+</F-USER>$",
+	    "^<F-NOFAIL><F-MLFFORGET>Disconnected</F-MLFFORGET></F-NOFAIL> "
+	    "from <HOST>$",
+	    "^<F-MLFFORGET><F-MLFGAINED>Accepted \\w+</F-MLFGAINED>"
+	    "</F-MLFFORGET> for <F-USER>\\S+</F-USER> from <HOST>",
+	    "^auth ruser=<F-ALT_USER>\\S*</F-ALT_USER> rhost=<HOST>"
+	    "(?: user=<F-USER>\\S*</F-USER>)?",
+	    "^tuple <F-ID>\\S+</F-ID> <F-TUPLE_ID>\\d+</F-TUPLE_ID> port "
+	    "<F-PORT>\\d+</F-PORT>",
+	    NULL};
+	static const char *const lines[] = {
+	    "Aug 14 11:59:00 h sshd[1]: Connection from 192.0.2.5",
+	    "Aug 14 11:59:01 h sshd[1]: Failed password for root from "
+	    "192.0.2.5 port 22",
+	    "Aug 14 11:59:01 h sshd[1]: Failed password for invalid user "
+	    "bob from 192.0.2.5 port 22",
+	    "Aug 14 11:59:02 h sshd[2]: Failed none for eve",
+	    "Aug 14 11:59:03 h sshd[2]: auth ruser=eve rhost=2001:db8::1",
+	    "Aug 14 11:59:03 h sshd[2]: Disconnected from 192.0.2.6",
+	    "Aug 14 11:59:04 h sshd[3]: Connection from 192.0.2.8",
+	    "Aug 14 11:59:05 h sshd[3]: Accepted password for bob from "
+	    "192.0.2.8",
+	    "Aug 14 11:59:06 h sshd[3]: Failed password for bob from "
+	    "192.0.2.8 port 22",
+	    "Aug 14 11:59:07 h sshd[4]: auth ruser= rhost=host.example "
+	    "user=al",
+	    "Aug 14 11:59:08 h sshd[4]: tuple abc 12 port 22",
+	    "Aug 14 11:59:09 h sshd[4]: Disconnected from 192.0.2.9",
+	    "Aug 14 11:59:10 h sshd[5]: Failed none for x",
+	};
+	unsigned modes[] = {FILTER_CHECK_ALL | FILTER_KEEP_PENDING,
+	    FILTER_KEEP_PENDING, FILTER_CHECK_ALL | FILTER_RAW_HOSTS, 0};
+	size_t bad = 0, total = 0;
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		struct filter *full = mk(pref, re, NULL, 1, modes[m], &d);
+		struct filter *lean =
+		    mk(pref, re, NULL, 1, modes[m] | FILTER_LEAN, &d);
+
+		for (int rep = 0; rep < 2; rep++) {
+			for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]);
+			     i++) {
+				struct filter_result a, b;
+
+				run(full, lines[i], &a);
+				run(lean, lines[i], &b);
+				total += a.n;
+				if (a.n != b.n || a.ignored != b.ignored ||
+				    b.npref_groups != 0) {
+					bad++;
+					continue;
+				}
+				for (size_t k = 0; k < a.n; k++) {
+					const struct failure *x = &a.v[k],
+					                     *y = &b.v[k];
+
+					if (x->regex != y->regex ||
+					    x->kind != y->kind ||
+					    x->nofail != y->nofail ||
+					    x->has_time != y->has_time ||
+					    x->time != y->time ||
+					    (x->id.text == NULL) !=
+					        (y->id.text == NULL) ||
+					    (x->id.text &&
+					        strcmp(
+					            x->id.text, y->id.text)) ||
+					    y->ngroups || y->nmatches)
+						bad++;
+				}
+			}
+		}
+		filter_free(full);
+		filter_free(lean);
+	}
+	ok(total > 20, "the lines fail %zu times", total);
+	is_int(bad, 0, "lean mode: same failures, ids and nofail, no details");
+	diags_cleanup(&d);
+}
+
 int
 main(void)
 {
@@ -536,5 +764,8 @@ main(void)
 	test_dates_and_ignore();
 	test_findtime();
 	test_caps();
+	test_variants();
+	test_fmt_ip6();
+	test_lean();
 	return done_testing();
 }
