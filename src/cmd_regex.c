@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -18,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "conf.h"
@@ -1581,6 +1583,70 @@ feed(struct run *r, const char *line, size_t len, size_t lineno)
 	test_line(r, line, len, lineno);
 }
 
+#define READ_CHUNK     (1024 * 1024)
+#define LINE_BYTES_MAX (64 * 1024 * 1024)
+
+/*
+ * Feeds every complete line of fd: large reads, lines found with memchr
+ * and fed in place. Like fail2ban's FileContainer, a last line without
+ * its newline is not complete yet and is not read. A line longer than
+ * LINE_BYTES_MAX is fed as its first LINE_BYTES_MAX bytes (the filter
+ * truncates far earlier anyway); the rest of it is skipped.
+ */
+static void
+feed_fd(struct run *r, int fd)
+{
+	size_t cap = 2 * READ_CHUNK, have = 0, lineno = 0;
+	char *buf = xmalloc(cap + 1);
+	bool skip = false; /* dropping the rest of an overlong line */
+
+	for (;;) {
+		ssize_t n;
+		size_t start = 0;
+
+		if (cap - have < READ_CHUNK / 2) {
+			if (cap < 2 * (size_t)LINE_BYTES_MAX) {
+				cap *= 2;
+				buf = xreallocarray(buf, cap + 1, 1);
+			}
+		}
+		n = read(fd, buf + have, cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (skip) {
+			char *nl = memchr(buf + have, '\n', (size_t)n);
+
+			if (nl == NULL)
+				continue;
+			/* the head kept, then this newline */
+			buf[have] = '\n';
+			memmove(buf + have + 1, nl + 1,
+			    (size_t)(buf + have + n - (nl + 1)));
+			n = (ssize_t)(buf + have + n - (nl + 1)) + 1;
+			skip = false;
+		}
+		have += (size_t)n;
+		for (;;) {
+			char *nl = memchr(buf + start, '\n', have - start);
+
+			if (nl == NULL)
+				break;
+			feed(r, buf + start, (size_t)(nl - (buf + start)) + 1,
+			    ++lineno);
+			start = (size_t)(nl - buf) + 1;
+		}
+		memmove(buf, buf + start, have - start);
+		have -= start;
+		if (have >= LINE_BYTES_MAX) {
+			have = LINE_BYTES_MAX;
+			skip = true;
+		}
+	}
+	free(buf);
+}
+
 /* ---- the report ---- */
 
 static void
@@ -1881,6 +1947,9 @@ cmd_regex(int argc, char **argv)
 		cfg.flags |= FILTER_CHECK_ALL;
 	if (!o.out)
 		cfg.flags |= FILTER_KEEP_PENDING;
+	/* the plain report needs no groups nor matched lines */
+	if (!o.out && !o.json && o.verbose <= 0)
+		cfg.flags |= FILTER_LEAN;
 	cfg.max_line_len = o.max_line_len;
 	r.f = filter_new(&r.fd, &cfg, time(NULL), &d);
 	if (r.f == NULL) {
@@ -1918,12 +1987,9 @@ cmd_regex(int argc, char **argv)
 		        r.f, i + (o.args.n == 3 ? r.ign_offset : 0)));
 
 	if (is_file(log)) {
-		FILE *fp = fopen(log, "rb");
-		char *buf = NULL;
-		size_t cap = 0, lineno = 0;
-		ssize_t n;
+		int fd = open(log, O_RDONLY | O_CLOEXEC);
 
-		if (fp == NULL) {
+		if (fd < 0) {
 			printf("[Errno %d] %s: '%s'\n", errno, strerror(errno),
 			    log);
 			goto done;
@@ -1934,16 +2000,8 @@ cmd_regex(int argc, char **argv)
 			printf("\n");
 		}
 		t0 = wall_now();
-		/* like fail2ban's FileContainer, a last line without its
-		 * newline is not complete yet and is not read */
-		for (;;) {
-			n = getline(&buf, &cap, fp);
-			if (n <= 0 || buf[n - 1] != '\n')
-				break;
-			feed(&r, buf, (size_t)n, ++lineno);
-		}
-		free(buf);
-		fclose(fp);
+		feed_fd(&r, fd);
+		close(fd);
 	} else if (strncmp(log, "systemd-journal", 15) == 0) {
 		printf("ERROR: systemd-journal is not supported yet by warden "
 		       "regex (it comes with the journal backend)\n");
