@@ -19,13 +19,16 @@
 #include <glob.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-journal.h>
 
@@ -710,6 +713,65 @@ src_journal_date_text(uint64_t usec, char *buf, size_t n)
 	return buf;
 }
 
+/* ---- SIGBUS ---------------------------------------------------------- */
+
+/*
+ * sd-journal reads journal files through mmap. A file that shrinks under
+ * the reader (truncated by hand, a broken disk, a damaged copy) turns the
+ * next access to a page past its new end into SIGBUS, which would kill
+ * the daemon. As journalctl does (systemd's sigbus.c), the handler maps
+ * an anonymous zero page over the faulting page and returns: libsystemd
+ * then sees zeros, i.e. a corrupt object, and fails that read. Sources
+ * notice the count change, drop what they were reading and reopen at
+ * their cursor. Only BUS_ADRERR faults (an address past a file's end) are
+ * handled; anything else gets the default action.
+ */
+static volatile sig_atomic_t sj_sigbus_count;
+static long sj_page_size;
+
+static void
+sj_sigbus(int sig, siginfo_t *si, void *ctx)
+{
+	uintptr_t a;
+
+	(void)ctx;
+	if (si->si_code == BUS_ADRERR && si->si_addr != NULL &&
+	    sj_page_size > 0) {
+		a = (uintptr_t)si->si_addr & ~((uintptr_t)sj_page_size - 1);
+		if (mmap((void *)a, (size_t)sj_page_size, PROT_READ,
+		        MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		        0) != MAP_FAILED) {
+			sj_sigbus_count = sj_sigbus_count + 1;
+			return;
+		}
+	}
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void
+src_journal_sigbus_install(void)
+{
+	static bool done;
+	struct sigaction sa;
+
+	if (done)
+		return;
+	done = true;
+	sj_page_size = sysconf(_SC_PAGESIZE);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = sj_sigbus;
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, NULL);
+}
+
+unsigned long
+src_journal_sigbus_count(void)
+{
+	return (unsigned long)sj_sigbus_count;
+}
+
 /* ---- the follower ---------------------------------------------------- */
 
 enum sj_mode { SJ_DEFAULT, SJ_PATH, SJ_FILES, SJ_NAMESPACE };
@@ -757,8 +819,9 @@ struct src_journal {
 	uint64_t last_err_ms;
 	uint64_t skipped; /* entries skipped for read errors */
 	bool caught_up;
-	bool dead; /* freed (maybe from a callback): the journal
-	              is closed, handles are closing */
+	sig_atomic_t sigbus_seen; /* sj_sigbus_count at the last check */
+	bool dead;                /* freed (maybe from a callback): the journal
+	                             is closed, handles are closing */
 	struct src_journal_stats st;
 	/* per-entry scratch */
 	struct sbuf line;
@@ -1117,6 +1180,7 @@ sj_open(struct src_journal *sj)
 		uv_poll_start(&sj->poll->h, sj->poll_events, on_poll);
 	sj->st.opens++;
 	sj->st.open = true;
+	sj->sigbus_seen = sj_sigbus_count;
 	arm_timeout(sj);
 	emit(sj, SRC_JOURNAL_EV_OPENED, 0, "%s opened, reading %s", where(sj),
 	    pos);
@@ -1400,6 +1464,15 @@ sj_drain(struct src_journal *sj)
 				return;
 		}
 		r = read_fields(sj, &f);
+		if (sj_sigbus_count != sj->sigbus_seen) {
+			/* what was read may be zeros: start over at the
+			 * cursor of the last delivered entry */
+			sj->sigbus_seen = sj_sigbus_count;
+			fail_and_reopen(sj, EBADMSG,
+			    "a journal file shrank under the reader (SIGBUS); "
+			    "reopening at the last cursor");
+			return;
+		}
 		if (r < 0) {
 			sj->skipped++;
 			n++; /* a corrupt stretch counts against the budget */
@@ -1440,6 +1513,13 @@ sj_drain(struct src_journal *sj)
 	}
 	if (sj->j == NULL)
 		return;
+	if (sj_sigbus_count != sj->sigbus_seen) {
+		sj->sigbus_seen = sj_sigbus_count;
+		fail_and_reopen(sj, EBADMSG,
+		    "a journal file shrank under the reader (SIGBUS); "
+		    "reopening at the last cursor");
+		return;
+	}
 	if (delivered) {
 		char *c = NULL;
 
@@ -1562,6 +1642,7 @@ src_journal_new(
 				}
 			}
 	}
+	src_journal_sigbus_install();
 	sj = xcalloc(1, sizeof(*sj));
 	sj->loop = loop;
 	sj->cb = opts->cb;

@@ -256,6 +256,16 @@ const char *src_journal_cursor(const struct src_journal *sj);
  */
 char *src_journal_entry_cursor(struct src_journal *sj);
 
+/*
+ * Installs (once per process) the SIGBUS handler that keeps a journal
+ * file shrinking under the reader from killing the process: the faulting
+ * page is replaced by zeros, the read fails, and every source reopens at
+ * its cursor (an EV_ERROR). src_journal_new() calls it; a daemon that
+ * installs its own SIGBUS handler must not. The count is for tests.
+ */
+void src_journal_sigbus_install(void);
+unsigned long src_journal_sigbus_count(void);
+
 struct src_journal_stats {
 	uint64_t entries; /* delivered */
 	uint64_t capped;  /* lines cut at line_max */

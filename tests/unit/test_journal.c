@@ -172,7 +172,9 @@ struct rec {
 	bool counts[8];
 	size_t evcount[8];
 	struct src_journal *sj;
-	size_t free_after; /* free the source at this many lines */
+	size_t free_after;  /* free the source at this many lines */
+	size_t trunc_after; /* truncate trunc_path at this many lines */
+	const char *trunc_path;
 	bool caught_up;
 	uint64_t turn;       /* loop turns seen by a check handle */
 	uint64_t turns_used; /* distinct turns that delivered */
@@ -211,6 +213,8 @@ rec_entry(void *arg, const struct src_journal_entry *e)
 	}
 	if (++r->in_turn > r->max_in_turn)
 		r->max_in_turn = r->in_turn;
+	if (r->trunc_after && r->n == r->trunc_after)
+		(void)!truncate(r->trunc_path, 1 << 20);
 	if (r->free_after && r->n == r->free_after) {
 		src_journal_free(r->sj);
 		r->sj = NULL;
@@ -1067,6 +1071,33 @@ test_missing_rotation_corruption(uv_loop_t *loop)
 		unlink(jl);
 		free(g);
 		free(jl);
+		free(spec);
+	}
+
+	/* a file that shrinks under the reader: SIGBUS is caught */
+	{
+		char *jt = xasprintf("%s/t.journal", dir);
+		unsigned long bus0 = src_journal_sigbus_count();
+
+		ents(&b, 0, 30000, T0);
+		mkjournal(jt, &b);
+		sbuf_reset(&b);
+		spec = xasprintf("systemd-journal[journalfiles=%s]", jt);
+		r.trunc_after = 100;
+		r.trunc_path = jt;
+		follow(loop, &r, spec, NULL, SRC_JOURNAL_START_HEAD, NULL);
+		want_kind = SRC_JOURNAL_EV_ERROR;
+		ok(run_until(loop, &r, got_event, 3000),
+		    "a journal truncated while read: an error event, no crash");
+		ok(src_journal_sigbus_count() > bus0,
+		    "... the SIGBUS was caught");
+		ok(r.n >= 100 && r.n < 30000,
+		    "... entries before it were delivered (%zu)", r.n);
+		src_journal_free(r.sj);
+		drain_loop(loop);
+		rec_reset(&r);
+		unlink(jt);
+		free(jt);
 		free(spec);
 	}
 
