@@ -887,7 +887,7 @@ list_active(const struct src_journal *sj, struct strv *out)
 	struct strv g = STRV_INIT;
 	const char *roots[2];
 	size_t nroots = 0;
-	bool users = !(sj->has_flags && (sj->flags & SD_JOURNAL_SYSTEM));
+	bool users = !(sj->flags & SD_JOURNAL_SYSTEM);
 
 	if (sj->path) {
 		roots[nroots++] = sj->path;
