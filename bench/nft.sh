@@ -266,7 +266,7 @@ for n in $sizes; do
 		inns nft add element inet warden addr4-bench '{ 203.0.113.77 }'
 		t0=$(ms)
 		wstart "$d" >/dev/null || exit 1
-		inns "$PROBE" warden addr4-bench gone 60 203.0.113.77 >/dev/null
+		inns "$PROBE" addr4-bench gone 60 203.0.113.77 >/dev/null
 		R[w,rkill]=$(($(ms) - t0))
 		R[w,rkillc]=$(count warden addr4-bench)
 		# restart after a stop (which flushes): all back in the set
@@ -275,7 +275,7 @@ for n in $sizes; do
 		t0=$(ms)
 		wstart "$d" >/dev/null || exit 1
 		read -r first mid last < <(python3 -c "import ipaddress as i; b=i.ip_address('$(base_of 100000)'); print(b, b+50000, b+99999)")
-		inns "$PROBE" warden addr4-bench wait 60 "$last" "$mid" "$first" >/dev/null
+		inns "$PROBE" addr4-bench wait 60 "$last" "$mid" "$first" >/dev/null
 		R[w,rstop]=$(($(ms) - t0))
 		R[w,rstopc]=$(count warden addr4-bench)
 	fi
@@ -354,4 +354,4 @@ for n in $sizes; do
 	[ -n "${R[drv,$n]:-}" ] && printf '  %6d bans: %8s ms  (%s bans/s)\n' "$n" "${R[drv,$n]}" \
 		"$(awk -v n="$n" -v m="${R[drv,$n]}" 'BEGIN { printf "%.0f", n / (m / 1000) }')"
 done
-printf '  100000 restored bans reconciled: %s ms (includes the 150 ms restore wait)\n' "${R[drv,restore]:-?}"
+printf '  100000 restored bans reconciled: %s ms (includes the 50 ms restore wait)\n' "${R[drv,restore]:-?}"

@@ -352,7 +352,7 @@ load_conf(struct nftact *na, const struct conf_action *c, struct nft_spec *spec,
 		sbuf_cleanup(&kc.out);
 	}
 	na->check_s = prop_seconds(na, "checkinterval", 10);
-	na->settle_s = prop_seconds(na, "restorewait", 0.15);
+	na->settle_s = prop_seconds(na, "restorewait", 0.05);
 	na->a->norestored = c->norestored > 0;
 	return rc;
 }
@@ -483,28 +483,28 @@ reason(const struct nftact *na, const struct nft_batch *b,
 
 static void schedule_retry(struct nftact *na);
 
-/* The kernel refused a transaction: remember, log, retry later. */
+/* The kernel refused a transaction (or the objects are gone): remember,
+ * log, retry later. */
 static void
 set_broken(struct nftact *na, char *why, const char *op, const char *info)
 {
 	double now = now_wall(na);
-	bool first = na->error == NULL;
+	char *msg;
 
-	if (first)
+	if (na->error == NULL)
 		na->error_since = now;
 	free(na->error);
 	na->error = why;
 	na->failures++;
 	na->st = NS_BROKEN;
 	schedule_retry(na);
-	if (first || wlog_rate_allow(&na->rate, now, NULL)) {
-		char *msg = xasprintf("%s; bans are kept and re-applied, next "
-		                      "attempt in %.0f s",
-		    why, na->next_retry - now);
-
-		action_log_failure(na->a, op, info, msg);
-		free(msg);
-	}
+	/* every attempt is logged: the back-off keeps it to one line a
+	 * minute at most */
+	msg = xasprintf("%s; bans are kept and re-applied, next attempt in "
+	                "%.0f s",
+	    why, na->next_retry - now);
+	action_log_failure(na->a, op, info, msg);
+	free(msg);
 }
 
 static void

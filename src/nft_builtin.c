@@ -52,7 +52,7 @@
 	"checkinterval = 10\n"                                                 \
 	"# seconds to wait for the bans restored at start before the\n"        \
 	"# sets are reconciled with them in one transaction\n"                 \
-	"restorewait = 0.15\n"
+	"restorewait = 0.05\n"
 
 static const char warden_nft[] =
     NFT_ACTION_HEAD "# multiport: only the ports above; allports: every port\n"
