@@ -186,6 +186,19 @@ key_text(const struct fkey *k, char buf[FKEY_STRLEN])
 	return fkey_format(k, buf);
 }
 
+/* Python's str() of a number of seconds: "600", or "1.5". */
+static const char *
+pynum(double v, char *buf, size_t n)
+{
+	struct pyexpr_val x = v == floor(v) && fabs(v) < 9e15
+	    ? pyexpr_int((int64_t)v)
+	    : pyexpr_float(v);
+	char tmp[PYEXPR_FMTLEN];
+
+	snprintf(buf, n, "%s", pyexpr_format(&x, tmp));
+	return buf;
+}
+
 static char *
 time2str(double t, char buf[WLOG_TIMESTRLEN])
 {
@@ -1644,42 +1657,42 @@ fail:
 	return NULL;
 }
 
+/* A ban read from the database, waiting to be restored in order. */
+struct rrow {
+	struct fkey key; /* owned */
+	char *text;      /* owned; the key as text (sort key) */
+	double time, bantime;
+	long bancount, failures;
+	struct fdata data;
+};
+
+struct rrows {
+	struct rrow *v;
+	size_t n, cap;
+};
+
 static int
 restore_cb(void *arg, const struct db_ban *row)
 {
-	struct jail *j = arg;
-	struct bticket bt = {0};
-	struct fdata data = {0};
-	double now = jnow(j), btm;
+	struct rrows *rs = arg;
+	struct rrow *r;
+	char kb[FKEY_STRLEN];
 	json_t *o = NULL;
+	size_t cap = 0;
 
-	if (j->ig != NULL && row->key.kind == FKEY_ADDR) {
-		struct action_ticket t = {0};
-		int r;
-
-		t.key = row->key;
-		t.has_addr = true;
-		t.addr = row->key.addr;
-		t.time = row->time;
-		t.bantime = (long)row->bantime;
-		/* restored bans: only the synchronous rules apply here */
-		r = ignore_check(j->ig, &t, now, 0, NULL, NULL);
-		if (r > 0)
-			return 0;
-	}
-	btm = row->bantime;
-	if (btm != -1 && now - row->time > 0 && btm - (now - row->time) <= 0)
-		return 0;
-	bt.key = row->key;
-	bt.time = row->time;
-	bt.bantime = row->bantime;
-	bt.bancount = row->bancount > 0 ? row->bancount - 1 : 0;
-	bt.failures = row->failures;
-	bt.restored = true;
+	xgrow(&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
+	r = &rs->v[rs->n++];
+	memset(r, 0, sizeof(*r));
+	fkey_dup(&r->key, &row->key);
+	r->text = xstrdup(fkey_format(&row->key, kb));
+	r->time = row->time;
+	r->bantime = row->bantime;
+	r->bancount = row->bancount > 0 ? (long)row->bancount - 1 : 0;
+	r->failures = row->failures;
 	for (size_t i = 0; i < row->nmatches; i++) {
-		xgrow(&data.matches, &(size_t){data.nmatches},
-		    data.nmatches + 1, sizeof(*data.matches));
-		data.matches[data.nmatches++] = xstrdup(row->matches[i]);
+		xgrow(&r->data.matches, &cap, r->data.nmatches + 1,
+		    sizeof(*r->data.matches));
+		r->data.matches[r->data.nmatches++] = xstrdup(row->matches[i]);
 	}
 	if (row->data != NULL)
 		o = json_loads(row->data, 0, NULL);
@@ -1690,31 +1703,81 @@ restore_cb(void *arg, const struct db_ban *row)
 		json_object_foreach(o, k, v)
 		{
 			if (json_is_string(v))
-				fdata_add_kv(&data, k, json_string_value(v));
+				fdata_add_kv(&r->data, k, json_string_value(v));
 		}
 	}
 	json_decref(o);
-	bt.data = &data;
-	ban_ticket(j, &bt);
-	fdata_cleanup(&data);
 	return 0;
+}
+
+static int
+cmp_rrow(const void *a, const void *b)
+{
+	const struct rrow *x = a, *y = b;
+	int c = strcmp(x->text, y->text);
+
+	/* fail2ban: ORDER BY ip, timeofban DESC */
+	if (c != 0)
+		return c;
+	return x->time > y->time ? -1 : x->time < y->time ? 1 : 0;
+}
+
+/* One restored ban: the ignore rules (synchronous ones), then banned as
+ * restored ("Restore Ban" at the commit). */
+static void
+restore_one(struct jail *j, struct rrow *r, double now)
+{
+	struct bticket bt = {0};
+	double btm = r->bantime;
+
+	if (j->ig != NULL && r->key.kind == FKEY_ADDR) {
+		struct action_ticket t = {0};
+
+		t.key = r->key;
+		t.has_addr = true;
+		t.addr = r->key.addr;
+		t.time = r->time;
+		t.bantime = (long)r->bantime;
+		if (ignore_check(j->ig, &t, now, 0, NULL, NULL) > 0)
+			return;
+	}
+	if (btm != -1 && now - r->time > 0 && btm - (now - r->time) <= 0)
+		return;
+	bt.key = r->key;
+	bt.time = r->time;
+	bt.bantime = r->bantime;
+	bt.bancount = r->bancount;
+	bt.failures = r->failures;
+	bt.restored = true;
+	bt.data = &r->data;
+	ban_ticket(j, &bt);
 }
 
 static void
 restore_bans(struct jail *j)
 {
 	struct db_restore r = {0};
+	struct rrows rs = {0};
+	double now = jnow(j);
 
 	if (j->env->db == NULL)
 		return;
-	r.now = jnow(j);
+	r.now = now;
 	r.bantime = j->bantime;
 	r.increment = j->inc;
 	r.maxtime = j->inc_maxtime > 0 ? j->inc_maxtime : 0;
 	r.maxmatches = j->maxmatches > 0 ? (unsigned)j->maxmatches : 0;
-	if (db_bans_restore(j->env->db, j->name, &r, restore_cb, j) < 0)
+	if (db_bans_restore(j->env->db, j->name, &r, restore_cb, &rs) < 0)
 		wlog(WLOG_ERROR, WLOG_JAIL, "[%s] Restore bans failed: %s",
 		    j->name, db_last_error(j->env->db));
+	qsort(rs.v, rs.n, sizeof(*rs.v), cmp_rrow);
+	for (size_t i = 0; i < rs.n; i++) {
+		restore_one(j, &rs.v[i], now);
+		fkey_release(&rs.v[i].key);
+		free(rs.v[i].text);
+		fdata_cleanup(&rs.v[i].data);
+	}
+	free(rs.v);
 }
 
 void
@@ -1722,7 +1785,7 @@ jail_start(struct jail *j)
 {
 	struct jsource **srcs = j->src;
 	size_t n = j->nsrc;
-	char b1[64];
+	char b1[64], b2[64];
 
 	const char *be = j->journal ? "systemd"
 	    : j->env->files         ? src_file_backend_name(j->env->files)
@@ -1734,8 +1797,9 @@ jail_start(struct jail *j)
 	wlog(WLOG_INFO, WLOG_JAIL, "Initiated '%s' backend", be);
 	wlog(WLOG_INFO, WLOG_FILTER, "  maxRetry: %d", j->maxretry);
 	wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s",
-	    timeval_format(j->findtime, b1, sizeof(b1)));
-	wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %.0f", j->bantime);
+	    pynum(j->findtime, b1, sizeof(b1)));
+	wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %s",
+	    pynum(j->bantime, b2, sizeof(b2)));
 	wlog(WLOG_INFO, WLOG_FILTER, "  encoding: %s", j->logencoding);
 	if (j->inc && j->env->db == NULL)
 		wlog(WLOG_WARNING, WLOG_JAIL,
@@ -2487,6 +2551,7 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 	const char *what = argv[1], *val;
 	long iv;
 	double dv;
+	char nb[64];
 
 	*errtype = CTL_ERR_GENERIC;
 	if (argc < 3) {
@@ -2533,6 +2598,55 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		if (j->ig)
 			ignore_set_command(j->ig, val);
 		return jstring(val);
+	}
+	if (strcmp(what, "addjournalmatch") == 0 ||
+	    strcmp(what, "deljournalmatch") == 0) {
+		struct diags d = DIAGS_INIT;
+		char *const *words = argv + 2;
+		size_t nw = (size_t)(argc - 2);
+
+		if (!j->journal)
+			return jail_get(j, 2,
+			    (char *[]){argv[0], "journalmatch"}, errtype, err,
+			    errlen);
+		if (what[0] == 'a') {
+			if (journalmatch_add_words(&j->jm, words, nw, &d) !=
+			    0) {
+				*errtype = CTL_ERR_VALUE;
+				snprintf(err, errlen, "%s",
+				    d.n ? d.v[0].msg : "invalid journal match");
+				diags_cleanup(&d);
+				return NULL;
+			}
+		} else {
+			/* fail2ban's delJournalMatch: the group made of exactly
+			 * these words */
+			for (size_t g = 0; g < j->jm.n; g++) {
+				bool same = j->jm.groups[g].n == nw;
+
+				for (size_t k = 0; same && k < nw; k++)
+					same = strcmp(j->jm.groups[g].v[k],
+					           words[k]) == 0;
+				if (!same)
+					continue;
+				strv_cleanup(&j->jm.groups[g]);
+				memmove(&j->jm.groups[g], &j->jm.groups[g + 1],
+				    (j->jm.n - g - 1) * sizeof(*j->jm.groups));
+				j->jm.n--;
+				break;
+			}
+		}
+		diags_cleanup(&d);
+		/* reopen with the new match, resuming after the cursor */
+		if (j->sj != NULL) {
+			jail_save_positions(j);
+			db_flush(j->env->db);
+			src_journal_free(j->sj);
+			j->sj = NULL;
+			journal_open(j);
+		}
+		return jail_get(j, 2, (char *[]){argv[0], "journalmatch"},
+		    errtype, err, errlen);
 	}
 	if (strcmp(what, "addlogpath") == 0) {
 		bool tail = false;
@@ -2672,13 +2786,15 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		if (strcmp(what, "findtime") == 0) {
 			j->findtime = dv;
 			failtab_set_findtime(j->ft, dv);
-			wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s", val);
+			wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s",
+			    pynum(dv, nb, sizeof(nb)));
 			return jnum(dv);
 		}
 		if (strcmp(what, "bantime") == 0) {
 			j->bantime = dv;
 			j->aenv.jail_bantime = (long)dv;
-			wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %s", val);
+			wlog(WLOG_INFO, WLOG_ACTIONS, "  banTime: %s",
+			    pynum(dv, nb, sizeof(nb)));
 			return jnum(dv);
 		}
 		if (strcmp(what, "bantime.maxtime") == 0)
