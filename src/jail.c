@@ -482,8 +482,10 @@ on_unban_timer(uv_timer_t *t)
 	struct ban **v = NULL, *b;
 	size_t n = 0, cap = 0;
 
-	while (
-	    n < UNBAN_BATCH && (b = banlist_pop_expired(j->bl, now)) != NULL) {
+	while (n < UNBAN_BATCH) {
+		b = banlist_pop_expired(j->bl, now);
+		if (b == NULL)
+			break;
 		xgrow(&v, &cap, n + 1, sizeof(*v));
 		v[n++] = b;
 	}

@@ -921,9 +921,13 @@ list_dir(struct strv *files, const char *dir, const char *ext)
 
 	if (dh == NULL)
 		return;
-	while ((de = readdir(dh)) != NULL) {
-		size_t nl = strlen(de->d_name);
+	for (;;) {
+		size_t nl;
 
+		de = readdir(dh);
+		if (de == NULL)
+			break;
+		nl = strlen(de->d_name);
 		if (de->d_name[0] != '.' && nl > el &&
 		    strcmp(de->d_name + nl - el, ext) == 0)
 			strv_add(&names, de->d_name);
@@ -957,10 +961,12 @@ read_socketgroup(const char *confdir)
 		const struct ini_section *sec;
 		const struct ini_opt *o;
 
-		if (ini_load(files.v[i], 1024 * 1024, 64 * 1024, &f, &d) ==
-		        INI_OK &&
-		    (sec = ini_find_section(f, "Definition")) != NULL &&
-		    (o = ini_find_opt(sec, "socketgroup")) != NULL) {
+		sec = ini_load(files.v[i], 1024 * 1024, 64 * 1024, &f, &d) ==
+		        INI_OK
+		    ? ini_find_section(f, "Definition")
+		    : NULL;
+		o = sec ? ini_find_opt(sec, "socketgroup") : NULL;
+		if (o != NULL) {
 			free(val);
 			val = o->value[0] ? xstrdup(o->value) : NULL;
 		}

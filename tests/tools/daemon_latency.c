@@ -66,7 +66,10 @@ rec_has(int rfd, off_t *off, char *acc, size_t *acclen, size_t cap,
 	char buf[65536];
 	ssize_t k;
 
-	while ((k = pread(rfd, buf, sizeof(buf), *off)) > 0) {
+	for (;;) {
+		k = pread(rfd, buf, sizeof(buf), *off);
+		if (k <= 0)
+			break;
 		*off += k;
 		if (*acclen + (size_t)k >= cap) {
 			/* keep the tail only */
@@ -103,8 +106,8 @@ main(int argc, char **argv)
 		    "usage: daemon_latency [-v] LOG REC N [TIMEOUT_MS]\n");
 		return 2;
 	}
-	n = atoi(argv[3]);
-	timeout_ms = argc > 4 ? atoi(argv[4]) : 5000;
+	n = (int)strtol(argv[3], NULL, 10);
+	timeout_ms = argc > 4 ? (int)strtol(argv[4], NULL, 10) : 5000;
 	lfd = open(argv[1], O_WRONLY | O_APPEND | O_CLOEXEC);
 	rfd = open(argv[2], O_RDONLY | O_CLOEXEC);
 	if (lfd < 0 || rfd < 0 || n <= 0) {
