@@ -21,14 +21,15 @@
 #               (fail2ban's recording action) ran; p50/p99/max.
 #
 #   bench/journal.sh [--quick] [--entries N] [--bans N] [--no-f2b]
-#                    [--no-latency] [--keep]
+#                    [--no-latency] [--driver] [--keep]
 #
 # Warden side: wardend itself once jail.c runs backend = systemd through
 # src_journal; until then tests/tools/journal_follow (src_journal + the
 # filter engine + a per-address failure count, the module level of the
-# daemon's path), and the output says which. fail2ban runs at loglevel
-# NOTICE (no "Found" line per failure: its fastest setting). Not a test:
-# it fails only when a reader does not run or misses entries.
+# daemon's path; --driver forces it), and the output says which.
+# fail2ban runs at loglevel NOTICE (no "Found" line per failure: its
+# fastest setting). Not a test: it fails only when a reader does not run
+# or misses entries.
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
@@ -42,6 +43,7 @@ bans=200
 f2b=1
 latency=1
 keep=0
+driver=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) entries=20000; bans=50; shift ;;
@@ -50,8 +52,9 @@ while [ $# -gt 0 ]; do
 	--no-f2b) f2b=0; shift ;;
 	--no-latency) latency=0; shift ;;
 	--keep) keep=1; shift ;;
+	--driver) driver=1; shift ;;
 	--latency-inner) INNER=1; shift ;;
-	*) echo "usage: $0 [--quick] [--entries N] [--bans N] [--no-f2b] [--no-latency] [--keep]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--quick] [--entries N] [--bans N] [--no-f2b] [--no-latency] [--driver] [--keep]" >&2; exit 2 ;;
 	esac
 done
 for p in "$TOOLS/journal_follow" "$TOOLS/journal_export" "$TOOLS/journal_send"; do
@@ -61,7 +64,8 @@ done
 command -v fail2ban-server >/dev/null && /usr/bin/python3 -c 'import systemd.journal' 2>/dev/null || f2b=0
 WIRED=0
 if [ -x "$WARDEND" ] && [ -x "$WARDEN" ] &&
-	! grep -aq "backend 'systemd' (the journal) is not supported" "$WARDEND"; then
+	! grep -aq "backend 'systemd' (the journal) is not supported" "$WARDEND" &&
+	[ $driver = 0 ]; then
 	WIRED=1
 fi
 if [ -f /etc/fail2ban/fail2ban.conf ]; then
@@ -106,9 +110,10 @@ EOF
 failregex = $RE
 journalmatch = _SYSTEMD_UNIT=ssh.service
 EOF
+	# the action writes a line to a FIFO; recorder() stamps it on arrival
 	cat >"$d/conf/action.d/record.conf" <<EOF
 [Definition]
-actionban = echo "ban <ip> \$(date +%%s%%6N)" >> $d/rec
+actionban = echo "ban <ip>" >> $d/act.fifo
 EOF
 	cat >"$d/conf/jail.local" <<EOF
 [DEFAULT]
@@ -124,6 +129,19 @@ maxretry = $mr
 action = $act
 EOF
 	: >"$d/rec"
+}
+
+# recorder DIR: stamps each line the action writes to DIR/act.fifo with
+# bash's EPOCHREALTIME as it arrives (no process per line) into DIR/rec.
+recorder() {
+	mkfifo "$1/act.fifo"
+	(
+		exec 4<>"$1/act.fifo"
+		while read -r a b <&4; do
+			echo "$a $b ${EPOCHREALTIME/./}"
+		done
+	) >>"$1/rec" &
+	PIDS+=($!)
 }
 
 # dstart KIND DIR: wardend or fail2ban-server; sets SPID.
@@ -179,7 +197,7 @@ print(got)
 EOF
 }
 warden_total_failed() {
-	"$WARDEN" status bench -s "$1/s.sock" 2>/dev/null |
+	"$WARDEN" status -s "$1/s.sock" bench 2>/dev/null |
 		awk -F'\t' '/Total failed/ {print $2}'
 }
 
@@ -344,6 +362,7 @@ if [ -n "${INNER:-}" ]; then
 	if [ $f2b = 1 ]; then
 		d=$T/lat-f2b
 		conf "$d" fail2ban systemd 3 record
+		recorder "$d"
 		sed -i 's/^journalmatch = .*/journalmatch = SYSLOG_IDENTIFIER=sshd/' \
 			"$d/conf/filter.d/bench.conf"
 		dstart fail2ban "$d"
@@ -360,6 +379,7 @@ if [ -n "${INNER:-}" ]; then
 	mkdir -p "$d"
 	if [ $WIRED = 1 ]; then
 		conf "$d" wardend systemd 3 record
+		recorder "$d"
 		# the default journal flags, as a stock jail has them
 		sed -i 's/^_SYSTEMD_UNIT=.*//; s/^journalmatch = .*/journalmatch = SYSLOG_IDENTIFIER=sshd/' \
 			"$d/conf/filter.d/bench.conf"
@@ -399,6 +419,7 @@ if [ $latency = 1 ]; then
 	if [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && [ -x "$JOURNALD" ]; then
 		echo "== latency: $bans bans through journald (unshare -m -p)" >&2
 		args=(--bans "$bans" --latency-inner)
+		[ $driver = 1 ] && args+=(--driver)
 		[ $f2b = 0 ] && args+=(--no-f2b)
 		LAT_OUT=$(unshare -m -p -f --mount-proc --propagation private \
 			env BUILD="$BUILD" TMPDIR="$T" "$0" "${args[@]}")
