@@ -160,7 +160,10 @@ main(int argc, char **argv)
 	} else {
 		optind = 2;
 	}
-	while ((c = getopt(argc, argv, "s:t:d:H:i:c:u:a:M:")) != -1) {
+	for (;;) {
+		c = getopt(argc, argv, "s:t:d:H:i:c:u:a:M:");
+		if (c == -1)
+			break;
 		switch (c) {
 		case 's':
 			first = strtoul(optarg, NULL, 10);
@@ -229,9 +232,15 @@ main(int argc, char **argv)
 	} else if (strcmp(mode, "lines") == 0) {
 		uint64_t k = 0;
 
-		while ((len = getline(&line, &cap, stdin)) > 0) {
-			char *p = line, *sp, *colon, *br;
-			size_t l = (size_t)len;
+		for (;;) {
+			char *p, *sp, *colon, *br;
+			size_t l;
+
+			len = getline(&line, &cap, stdin);
+			if (len <= 0)
+				break;
+			p = line;
+			l = (size_t)len;
 
 			while (l > 0 && (p[l - 1] == '\n' || p[l - 1] == '\r'))
 				p[--l] = '\0';

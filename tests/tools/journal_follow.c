@@ -262,8 +262,10 @@ main(int argc, char **argv)
 	d.maxretry = 1;
 	d.ids = xcalloc(MAXIDS, sizeof(*d.ids));
 	d.counts = xcalloc(MAXIDS, sizeof(*d.counts));
-	while ((c = getopt(argc, argv, "P:m:r:F:c:s:C:n:xX:N:T:b:R:l:U:LEq")) !=
-	    -1) {
+	for (;;) {
+		c = getopt(argc, argv, "P:m:r:F:c:s:C:n:xX:N:T:b:R:l:U:LEq");
+		if (c == -1)
+			break;
 		switch (c) {
 		case 'P':
 			spec = optarg;

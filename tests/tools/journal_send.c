@@ -43,7 +43,10 @@ main(int argc, char **argv)
 	}
 	n = strtoul(argv[1], NULL, 10);
 	optind = 2;
-	while ((c = getopt(argc, argv, "i:a:r:w:s:")) != -1) {
+	for (;;) {
+		c = getopt(argc, argv, "i:a:r:w:s:");
+		if (c == -1)
+			break;
 		switch (c) {
 		case 'i':
 			ident = optarg;
