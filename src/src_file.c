@@ -90,8 +90,9 @@ struct sf_file {
 	int fd; /* -1 while missing or removed */
 	dev_t dev;
 	ino_t ino;
-	uint64_t pos;        /* next byte to read from fd */
-	uint64_t line_start; /* first byte of the line not yet delivered */
+	uint64_t pos;         /* next byte to read from fd */
+	struct timespec mtim; /* fd's mtime at the last check */
+	uint64_t line_start;  /* first byte of the line not yet delivered */
 	char hash[SRC_FILE_HASH_LEN + 1];
 	size_t hash_len;         /* bytes the hash covers, 0 without hash */
 	uint64_t hash_tried_end; /* file size when no first line was found */
@@ -1122,11 +1123,20 @@ sf_check(struct sf_file *f, size_t *budget)
 		if (same || (gone && !deleted)) {
 			/* Still our file, or renamed away with no successor:
 			 * keep following the inode we hold. */
+			/* A copytruncate followed by writes that refill the
+			 * file to exactly our position between two looks
+			 * leaves the size unchanged: a new mtime is the only
+			 * sign, so check the first line then too. */
+			bool touched = st.st_mtim.tv_sec != f->mtim.tv_sec ||
+			    st.st_mtim.tv_nsec != f->mtim.tv_nsec;
+
+			f->mtim = st.st_mtim;
 			if ((uint64_t)st.st_size < f->pos) {
 				sf_rehash(f, (uint64_t)st.st_size);
 				sf_restart(f, SRC_FILE_EV_TRUNCATED,
 				    "size below position");
-			} else if ((uint64_t)st.st_size > f->pos &&
+			} else if (((uint64_t)st.st_size > f->pos ||
+			               (touched && f->pos > 0)) &&
 			    sf_first_line_changed(f, (uint64_t)st.st_size)) {
 				sf_restart(f, SRC_FILE_EV_ROTATED,
 				    "first line changed");

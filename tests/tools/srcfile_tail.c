@@ -47,6 +47,8 @@ on_line(void *arg, const char *path, const char *line, size_t len)
 		printf("L %s\t", path);
 		fwrite(line, 1, len, stdout);
 		putchar('\n');
+		/* Tests watch the output to know what has been delivered. */
+		fflush(stdout);
 	}
 	if (d->want_lines && d->lines >= d->want_lines)
 		d->done = 1;

@@ -970,6 +970,33 @@ test_inplace_rewrite(void)
 }
 
 static void
+test_refill_same_size(void)
+{
+	struct rec r = {0};
+	struct src_file_opts o;
+	struct src_file_set *set;
+
+	/* copytruncate, then the writer refills the file to exactly our old
+	 * position before the next poll: size and position agree, only the
+	 * new mtime and the first line tell that it is new content. */
+	memset(&o, 0, sizeof o);
+	o.backend = SRC_FILE_BACKEND_POLLING;
+	o.poll_ms = 200;
+	o.recheck_ms = 20;
+	set = src_file_new(&loop, &o);
+	put("rf.log", "w", "AAAA\nBBBB\n");
+	add(set, "rf.log", SRC_FILE_HEAD, &r);
+	wait_lines(&r, 2, 2000);
+	run_for(30);
+	put("rf.log", "w", "CCCC\nDDDD\n");
+	wait_lines(&r, 4, 2000);
+	is_str(joined(&r), "AAAA,BBBB,CCCC,DDDD",
+	    "refilled to the same size between two polls: new lines read");
+	done_set(set, &r);
+	rm("rf.log");
+}
+
+static void
 test_shared_file(void)
 {
 	struct rec a = {0}, b = {0};
@@ -1304,6 +1331,7 @@ main(void)
 	test_overflow();
 	test_tail_long_last_line();
 	test_inplace_rewrite();
+	test_refill_same_size();
 	test_shared_file();
 	test_glob_many();
 	test_turn_budget();
