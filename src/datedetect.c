@@ -1943,6 +1943,102 @@ sys_after_day(struct fctx *c, size_t q)
 }
 
 /*
+ * fast_syslog() for the usual "Mmm dd hh:mm:ss" at line start, without
+ * its search: on such a line the first choice the regex makes at every
+ * step succeeds (a month name is never a day name, a letter first leaves
+ * nothing to lead, the two-character day, hour, minute and second come
+ * first and are followed by what they need), so the result is that first
+ * path's, and hw what the search would have looked at. Returns
+ * FAST_UNSURE for any other shape (a fraction, a year after the time, a
+ * word character after it ...), which the search then decides.
+ */
+static int
+syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
+    struct fastres *r)
+{
+	int mon;
+	size_t hw = 15;
+
+	if (n < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
+		return FAST_UNSURE;
+	if (!(((s[4] == ' ' || s[4] == '0') && s[5] >= '1' && s[5] <= '9') ||
+	        ((s[4] == '1' || s[4] == '2') && a_digit(s[5])) ||
+	        (s[4] == '3' && (s[5] == '0' || s[5] == '1'))))
+		return FAST_UNSURE;
+	if (!a_digit(s[7]) || s[7] > '2' || !a_digit(s[8]) || !a_digit(s[10]) ||
+	    s[10] > '5' || !a_digit(s[11]) || !a_digit(s[13]) || s[13] > '5' ||
+	    !a_digit(s[14]))
+		return FAST_UNSURE;
+	if (n > 15) {
+		unsigned char e = s[15];
+
+		if (e >= 0x80 || e == '.' || a_word(e))
+			return FAST_UNSURE;
+		if (e == ' ') {
+			/* (?: %ExY)? is tried first: it must fail */
+			for (hw = 16; hw < 19 && hw < n && a_digit(s[hw]); hw++)
+				;
+			if (hw == 19 && hw < n && a_digit(s[19]) &&
+			    dd->ydec[(s[16] - '0') * 100 + (s[17] - '0') * 10 +
+			        (s[18] - '0')])
+				return FAST_UNSURE;
+		}
+	}
+	/* after the cheap tests: the name, any ASCII case */
+	switch (N3(s[0] | 0x20, s[1] | 0x20, s[2] | 0x20)) {
+	case N3('j', 'a', 'n'):
+		mon = 0;
+		break;
+	case N3('f', 'e', 'b'):
+		mon = 1;
+		break;
+	case N3('m', 'a', 'r'):
+		mon = 2;
+		break;
+	case N3('a', 'p', 'r'):
+		mon = 3;
+		break;
+	case N3('m', 'a', 'y'):
+		mon = 4;
+		break;
+	case N3('j', 'u', 'n'):
+		mon = 5;
+		break;
+	case N3('j', 'u', 'l'):
+		mon = 6;
+		break;
+	case N3('a', 'u', 'g'):
+		mon = 7;
+		break;
+	case N3('s', 'e', 'p'):
+		mon = 8;
+		break;
+	case N3('o', 'c', 't'):
+		mon = 9;
+		break;
+	case N3('n', 'o', 'v'):
+		mon = 10;
+		break;
+	case N3('d', 'e', 'c'):
+		mon = 11;
+		break;
+	default:
+		return FAST_UNSURE;
+	}
+	memset(&r->val, 0, sizeof(r->val));
+	r->val.has_month = r->val.has_day = true;
+	r->val.month = mon + 1;
+	r->val.day = (s[4] == ' ' ? 0 : (s[4] - '0') * 10) + (s[5] - '0');
+	r->val.hour = (s[7] - '0') * 10 + (s[8] - '0');
+	r->val.minute = (s[10] - '0') * 10 + (s[11] - '0');
+	r->val.second = (s[13] - '0') * 10 + (s[14] - '0');
+	r->start = 0;
+	r->end = 15;
+	r->hw = hw;
+	return FAST_MATCH;
+}
+
+/*
  * The syslog template at line start, exactly as the regex backtracks:
  * (?iu)^(?:\W{0,2})?((?:DAY )?MON DD  ?H:M:S(?:\.f)?(?: YEAR)?)(?=\b|\W|$)
  */
@@ -1951,7 +2047,10 @@ fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
 	struct fctx c = {dd, s, n, &r->val, false, &r->hw};
+	int rc = syslog_usual(dd, s, n, r);
 
+	if (rc != FAST_UNSURE)
+		return rc;
 	/* the longest match ends by byte 34, the look-ahead reads byte 35 */
 	r->hw = 0;
 	if (!ascii_prefix(s, n, 40))

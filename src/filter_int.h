@@ -134,6 +134,8 @@ struct fre {
 	size_t ntuples;
 	uint8_t *need;  /* FILTER_LEAN: need[i] when names[i] decides
 	                   anything (its value is kept); NULL: all */
+	uint32_t *keep; /* FILTER_LEAN: the i with need[i], in order */
+	size_t nkeep;
 	uint32_t *skip; /* group numbers of skiplines0, skiplines1 ... */
 	size_t nskip;
 	uint32_t ncaptures; /* capture count */
@@ -199,13 +201,21 @@ void fre_screen_build(struct fre *re, const char *pcre, uint32_t opts);
 
 enum { FRE_ASCII = 1, FRE_TAIL = 2 };
 
+/* What the caller of fre_match() knows about the subject. */
+enum fre_subj {
+	FRE_SUBJ_ASCII = 1 << 0,    /* no byte >= 0x80 */
+	FRE_SUBJ_ONE_NL = 1 << 1,   /* its only '\n' is its last byte */
+	FRE_SUBJ_NL_KNOWN = 1 << 2, /* FRE_SUBJ_ONE_NL is set or known false
+	                               (else fre_match() looks) */
+};
+
 /*
  * Searches re in s[0..len) from offset 0 with the fastest variant that
- * gives code's results: ascii says s holds no byte >= 0x80. Returns
+ * gives code's results; subj is a set of enum fre_subj. Returns
  * pcre2_match()'s result; on a match md's ovector is what code would
  * have produced.
  */
-int fre_match(const struct fre *re, const char *s, size_t len, bool ascii,
+int fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
     pcre2_match_data *md, pcre2_match_context *mctx);
 
 /*

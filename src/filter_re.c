@@ -1096,13 +1096,16 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 }
 
 int
-fre_match(const struct fre *re, const char *s, size_t len, bool ascii,
+fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
     pcre2_match_data *md, pcre2_match_context *mctx)
 {
-	int k = ascii && re->var[FRE_ASCII] ? FRE_ASCII : 0, rc;
+	int k = (subj & FRE_SUBJ_ASCII) && re->var[FRE_ASCII] ? FRE_ASCII : 0;
+	int rc;
 
-	if (re->var[FRE_TAIL] && len > 0 && s[len - 1] == '\n' &&
-	    memchr(s, '\n', len - 1) == NULL)
+	if (re->var[FRE_TAIL] &&
+	    ((subj & FRE_SUBJ_NL_KNOWN) ? (subj & FRE_SUBJ_ONE_NL) != 0
+	                                : len > 0 && s[len - 1] == '\n' &&
+	                memchr(s, '\n', len - 1) == NULL))
 		k = re->var[k | FRE_TAIL] ? k | FRE_TAIL : FRE_TAIL;
 	if (re->var_jit[k])
 		rc = pcre2_jit_match(
@@ -1212,6 +1215,7 @@ fre_cleanup(struct fre *re)
 	pcre2_code_free(re->code);
 	free(re->names);
 	free(re->need);
+	free(re->keep);
 	free(re->alts);
 	free(re->tuples);
 	free(re->skip);

@@ -221,7 +221,8 @@ variants(const char *py, const char *s, size_t n)
 			ascii = true;
 			for (size_t i = 0; i < len; i++)
 				ascii = ascii && (unsigned char)s[p + i] < 0x80;
-			ra = fre_match(&re, s + p, len, ascii, a, mc);
+			ra = fre_match(
+			    &re, s + p, len, ascii ? FRE_SUBJ_ASCII : 0, a, mc);
 			rb = pcre2_match(
 			    re.code, (PCRE2_SPTR)(s + p), len, 0, 0, b, mc);
 			if (ra < -1 || rb < -1)

@@ -591,7 +591,8 @@ test_variants(void)
 
 			for (size_t j = 0; j < n; j++)
 				ascii = ascii && (unsigned char)s[j] < 0x80;
-			ra = fre_match(&re, s, n, ascii, a, NULL);
+			ra = fre_match(
+			    &re, s, n, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
 			rb = pcre2_match(
 			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
 			if (ra != rb)
