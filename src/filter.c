@@ -53,6 +53,39 @@ struct tlist {
 
 #define MLF_BUCKETS 128 /* power of two, > FILTER_MLFID_MAX */
 
+/*
+ * FILTER_LEAN keeps only the dict keys that decide a failure, and nothing
+ * is printed from them, so their order does not matter: a dict is then a
+ * slot per such key. None and absent are alike for everything these keys
+ * decide (every read treats None as missing, merges skip it), so a slot
+ * holds a value or nothing.
+ */
+enum lkey {
+	LK_MLFID,
+	LK_NOFAIL,
+	LK_MLFGAINED,
+	LK_MLFFORGET,
+	LK_MLFPENDING,
+	LK_USERS,
+	LK_USER,
+	LK_FID,
+	LK_IP4,
+	LK_IP6,
+	LK_DNS,
+	LK_CIDR,
+	LK_CONTENT,
+	LK_N
+};
+
+struct ldict {
+	uint32_t has;     /* bit k: v[k] holds a value (not None) */
+	uint32_t defined; /* bit k: the regex that made it names key k, so
+	                     that fail.update() overwrites it (None too) */
+	struct fval v[LK_N];
+};
+
+#define LBIT(k) (1u << (k))
+
 /* One mlfid cache entry, in a fixed slot; lists link slots by index. */
 struct mlf_entry {
 	char *key;        /* NULL when the slot is free */
@@ -63,10 +96,11 @@ struct mlf_entry {
 	                     memory (compacted when mostly garbage) */
 	struct fentry *v; /* the cached dict, in insertion order */
 	size_t n, cap;
-	size_t live;    /* bytes in mem after the last compaction */
-	int prev, next; /* FIFO order (insertion), -1 at the ends; next
-	                   also links free slots */
-	int chain;      /* next slot in the same hash bucket, -1 */
+	struct ldict ld; /* the cached dict under FILTER_LEAN */
+	size_t live;     /* bytes in mem after the last compaction */
+	int prev, next;  /* FIFO order (insertion), -1 at the ends; next
+	                    also links free slots */
+	int chain;       /* next slot in the same hash bucket, -1 */
 };
 
 struct filter {
@@ -382,15 +416,38 @@ lean_needs(const struct filter *f, struct fre *re)
 			re->need[re->tuples[i].src] = 1;
 }
 
-/* The list of the groups need[] keeps. */
+/* The struct ldict slot of an interned key, or -1. */
+static int
+lean_slot(const struct filter *f, const char *key)
+{
+	const char *const ks[LK_N] = {f->k.mlfid, f->k.nofail, f->k.mlfgained,
+	    f->k.mlfforget, f->k.mlfpending, f->k.users, f->k.user, f->k.fid,
+	    f->k.ip4, f->k.ip6, f->k.dns, f->k.cidr, f->k.content};
+
+	for (int k = 0; k < LK_N; k++)
+		if (ks[k] == key)
+			return k;
+	return -1;
+}
+
+/* The list of the groups need[] keeps, with their slots. */
 static void
-lean_keep(struct fre *re)
+lean_keep(const struct filter *f, struct fre *re)
 {
 	re->keep = xcalloc(re->nnames + 1, sizeof(*re->keep));
+	re->keep_slot = xcalloc(re->nnames + 1, sizeof(*re->keep_slot));
 	re->nkeep = 0;
-	for (size_t i = 0; i < re->nnames; i++)
-		if (re->need[i])
-			re->keep[re->nkeep++] = (uint32_t)i;
+	for (size_t i = 0; i < re->nnames; i++) {
+		int k;
+
+		if (!re->need[i])
+			continue;
+		k = lean_slot(f, re->names[i].name);
+		re->keep[re->nkeep] = (uint32_t)i;
+		/* an alt_/tuple_ source has no slot: such regexes go through
+		 * get_groups() */
+		re->keep_slot[re->nkeep++] = (uint8_t)(k < 0 ? LK_N : k);
+	}
 }
 
 /* FILTER_LEAN: the prefregex's content group when content_direct() can
@@ -1085,6 +1142,7 @@ cache_del(struct filter *f, struct mlf_entry *e)
 	e->key = NULL;
 	arena_release(&e->mem, bury_chunk, f);
 	e->n = 0;
+	e->ld.has = 0;
 	e->next = f->mlf_free;
 	f->mlf_free = i;
 	f->ncache--;
@@ -1147,6 +1205,7 @@ cache_add(struct filter *f, const char *key, double now)
 	e->hash = hash_str(key);
 	e->expires = now + FILTER_MLFID_TTL;
 	e->n = 0;
+	e->ld.has = 0;
 	e->live = 0;
 	e->prev = f->mlf_tail;
 	e->next = -1;
@@ -1382,6 +1441,34 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	}
 }
 
+/* A new failure in the results, without groups and matches. */
+static struct failure *
+emit_base(struct filter *f, int regex, enum failure_kind kind,
+    const struct filter_id *id, bool has_date, double date, bool nofail)
+{
+	struct failure *fl;
+
+	if (f->nres == f->capres) {
+		size_t cap = f->capres ? f->capres * 2 : 8;
+		struct failure *v = arena_alloc(&f->ar, cap * sizeof(*v));
+
+		if (f->nres)
+			memcpy(v, f->res, f->nres * sizeof(*v));
+		f->res = v;
+		f->capres = cap;
+	}
+	fl = &f->res[f->nres++];
+	memset(fl, 0, sizeof(*fl));
+	fl->regex = regex;
+	fl->kind = kind;
+	if (id)
+		fl->id = *id;
+	fl->has_time = has_date;
+	fl->time = has_date ? date : 0;
+	fl->nofail = nofail;
+	return fl;
+}
+
 static void
 emit(struct filter *f, int regex, enum failure_kind kind,
     const struct filter_id *id, bool has_date, double date,
@@ -1606,14 +1693,319 @@ content_direct(struct filter *f)
 	}
 }
 
+/* ---- FILTER_LEAN: the same decisions on slot dicts (struct ldict) ---- */
+
+static inline const struct fval *
+lget(const struct ldict *d, int k)
+{
+	return d->has & LBIT(k) ? &d->v[k] : NULL;
+}
+
+static inline bool
+ltruthy(const struct ldict *d, int k)
+{
+	return (d->has & LBIT(k)) && fval_truthy(&d->v[k]);
+}
+
+/* d.pop(k) is truthy */
+static inline bool
+lpop_truthy(struct ldict *d, int k)
+{
+	bool t = ltruthy(d, k);
+
+	d->has &= ~LBIT(k);
+	return t;
+}
+
+/* The values of src into dst, slot by slot. */
+static void
+lcopy(struct ldict *dst, const struct ldict *src)
+{
+	dst->has = src->has;
+	dst->defined = src->defined;
+	for (uint32_t b = src->has; b; b &= b - 1) {
+		int k = __builtin_ctz(b);
+
+		dst->v[k] = src->v[k];
+	}
+}
+
+/* get_groups() into slots. */
+static void
+get_lean(
+    struct filter *f, const struct fre *re, const char *s, struct ldict *out)
+{
+	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
+	uint32_t nov = pcre2_get_ovector_count(f->md);
+	size_t total = 0;
+	struct fdict d;
+	char *p;
+
+	out->has = out->defined = 0;
+	if (re->nalts || re->ntuples) {
+		/* alt_ and tuple_ merging, then the slots */
+		get_groups(f, re, s, &d);
+		for (size_t i = 0; i < d.n; i++) {
+			int k = lean_slot(f, d.v[i].key);
+
+			if (k < 0)
+				continue;
+			out->defined |= LBIT(k);
+			if (d.v[i].val.type != FVAL_NONE) {
+				out->v[k] = d.v[i].val;
+				out->has |= LBIT(k);
+			}
+		}
+		return;
+	}
+	for (size_t k = 0; k < re->nkeep; k++) {
+		uint32_t g = re->names[re->keep[k]].num;
+
+		if (g < nov && ov[2 * g] != PCRE2_UNSET)
+			total += ov[2 * g + 1] - ov[2 * g] + 1;
+	}
+	p = total ? arena_alloc(&f->ar, total) : NULL;
+	for (size_t k = 0; k < re->nkeep; k++) {
+		uint32_t g = re->names[re->keep[k]].num;
+		int slot = re->keep_slot[k];
+
+		out->defined |= LBIT(slot);
+		if (g < nov && ov[2 * g] != PCRE2_UNSET) {
+			size_t l = ov[2 * g + 1] - ov[2 * g];
+
+			memcpy(p, s + ov[2 * g], l);
+			p[l] = '\0';
+			fval_str(&out->v[slot], p);
+			out->has |= LBIT(slot);
+			p += l + 1;
+		}
+	}
+}
+
+/* merge_pre(): fail = pre.copy(); fail.update(fail) */
+static void
+lmerge_pre(const struct ldict *pre, struct ldict *fail)
+{
+	for (uint32_t b = pre->has & ~fail->defined; b; b &= b - 1) {
+		int k = __builtin_ctz(b);
+
+		fail->v[k] = pre->v[k];
+		fail->has |= LBIT(k);
+	}
+	fail->defined |= pre->defined;
+}
+
+/* update_users() */
+static struct fval *
+lupdate_users(struct filter *f, struct ldict *d, const struct fval *user)
+{
+	struct fval *users = d->has & LBIT(LK_USERS) ? &d->v[LK_USERS] : NULL;
+	struct fval nv;
+
+	if (user == NULL || !fval_truthy(user))
+		return users;
+	if (users == NULL || users->type != FVAL_SET || users->u.v.n == 0) {
+		users = &d->v[LK_USERS];
+		users->type = FVAL_SET;
+		users->u.v.items = NULL;
+		users->u.v.n = 0;
+		d->has |= LBIT(LK_USERS);
+	}
+	for (size_t i = 0; i < users->u.v.n; i++)
+		if (fval_equal(&users->u.v.items[i], user))
+			return users;
+	if (users->u.v.n >= MLF_USERS_MAX)
+		return users;
+	nv = fval_append(&f->ar, FVAL_SET, users, user, 1);
+	*users = nv;
+	return users;
+}
+
+/* cache_store() */
+static void
+lcache_store(struct filter *f, struct mlf_entry *e, const struct ldict *d)
+{
+	lcopy(&e->ld, d);
+	for (uint32_t b = d->has; b; b &= b - 1)
+		fval_persist(&e->mem, &e->ld.v[__builtin_ctz(b)]);
+	if (e->mem.used > 2 * e->live + MLF_SLACK) {
+		struct arena old = e->mem;
+
+		arena_init_chunk(&e->mem, MLF_CHUNK);
+		for (uint32_t b = d->has; b; b &= b - 1)
+			fval_persist(&e->mem, &e->ld.v[__builtin_ctz(b)]);
+		e->live = e->mem.used;
+		arena_release(&old, bury_chunk, f);
+	}
+}
+
+/* merge_failure() without the matches lists */
+static void
+lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
+    double now, struct mlf_entry **cached)
+{
+	unsigned fl = 0;
+	struct mlf_entry *e;
+	struct fval *users = NULL;
+	const struct fval *user;
+	bool pending;
+
+	*cached = NULL;
+	if (ltruthy(fail, LK_MLFGAINED)) {
+		fl |= 8 | 1;
+		if (!ltruthy(fail, LK_NOFAIL)) {
+			fail->v[LK_NOFAIL] = fail->v[LK_MLFGAINED];
+			fail->has |= LBIT(LK_NOFAIL);
+		}
+	} else if (ltruthy(fail, LK_NOFAIL)) {
+		fl |= 1;
+	}
+	if (lpop_truthy(fail, LK_MLFFORGET))
+		fl |= 2;
+	e = cache_get(f, mlfid, now);
+	user = lget(fail, LK_USER);
+	if (e) {
+		struct ldict w;
+
+		lcopy(&w, &e->ld);
+		lupdate_users(f, &w, user);
+		if (lpop_truthy(&w, LK_NOFAIL))
+			fl |= 4;
+		if (lpop_truthy(&w, LK_MLFGAINED))
+			fl |= 4;
+		if (fl & 8)
+			w.has &= ~LBIT(LK_MLFPENDING);
+		for (uint32_t b = fail->has; b; b &= b - 1) {
+			int k = __builtin_ctz(b);
+
+			w.v[k] = fail->v[k];
+		}
+		w.has |= fail->has;
+		w.defined |= fail->defined;
+		lcopy(fail, &w);
+		if (fl & 2)
+			cache_del(f, e);
+		else
+			*cached = e;
+	} else if (!(fl & 2)) {
+		lupdate_users(f, fail, user);
+		*cached = cache_add(f, mlfid, now);
+	}
+	users = fail->has & LBIT(LK_USERS) ? &fail->v[LK_USERS] : NULL;
+	pending = lpop_truthy(fail, LK_MLFPENDING);
+	if (pending || (users && users->type == FVAL_SET && users->u.v.n > 1))
+		fail->has &= ~(LBIT(LK_NOFAIL) | LBIT(LK_MLFGAINED));
+}
+
+/* handle_match() */
+static enum step
+lhandle_match(struct filter *f, int idx, struct ldict *fail, bool has_date,
+    double date, double now)
+{
+	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
+	const char *mlfid = val_text(f, lget(fail, LK_MLFID));
+	struct mlf_entry *cached = NULL;
+	const struct fval *fidv, *ipv = NULL, *ip4, *ip6, *dns;
+	long cidr = f->raw ? CIDR_RAW : CIDR_UNSPEC;
+	long defcidr = cidr;
+	bool raw = f->raw;
+	enum step st = STEP_NEXT;
+	struct filter_id id;
+
+	if (mlfid) {
+		lmerge_failure(f, mlfid, fail, now, &cached);
+		if (ltruthy(fail, LK_NOFAIL) && !check_all) {
+			st = STEP_RETURN;
+			goto out;
+		}
+	}
+	fidv = lget(fail, LK_FID);
+	ip4 = lget(fail, LK_IP4);
+	ip6 = lget(fail, LK_IP6);
+	dns = lget(fail, LK_DNS);
+	if (ip4 || ip6) {
+		const struct fval *c = lget(fail, LK_CIDR);
+
+		ipv = ip4 ? ip4 : ip6;
+		if (c && fval_truthy(c))
+			cidr = strtol(val_text(f, c), NULL, 10);
+		else
+			cidr = ip4 ? CIDR_FAM4 : CIDR_FAM6;
+		raw = true;
+	} else if (dns) {
+		ipv = dns;
+	} else {
+		if (fidv == NULL && mlfid == NULL) {
+			f->stats.noid++;
+			f->warn |= FILTER_WARN_NOID;
+			st = STEP_CONTINUE;
+			goto out;
+		}
+		ipv = fidv;
+		raw = true;
+	}
+	if (ipv == NULL) {
+		fail->v[LK_MLFPENDING].type = FVAL_INT;
+		fail->v[LK_MLFPENDING].u.i = 1;
+		fail->has |= LBIT(LK_MLFPENDING);
+		if (!check_all && !(f->cfg.flags & FILTER_KEEP_PENDING)) {
+			st = STEP_RETURN;
+			goto out;
+		}
+		emit_base(f, idx, FAILURE_PENDING, NULL, has_date, date,
+		    ltruthy(fail, LK_NOFAIL));
+	} else if (raw) {
+		const char *ip = val_text(f, ipv);
+
+		if (fidv == NULL || fval_equal(fidv, ipv)) {
+			if (make_id(f, ip, cidr, &id) < 0)
+				goto noid;
+		} else {
+			struct filter_id ipid; /* "ip": shown, never read */
+
+			if (make_id(f, ip, cidr, &ipid) < 0 ||
+			    make_id(f, val_text(f, fidv), defcidr, &id) < 0)
+				goto noid;
+		}
+		emit_base(f, idx, id.is_addr ? FAILURE_ADDR : FAILURE_RAW, &id,
+		    has_date, date, ltruthy(fail, LK_NOFAIL));
+	} else {
+		const char *host = val_text(f, ipv);
+
+		if (is_ipv4_shaped(host) &&
+		    make_id(f, host, CIDR_UNSPEC, &id) == 0 && id.is_addr) {
+			emit_base(f, idx, FAILURE_ADDR, &id, has_date, date,
+			    ltruthy(fail, LK_NOFAIL));
+		} else if (strcmp(f->usedns, "yes") == 0 ||
+		    strcmp(f->usedns, "warn") == 0) {
+			memset(&id, 0, sizeof(id));
+			id.text = host;
+			emit_base(f, idx, FAILURE_DNS, &id, has_date, date,
+			    ltruthy(fail, LK_NOFAIL));
+		}
+	}
+	goto out;
+noid:
+	f->stats.noid++;
+	f->warn |= FILTER_WARN_NOID;
+	st = STEP_CONTINUE;
+out:
+	if (cached)
+		lcache_store(f, cached, fail);
+	return st;
+}
+
 /* fail2ban's findFailure for the tuple line t. */
 static void
 find_failure(struct filter *f, struct tline *t, bool has_date, double date,
     bool nodate, double now)
 {
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
+	bool lean = f->cfg.flags & FILTER_LEAN;
 	struct fdict pre = {NULL, 0, 0};
+	struct ldict lpre;
 
+	lpre.has = lpre.defined = 0;
 	if (f->maxlines > 1) {
 		tlist_push(&f->linebuf, t);
 		if (f->linebuf.n > (size_t)f->maxlines) {
@@ -1640,13 +2032,22 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		    re_search(f, &f->pref, f->buf.s, f->buf.len, f->buf_subj);
 		if (!f->pref_matched)
 			return;
-		get_groups(f, &f->pref, f->buf.s, &pre);
-		if (!(f->cfg.flags & FILTER_LEAN))
+		if (lean) {
+			get_lean(f, &f->pref, f->buf.s, &lpre);
+			content.type = FVAL_NONE;
+			if (lpre.has & LBIT(LK_CONTENT))
+				content = lpre.v[LK_CONTENT];
+			lpre.has &= ~LBIT(LK_CONTENT);
+			lpre.defined &= ~LBIT(LK_CONTENT);
+		} else {
+			get_groups(f, &f->pref, f->buf.s, &pre);
 			fdict_copy(&f->ar, &f->pref_groups, &pre);
+			if (!fdict_pop(&pre, f->k.content, &content))
+				content.type = FVAL_NONE;
+		}
 		if (f->content_grp) {
 			content_direct(f);
-		} else if (fdict_pop(&pre, f->k.content, &content) &&
-		    fval_truthy(&content)) {
+		} else if (fval_truthy(&content)) {
 			const char *c = val_text(f, &content);
 
 			f->linebuf.n = 0;
@@ -1661,6 +2062,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 	for (size_t i = 0; i < f->nfail; i++) {
 		struct fre *fr;
 		struct fdict fail;
+		struct ldict lfail;
 		enum step st;
 		const uint64_t *cand;
 		uint64_t bits;
@@ -1683,7 +2085,10 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		fr = &f->fail[i];
 		if (!fail_search(f, fr, &f->orgbuf))
 			continue;
-		get_groups(f, fr, f->buf.s, &fail);
+		if (lean)
+			get_lean(f, fr, f->buf.s, &lfail);
+		else
+			get_groups(f, fr, f->buf.s, &fail);
 		if (f->nign && ignore_line(f, true)) {
 			f->buf_valid = false;
 			if (!check_all)
@@ -1699,9 +2104,16 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			tlist_assign(&f->linebuf, &f->unmatched);
 			f->buf_valid = false;
 		}
-		if (pre.n)
-			merge_pre(f, &pre, &fail);
-		st = handle_match(f, (int)i, &fail, has_date, date, now);
+		if (lean) {
+			lmerge_pre(&lpre, &lfail);
+			st = lhandle_match(
+			    f, (int)i, &lfail, has_date, date, now);
+		} else {
+			if (pre.n)
+				merge_pre(f, &pre, &fail);
+			st =
+			    handle_match(f, (int)i, &fail, has_date, date, now);
+		}
 		if (st == STEP_RETURN)
 			return;
 		if (st == STEP_CONTINUE)
@@ -2130,9 +2542,9 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 		for (size_t i = 0; i < f->nfail; i++)
 			lean_needs(f, &f->fail[i]);
 		if (f->has_pref)
-			lean_keep(&f->pref);
+			lean_keep(f, &f->pref);
 		for (size_t i = 0; i < f->nfail; i++)
-			lean_keep(&f->fail[i]);
+			lean_keep(f, &f->fail[i]);
 	}
 	f->ncandw = f->nfail / 64 + 1;
 	f->cand = xcalloc(256 * f->ncandw, sizeof(*f->cand));

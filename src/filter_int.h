@@ -132,9 +132,10 @@ struct fre {
 	size_t nalts;
 	struct fre_alt *tuples;
 	size_t ntuples;
-	uint8_t *need;  /* FILTER_LEAN: need[i] when names[i] decides
-	                   anything (its value is kept); NULL: all */
-	uint32_t *keep; /* FILTER_LEAN: the i with need[i], in order */
+	uint8_t *need;      /* FILTER_LEAN: need[i] when names[i] decides
+	                       anything (its value is kept); NULL: all */
+	uint32_t *keep;     /* FILTER_LEAN: the i with need[i], in order */
+	uint8_t *keep_slot; /* FILTER_LEAN: the dict slot of names[keep[k]] */
 	size_t nkeep;
 	uint32_t *skip; /* group numbers of skiplines0, skiplines1 ... */
 	size_t nskip;

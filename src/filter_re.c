@@ -1216,6 +1216,7 @@ fre_cleanup(struct fre *re)
 	free(re->names);
 	free(re->need);
 	free(re->keep);
+	free(re->keep_slot);
 	free(re->alts);
 	free(re->tuples);
 	free(re->skip);
