@@ -121,6 +121,11 @@ struct datedetect {
 	unsigned feat;     /* NEED_* the current line has, once NEED_KNOWN */
 	char *copy;
 	size_t copy_cap;
+	/* usual_time(): the last minute converted, at its second 0 */
+	bool min_ok;
+	time_t min_now;
+	int64_t min_month, min_day, min_hour, min_minute;
+	double min_base;
 };
 
 /* ------------------------------------------------------------------ */
@@ -1575,7 +1580,9 @@ fast_regex_iso(const struct datedetect *dd)
 struct fastres {
 	size_t start, end; /* group 1; the whole match is [0, end) */
 	struct strptime_val val;
-	size_t hw; /* highest byte index the matcher looked at */
+	size_t hw;  /* highest byte index the matcher looked at */
+	bool usual; /* from syslog_usual(): month, day, hour, minute and
+	               second only */
 };
 
 enum { FAST_NOMATCH = 0, FAST_MATCH = 1, FAST_UNSURE = 2 };
@@ -2035,6 +2042,7 @@ syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
 	r->start = 0;
 	r->end = 15;
 	r->hw = hw;
+	r->usual = true;
 	return FAST_MATCH;
 }
 
@@ -2047,8 +2055,10 @@ fast_syslog(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct fastres *r)
 {
 	struct fctx c = {dd, s, n, &r->val, false, &r->hw};
-	int rc = syslog_usual(dd, s, n, r);
+	int rc;
 
+	r->usual = false;
+	rc = syslog_usual(dd, s, n, r);
 	if (rc != FAST_UNSURE)
 		return rc;
 	/* the longest match ends by byte 34, the look-ahead reads byte 35 */
@@ -2431,6 +2441,7 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 			fr = fc->rc;
 			res->fr = fc->fr;
 		} else {
+			res->fr.usual = false;
 			fr = t->fast == FAST_SYSLOG
 			    ? fast_syslog(dd, (const unsigned char *)line, len,
 			          &res->fr)
@@ -2502,6 +2513,48 @@ epoch_value(const char *s, size_t n)
 	return strtod(buf, NULL);
 }
 
+/*
+ * strptime_finish() of a syslog_usual() date. Lines a second or two
+ * apart share their minute: when its seconds 0 and 59 convert 59 s apart
+ * (no year change or zone shift inside it), the minute's time at second
+ * 0 plus the second is what strptime_finish() gives for every second of
+ * it (the zone offset is taken per minute there too).
+ */
+static enum strptime_status
+usual_time(struct datedetect *dd, const struct strptime_val *v, double *out)
+{
+	struct strptime_val a;
+	double t0, t59;
+
+	if (dd->min_ok && dd->min_now == dd->now.now &&
+	    dd->min_month == v->month && dd->min_day == v->day &&
+	    dd->min_hour == v->hour && dd->min_minute == v->minute) {
+		*out = dd->min_base + (double)v->second;
+		return STRPTIME_OK;
+	}
+	dd->min_ok = false;
+	a = *v;
+	a.second = 0;
+	if (strptime_finish(&a, &dd->now, dd->has_tz, dd->tz_min, &t0) ==
+	    STRPTIME_OK) {
+		a.second = 59;
+		if (strptime_finish(&a, &dd->now, dd->has_tz, dd->tz_min,
+		        &t59) == STRPTIME_OK &&
+		    t59 - t0 == 59) {
+			dd->min_ok = true;
+			dd->min_now = dd->now.now;
+			dd->min_month = v->month;
+			dd->min_day = v->day;
+			dd->min_hour = v->hour;
+			dd->min_minute = v->minute;
+			dd->min_base = t0;
+			*out = t0 + (double)v->second;
+			return STRPTIME_OK;
+		}
+	}
+	return strptime_finish(v, &dd->now, dd->has_tz, dd->tz_min, out);
+}
+
 /* Converts the winning match to a time (fail2ban's getDate). */
 static void
 convert(struct datedetect *dd, const struct tmpl *t, const char *line,
@@ -2562,8 +2615,10 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 			st = fc->conv_st;
 			m->time = fc->conv_time;
 		} else {
-			st = strptime_finish(&res->fr.val, &dd->now, dd->has_tz,
-			    dd->tz_min, &m->time);
+			st = res->fr.usual
+			    ? usual_time(dd, &res->fr.val, &m->time)
+			    : strptime_finish(&res->fr.val, &dd->now,
+			          dd->has_tz, dd->tz_min, &m->time);
 			if (mine) {
 				fc->conv_ok = true;
 				fc->conv_now = dd->now.now;
