@@ -1772,7 +1772,8 @@ restore_bans(struct jail *j)
 	if (db_bans_restore(j->env->db, j->name, &r, restore_cb, &rs) < 0)
 		wlog(WLOG_ERROR, WLOG_JAIL, "[%s] Restore bans failed: %s",
 		    j->name, db_last_error(j->env->db));
-	qsort(rs.v, rs.n, sizeof(*rs.v), cmp_rrow);
+	if (rs.n > 1)
+		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_rrow);
 	for (size_t i = 0; i < rs.n; i++) {
 		restore_one(j, &rs.v[i], now);
 		fkey_release(&rs.v[i].key);
