@@ -97,7 +97,8 @@ struct jail {
 
 	struct jsource **src;
 	size_t nsrc;
-	bool journal; /* backend systemd: sj, not src */
+	bool journal;   /* backend systemd: sj, not src */
+	bool pos_dirty; /* lines read since positions were last saved */
 	struct src_journal *sj;
 	struct src_journal_params jp;
 	struct journalmatch jm;
@@ -1247,6 +1248,7 @@ journal_entry(void *arg, const struct src_journal_entry *e)
 	struct filter_result res;
 	double now = jnow(j);
 
+	j->pos_dirty = true;
 	if (j->idle)
 		return;
 	filter_process_entry(
@@ -1346,6 +1348,7 @@ src_line(void *arg, const char *path, const char *line, size_t len)
 	struct jsource *s = arg;
 
 	(void)path;
+	s->j->pos_dirty = true;
 	handle_line(s->j, line, len);
 }
 
@@ -1493,6 +1496,15 @@ save_pos(void *arg, const struct src_file_info *fi)
 	if (fi->hash != NULL && fi->hash[0] != '\0')
 		db_log_set(
 		    p->j->env->db, p->j->name, fi->path, fi->hash, fi->offset);
+}
+
+void
+jail_save_dirty(struct jail *j)
+{
+	if (!j->pos_dirty)
+		return;
+	j->pos_dirty = false;
+	jail_save_positions(j);
 }
 
 void

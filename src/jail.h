@@ -106,8 +106,17 @@ const char *jail_name(const struct jail *j);
 /* The backend as configured ("auto", "polling", ...). */
 const char *jail_backend(const struct jail *j);
 
-/* Saves the log positions of the jail's files (db_log_set). */
+/* Saves the log positions of the jail's files and its journal cursor
+ * (db_log_set, db_journal_set: queued for the next commit). */
 void jail_save_positions(struct jail *j);
+
+/*
+ * The same, only when lines were read since the last save. The daemon
+ * calls it before every commit, so positions are committed in the same
+ * transaction as the bans those lines made: after kill -9 nothing is read
+ * twice and nothing is lost.
+ */
+void jail_save_dirty(struct jail *j);
 
 /* --- control commands (fail2ban's transmitter, results as JSON) -------- */
 

@@ -413,9 +413,11 @@ warden_commit(struct warden *w)
 	static struct wlog_rate rate = WLOG_RATE_INIT(60);
 	bool pending = false;
 
-	for (size_t i = 0; i < w->njails; i++)
+	for (size_t i = 0; i < w->njails; i++) {
 		if (jail_has_pending(w->jails[i]))
 			pending = true;
+		jail_save_dirty(w->jails[i]);
+	}
 	if (db_pending(w->db) > 0 && db_flush(w->db) != 0) {
 		unsigned long sup = 0;
 
