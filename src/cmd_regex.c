@@ -159,6 +159,17 @@ py_float(double v, struct sbuf *out)
 		sbuf_addstr(out, ".0");
 }
 
+/* A failure's time as Python prints it: an int when fail2ban holds one
+ * (a date with a time zone, TAI64N), else a float. */
+static void
+py_time(const struct failure *fl, struct sbuf *out)
+{
+	if (fl->int_time && fabs(fl->time) < 9.0e15)
+		sbuf_printf(out, "%lld", (long long)fl->time);
+	else
+		py_float(fl->time, out);
+}
+
 /* A JSON string; invalid UTF-8 becomes U+FFFD as Python would decode. */
 static void
 json_str(const char *s, struct sbuf *out)
@@ -817,39 +828,6 @@ bad:
 	return -1;
 }
 
-/* True when path or its .local sibling sets "maxlines" (display only). */
-static bool
-defines_maxlines(const char *path)
-{
-	char *paths[2];
-	const char *dot = strrchr(path, '.');
-	bool found = false;
-
-	paths[0] = xstrdup(path);
-	paths[1] = dot && !strchr(dot, '/')
-	    ? xasprintf("%.*s.local", (int)(dot - path), path)
-	    : xasprintf("%s.local", path);
-	for (int k = 0; k < 2 && !found; k++) {
-		FILE *fp = fopen(paths[k], "r");
-		char buf[512];
-
-		if (fp == NULL)
-			continue;
-		while (!found && fgets(buf, sizeof(buf), fp)) {
-			const char *p = buf + strspn(buf, " \t");
-
-			if (strncmp(p, "maxlines", 8) == 0) {
-				p += 8 + strspn(p + 8, " \t");
-				found = *p == '=' || *p == ':';
-			}
-		}
-		fclose(fp);
-	}
-	free(paths[0]);
-	free(paths[1]);
-	return found;
-}
-
 static void
 print_use_maxlines(struct run *r, long n, bool *set)
 {
@@ -995,10 +973,8 @@ read_failregex(
 			goto out;
 		}
 		free(spec);
-		/* the stream's order: maxlines, then datepattern. The
-		 * filterdef cannot tell an explicit "maxlines = 1" from the
-		 * default, so the filter file is asked. */
-		if (r->fd.maxlines > 1 || defines_maxlines(file))
+		/* the stream's order: maxlines, then datepattern */
+		if (r->fd.maxlines_set)
 			print_use_maxlines(r, r->fd.maxlines, maxlines_set);
 		if (r->fd.datepattern.re)
 			print_use_datepattern(
@@ -1182,7 +1158,7 @@ subst_tag(const struct failure *fl, const char *tag, size_t n, struct sbuf *b,
 			sbuf_addstr(b, addr_reverse(&id->addr, buf));
 	} else if (IS("time")) {
 		if (fl->has_time)
-			py_float(fl->time, b);
+			py_time(fl, b);
 		else
 			sbuf_addstr(b, "None");
 	} else if (IS("failures") || IS("restored") || IS("bancount")) {
@@ -1326,7 +1302,7 @@ out_failures(struct run *r, const struct failure *v, size_t n)
 			}
 			sbuf_addstr(&b, ",\t");
 			if (fl->has_time)
-				py_float(fl->time, &b);
+				py_time(fl, &b);
 			else
 				sbuf_addstr(&b, "None");
 			sbuf_addstr(&b, ",\t");
@@ -1366,7 +1342,7 @@ out_json(struct run *r, size_t lineno, bool ignored, const struct failure *v,
 			sbuf_addstr(b, "null");
 		sbuf_addstr(b, ", \"time\": ");
 		if (fl->has_time)
-			py_float(fl->time, b);
+			py_time(fl, b);
 		else
 			sbuf_addstr(b, "null");
 		sbuf_printf(b, ", \"regex\": %d, \"groups\": {", fl->regex);

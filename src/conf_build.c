@@ -339,13 +339,15 @@ conf_apply_filter_cmds(struct cctx *c, const struct pyval *stream, size_t from,
 		} else if (strcmp(what, "datepattern") == 0) {
 			set_re(c, &fd->datepattern, val);
 		} else if (strcmp(what, "maxlines") == 0) {
-			if (val->t == PY_INT && val->i > 0 && val->i < 100000)
+			if (val->t == PY_INT && val->i > 0 && val->i < 100000) {
 				fd->maxlines = (int)val->i;
-			else if (val->t == PY_INT)
+				fd->maxlines_set = true;
+			} else if (val->t == PY_INT) {
 				cctx_error(c, 0, false,
 				    "maxlines must be an integer greater than "
 				    "zero (got %lld)",
 				    val->i);
+			}
 		} else if (strcmp(what, "usedns") == 0 && val->t == PY_STR) {
 			char *lo = conf_lower(val->s);
 

@@ -69,8 +69,10 @@ struct tmpl {
 	bool longfrm; /* LEPOCH: 13/16 digits are ms/us */
 	uint32_t grp; /* epoch: the group holding the number */
 	unsigned flags;
-	double weight;    /* 100 for the line-start copies of the defaults */
-	uint32_t ngroups; /* capturing groups in the regex */
+	double weight;       /* 100 for the line-start copies of the defaults */
+	bool shares_default; /* its key is a line-start copy's: see
+	                        tmpl_weight() */
+	uint32_t ngroups;    /* capturing groups in the regex */
 	struct tkey keys[DD_MAX_FIELDS];
 	size_t nkeys;
 	enum fastkind fast;
@@ -1256,6 +1258,40 @@ default_templates(struct datedetect *dd, struct tmpl **out, bool originals)
 	return n;
 }
 
+/*
+ * fail2ban keeps every template in one process-wide cache by key, and
+ * the first time a detector takes the whole default list it makes the
+ * line-start copies of the defaults with weight 100. A datepattern line
+ * whose key is such a copy's ("{^LN-BEG}Epoch", "{^LN-BEG}TAI64N",
+ * "{^LN-BEG}" + a default's pattern) gets that same template object, and
+ * so weight 100 once the list was built in the process, by this detector
+ * or an earlier one (1 before that). The weight orders the templates
+ * (reorder()) and is what --VD shows.
+ */
+static bool default_cache_built;
+
+static bool
+anchored_default_key(const char *key)
+{
+	if (strncmp(key, "{^LN-BEG}", 9) != 0)
+		return false;
+	for (size_t i = 0; i < NDEFAULTS; i++) {
+		const char *p = default_patterns[i];
+
+		if (strncmp(p, "{^LN-BEG}", 9) == 0 || p[0] == '^')
+			continue; /* no copy of those */
+		if (strcmp(key + 9, p) == 0)
+			return true;
+	}
+	return false;
+}
+
+static double
+tmpl_weight(const struct tmpl *t)
+{
+	return t->shares_default && default_cache_built ? 100.0 : t->weight;
+}
+
 /* Strips a leading {UNB}, {^LN-BEG}, "(?:^|\b|\W)" and a trailing
  * "(?=\b|\W|$)" (fail2ban's unboundPattern). */
 static char *
@@ -1305,6 +1341,9 @@ add_defaults(
 	bool ignore_dup = dd->n > 0;
 	int rc = 0;
 
+	if (pre == NULL)
+		default_cache_built = true;
+
 	for (size_t i = 0; i < n; i++) {
 		struct tmpl *t = list[i];
 
@@ -1333,6 +1372,8 @@ add_defaults(
 				key = pattern_key(p);
 			}
 			t2 = make_template(dd, p, key, err);
+			if (t2)
+				t2->shares_default = anchored_default_key(key);
 			free(p);
 			free(key);
 			tmpl_free(t);
@@ -1374,6 +1415,8 @@ append_pattern(struct datedetect *dd, const char *pattern, char **err)
 		t = pattern_template(dd, "{UNB}^", err);
 	else
 		t = make_template(dd, pattern, key, err);
+	if (t)
+		t->shares_default = anchored_default_key(key);
 	free(key);
 	if (t == NULL)
 		return -1;
@@ -1533,14 +1576,14 @@ datedetect_weight(const struct datedetect *dd, size_t i)
 	if (i >= dd->n)
 		return 0;
 	s = &dd->v[i];
-	return (double)s->hits * s->t->weight /
+	return (double)s->hits * tmpl_weight(s->t) /
 	    (double)(s->distance > 1 ? s->distance : 1);
 }
 
 double
 datedetect_template_weight(const struct datedetect *dd, size_t i)
 {
-	return i < dd->n ? dd->v[i].t->weight : 0;
+	return i < dd->n ? tmpl_weight(dd->v[i].t) : 0;
 }
 
 const char *
@@ -1608,6 +1651,7 @@ struct fcache {
 	time_t conv_now;
 	enum strptime_status conv_st;
 	double conv_time;
+	bool conv_int;
 };
 
 static struct fcache *
@@ -2564,6 +2608,7 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 	size_t nf = 0;
 
 	m->has_time = false;
+	m->int_time = false;
 	m->err = DATE_OK;
 	if (t->kind == TK_EPOCH) {
 		const PCRE2_SIZE *ov = res->ov;
@@ -2605,6 +2650,7 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 		}
 		m->time = (double)v;
 		m->has_time = true;
+		m->int_time = true; /* int(seconds, 16) */
 		return;
 	}
 	if (res->fast) {
@@ -2614,16 +2660,23 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 		if (mine && fc->conv_ok && fc->conv_now == dd->now.now) {
 			st = fc->conv_st;
 			m->time = fc->conv_time;
+			m->int_time = fc->conv_int;
 		} else {
-			st = res->fr.usual
-			    ? usual_time(dd, &res->fr.val, &m->time)
-			    : strptime_finish(&res->fr.val, &dd->now,
-			          dd->has_tz, dd->tz_min, &m->time);
+			if (res->fr.usual) {
+				st = usual_time(dd, &res->fr.val, &m->time);
+				/* no zone in it: only the default one */
+				m->int_time = dd->has_tz;
+			} else {
+				st = strptime_finish(&res->fr.val, &dd->now,
+				    dd->has_tz, dd->tz_min, &m->time);
+				m->int_time = dd->now.last_tz;
+			}
 			if (mine) {
 				fc->conv_ok = true;
 				fc->conv_now = dd->now.now;
 				fc->conv_st = st;
 				fc->conv_time = m->time;
+				fc->conv_int = m->int_time;
 			}
 		}
 		if (st == STRPTIME_OK)
@@ -2651,16 +2704,17 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 	}
 	st = strptime_convert(
 	    dd->fields, nf, &dd->now, dd->has_tz, dd->tz_min, &m->time);
-	if (st == STRPTIME_OK)
+	if (st == STRPTIME_OK) {
 		m->has_time = true;
-	else
+		m->int_time = dd->now.last_tz;
+	} else
 		m->err = st == STRPTIME_EVALUE ? DATE_EVALUE : DATE_EOTHER;
 }
 
 static double
 slot_weight(const struct slot *s)
 {
-	return (double)s->hits * s->t->weight /
+	return (double)s->hits * tmpl_weight(s->t) /
 	    (double)(s->distance > 1 ? s->distance : 1);
 }
 
@@ -2944,6 +2998,7 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		m->tmpl = (int)i;
 		m->time = 0;
 		m->has_time = false;
+		m->int_time = false;
 		if (res.ms >= len) {
 			/* fail2ban reads the character at the match start
 			   here and raises IndexError for a match at the end

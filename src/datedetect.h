@@ -72,6 +72,11 @@ struct date_match {
 	                  the time; or when start < end and err says why the
 	                  text could not be converted */
 	enum date_err err; /* DATE_OK unless conversion failed */
+	bool int_time;     /* has_time and fail2ban's date is an int: a time
+	                      zone was applied (calendar.timegm) or TAI64N;
+	                      else it is a float (time.mktime, an epoch):
+	                      "1238075060" versus "1238075060.0" in
+	                      fail2ban-regex's output */
 };
 
 /*

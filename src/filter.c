@@ -138,6 +138,8 @@ struct filter {
 
 	struct sbuf last_text; /* fail2ban's __lastTimeText */
 	bool has_last_date;
+	bool last_date_int; /* last_date is an int in fail2ban */
+	bool date_int;      /* the current line's date is (date_match) */
 	double last_date;
 	bool in_operation;
 	bool pref_matched;
@@ -1465,6 +1467,7 @@ emit_base(struct filter *f, int regex, enum failure_kind kind,
 		fl->id = *id;
 	fl->has_time = has_date;
 	fl->time = has_date ? date : 0;
+	fl->int_time = has_date && f->date_int;
 	fl->nofail = nofail;
 	return fl;
 }
@@ -1497,6 +1500,7 @@ emit(struct filter *f, int regex, enum failure_kind kind,
 		fl->id = *id;
 	fl->has_time = has_date;
 	fl->time = has_date ? date : 0;
+	fl->int_time = has_date && f->date_int;
 	fl->nofail = get_truthy(fail, f->k.nofail);
 	if (f->cfg.flags & FILTER_LEAN)
 		return;
@@ -2135,6 +2139,7 @@ begin_line(struct filter *f)
 	f->capres = 0;
 	f->line_ignored = false;
 	f->warn = 0;
+	f->date_int = false;
 	f->pref_groups.v = NULL;
 	f->pref_groups.n = 0;
 	f->pref_groups.cap = 0;
@@ -2170,7 +2175,9 @@ check_findtime(struct filter *f, bool has_date, double *date, double now)
 		if (fabs(delta) > 60) {
 			f->warn |= FILTER_WARN_TIME_ADJUSTED;
 			*date = now;
+			f->date_int = false;
 			f->last_date = now;
+			f->last_date_int = false;
 			f->has_last_date = true;
 		}
 		return true;
@@ -2369,20 +2376,24 @@ filter_process(struct filter *f, const char *line, size_t len, double now,
 		if (m.end > m.start) {
 			if (m.has_time) {
 				date = m.time;
+				f->date_int = m.int_time;
 				has_date = true;
 				sbuf_reset(&f->last_text);
 				sbuf_add(&f->last_text, line + m.start,
 				    m.end - m.start);
 				f->last_date = date;
+				f->last_date_int = m.int_time;
 				f->has_last_date = true;
 			}
 		} else if (last_date_recent(f, now)) {
 			t = tline_new(f, "", 0, f->last_text.s,
 			    f->last_text.len, line, len);
 			date = f->last_date;
+			f->date_int = f->last_date_int;
 			has_date = true;
 		} else {
 			date = now;
+			f->date_int = false;
 			has_date = true;
 		}
 	} else {
@@ -2394,10 +2405,12 @@ filter_process(struct filter *f, const char *line, size_t len, double now,
 			t = tline_new(f, "", 0, f->last_text.s,
 			    f->last_text.len, line, len);
 			date = f->last_date;
+			f->date_int = f->last_date_int;
 			has_date = true;
 		} else if ((f->cfg.flags & FILTER_CHECK_FINDTIME) &&
 		    f->in_operation) {
 			date = now;
+			f->date_int = false;
 			has_date = true;
 		}
 	}
@@ -2420,7 +2433,9 @@ filter_process_entry(struct filter *f, const char *date_text, const char *msg,
 	sbuf_reset(&f->last_text);
 	sbuf_add(&f->last_text, date_text ? date_text : "", dl);
 	f->last_date = time;
+	f->last_date_int = false;
 	f->has_last_date = true;
+	f->date_int = false;
 	if (check_findtime(f, true, &time, now))
 		find_failure(f, t, true, time, false, now);
 	return end_line(f, res);

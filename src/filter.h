@@ -129,6 +129,9 @@ struct failure {
 	struct filter_id id;
 	bool has_time; /* false: the line had no usable date */
 	double time;   /* epoch seconds (fractions kept) */
+	bool int_time; /* fail2ban holds time as an int (a zone was applied
+	                  to the date, or TAI64N; see date_match.int_time):
+	                  Python prints it without ".0" */
 	bool nofail;   /* the dict's "nofail" is truthy: information only,
 	                  not a failure (fail2ban-regex counts the line as
 	                  ignored; the server still counts it when no mlfid) */

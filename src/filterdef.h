@@ -11,6 +11,7 @@
 #ifndef WARDEN_FILTERDEF_H
 #define WARDEN_FILTERDEF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "strv.h"
@@ -33,6 +34,9 @@ struct filterdef {
 	struct filterdef_re_list failregex; /* in order; empty lines dropped */
 	struct filterdef_re_list ignoreregex;
 	int maxlines;                    /* >= 1 */
+	bool maxlines_set;               /* the configuration set maxlines
+	                                    (fail2ban's stream has "set ...
+	                                    maxlines"), not the default */
 	struct filterdef_re datepattern; /* re == NULL: default templates */
 	struct strv journalmatch;        /* one entry per non-empty line */
 	char *usedns;                    /* "yes", "warn", "no", "raw" */

@@ -661,9 +661,11 @@ strptime_finish(const struct strptime_val *in, struct strptime_now *now,
 	}
 	if (v.has_tz) {
 		*out = (double)t;
+		now->last_tz = true;
 		return STRPTIME_OK;
 	}
 	if (local_to_epoch(now, t, out) != 0)
 		return STRPTIME_EOTHER;
+	now->last_tz = false;
 	return STRPTIME_OK;
 }

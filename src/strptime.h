@@ -80,6 +80,10 @@ struct strptime_now {
 	int64_t days_y, days_v; /* last date converted to days */
 	int days_m, days_d;
 	bool days_ok;
+	/* The last successful conversion applied a zone offset (from the
+	   line or the default): fail2ban's result is then an int
+	   (calendar.timegm), else a float (time.mktime). */
+	bool last_tz;
 };
 
 void strptime_now_init(struct strptime_now *n);

@@ -711,6 +711,81 @@ test_fast_path_equivalence(void)
 	    total, fastcount, bad);
 }
 
+/*
+ * "{^LN-BEG}Epoch" next to the default list is fail2ban's line-start copy
+ * of Epoch, weight 100 (as --VD shows it): with two epoch lines and one
+ * ISO line, the epoch template stays in front (nsd's sample order).
+ */
+static void
+test_shared_default_weight(void)
+{
+	static const char *const lines[] = {
+	    "[1138412480] nsd[1]: info: x from 192.0.2.5",
+	    "[1138412490] nsd[2]: info: x from 192.0.2.6",
+	    "[2005-01-23 21:59:59.562] nsd[3]: info: x from 192.0.2.7"};
+	struct datedetect *dd = mk("{^LN-BEG}Epoch\n{^LN-BEG}", NULL, 0);
+	struct date_match m;
+	size_t iso = 0;
+
+	if (!ok(dd != NULL, "epoch and line-start defaults"))
+		return;
+	is_dbl(datedetect_template_weight(dd, 0), 100.0,
+	    "{^LN-BEG}Epoch has the line-start weight 100");
+	for (size_t i = 0; i < 3; i++)
+		datedetect_match(dd, lines[i], strlen(lines[i]), N2005, &m);
+	is_str(datedetect_name(dd, 0), "{^LN-BEG}Epoch",
+	    "the epoch template stays first");
+	is_dbl(datedetect_weight(dd, 0), 200.0, "its weight: 2 * 100 / 1");
+	for (size_t i = 1; i < datedetect_count(dd); i++)
+		if (datedetect_hits(dd, i) == 1)
+			iso = i;
+	is_int(iso, 1, "the ISO template second");
+	is_dbl(datedetect_weight(dd, iso), 100.0, "its weight: 1 * 100 / 1");
+	is_str(datedetect_pattern(dd, iso),
+	    "{^LN-BEG}%ExY(?P<_sep>[-/.])%m(?P=_sep)%d(?:T|  ?)%H:%M:%S"
+	    "(?:[.,]%f)?(?:\\s*%z)?",
+	    "--VD shows its pattern");
+	datedetect_free(dd);
+}
+
+/* fail2ban's date is an int when a zone applies (timegm) or for TAI64N,
+ * a float otherwise (mktime, epochs). */
+static void
+test_int_time(void)
+{
+	static const struct {
+		const char *tz, *line;
+		bool is_int;
+	} c[] = {
+	    {NULL, "2009-03-26 14:44:20 +0100 x", true},
+	    {NULL, "2009-03-26 14:44:20 x", false},
+	    {"UTC", "2009-03-26 14:44:20 x", true},
+	    {"UTC", "Mar 26 14:44:20 x", true},
+	    {NULL, "Mar 26 14:44:20 x", false},
+	    {NULL, "@4000000049cb8b4c00000000 x", true},
+	    {NULL, "1238075060 x", false},
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct datedetect *dd = mk(NULL, c[i].tz, 0);
+		struct date_match m;
+
+		/* twice: the second from the caches */
+		for (int k = 0; k < 2; k++) {
+			memset(&m, 0, sizeof(m));
+			if (dd)
+				datedetect_match(dd, c[i].line,
+				    strlen(c[i].line), N2026, &m);
+			ok(m.has_time && m.int_time == c[i].is_int,
+			    "%s, tz %s: %s (%s)", c[i].line,
+			    c[i].tz ? c[i].tz : "none",
+			    c[i].is_int ? "int" : "float",
+			    k ? "again" : "first");
+		}
+		datedetect_free(dd);
+	}
+}
+
 int
 main(void)
 {
@@ -725,5 +800,7 @@ main(void)
 	test_logtimezone_ok();
 	test_bytes();
 	test_fast_path_equivalence();
+	test_shared_default_weight();
+	test_int_time();
 	return done_testing();
 }

@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "conf.h"
 #include "filter.h"
 #include "filter_int.h"
 #include "sbuf.h"
@@ -750,6 +753,123 @@ test_lean(void)
 	diags_cleanup(&d);
 }
 
+/* A date fail2ban throws on drops the line ("Failed to process line"). */
+static void
+test_date_error_drops(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"warning: <HOST>", NULL};
+	struct filterdef fd;
+	struct filter_config cfg = {.flags = FILTER_CHECK_ALL};
+	struct filter_result res;
+	struct filter_stats st;
+	struct filter *f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL, &d);
+
+	is_int(run(f, "Jan 23 21:59:59 host warning: 192.0.2.1", &res), 1,
+	    "a plain syslog line fails");
+	/* "INFO" reads as an unknown zone abbreviation: KeyError */
+	is_int(run(f, "INFO Jan 23 21:59:59 host warning: 192.0.2.1", &res), 0,
+	    "a date with an unknown zone drops the line");
+	ok(res.warn & FILTER_WARN_DATE_ERROR, "with the date error warning");
+	filter_get_stats(f, &st);
+	is_int(st.date_errors, 1, "counted");
+	filter_free(f);
+	/* a template matching empty at the line's end: IndexError */
+	fd_init(&fd, NULL, re, NULL, 1);
+	filterdef_re_set(&fd.datepattern, "{UNB}$", "t.conf", 5);
+	f = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	filterdef_cleanup(&fd);
+	if (ok(f != NULL, "datepattern {UNB}$ compiles")) {
+		is_int(run(f, "Jan 23 21:59:59 host warning: 192.0.2.1", &res),
+		    0, "an empty date at the end drops the line");
+		ok(res.warn & FILTER_WARN_DATE_ERROR, "with the warning");
+	}
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+/* A failure's time is an int where fail2ban's is (-o row prints it
+ * without ".0"), also when a dateless line takes the last date. */
+static void
+test_int_time(void)
+{
+	struct diags d = DIAGS_INIT;
+	const char *re[] = {"warning: <HOST>", NULL};
+	struct filter_result res;
+	struct filter *f = mk(NULL, re, NULL, 1, FILTER_CHECK_ALL, &d);
+	double now = 1238075100.0;
+
+	filter_process(
+	    f, "2009-03-26 14:44:20 +0100 warning: 192.0.2.1", 44, now, &res);
+	ok(res.n == 1 && res.v[0].int_time && res.v[0].time == 1238075060,
+	    "a date with a zone: int");
+	filter_process(f, "no date warning: 192.0.2.2", 26, now, &res);
+	ok(res.n == 1 && res.v[0].int_time && res.v[0].time == 1238075060,
+	    "a dateless line after it takes its int date");
+	filter_process(
+	    f, "2009-03-26 14:44:21 warning: 192.0.2.3", 38, now, &res);
+	ok(res.n == 1 && !res.v[0].int_time, "a date without zone: float");
+	filter_process(f, "no date warning: 192.0.2.4", 26, now, &res);
+	ok(res.n == 1 && !res.v[0].int_time,
+	    "a dateless line after that: float");
+	filter_free(f);
+	diags_cleanup(&d);
+}
+
+/* The filterdef says whether maxlines was set (fail2ban-regex prints
+ * "Use maxlines" only then), also when it is set to 1. */
+static void
+test_maxlines_set(void)
+{
+	char dir[] = "/tmp/test_filter.XXXXXX";
+	const char *vars[] = {"backend", "auto", NULL};
+	static const struct {
+		const char *name, *text;
+		bool set;
+		int maxlines;
+	} c[] = {
+	    {"one", "[Definition]\nfailregex = x <HOST>\nmaxlines = 1\n", true,
+	        1},
+	    {"none", "[Definition]\nfailregex = x <HOST>\n", false, 1},
+	    {"three", "[Definition]\nfailregex = x <HOST>\nmaxlines = 3\n",
+	        true, 3},
+	};
+
+	if (!ok(mkdtemp(dir) != NULL, "a scratch config directory"))
+		return;
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		char *sub = xasprintf("%s/filter.d", dir);
+		char *path = xasprintf("%s/%s.conf", sub, c[i].name);
+		struct filterdef fd;
+		struct diags d = DIAGS_INIT;
+		FILE *fp;
+
+		mkdir(sub, 0700);
+		fp = fopen(path, "w");
+		if (fp) {
+			fputs(c[i].text, fp);
+			fclose(fp);
+		}
+		filterdef_init(&fd);
+		if (conf_filter_load(dir, c[i].name, vars, &fd, &d) == 0) {
+			is_int(fd.maxlines_set, c[i].set, "%s: maxlines_set",
+			    c[i].name);
+			is_int(fd.maxlines, c[i].maxlines, "%s: maxlines",
+			    c[i].name);
+		} else {
+			diags_print(&d, stdout);
+			ok(0, "%s loads", c[i].name);
+		}
+		filterdef_cleanup(&fd);
+		diags_cleanup(&d);
+		unlink(path);
+		rmdir(sub);
+		free(path);
+		free(sub);
+	}
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -768,5 +888,8 @@ main(void)
 	test_variants();
 	test_fmt_ip6();
 	test_lean();
+	test_date_error_drops();
+	test_int_time();
+	test_maxlines_set();
 	return done_testing();
 }
