@@ -28,4 +28,7 @@ int cmd_import(int argc, char **argv);
 int cmd_client(int argc, char **argv);
 int cmd_client_main(int argc, char **argv);
 
+/* `warden report fail|ok SERVICE ADDRESS [user=LOGIN]` (cmd_report.c). */
+int cmd_report(int argc, char **argv);
+
 #endif

@@ -41,6 +41,8 @@ static const struct command commands[] = {
         "flushlogs              reopen wardend's log file"},
     {"version", cmd_client,
         "version                print wardend's version (-V: warden's)"},
+    {"report", cmd_report,
+        "report fail|ok SERVICE ADDR [user=LOGIN]  report to wardend"},
     {"help", cmd_help, "help                   this text"},
 };
 
