@@ -7,6 +7,7 @@
  * grammar; a report that passes all goes to the daemon's callback. It
  * does not know about jails, and it keeps no queue.
  */
+#include <assert.h>
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
@@ -36,10 +37,11 @@
 #define SO_PASSRIGHTS 83
 #endif
 
-#define RX_BATCH  32 /* datagrams per recvmmsg() */
-#define RX_MAXFDS 8  /* descriptors we make room for (then closed) */
-#define NONE      UINT32_MAX
-#define EXCERPT   80 /* bytes of a malformed message shown in the log */
+#define RX_BATCH      32 /* datagrams per recvmmsg() */
+#define RX_MAXFDS     8  /* descriptors we make room for (then closed) */
+#define RX_CMSG_BYTES 128
+#define NONE          UINT32_MAX
+#define EXCERPT       80 /* bytes of a malformed message shown in the log */
 
 /* ---- messages -------------------------------------------------------- */
 
@@ -456,9 +458,11 @@ struct sender {
 struct rx_slot {
 	char buf[REPORT_MAX_MSG];
 	union {
-		char b[CMSG_SPACE(sizeof(struct ucred)) +
-		    CMSG_SPACE(sizeof(int) * RX_MAXFDS)];
-		struct cmsghdr align;
+		/* room for the credentials and RX_MAXFDS descriptors
+		 * (checked in report_server_new); aligned as cmsghdr,
+		 * whose flexible array glibc declares */
+		char b[RX_CMSG_BYTES];
+		size_t align;
 	} cm;
 	struct iovec iov;
 	struct report_peer peer;
@@ -961,6 +965,9 @@ report_server_new(uv_loop_t *loop, const struct report_opts *o, report_fn fn,
 	int fd = -1, on = 1, rc;
 
 	*out = NULL;
+	assert(CMSG_SPACE(sizeof(struct ucred)) +
+	        CMSG_SPACE(sizeof(int) * RX_MAXFDS) <=
+	    RX_CMSG_BYTES);
 	if (path[0] != '/' || strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "report socket path '%s' %s", path,
 		    path[0] != '/' ? "is not absolute" : "is too long");

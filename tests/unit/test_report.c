@@ -27,6 +27,7 @@
 
 #include <uv.h>
 
+#include "conf.h"
 #include "log.h"
 #include "report.h"
 #include "tap.h"
@@ -1009,6 +1010,157 @@ test_stale(void)
 	    -1, "a relative path is an error");
 }
 
+/* ---- configuration (conf_*.c) ----------------------------------------- */
+
+static void
+write_conf(const char *dir, const char *rel, const char *text)
+{
+	char path[512];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
+	fp = fopen(path, "w");
+	if (fp == NULL) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, fp);
+	fclose(fp);
+}
+
+static const char *
+broken_error(const struct conf *c, const char *name)
+{
+	for (size_t i = 0; i < c->nbroken; i++)
+		if (strcmp(c->broken[i].name, name) == 0)
+			return c->broken[i].error;
+	return NULL;
+}
+
+static void
+test_conf(void)
+{
+	char dir[128], *dump = NULL;
+	size_t dumplen = 0;
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	const struct conf_jail *j;
+	const char *e;
+	FILE *fp;
+
+	snprintf(dir, sizeof(dir), "%s/conf", tmpdir);
+	mkdir(dir, 0700);
+	write_conf(dir, "plain.log", "");
+	write_conf(dir, "fail2ban.conf", "[Definition]\nloglevel = INFO\n");
+	/* jail.conf's DEFAULT names a filter per jail, as fail2ban's does */
+	{
+		char jail[2048];
+
+		snprintf(jail, sizeof(jail),
+		    "[DEFAULT]\n"
+		    "filter = %%(__name__)s\n"
+		    "action =\n"
+		    "[imap]\n"
+		    "enabled = true\n"
+		    "backend = report\n"
+		    "service = imap\n"
+		    "reportusers = dovecot, 1001\n"
+		    "[imap-users]\n"
+		    "enabled = true\n"
+		    "backend = Report\n"
+		    "service = imap\n"
+		    "reportgroups = mail\n"
+		    "logpath = /nonexistent/x.log\n"
+		    "[nosvc]\n"
+		    "enabled = true\n"
+		    "backend = report\n"
+		    "[badsvc]\n"
+		    "enabled = true\n"
+		    "backend = report\n"
+		    "service = im/ap\n"
+		    "[params]\n"
+		    "enabled = true\n"
+		    "backend = report[x=1]\n"
+		    "service = imap\n"
+		    "[plain]\n"
+		    "enabled = true\n"
+		    "filter =\n"
+		    "failregex = ^fail <HOST>$\n"
+		    "logpath = %s/plain.log\n"
+		    "service = unrelated\n",
+		    dir);
+		write_conf(dir, "jail.conf", jail);
+	}
+	ok(conf_load(dir, &c, &d) == 0, "configuration with report jails");
+	if (c == NULL)
+		return;
+	j = conf_find_jail(c, "imap");
+	ok(j && strcmp(j->backend_name, "report") == 0 && j->service &&
+	        strcmp(j->service, "imap") == 0 && j->reportusers &&
+	        strcmp(j->reportusers, "dovecot, 1001") == 0 &&
+	        j->reportgroups == NULL && j->nlogpaths == 0 &&
+	        j->filter_spec == NULL,
+	    "backend = report, service, reportusers; no filter, no log");
+	j = conf_find_jail(c, "imap-users");
+	ok(j && strcmp(j->backend_name, "report") == 0 && j->service &&
+	        strcmp(j->service, "imap") == 0 && j->reportgroups &&
+	        strcmp(j->reportgroups, "mail") == 0 && j->nlogpaths == 0,
+	    "a second jail on the same service; logpath ignored");
+	e = broken_error(c, "nosvc");
+	ok(e && strstr(e, "backend = report needs service = NAME"),
+	    "no service: jail disabled: %s", e ? e : "(loaded)");
+	e = broken_error(c, "badsvc");
+	ok(e && strstr(e, "service 'im/ap'"), "bad service name: %s",
+	    e ? e : "(loaded)");
+	e = broken_error(c, "params");
+	ok(e && strstr(e, "takes no parameters"), "report[x=1]: %s",
+	    e ? e : "(loaded)");
+	j = conf_find_jail(c, "plain");
+	ok(j && j->service == NULL && j->nlogpaths == 1,
+	    "service in an ordinary jail is not kept");
+	is_str(c->server.reportsocket, REPORT_DEFAULT_SOCKET,
+	    "reportsocket defaults to " REPORT_DEFAULT_SOCKET);
+	ok(c->server.reportsocketgroup == NULL &&
+	        c->server.reportusers == NULL && c->server.reportgroups == NULL,
+	    "server report lists unset by default");
+	/* fail2ban's stream never carries Warden's options */
+	fp = open_memstream(&dump, &dumplen);
+	conf_dump(c, fp);
+	fclose(fp);
+	ok(dump && strstr(dump, "'service'") == NULL &&
+	        strstr(dump, "reportusers") == NULL &&
+	        strstr(dump, "['add', 'imap', 'report']") != NULL,
+	    "dump: ['add', 'imap', 'report'] and no Warden option");
+	free(dump);
+	conf_free(c);
+	diags_cleanup(&d);
+
+	write_conf(dir, "fail2ban.local",
+	    "[Definition]\n"
+	    "reportsocket = None\n"
+	    "reportsocketgroup = mail\n"
+	    "reportusers = dovecot\n"
+	    "reportgroups = postfix, 4243\n");
+	c = NULL;
+	ok(conf_load(dir, &c, &d) == 0 && c->server.reportsocket == NULL &&
+	        c->server.reportsocketgroup &&
+	        strcmp(c->server.reportsocketgroup, "mail") == 0 &&
+	        c->server.reportusers &&
+	        strcmp(c->server.reportusers, "dovecot") == 0 &&
+	        c->server.reportgroups &&
+	        strcmp(c->server.reportgroups, "postfix, 4243") == 0,
+	    "server options: reportsocket None, socket group, lists");
+	conf_free(c);
+	diags_cleanup(&d);
+	write_conf(dir, "fail2ban.local",
+	    "[Definition]\nreportsocket = run/report.sock\n");
+	c = NULL;
+	conf_load(dir, &c, &d);
+	ok(d.nerrors > 0, "a relative reportsocket is an error");
+	conf_free(c);
+	diags_cleanup(&d);
+}
+
 /* ---- flood ------------------------------------------------------------ */
 
 #define FLOOD_SENDERS 4
@@ -1177,10 +1329,21 @@ main(void)
 	test_bad_datagrams();
 	test_rate_limits();
 	test_stale();
+	test_conf();
 	test_flood();
 	{
 		char cmd[128];
 
+		static const char *const files[] = {"conf/plain.log",
+		    "conf/fail2ban.conf", "conf/fail2ban.local",
+		    "conf/jail.conf"};
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(cmd, sizeof(cmd), "%s/%s", tmpdir, files[i]);
+			unlink(cmd);
+		}
+		snprintf(cmd, sizeof(cmd), "%s/conf", tmpdir);
+		rmdir(cmd);
 		snprintf(cmd, sizeof(cmd), "%s/perm/run", tmpdir);
 		rmdir(cmd);
 		snprintf(cmd, sizeof(cmd), "%s/perm", tmpdir);
