@@ -146,8 +146,19 @@ struct conf_jail {
 
 	char *backend;      /* owned; verbatim "systemd[journalflags=1]" */
 	char *backend_name; /* owned; lower-cased name part: "auto",
-	                       "polling", "pyinotify", "systemd" ... */
+	                       "polling", "pyinotify", "systemd",
+	                       "report" ... */
 	struct conf_kvlist backend_params;
+	/*
+	 * backend = report (a Warden backend: reports from the report
+	 * socket, report.h; no filter, no log files). service is required
+	 * and valid (report_service_valid); reportusers/reportgroups, when
+	 * set, narrow who may feed this jail (lists as written, resolved by
+	 * the daemon). All NULL for other backends.
+	 */
+	char *service;      /* owned */
+	char *reportusers;  /* owned; NULL when unset */
+	char *reportgroups; /* owned; NULL when unset */
 
 	char *filter_spec;       /* owned; "sshd[mode=aggressive]" or NULL
 	                            when the jail has no filter */
@@ -186,6 +197,13 @@ struct conf_server {
 	int dbmaxmatches;   /* default 10 */
 	double dbpurgeage;  /* seconds; default 86400 */
 	long stacksize;     /* [Thread] stacksize in KiB; 0 = default */
+	/* The report socket (Warden options; report.h): path (default
+	 * REPORT_DEFAULT_SOCKET, NULL for "None"), the socket file's group,
+	 * and who may report (lists as written); NULL when unset. */
+	char *reportsocket;
+	char *reportsocketgroup;
+	char *reportusers;
+	char *reportgroups;
 };
 
 struct conf_broken {

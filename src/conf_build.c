@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "conf_int.h"
+#include "report.h"
 #include "sbuf.h"
 #include "timeval.h"
 #include "xmalloc.h"
@@ -135,7 +136,8 @@ static const char *const jail_names[] = {"enabled", "backend", "maxretry",
     "bantime.rndtime", "bantime.overalljails", "ignorecommand", "ignoreself",
     "ignoreip", "ignorecache", "filter", "logtimezone", "logencoding",
     "logpath", "action", "usedns", "prefregex", "ignoreregex", "failregex",
-    "maxlines", "datepattern", "journalmatch", NULL};
+    "maxlines", "datepattern", "journalmatch", "service", "reportusers",
+    "reportgroups", NULL};
 
 static bool
 in_list(const char *const *l, const char *s)
@@ -229,7 +231,8 @@ conf_check_server(struct cctx *c, const struct cp *fcp)
 {
 	static const char *const def_names[] = {"loglevel", "logtarget",
 	    "syslogsocket", "socket", "pidfile", "allowipv6", "dbfile",
-	    "dbpurgeage", "dbmaxmatches", NULL};
+	    "dbpurgeage", "dbmaxmatches", "reportsocket", "reportsocketgroup",
+	    "reportusers", "reportgroups", NULL};
 	static const char *const thread_names[] = {"stacksize", NULL};
 	static const struct {
 		const char *sec;
@@ -401,6 +404,9 @@ conf_jail_cleanup(struct conf_jail *j)
 	free(j->backend);
 	free(j->backend_name);
 	kv_cleanup(&j->backend_params);
+	free(j->service);
+	free(j->reportusers);
+	free(j->reportgroups);
 	free(j->filter_spec);
 	filterdef_cleanup(&j->filter);
 	free(j->bantime_ext.factor_expr);
@@ -435,6 +441,10 @@ conf_server_cleanup(struct conf_server *s)
 	free(s->pidfile);
 	free(s->allowipv6);
 	free(s->dbfile);
+	free(s->reportsocket);
+	free(s->reportsocketgroup);
+	free(s->reportusers);
+	free(s->reportgroups);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -569,7 +579,7 @@ build_backend(struct cctx *c, struct conf_jail *j, const struct pyval *v)
 	struct omap opts = OMAP_INIT;
 	char *err = NULL;
 	static const char *const known[] = {
-	    "auto", "polling", "pyinotify", "gamin", "systemd", NULL};
+	    "auto", "polling", "pyinotify", "gamin", "systemd", "report", NULL};
 
 	free(j->backend);
 	j->backend = xstrdup(v->s);
@@ -589,7 +599,7 @@ build_backend(struct cctx *c, struct conf_jail *j, const struct pyval *v)
 		if (!in_list(known, j->backend_name))
 			cctx_error(c, v->org, false,
 			    "unknown backend '%s' (must be one of auto, "
-			    "polling, pyinotify, gamin, systemd)",
+			    "polling, pyinotify, gamin, systemd, report)",
 			    j->backend_name);
 	}
 	astr_cleanup(&in);
@@ -784,6 +794,41 @@ build_action(struct cctx *c, const struct jact *ja, const struct pyval *stream,
 	}
 }
 
+/* backend = report: service (required, checked), reportusers/groups. */
+static void
+build_report(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
+{
+	static const char *const keys[] = {"reportusers", "reportgroups"};
+	char **dst[] = {&j->reportusers, &j->reportgroups};
+	const struct pyval *v = omap_get(&jr->opts, "service");
+
+	/* no filter (conf_read.c skipped jail.conf's DEFAULT one) */
+	free(j->filter_spec);
+	j->filter_spec = NULL;
+	free(j->filter.name);
+	j->filter.name = NULL;
+	if (j->backend_params.n > 0)
+		cctx_error(
+		    c, jr->org, false, "backend 'report' takes no parameters");
+	if (v == NULL || v->t != PY_STR || v->s[0] == '\0') {
+		cctx_error(c, v && v->t == PY_STR ? v->org : jr->org, false,
+		    "backend = report needs service = NAME (the service "
+		    "named in the reports)");
+	} else if (!report_service_valid(v->s, strlen(v->s))) {
+		cctx_error(c, v->org, false,
+		    "service '%s': use 1 to %d letters, digits, '.', '_' "
+		    "or '-', starting with a letter or digit",
+		    v->s, REPORT_MAX_SERVICE);
+	} else {
+		j->service = xstrdup(v->s);
+	}
+	for (size_t i = 0; i < NELEM(keys); i++) {
+		v = omap_get(&jr->opts, keys[i]);
+		if (v != NULL && v->t == PY_STR && v->s[0] != '\0')
+			*dst[i] = xstrdup(v->s);
+	}
+}
+
 int
 conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 {
@@ -887,7 +932,10 @@ conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 		lp->tail = jr->logpaths[i].tail;
 		strv_copy(&lp->files, &jr->logpaths[i].files);
 	}
-	if (j->backend_name && strncmp(j->backend_name, "systemd", 7) != 0) {
+	if (j->backend_name && strcmp(j->backend_name, "report") == 0)
+		build_report(c, jr, j);
+	else if (j->backend_name &&
+	    strncmp(j->backend_name, "systemd", 7) != 0) {
 		size_t nfiles = 0;
 
 		for (size_t i = 0; i < j->nlogpaths; i++)

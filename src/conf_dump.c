@@ -160,6 +160,11 @@ jjail(const struct conf_jail *j)
 	json_object_set_new(b, "name", jstr(j->backend_name));
 	json_object_set_new(b, "params", jkv(&j->backend_params));
 	json_object_set_new(o, "backend", b);
+	if (j->service != NULL) { /* backend = report only */
+		json_object_set_new(o, "service", jstr(j->service));
+		json_object_set_new(o, "reportusers", jstr(j->reportusers));
+		json_object_set_new(o, "reportgroups", jstr(j->reportgroups));
+	}
 	json_object_set_new(o, "filter", jfilter(j));
 	json_object_set_new(o, "maxretry", json_integer(j->maxretry));
 	json_object_set_new(o, "maxmatches", json_integer(j->maxmatches));

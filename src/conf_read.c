@@ -11,9 +11,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "conf_int.h"
+#include "report.h"
 #include "sbuf.h"
 #include "timeval.h"
 #include "xmalloc.h"
@@ -80,9 +82,30 @@ static const struct optdef jail_opts[] = {
     {"maxlines", T_INT, NULL},
     {"datepattern", T_STR, NULL},
     {"journalmatch", T_STR, NULL},
+    /* Warden's, for backend = report; never sent in the stream */
+    {"service", T_STR, NULL},
+    {"reportusers", T_STR, NULL},
+    {"reportgroups", T_STR, NULL},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Jail options of Warden's own that fail2ban's stream never carries. */
+static bool
+warden_jail_opt(const char *name)
+{
+	return strcmp(name, "service") == 0 ||
+	    strcmp(name, "reportusers") == 0 ||
+	    strcmp(name, "reportgroups") == 0;
+}
+
+/* backend = report: the jail reads no log and has no filter. */
+static bool
+report_backend(const char *be)
+{
+	return be != NULL && strncasecmp(be, "report", 6) == 0 &&
+	    (be[6] == '\0' || be[6] == '[');
+}
 
 static bool
 in_defs(const struct optdef *defs, size_t n, const char *name)
@@ -935,7 +958,9 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 	if (!j->enabled)
 		return 0;
 	flt = opt_str(&j->opts, "filter");
-	if (flt && flt[0]) {
+	if (report_backend(opt_str(&j->opts, "backend"))) {
+		/* reports need no filter (jail.conf's DEFAULT names one) */
+	} else if (flt && flt[0]) {
 		struct astr fname = ASTR_INIT;
 		struct omap fopts = OMAP_INIT;
 		const struct astr *fa = opt_astr(&j->opts, "filter");
@@ -1099,7 +1124,9 @@ jail_convert(struct cctx *c, struct jailr *j)
 			const char *be = opt_str(&j->opts, "backend");
 			const char *p;
 
-			if ((be && starts_with(be, "systemd")) ||
+			if ((be &&
+			        (starts_with(be, "systemd") ||
+			            report_backend(be))) ||
 			    v->t != PY_STR)
 				continue;
 			for (p = v->s;;) {
@@ -1171,6 +1198,7 @@ jail_convert(struct cctx *c, struct jailr *j)
 			py_append(stream, l);
 		} else if (strcmp(opt, "action") != 0 &&
 		    strcmp(opt, "filter") != 0 && strcmp(opt, "enabled") != 0 &&
+		    !warden_jail_opt(opt) &&
 		    !in_defs(filter_opts, NELEM(filter_opts), opt)) {
 			struct pyval *l = py_cmd("set", j->name, opt, NULL);
 
@@ -1221,6 +1249,11 @@ static const struct optdef f2b_opts[] = {
     {"dbfile", T_STR, "/var/lib/fail2ban/fail2ban.sqlite3"},
     {"dbmaxmatches", T_INT, NULL},
     {"dbpurgeage", T_STR, "1d"},
+    /* Warden's report socket (report.h); not in the stream */
+    {"reportsocket", T_STR, NULL},
+    {"reportsocketgroup", T_STR, NULL},
+    {"reportusers", T_STR, NULL},
+    {"reportgroups", T_STR, NULL},
 };
 
 static const struct optdef f2b_thread[] = {
@@ -1396,6 +1429,28 @@ read_server(
 			sec = 86400;
 		}
 		conf->server.dbpurgeage = sec;
+	}
+	{
+		const char *rs = opt_str(&opts, "reportsocket");
+		const char *rg = opt_str(&opts, "reportsocketgroup");
+		const char *ru = opt_str(&opts, "reportusers");
+		const char *rgs = opt_str(&opts, "reportgroups");
+
+		if (rs == NULL || rs[0] == '\0')
+			rs = REPORT_DEFAULT_SOCKET;
+		conf->server.reportsocket =
+		    strcasecmp(rs, "none") == 0 ? NULL : xstrdup(rs);
+		if (conf->server.reportsocket &&
+		    conf->server.reportsocket[0] != '/') {
+			const struct pyval *v = omap_get(&opts, "reportsocket");
+
+			cctx_error(c, v ? v->org : 0, false,
+			    "reportsocket: '%s' is not an absolute path", rs);
+		}
+		conf->server.reportsocketgroup =
+		    rg && rg[0] ? xstrdup(rg) : NULL;
+		conf->server.reportusers = ru && ru[0] ? xstrdup(ru) : NULL;
+		conf->server.reportgroups = rgs && rgs[0] ? xstrdup(rgs) : NULL;
 	}
 	if (!c->quiet)
 		conf_check_server(c, fcp);
