@@ -106,12 +106,37 @@ start() {
 	local kind=$1 d=$2 t0 t1 i=0
 	t0=$(ms)
 	if [ "$kind" = wardend ]; then
-		"$WARDEND" -f -x -c "$d/conf" </dev/null >/dev/null 2>>"$d/stderr" &
-		SPID=$!
-		until "$WARDEN" ping -s "$d/s.sock" --timeout 1 >/dev/null 2>&1; do
-			i=$((i + 1))
-			[ $i -gt 3000 ] && { echo "wardend did not start" >&2; return 1; }
-		done
+		# exec, then a 1 ms loop of connect + ping frame until "pong"
+		SPID=$(python3 - "$WARDEND" "$d" <<'PYEOF'
+import json, os, socket, struct, subprocess, sys, time
+wardend, d = sys.argv[1], sys.argv[2]
+err = open(d + "/stderr", "a")
+t0 = time.monotonic()
+p = subprocess.Popen([wardend, "-f", "-x", "-c", d + "/conf"],
+                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                     stderr=err, start_new_session=True)
+req = json.dumps({"v": 1, "argv": ["ping"]}).encode()
+while time.monotonic() - t0 < 10:
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(d + "/s.sock")
+        s.sendall(struct.pack(">I", len(req)) + req)
+        if b"pong" in s.recv(4096):
+            break
+    except OSError:
+        pass
+    finally:
+        s.close()
+    time.sleep(0.001)
+ms = (time.monotonic() - t0) * 1000
+open(d + "/start.ms", "w").write("%d\n" % ms)
+print(p.pid)
+PYEOF
+)
+		t1=$(ms)
+		PIDS+=("$SPID")
+		STARTMS=$(cat "$d/start.ms")
+		return 0
 	else
 		fail2ban-client -c "$d/conf" -x start >/dev/null 2>>"$d/stderr" ||
 			{ echo "fail2ban did not start" >&2; return 1; }
