@@ -40,11 +40,12 @@
 #include "wardend.h"
 #include "xmalloc.h"
 
-#define PERMANENT_END    INFINITY
-#define UNBAN_BATCH      10000 /* expired bans handled per timer run */
-#define SVC_INTERVAL     5.0   /* s between failure table cleanups */
-#define MAX_TIMER_MS     (3600.0 * 1000) /* re-check at least hourly */
-#define DNS_MAX_INFLIGHT 256             /* usedns lookups under way per jail */
+#define PERMANENT_END     INFINITY
+#define UNBAN_BATCH       10000 /* expired bans handled per timer run */
+#define SVC_INTERVAL      5.0   /* s between failure table cleanups */
+#define POS_SAVE_INTERVAL 1.0   /* s between position saves without bans */
+#define MAX_TIMER_MS      (3600.0 * 1000) /* re-check at least hourly */
+#define DNS_MAX_INFLIGHT  256 /* usedns lookups under way per jail */
 
 /* ---------------------------------------------------------------------
  * the jail
@@ -97,8 +98,9 @@ struct jail {
 
 	struct jsource **src;
 	size_t nsrc;
-	bool journal;   /* backend systemd: sj, not src */
-	bool pos_dirty; /* lines read since positions were last saved */
+	bool journal;     /* backend systemd: sj, not src */
+	bool pos_dirty;   /* lines read since positions were last saved */
+	double pos_saved; /* when they were, epoch s */
 	struct src_journal *sj;
 	struct src_journal_params jp;
 	struct journalmatch jm;
@@ -1501,9 +1503,19 @@ save_pos(void *arg, const struct src_file_info *fi)
 void
 jail_save_dirty(struct jail *j)
 {
+	double now;
+
 	if (!j->pos_dirty)
 		return;
+	now = jnow(j);
+	/* with bans to commit: always (exactly once across kill -9);
+	 * else at most once a second (a trickle of lines must not cost a
+	 * transaction per line) */
+	if (j->npend == 0 && now - j->pos_saved < POS_SAVE_INTERVAL &&
+	    now >= j->pos_saved)
+		return;
 	j->pos_dirty = false;
+	j->pos_saved = now;
 	jail_save_positions(j);
 }
 

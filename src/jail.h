@@ -111,10 +111,11 @@ const char *jail_backend(const struct jail *j);
 void jail_save_positions(struct jail *j);
 
 /*
- * The same, only when lines were read since the last save. The daemon
- * calls it before every commit, so positions are committed in the same
- * transaction as the bans those lines made: after kill -9 nothing is read
- * twice and nothing is lost.
+ * The same, only when lines were read since the last save: at once when
+ * bans wait for the commit, else at most once a second. The daemon calls
+ * it before every commit, so positions are committed in the same
+ * transaction as the bans their lines made: after kill -9 no line that
+ * made a ban is read twice, and at most a second of other lines is.
  */
 void jail_save_dirty(struct jail *j);
 
