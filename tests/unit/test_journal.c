@@ -1043,6 +1043,7 @@ test_missing_rotation_corruption(uv_loop_t *loop)
 		want_n = 9;
 		ok(run_until(loop, &r, got_n, 3000),
 		    "... and a new journal is read from after the cursor");
+		unlink(jc);
 		free(jc);
 	}
 	src_journal_free(r.sj);
