@@ -684,7 +684,12 @@ wait_on_server(const struct copts *o, bool alive, pid_t child)
 	struct stat st;
 
 	for (;;) {
-		bool up = lstat(o->socket, &st) == 0 && ping(o, sl);
+		/* Waiting for a stop, a short ping that times out under load
+		 * would look like a dead server (restart then finds it still
+		 * running): give the answer time. A stopped server removes its
+		 * socket or refuses the connection at once. */
+		bool up =
+		    lstat(o->socket, &st) == 0 && ping(o, alive ? sl : 0.5);
 		double waited;
 
 		if (up == alive)
