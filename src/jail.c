@@ -1483,6 +1483,7 @@ del_source(struct jail *j, size_t i)
 struct poscb {
 	struct jail *j;
 	json_t *list;
+	bool nohash; /* a file with lines but no first-line hash yet */
 };
 
 static void
@@ -1498,6 +1499,8 @@ save_pos(void *arg, const struct src_file_info *fi)
 	if (fi->hash != NULL && fi->hash[0] != '\0')
 		db_log_set(
 		    p->j->env->db, p->j->name, fi->path, fi->hash, fi->offset);
+	else if (fi->offset > 0)
+		p->nohash = true;
 }
 
 void
@@ -1516,16 +1519,17 @@ jail_save_dirty(struct jail *j)
 		return;
 	j->pos_dirty = false;
 	j->pos_saved = now;
-	jail_save_positions(j);
+	if (jail_save_positions(j) != 0)
+		j->pos_dirty = true; /* try again at the next commit */
 }
 
-void
+int
 jail_save_positions(struct jail *j)
 {
-	struct poscb p = {j, NULL};
+	struct poscb p = {j, NULL, false};
 
 	if (j->env->db == NULL)
-		return;
+		return 0;
 	if (j->sj != NULL) {
 		const char *c = src_journal_cursor(j->sj);
 
@@ -1535,12 +1539,15 @@ jail_save_positions(struct jail *j)
 	for (size_t i = 0; i < j->nsrc; i++)
 		if (j->src[i]->src != NULL)
 			src_file_foreach(j->src[i]->src, save_pos, &p);
+	/* a file that was empty when opened gets its first-line hash
+	 * later: its position cannot be saved before that */
+	return p.nohash ? -1 : 0;
 }
 
 static json_t *
 file_list(struct jail *j)
 {
-	struct poscb p = {j, json_array()};
+	struct poscb p = {j, json_array(), false};
 
 	for (size_t i = 0; i < j->nsrc; i++)
 		if (j->src[i]->src != NULL)

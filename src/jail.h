@@ -107,8 +107,10 @@ const char *jail_name(const struct jail *j);
 const char *jail_backend(const struct jail *j);
 
 /* Saves the log positions of the jail's files and its journal cursor
- * (db_log_set, db_journal_set: queued for the next commit). */
-void jail_save_positions(struct jail *j);
+ * (db_log_set, db_journal_set: queued for the next commit). Returns -1
+ * when a file with lines has no first-line hash yet (its position could
+ * not be saved), else 0. */
+int jail_save_positions(struct jail *j);
 
 /*
  * The same, only when lines were read since the last save: at once when
