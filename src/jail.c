@@ -2471,8 +2471,12 @@ jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		return json_boolean(j->ig ? ignore_get_self(j->ig) : true);
 	if (strcmp(what, "ignoreip") == 0)
 		return ignoreip_list(j);
-	if (strcmp(what, "ignorecommand") == 0)
-		return jstring(j->ig ? ignore_get_command(j->ig) : NULL);
+	if (strcmp(what, "ignorecommand") == 0) {
+		/* jail.conf's "ignorecommand =" reaches fail2ban as '' */
+		const char *c = j->ig ? ignore_get_command(j->ig) : NULL;
+
+		return jstring(c ? c : "");
+	}
 	if (strcmp(what, "ignorecache") == 0)
 		return json_null();
 	if (strcmp(what, "prefregex") == 0) {
@@ -2682,6 +2686,10 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		return jail_get(j, 2, (char *[]){argv[0], "journalmatch"},
 		    errtype, err, errlen);
 	}
+	if ((strcmp(what, "addlogpath") == 0 ||
+	        strcmp(what, "dellogpath") == 0) &&
+	    j->journal)
+		return json_array(); /* fail2ban: not a file filter */
 	if (strcmp(what, "addlogpath") == 0) {
 		bool tail = false;
 
