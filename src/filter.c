@@ -34,12 +34,16 @@
 #define MLF_CHUNK           2048         /* arena chunk of a cache entry */
 #define MLF_SLACK           4096         /* garbage an entry may hold */
 
+/* A fact tlist_join() adds to enum fre_subj's: buf holds no NUL. */
+#define SUBJ_NO_NUL (1u << 8)
+
 /* fail2ban's tuple line: (text before the date, date, text after). */
 struct tline {
 	struct tline *next; /* in f->live or f->spare */
 	bool mark;
 	bool ascii; /* pre and post hold no byte >= 0x80 */
 	bool nl;    /* pre or post may hold a '\n' */
+	bool nul;   /* pre or post may hold a NUL */
 	char *s;    /* pre, date and post, contiguous, NUL-terminated */
 	size_t cap;
 	size_t pre, date, post; /* lengths */
@@ -132,6 +136,7 @@ struct filter {
 	unsigned buf_subj; /* enum fre_subj facts about buf */
 	bool line_ascii;   /* the current line holds no byte >= 0x80 */
 	bool line_nl;      /* the current line may hold a '\n' */
+	bool line_nul;     /* the current line may hold a NUL */
 	struct sbuf ibuf;  /* ignoreregex subject in multi-line mode */
 	struct sbuf tmp;
 	struct sbuf utf8; /* a line with invalid UTF-8, repaired */
@@ -209,6 +214,7 @@ tline_new(struct filter *f, const char *pre, size_t npre, const char *date,
 	t->mark = false;
 	t->ascii = f->line_ascii;
 	t->nl = f->line_nl;
+	t->nul = f->line_nul;
 	t->next = f->live;
 	f->live = t;
 	return t;
@@ -274,7 +280,7 @@ tlist_assign(struct tlist *dst, const struct tlist *src)
 static unsigned
 tlist_join(const struct tlist *l, struct sbuf *out)
 {
-	bool ascii = true, nl = l->n > 1;
+	bool ascii = true, nl = l->n > 1, nul = false;
 
 	if (l->n == 1) {
 		/* the usual single line, in one copy */
@@ -289,7 +295,8 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 		out->s[n + 1] = '\0';
 		out->len = n + 1;
 		return (t->ascii ? FRE_SUBJ_ASCII : 0) |
-		    (t->nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL);
+		    (t->nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL) |
+		    (t->nul ? 0 : SUBJ_NO_NUL);
 	}
 	sbuf_reset(out);
 	for (size_t i = 0; i < l->n; i++) {
@@ -301,10 +308,12 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 		sbuf_add(out, t->s + t->pre + t->date, t->post);
 		ascii = ascii && t->ascii;
 		nl = nl || t->nl;
+		nul = nul || t->nul;
 	}
 	sbuf_addch(out, '\n');
 	return (ascii ? FRE_SUBJ_ASCII : 0) |
-	    (nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL);
+	    (nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL) |
+	    (nul ? 0 : SUBJ_NO_NUL);
 }
 
 /* ---- matching ---- */
@@ -325,6 +334,8 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 		if (!(re->first[c >> 3] & (1u << (c & 7))))
 			return false;
 	}
+	if (re->nlit && (len < re->nlit || memcmp(s, re->lit, re->nlit) != 0))
+		return false;
 	rc = fre_match(re, s, len, subj, f->md, f->mctx);
 	if (rc >= 0)
 		return true;
@@ -1678,13 +1689,15 @@ content_direct(struct filter *f)
 
 	if (cs == PCRE2_UNSET || ce <= cs || f->buf.s[cs] == '\0')
 		return; /* None or "": the line stays */
-	z = memchr(f->buf.s + cs, '\0', ce - cs);
+	z = f->buf_subj & SUBJ_NO_NUL ? NULL
+	                              : memchr(f->buf.s + cs, '\0', ce - cs);
 	if (z)
 		ce = (size_t)(z - f->buf.s);
 	f->linebuf.n = 0;
 	f->line_ascii = f->buf_subj & FRE_SUBJ_ASCII;
 	/* no newline in it when it ends before buf's only one */
 	f->line_nl = !((f->buf_subj & FRE_SUBJ_ONE_NL) && ce < len);
+	f->line_nul = !(f->buf_subj & SUBJ_NO_NUL);
 	t = tline_new(f, "", 0, "", 0, f->buf.s + cs, ce - cs);
 	tlist_push(&f->linebuf, t);
 	if (ce + 1 == len && f->buf.s[ce] == '\n') {
@@ -2058,6 +2071,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			/* a part of buf */
 			f->line_ascii = f->buf_subj & FRE_SUBJ_ASCII;
 			f->line_nl = true;
+			f->line_nul = true;
 			tlist_push(&f->linebuf,
 			    tline_new(f, "", 0, "", 0, c, strlen(c)));
 			f->buf_valid = false;
@@ -2250,18 +2264,20 @@ utf8_seq(const unsigned char *s, size_t n, size_t *bad)
 }
 
 /*
- * Whether s[0..n) is all ASCII and whether it holds a '\n', in one pass
- * without a branch per byte (16 bytes at a time where SSE2 is there).
+ * Whether s[0..n) is all ASCII, whether it holds a '\n' and whether it
+ * holds a NUL, in one pass without a branch per byte (16 bytes at a time
+ * where SSE2 is there).
  */
 static void
-scan_line(const unsigned char *s, size_t n, bool *ascii, bool *nl)
+scan_line(const unsigned char *s, size_t n, bool *ascii, bool *nl, bool *nul)
 {
 	size_t i = 0;
-	unsigned high = 0, lf = 0;
+	unsigned high = 0, lf = 0, zero = 0;
 
 #ifdef __SSE2__
 	__m128i acc = _mm_setzero_si128(), eq = _mm_setzero_si128();
-	const __m128i nlv = _mm_set1_epi8('\n');
+	__m128i z = _mm_setzero_si128();
+	const __m128i nlv = _mm_set1_epi8('\n'), zv = _mm_setzero_si128();
 
 	if (n >= 16) {
 		for (; i + 16 <= n; i += 16) {
@@ -2269,6 +2285,7 @@ scan_line(const unsigned char *s, size_t n, bool *ascii, bool *nl)
 
 			acc = _mm_or_si128(acc, v);
 			eq = _mm_or_si128(eq, _mm_cmpeq_epi8(v, nlv));
+			z = _mm_or_si128(z, _mm_cmpeq_epi8(v, zv));
 		}
 		if (i < n) {
 			/* the last 16 bytes, overlapping */
@@ -2277,18 +2294,22 @@ scan_line(const unsigned char *s, size_t n, bool *ascii, bool *nl)
 
 			acc = _mm_or_si128(acc, v);
 			eq = _mm_or_si128(eq, _mm_cmpeq_epi8(v, nlv));
+			z = _mm_or_si128(z, _mm_cmpeq_epi8(v, zv));
 			i = n;
 		}
 		high = (unsigned)_mm_movemask_epi8(acc);
 		lf = (unsigned)_mm_movemask_epi8(eq);
+		zero = (unsigned)_mm_movemask_epi8(z);
 	}
 #endif
 	for (; i < n; i++) {
 		high |= s[i] & 0x80;
 		lf |= s[i] == '\n';
+		zero |= s[i] == '\0';
 	}
 	*ascii = high == 0;
 	*nl = lf != 0;
+	*nul = zero != 0;
 }
 
 /*
@@ -2303,7 +2324,7 @@ utf8_clean(struct filter *f, const char *line, size_t *len)
 	size_t n = *len, i = 0, bad;
 	uint64_t w;
 
-	scan_line(s, n, &f->line_ascii, &f->line_nl);
+	scan_line(s, n, &f->line_ascii, &f->line_nl, &f->line_nul);
 	if (f->line_ascii)
 		return line;
 	while (i < n) {

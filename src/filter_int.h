@@ -159,6 +159,8 @@ struct fre {
 	uint32_t minlen; /* no match in a shorter subject */
 	bool has_first;  /* anchored: subject[0] must be in first[] */
 	uint8_t first[32];
+	char lit[32]; /* anchored: the subject must start with lit[0..nlit) */
+	size_t nlit;
 };
 
 enum fre_kind {

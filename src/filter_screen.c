@@ -76,6 +76,143 @@ first_bytes(struct fre *re, const char *pcre, uint32_t opts)
 	pcre2_code_free(code);
 }
 
+/* The offset just past the group opened at p[at] == '(', or 0 when it
+ * is not closed; *alt when '|' is at its own level. */
+static size_t
+group_end(const char *p, size_t at, bool *alt)
+{
+	int depth = 0;
+
+	*alt = false;
+	for (size_t i = at; p[i];) {
+		char c = p[i];
+
+		if (c == '\\') {
+			i += p[i + 1] ? 2 : 1;
+			continue;
+		}
+		if (c == '[') {
+			i++;
+			if (p[i] == '^')
+				i++;
+			if (p[i] == ']')
+				i++;
+			while (p[i] && p[i] != ']')
+				i += p[i] == '\\' && p[i + 1] ? 2 : 1;
+			if (p[i])
+				i++;
+			continue;
+		}
+		if (c == '(')
+			depth++;
+		else if (c == ')' && --depth == 0)
+			return i + 1;
+		else if (c == '|' && depth == 1)
+			*alt = true;
+		i++;
+	}
+	return 0;
+}
+
+static bool
+quantifier(char c)
+{
+	return c == '?' || c == '*' || c == '+' || c == '{';
+}
+
+/*
+ * The text every match of "^..." starts with: the literal characters
+ * from the start, through capture and (?: groups that are neither
+ * repeated, optional nor alternatives, up to the first anything else.
+ * Nothing when the pattern has an alternative at its top level or
+ * caseless or extended parts. Returns its length (at most cap).
+ */
+static size_t
+literal_prefix(const char *p, char *out, size_t cap)
+{
+	size_t i = 1, n = 0;
+	bool alt;
+
+	if (p[0] != '^')
+		return 0;
+	/* "(?" then flags with i or x: the bytes may not be literal */
+	for (const char *q = strstr(p, "(?"); q; q = strstr(q + 2, "(?")) {
+		const char *f = q + 2;
+
+		while (*f == '-' || (*f >= 'a' && *f <= 'z')) {
+			if (*f == 'i' || *f == 'x')
+				return 0;
+			f++;
+		}
+	}
+	/* a '|' at the top level: "^a|b" */
+	for (size_t k = 0, depth = 0; p[k]; k++) { /* depth: groups open */
+		if (p[k] == '\\' && p[k + 1]) {
+			k++;
+		} else if (p[k] == '[') {
+			k++;
+			if (p[k] == '^')
+				k++;
+			if (p[k] == ']')
+				k++;
+			while (p[k] && p[k] != ']')
+				k += p[k] == '\\' && p[k + 1] ? 2 : 1;
+			if (!p[k])
+				return 0;
+		} else if (p[k] == '(') {
+			depth++;
+		} else if (p[k] == ')') {
+			depth--;
+		} else if (p[k] == '|' && depth == 0) {
+			return 0;
+		}
+	}
+	while (n < cap) {
+		char c = p[i];
+
+		if (c == '(') {
+			size_t e = group_end(p, i, &alt);
+			size_t open;
+
+			if (e == 0 || alt || quantifier(p[e]))
+				break;
+			if (p[i + 1] != '?')
+				open = i + 1;
+			else if (p[i + 2] == ':')
+				open = i + 3;
+			else if (p[i + 2] == 'P' && p[i + 3] == '<')
+				open = (size_t)(strchr(p + i, '>') - p) + 1;
+			else if (p[i + 2] == '<' && p[i + 3] != '=' &&
+			    p[i + 3] != '!')
+				open = (size_t)(strchr(p + i, '>') - p) + 1;
+			else
+				break; /* look-around, condition, atomic ... */
+			i = open;
+			continue;
+		}
+		if (c == ')') {
+			i++; /* the end of a group entered above */
+			continue;
+		}
+		if (c == '\\') {
+			char e = p[i + 1];
+
+			if (e == '\0' || (unsigned char)e >= 0x80 ||
+			    isalnum((unsigned char)e) || quantifier(p[i + 2]))
+				break;
+			out[n++] = e;
+			i += 2;
+			continue;
+		}
+		if (c == '\0' || (unsigned char)c >= 0x80 ||
+		    strchr("^$.|?*+[]{}", c) || quantifier(p[i + 1]))
+			break;
+		out[n++] = c;
+		i++;
+	}
+	return n;
+}
+
 void
 fre_screen_build(struct fre *re, const char *pcre, uint32_t opts)
 {
@@ -88,4 +225,7 @@ fre_screen_build(struct fre *re, const char *pcre, uint32_t opts)
 	pcre2_pattern_info(re->code, PCRE2_INFO_ALLOPTIONS, &all);
 	if (all & PCRE2_ANCHORED)
 		first_bytes(re, pcre, opts);
+	re->nlit = 0;
+	if ((all & PCRE2_ANCHORED) && !(opts & PCRE2_MULTILINE))
+		re->nlit = literal_prefix(pcre, re->lit, sizeof(re->lit));
 }

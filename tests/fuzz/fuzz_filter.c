@@ -225,6 +225,10 @@ variants(const char *py, const char *s, size_t n)
 			    &re, s + p, len, ascii ? FRE_SUBJ_ASCII : 0, a, mc);
 			rb = pcre2_match(
 			    re.code, (PCRE2_SPTR)(s + p), len, 0, 0, b, mc);
+			if (rb > 0 && re.nlit &&
+			    (len < re.nlit ||
+			        memcmp(s + p, re.lit, re.nlit) != 0))
+				abort(); /* the screen refused a match */
 			if (ra < -1 || rb < -1)
 				continue; /* a limit: only the count differs */
 			if (ra != rb)

@@ -624,6 +624,52 @@ test_variants(void)
 	intern_cleanup(&keys);
 }
 
+/* The literal-prefix screen: what every match of a "^..." regex starts
+ * with, and nothing where a match may start otherwise. */
+static void
+test_literal_prefix(void)
+{
+	static const struct {
+		const char *py, *lit;
+	} c[] = {
+	    {"^Connection from (?P<x>\\S+)", "Connection from "},
+	    {"^<F-NOFAIL>Received <F-MLFFORGET>disconnect</F-MLFFORGET>"
+	     "</F-NOFAIL> from <HOST>",
+	        "Received disconnect from "},
+	    {"^a\\.b\\(c", "a.b(c"},
+	    {"^ab?c", "a"},
+	    {"^(?:a|b)c", ""},
+	    {"^(?P<x>ab)+c", ""},
+	    {"^(?:ab)?c", ""},
+	    {"^x|y", ""},
+	    {"(?i)^abc", ""},
+	    {"^a(?i:b)c", ""},
+	    {"^[ab]c", ""},
+	    {"abc", ""},
+	    {"^ab\\dc", "ab"},
+	    {"^a{2}", ""},
+	    {"^(?=ab)abc", ""},
+	};
+	struct intern keys = {NULL, 0, 0};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct fre re;
+		struct diags d = DIAGS_INIT;
+
+		if (!ok(fre_compile(&re, c[i].py, NULL, 0, "no", false,
+		            FRE_PREF, NULL, &keys, &d) == 0,
+		        "compiles: %s", c[i].py))
+			continue;
+		ok(re.nlit == strlen(c[i].lit) &&
+		        memcmp(re.lit, c[i].lit, re.nlit) == 0,
+		    "%s: prefix '%s' (got '%.*s')", c[i].py, c[i].lit,
+		    (int)re.nlit, re.lit);
+		fre_cleanup(&re);
+		diags_cleanup(&d);
+	}
+	intern_cleanup(&keys);
+}
+
 /* filter_fmt_ip6() writes what glibc's inet_ntop writes. */
 static void
 test_fmt_ip6(void)
@@ -886,6 +932,7 @@ main(void)
 	test_findtime();
 	test_caps();
 	test_variants();
+	test_literal_prefix();
 	test_fmt_ip6();
 	test_lean();
 	test_date_error_drops();
