@@ -159,6 +159,15 @@ parse_opts(int argc, char **argv, struct warden_opts *o)
 		}
 		if (strcmp(name, "async") == 0)
 			continue;
+		if (strcmp(name, "conf") != 0 && strcmp(name, "socket") != 0 &&
+		    strcmp(name, "pidfile") != 0 &&
+		    strcmp(name, "logtarget") != 0 &&
+		    strcmp(name, "loglevel") != 0 &&
+		    strcmp(name, "syslogsocket") != 0 &&
+		    strcmp(name, "dbfile") != 0 && strcmp(name, "pname") != 0) {
+			fprintf(stderr, "wardend: unknown option --%s\n", name);
+			return -1;
+		}
 		if (eq)
 			val = eq + 1;
 		else if (i + 1 < argc)
