@@ -38,7 +38,9 @@ run_lines(struct datedetect *a, struct datedetect *b, const char *s, size_t n,
 			        (ma.start != mb.start || ma.end != mb.end ||
 			            ma.has_time != mb.has_time ||
 			            ma.err != mb.err || ma.tmpl != mb.tmpl ||
-			            (ma.has_time && ma.time != mb.time))))
+			            (ma.has_time && ma.time != mb.time) ||
+			            (ma.has_time &&
+			                ma.int_time != mb.int_time))))
 				abort();
 		}
 		p += l + 1;
