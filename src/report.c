@@ -871,7 +871,11 @@ on_readable(uv_poll_t *h, int status, int events)
 		s->st.budget_hits++;
 }
 
-/* mkdir of the socket's directory (last level only). */
+/*
+ * mkdir of the socket's directory (last level only), 0755 whatever the
+ * umask (wardend runs under 077: senders must reach the socket). An
+ * existing directory is left as it is.
+ */
 static void
 make_parent(const char *path)
 {
@@ -879,9 +883,9 @@ make_parent(const char *path)
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			/* bind() reports the problem */
-		}
+		if (mkdir(dir, 0755) == 0)
+			(void)chmod(dir, 0755);
+		/* else bind() reports the problem, if any */
 	}
 	free(dir);
 }
@@ -936,6 +940,30 @@ clear_path(const char *path, bool force, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Warns when the socket's directory lets nobody but its owner through:
+ * senders other than root then get EACCES (e.g. /run/warden made 0700
+ * under the daemon's umask by someone else).
+ */
+static void
+check_parent(const char *path, gid_t sock_gid)
+{
+	char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+	struct stat st;
+
+	if (slash != NULL && slash != dir)
+		*slash = '\0';
+	else
+		dir[1] = '\0';
+	if (stat(dir, &st) == 0 && !(st.st_mode & S_IXOTH) &&
+	    !((st.st_mode & S_IXGRP) && st.st_gid == sock_gid))
+		wlog(WLOG_WARNING, REPORT_LOGGER,
+		    "Report socket %s: its directory %s (mode %04o) lets only "
+		    "its owner through; other senders cannot reach the socket",
+		    path, dir, (unsigned)(st.st_mode & 07777));
+	free(dir);
 }
 
 static void
@@ -1018,6 +1046,7 @@ report_server_new(uv_loop_t *loop, const struct report_opts *o, report_fn fn,
 		unlink(path);
 		return -1;
 	}
+	check_parent(path, st.st_gid);
 	s = xcalloc(1, sizeof(*s));
 	s->loop = loop;
 	s->fd = fd;

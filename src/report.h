@@ -301,7 +301,9 @@ const char *report_server_path(const struct report_server *s);
  * - Configuration: a jail with `backend = report` and `service = NAME`
  *   (conf_jail.service; optional conf_jail.reportusers/reportgroups
  *   narrow who may feed that jail); the server options reportsocket,
- *   reportsocketgroup, reportusers, reportgroups (conf_server.report*).
+ *   reportsocketgroup, reportusers, reportgroups, reportrate and
+ *   reporttotalrate (conf_server.report*; the rates map to the rate
+ *   fields of struct report_opts as they are).
  * - wardend creates one report_server after the control socket when at
  *   least one report jail runs (report_acl_add_users/_groups from the
  *   server options; socket group: reportsocketgroup, else the first of

@@ -687,6 +687,7 @@ test_permissions(void)
 	/* a directory others may traverse; the socket's own is created */
 	snprintf(dir, sizeof(dir), "%s/perm", tmpdir);
 	mkdir(dir, 0755);
+	chmod(dir, 0755); /* the umask is wardend's 077 */
 	snprintf(path, sizeof(path), "%s/run/report.sock", dir);
 	report_acl_add_users(&acl, "20001", err, sizeof(err));
 	report_acl_add_groups(&acl, "4243", err, sizeof(err));
@@ -1004,6 +1005,25 @@ test_stale(void)
 	        S_ISREG(st.st_mode),
 	    "... and is left alone: %s", err);
 	unlink(path);
+	{
+		char d2[160], p2[200];
+
+		snprintf(d2, sizeof(d2), "%s/closed", tmpdir);
+		mkdir(d2, 0700);
+		snprintf(p2, sizeof(p2), "%s/r.sock", d2);
+		nwarn = 0;
+		o.path = p2;
+		is_int(report_server_new(
+		           loop, &o, handler, &sink, &s, err, sizeof(err)),
+		    0, "a socket in an existing 0700 directory ...");
+		ok(nwarn == 1 &&
+		        strstr(lastwarn,
+		            "(mode 0700) lets only its "
+		            "owner through") != NULL,
+		    "... is made, with a warning: %s", lastwarn);
+		stop(s);
+		rmdir(d2);
+	}
 	o.path = "relative.sock";
 	is_int(
 	    report_server_new(loop, &o, handler, &sink, &s, err, sizeof(err)),
@@ -1047,6 +1067,7 @@ test_conf(void)
 	const struct conf_jail *j;
 	const char *e;
 	FILE *fp;
+	size_t base;
 
 	snprintf(dir, sizeof(dir), "%s/conf", tmpdir);
 	mkdir(dir, 0700);
@@ -1094,6 +1115,7 @@ test_conf(void)
 	ok(conf_load(dir, &c, &d) == 0, "configuration with report jails");
 	if (c == NULL)
 		return;
+	base = d.nerrors; /* the broken jails' */
 	j = conf_find_jail(c, "imap");
 	ok(j && strcmp(j->backend_name, "report") == 0 && j->service &&
 	        strcmp(j->service, "imap") == 0 && j->reportusers &&
@@ -1121,8 +1143,10 @@ test_conf(void)
 	is_str(c->server.reportsocket, REPORT_DEFAULT_SOCKET,
 	    "reportsocket defaults to " REPORT_DEFAULT_SOCKET);
 	ok(c->server.reportsocketgroup == NULL &&
-	        c->server.reportusers == NULL && c->server.reportgroups == NULL,
-	    "server report lists unset by default");
+	        c->server.reportusers == NULL &&
+	        c->server.reportgroups == NULL && c->server.reportrate == 0 &&
+	        c->server.reporttotalrate == 0,
+	    "server report options unset by default");
 	/* fail2ban's stream never carries Warden's options */
 	fp = open_memstream(&dump, &dumplen);
 	conf_dump(c, fp);
@@ -1153,10 +1177,29 @@ test_conf(void)
 	conf_free(c);
 	diags_cleanup(&d);
 	write_conf(dir, "fail2ban.local",
+	    "[Definition]\nreportrate = 500/2000\nreporttotalrate = "
+	    "unlimited\n");
+	c = NULL;
+	ok(conf_load(dir, &c, &d) == 0 && d.nerrors == base &&
+	        c->server.reportrate == 500 && c->server.reportburst == 2000 &&
+	        c->server.reporttotalrate == -1,
+	    "reportrate 500/2000, reporttotalrate unlimited");
+	conf_free(c);
+	diags_cleanup(&d);
+	write_conf(dir, "fail2ban.local",
+	    "[Definition]\nreportrate = fast\nreporttotalrate = 0\n");
+	c = NULL;
+	conf_load(dir, &c, &d);
+	ok(d.nerrors == base + 2 && c && c->server.reportrate == 0,
+	    "bad rates are errors (%zu) and fall back to the defaults",
+	    d.nerrors - base);
+	conf_free(c);
+	diags_cleanup(&d);
+	write_conf(dir, "fail2ban.local",
 	    "[Definition]\nreportsocket = run/report.sock\n");
 	c = NULL;
 	conf_load(dir, &c, &d);
-	ok(d.nerrors > 0, "a relative reportsocket is an error");
+	ok(d.nerrors == base + 1, "a relative reportsocket is an error");
 	conf_free(c);
 	diags_cleanup(&d);
 }
@@ -1308,6 +1351,7 @@ main(void)
 {
 	/* a hang ends the test (tests/run counts it) instead of a run */
 	alarm(300);
+	umask(077); /* wardend's */
 	loop = uv_default_loop();
 	{
 		char e[256];
