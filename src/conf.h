@@ -204,6 +204,11 @@ struct conf_server {
 	char *reportsocketgroup;
 	char *reportusers;
 	char *reportgroups;
+	/* reportrate (per sender uid) and reporttotalrate (all senders):
+	 * "RATE[/BURST]" reports per second, or "unlimited" (-1); 0 when
+	 * unset (report.h's defaults). */
+	double reportrate, reportburst;
+	double reporttotalrate, reporttotalburst;
 };
 
 struct conf_broken {

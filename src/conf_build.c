@@ -232,7 +232,8 @@ conf_check_server(struct cctx *c, const struct cp *fcp)
 	static const char *const def_names[] = {"loglevel", "logtarget",
 	    "syslogsocket", "socket", "pidfile", "allowipv6", "dbfile",
 	    "dbpurgeage", "dbmaxmatches", "reportsocket", "reportsocketgroup",
-	    "reportusers", "reportgroups", NULL};
+	    "reportusers", "reportgroups", "reportrate", "reporttotalrate",
+	    NULL};
 	static const char *const thread_names[] = {"stacksize", NULL};
 	static const struct {
 		const char *sec;

@@ -1254,6 +1254,8 @@ static const struct optdef f2b_opts[] = {
     {"reportsocketgroup", T_STR, NULL},
     {"reportusers", T_STR, NULL},
     {"reportgroups", T_STR, NULL},
+    {"reportrate", T_STR, NULL},
+    {"reporttotalrate", T_STR, NULL},
 };
 
 static const struct optdef f2b_thread[] = {
@@ -1280,6 +1282,38 @@ valid_loglevel(const char *s)
 			ok = true;
 	free(up);
 	return ok;
+}
+
+/*
+ * A report rate option: "RATE[/BURST]" (positive numbers, reports per
+ * second and bucket size) or "unlimited" (rate -1). Unset: both 0.
+ * Errors go to c with the option's place.
+ */
+static void
+report_rate(struct cctx *c, const struct omap *opts, const char *key,
+    double *rate, double *burst)
+{
+	const struct pyval *v = omap_get(opts, key);
+	char *end = NULL;
+
+	*rate = *burst = 0;
+	if (v == NULL || v->t != PY_STR || v->s[0] == '\0')
+		return;
+	if (strcasecmp(v->s, "unlimited") == 0) {
+		*rate = -1;
+		return;
+	}
+	*rate = strtod(v->s, &end);
+	if (end != v->s && *end == '/')
+		*burst = strtod(end + 1, &end);
+	if (end == v->s || *end != '\0' || !(*rate > 0) || *burst < 0 ||
+	    *rate > 1e9 || *burst > 1e9) {
+		cctx_error(c, v->org, false,
+		    "%s: '%s' is not RATE[/BURST] (reports per second) or "
+		    "unlimited",
+		    key, v->s);
+		*rate = *burst = 0;
+	}
 }
 
 /* Dups the string value of opts[key] or def. */
@@ -1451,6 +1485,11 @@ read_server(
 		    rg && rg[0] ? xstrdup(rg) : NULL;
 		conf->server.reportusers = ru && ru[0] ? xstrdup(ru) : NULL;
 		conf->server.reportgroups = rgs && rgs[0] ? xstrdup(rgs) : NULL;
+		report_rate(c, &opts, "reportrate", &conf->server.reportrate,
+		    &conf->server.reportburst);
+		report_rate(c, &opts, "reporttotalrate",
+		    &conf->server.reporttotalrate,
+		    &conf->server.reporttotalburst);
 	}
 	if (!c->quiet)
 		conf_check_server(c, fcp);
