@@ -9,9 +9,11 @@
 #               is measured by the sink from the first to the last report
 #               it handed over; the sink's peak RSS is shown.
 #   wardend     the same flood into wardend's report socket with a
-#               backend = report jail (maxretry above N, no action),
-#               timed until `warden status` counts N failures. Skipped,
-#               and said so, while wardend does not serve the socket.
+#               backend = report jail (maxretry above N, no action,
+#               reportrate/reporttotalrate unlimited, loglevel NOTICE: no
+#               "Found" line per report), timed until `warden status`
+#               counts N failures. Skipped, and said so, while wardend
+#               does not serve the socket.
 #   one-shot    a process per report, as a script does it: M runs of
 #               `warden report ...` against the sink, and M runs of
 #               fail2ban's nearest equivalent, `fail2ban-client set JAIL
@@ -115,6 +117,8 @@ socket = $d/w.sock
 pidfile = $d/w.pid
 dbfile = None
 reportsocket = $d/report.sock
+reportrate = unlimited
+reporttotalrate = unlimited
 EOF
 	cat >"$d/conf/jail.conf" <<EOF
 [bench]
@@ -135,13 +139,23 @@ fi
 if [ -x "$WARDEND" ] && [ -S "$T/wd/report.sock" ]; then
 	t0=$(now)
 	nice "$FLOOD" --senders 2 "$T/wd/report.sock" "$reports" >"$T/flood.out"
+	last=-1 still=0
 	while :; do
 		total=$("$WARDEN" status -s "$T/wd/w.sock" bench 2>/dev/null |
 			awk -F'\t' '/Total failed/ {print $2}')
 		[ "${total:-0}" -ge "$reports" ] && break
+		# nothing more for 3 s: reports were lost
+		if [ "${total:-0}" = "$last" ]; then
+			still=$((still + 1))
+			[ $still -ge 60 ] && break
+		else
+			still=0 last=${total:-0}
+		fi
 		sleep 0.05
 	done
 	t1=$(now)
+	[ "${total:-0}" -ge "$reports" ] ||
+		{ echo "wardend counted ${total:-0} of $reports" >&2; status=1; }
 	printf '%-34s %12.0f %10.3f %9s KiB\n' "wardend, 2 senders, batch 1" \
 		"$(echo "$reports / ($t1 - $t0)" | bc -l)" \
 		"$(echo "$t1 - $t0" | bc -l)" \
