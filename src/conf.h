@@ -33,6 +33,11 @@
 #define CONF_MAX_FILES         4096          /* config files per load */
 #define CONF_MAX_INCLUDE_DEPTH 32            /* nested [INCLUDES] */
 
+/* The database when the server file set does not name one: fail2ban's
+ * for fail2ban.conf, Warden's for warden.conf. */
+#define F2B_DEFAULT_DBFILE    "/var/lib/fail2ban/fail2ban.sqlite3"
+#define WARDEN_DEFAULT_DBFILE "/var/lib/warden/warden.sqlite3"
+
 /* One ordered key/value pair (action properties, backend parameters). */
 struct conf_kv {
 	char *key;   /* owned */
@@ -179,6 +184,9 @@ struct conf_jail {
 	char *logtimezone;             /* owned; NULL when unset */
 	struct conf_logpath *logpaths; /* empty for systemd backends */
 	size_t nlogpaths;
+	/* maxfailures (Warden's): the most keys whose failures the jail
+	 * keeps (the stalest are dropped beyond); 0 when unset. */
+	long maxfailures;
 	struct conf_action *actions; /* in order */
 	size_t nactions;
 };
@@ -242,6 +250,21 @@ struct conf {
  * I/O only.
  */
 int conf_load(const char *dir, struct conf **out, struct diags *d);
+
+/* Options of conf_load_flags(). */
+enum conf_load_flag {
+	/*
+	 * The daemon's reading: a file jail whose logpath matches no file
+	 * yet is kept in jails[] with a warning (wardend watches for the
+	 * file and reads it once it appears) instead of being disabled as
+	 * fail2ban does. `warden check` and `warden dump` never set it.
+	 */
+	CONF_LOAD_DAEMON = 1u << 0,
+};
+
+/* conf_load() with flags (enum conf_load_flag, ORed). */
+int conf_load_flags(
+    const char *dir, unsigned flags, struct conf **out, struct diags *d);
 void conf_free(struct conf *c);
 
 /* Returns the enabled jail called name, or NULL. Borrowed from c. */

@@ -137,7 +137,7 @@ static const char *const jail_names[] = {"enabled", "backend", "maxretry",
     "ignoreip", "ignorecache", "filter", "logtimezone", "logencoding",
     "logpath", "action", "usedns", "prefregex", "ignoreregex", "failregex",
     "maxlines", "datepattern", "journalmatch", "service", "reportusers",
-    "reportgroups", NULL};
+    "reportgroups", "maxfailures", NULL};
 
 static bool
 in_list(const char *const *l, const char *s)
@@ -227,18 +227,26 @@ conf_check_definition(struct cctx *c, const struct cp *cp, bool action)
 }
 
 void
-conf_check_server(struct cctx *c, const struct cp *fcp)
+conf_check_server(struct cctx *c, const struct cp *fcp, bool warden)
 {
+	/* socketgroup (wardend's read-only group for the control socket)
+	 * is Warden's and read from warden.* only: it is the last name, so
+	 * that fail2ban.* files end the list before it */
 	static const char *const def_names[] = {"loglevel", "logtarget",
 	    "syslogsocket", "socket", "pidfile", "allowipv6", "dbfile",
 	    "dbpurgeage", "dbmaxmatches", "reportsocket", "reportsocketgroup",
 	    "reportusers", "reportgroups", "reportrate", "reporttotalrate",
-	    NULL};
+	    "socketgroup", NULL};
+	const char *f2b_names[NELEM(def_names) - 1];
 	static const char *const thread_names[] = {"stacksize", NULL};
-	static const struct {
+	const struct {
 		const char *sec;
 		const char *const *names;
-	} secs[] = {{"Definition", def_names}, {"Thread", thread_names}};
+	} secs[] = {{"Definition", warden ? def_names : f2b_names},
+	    {"Thread", thread_names}};
+
+	memcpy(f2b_names, def_names, sizeof(f2b_names));
+	f2b_names[NELEM(f2b_names) - 1] = NULL;
 
 	for (size_t k = 0; k < NELEM(secs); k++) {
 		const struct cpsec *s = cp_section(fcp, secs[k].sec);
@@ -943,10 +951,32 @@ conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 			nfiles += j->logpaths[i].files.n;
 		if (nfiles == 0) {
 			const struct pyval *lp = omap_get(&jr->opts, "logpath");
+			uint32_t org =
+			    lp && lp->t == PY_STR ? lp->org : jr->org;
 
-			cctx_error(c, lp && lp->t == PY_STR ? lp->org : jr->org,
-			    false, "have not found any log file for %s jail",
-			    jr->name);
+			/* the daemon watches for the files instead */
+			if (c->flags & CONF_LOAD_DAEMON)
+				cctx_warn(c, org,
+				    "have not found any log file for %s jail: "
+				    "it starts and reads its log once it "
+				    "appears",
+				    jr->name);
+			else
+				cctx_error(c, org, false,
+				    "have not found any log file for %s jail",
+				    jr->name);
+		}
+	}
+	{
+		const struct pyval *v = omap_get(&jr->opts, "maxfailures");
+
+		if (v != NULL && v->t == PY_INT) {
+			if (v->i < 1)
+				cctx_error(c, v->org, false,
+				    "maxfailures must be an integer greater "
+				    "than zero");
+			else
+				j->maxfailures = (long)v->i;
 		}
 	}
 	for (size_t i = 0; i < jr->nacts; i++) {

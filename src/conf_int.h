@@ -122,6 +122,7 @@ struct cctx {
 	const char *cur_jail;
 	char *jail_err; /* first error for cur_jail */
 	bool quiet;     /* don't add diags (second passes) */
+	unsigned flags; /* enum conf_load_flag */
 };
 
 void cctx_init(struct cctx *c, const char *basedir, struct diags *d);
@@ -408,7 +409,9 @@ void conf_apply_filter_cmds(struct cctx *c, const struct pyval *stream,
     size_t from, struct filterdef *fd);
 /* Unknown option checks with did-you-mean hints (warden check). */
 void conf_check_unknown(struct cctx *c, const struct cp *jcp);
-void conf_check_server(struct cctx *c, const struct cp *fcp);
+/* warden: the file set read is warden.* (Warden's own options are
+ * known there: socketgroup). */
+void conf_check_server(struct cctx *c, const struct cp *fcp, bool warden);
 /* Filter/action [Definition] keys close to a recognised option. */
 void conf_check_definition(struct cctx *c, const struct cp *cp, bool action);
 

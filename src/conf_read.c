@@ -86,6 +86,8 @@ static const struct optdef jail_opts[] = {
     {"service", T_STR, NULL},
     {"reportusers", T_STR, NULL},
     {"reportgroups", T_STR, NULL},
+    /* Warden's: the failure table's cap; never sent in the stream */
+    {"maxfailures", T_INT, NULL},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -96,7 +98,8 @@ warden_jail_opt(const char *name)
 {
 	return strcmp(name, "service") == 0 ||
 	    strcmp(name, "reportusers") == 0 ||
-	    strcmp(name, "reportgroups") == 0;
+	    strcmp(name, "reportgroups") == 0 ||
+	    strcmp(name, "maxfailures") == 0;
 }
 
 /* backend = report: the jail reads no log and has no filter. */
@@ -1246,7 +1249,7 @@ static const struct optdef f2b_opts[] = {
     {"logtarget", T_STR, "STDERR"},
     {"syslogsocket", T_STR, "auto"},
     {"allowipv6", T_STR, "auto"},
-    {"dbfile", T_STR, "/var/lib/fail2ban/fail2ban.sqlite3"},
+    {"dbfile", T_STR, F2B_DEFAULT_DBFILE},
     {"dbmaxmatches", T_INT, NULL},
     {"dbpurgeage", T_STR, "1d"},
     /* Warden's report socket (report.h); not in the stream */
@@ -1369,10 +1372,21 @@ read_server(
 		goto out;
 	}
 	*early = false;
-	if (get_options(c, fcp, "Definition", f2b_opts, NELEM(f2b_opts), NULL,
-	        true, &opts) != 0) {
-		rc = -1;
-		goto out;
+	{
+		/* warden.conf without dbfile: Warden's database, never
+		 * fail2ban's (that one is fail2ban.conf's default only) */
+		struct optdef defs[NELEM(f2b_opts)];
+
+		memcpy(defs, f2b_opts, sizeof(defs));
+		for (size_t i = 0; i < NELEM(defs); i++)
+			if (strcmp(name, "warden") == 0 &&
+			    strcmp(defs[i].name, "dbfile") == 0)
+				defs[i].def = WARDEN_DEFAULT_DBFILE;
+		if (get_options(c, fcp, "Definition", defs, NELEM(defs), NULL,
+		        true, &opts) != 0) {
+			rc = -1;
+			goto out;
+		}
 	}
 	/* The command line's values (taken from the early read) win. */
 	for (size_t i = 0; i < early_opts.n; i++)
@@ -1442,7 +1456,10 @@ read_server(
 		char *lo = db ? conf_lower(db) : NULL;
 
 		conf->server.dbfile = (lo == NULL || strcmp(lo, "none") != 0)
-		    ? xstrdup(db ? db : "/var/lib/fail2ban/fail2ban.sqlite3")
+		    ? xstrdup(db ? db
+		              : strcmp(name, "warden") == 0
+		              ? WARDEN_DEFAULT_DBFILE
+		              : F2B_DEFAULT_DBFILE)
 		    : NULL;
 		free(lo);
 	}
@@ -1492,7 +1509,7 @@ read_server(
 		    &conf->server.reporttotalburst);
 	}
 	if (!c->quiet)
-		conf_check_server(c, fcp);
+		conf_check_server(c, fcp, strcmp(name, "warden") == 0);
 out:
 	omap_cleanup(&early_opts, pyval_free_p);
 	omap_cleanup(&opts, pyval_free_p);
@@ -1556,6 +1573,13 @@ jail_end(struct cctx *c, struct jailr *j)
 int
 conf_load(const char *dir, struct conf **out, struct diags *d)
 {
+	return conf_load_flags(dir, 0, out, d);
+}
+
+int
+conf_load_flags(
+    const char *dir, unsigned flags, struct conf **out, struct diags *d)
+{
 	struct cctx c;
 	struct conf *conf;
 	struct cp *jcp;
@@ -1572,6 +1596,7 @@ conf_load(const char *dir, struct conf **out, struct diags *d)
 		return -1;
 	}
 	cctx_init(&c, dir, d);
+	c.flags = flags;
 	conf = xcalloc(1, sizeof(*conf));
 	conf->dir = xstrdup(c.basedir);
 	conf->priv = xcalloc(1, sizeof(*conf->priv));
