@@ -562,9 +562,12 @@ make_parent(const char *path)
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
-			/* bind() reports the problem */
-		}
+		/* The daemon runs under umask 077; a directory we create
+		 * must still let a read-only group reach the socket inside
+		 * (the socket's own mode guards it). An existing directory
+		 * keeps the admin's mode. Failures: bind() reports them. */
+		if (mkdir(dir, 0755) == 0)
+			(void)chmod(dir, 0755);
 	}
 	free(dir);
 }

@@ -913,6 +913,29 @@ test_server_creds(void)
 	is_int(as_user(65534, 4242, 0, child_denied, o.path), 0,
 	    "rogroup: a non-member is refused");
 	stop_server(s);
+
+	/* The daemon runs under umask 077: a socket directory the server
+	 * creates must still let the group through to the socket. */
+	{
+		mode_t old = umask(077);
+		char sub[160];
+
+		o = (struct ctl_server_opts){.ro_group = true, .ro_gid = rog};
+		s = start_server(&o, &h, "run/ro2.sock");
+		umask(old);
+		snprintf(sub, sizeof(sub), "%s/run", tmpdir);
+		memset(&sb, 0, sizeof(sb));
+		stat(sub, &sb);
+		ok((sb.st_mode & 0777) == 0755,
+		    "rogroup: socket directory made under umask 077 is 0755 "
+		    "(mode %o)",
+		    sb.st_mode & 0777);
+		is_int(as_user(65534, rog, 0, child_readonly, o.path), 0,
+		    "rogroup: the group reaches the socket through it");
+		stop_server(s);
+		unlink(o.path);
+		rmdir(sub);
+	}
 	chmod(tmpdir, 0700);
 }
 
