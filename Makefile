@@ -67,6 +67,10 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	$(AR) rcs $@ $^
 
+# wardend's built-in default embeds the shipped sshd filter (.incbin).
+$(BUILD)/src/default_conf.o: etc/warden/filter.d/sshd.conf \
+    etc/warden/filter.d/common.conf
+
 $(BUILD)/warden: $(BUILD)/src/warden.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 

@@ -871,6 +871,8 @@ beautify_error(const char *type, const char *message)
 		sbuf_printf(&b, "The jail '%s' already exists", message);
 	else if (strcmp(type, "KeyError") == 0)
 		beautify_repr_str(&b, message, strlen(message));
+	else if (strcmp(type, "ConfigError") == 0)
+		sbuf_printf(&b, "Failed during configuration: %s", message);
 	else
 		sbuf_addstr(&b, message);
 	return sbuf_detach(&b);

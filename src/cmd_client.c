@@ -27,6 +27,7 @@
 #include "ctl_client.h"
 #include "strv.h"
 #include "timeval.h"
+#include "wardend.h"
 #include "xmalloc.h"
 
 enum { LV_DEBUG = 10, LV_INFO = 20, LV_WARNING = 30, LV_ERROR = 40 };
@@ -618,6 +619,13 @@ process_cmd(
 				free(s);
 			}
 		}
+	} else if (strcmp(r.errtype, CTL_ERR_CONFIG) == 0 && !o->json) {
+		/* fail2ban-client fails reading the configuration before it
+		 * sends anything: one ERROR line, nothing on stdout */
+		char *s = beautify_error(r.errtype, r.errmsg);
+
+		log_line(LV_ERROR, "%s", s);
+		free(s);
 	} else {
 		struct sbuf b = SBUF_INIT;
 
@@ -977,14 +985,44 @@ process_command(const struct copts *o, int argc, char **argv)
 	return process_cmd(o, argc, argv, true, o->timeout);
 }
 
-/* Runs `warden dump|check -c DIR` for -d / -t. */
+/*
+ * Runs `warden dump|check -c DIR` for -d / -t. builtin: the directory is
+ * the default one and does not exist, so wardend would run its built-in
+ * default: that is what is checked or dumped.
+ */
 static int
-run_conf_cmd(const struct copts *o, bool check)
+run_conf_cmd(const struct copts *o, bool check, bool builtin)
 {
+	char err[512];
+	char *tmp = NULL;
 	char *args[] = {
 	    check ? "check" : "dump", "-c", (char *)o->confdir, NULL};
+	int rc;
 
-	return check ? cmd_check(3, args) : cmd_dump(3, args);
+	if (builtin) {
+		struct stat st;
+
+		if (stat(o->confdir, &st) == 0)
+			builtin = false;
+	}
+	if (builtin) {
+		tmp = default_conf_materialize(
+		    access(DEFAULT_CONF_AUTHLOG, F_OK) != 0, true, err,
+		    sizeof(err));
+		if (tmp == NULL) {
+			log_line(LV_ERROR, "%s", err);
+			return 255;
+		}
+		log_line(LV_INFO,
+		    "No configuration in %s: the built-in default", o->confdir);
+		args[2] = tmp;
+	}
+	rc = check ? cmd_check(3, args) : cmd_dump(3, args);
+	if (tmp != NULL) {
+		default_conf_remove(tmp);
+		free(tmp);
+	}
+	return rc;
 }
 
 /* The common part once options are parsed; args[0..n) is the command. */
@@ -992,12 +1030,13 @@ static int
 client_run(struct copts *o, int n, char **args)
 {
 	struct ctl_paths paths = {NULL, NULL, NULL};
+	bool dflt = o->confdir == NULL;
 	int rc = 255;
 
-	if (o->confdir == NULL)
-		o->confdir = ctl_default_confdir();
-	if (o->socket == NULL || o->pidfile == NULL) {
-		ctl_paths_resolve(o->confdir, &paths);
+	/* wardend's default directory and paths, decided in one place for
+	 * both (default_conf_paths): /etc/warden, else the built-in ones */
+	if (o->socket == NULL || o->pidfile == NULL || o->confdir == NULL) {
+		o->confdir = default_conf_paths(o->confdir, &paths);
 		if (o->socket == NULL)
 			o->socket = xstrdup(paths.socket);
 		if (o->pidfile == NULL)
@@ -1006,12 +1045,12 @@ client_run(struct copts *o, int n, char **args)
 	log_line(LV_INFO, "Using socket file %s", o->socket);
 	log_line(LV_INFO, "Using pid file %s", o->pidfile);
 	if (o->dump) {
-		rc = run_conf_cmd(o, false);
+		rc = run_conf_cmd(o, false, dflt);
 		if (!o->test)
 			goto out;
 	}
 	if (o->test) {
-		if (run_conf_cmd(o, true) != 0) {
+		if (run_conf_cmd(o, true, dflt) != 0) {
 			log_line(LV_ERROR, "ERROR: test configuration failed");
 			rc = 255;
 			goto out;

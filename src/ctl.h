@@ -44,6 +44,10 @@
 #define CTL_ERR_VERSION        "ProtocolVersion" /* "v" mismatch */
 #define CTL_ERR_PERMISSION     "PermissionDenied"
 #define CTL_ERR_BUSY           "Busy" /* too many clients */
+/* The configuration could not be read or applied (reload): the client
+ * prints nothing on stdout and "Failed during configuration: <message>"
+ * as an ERROR line on stderr, as fail2ban-client does. */
+#define CTL_ERR_CONFIG "ConfigError"
 
 enum ctl_frame_status {
 	CTL_FRAME_INCOMPLETE = 0, /* need more bytes */

@@ -1,13 +1,17 @@
 /*
  * wardend's built-in default configuration, used when no configuration
- * directory exists: one sshd jail on /var/log/auth.log with Warden's own
- * sshd filter (OpenSSH 9.x failures, written for Warden, not fail2ban's
- * text), bans logged without a firewall action until the nftables backend
- * exists, SQLite under /var/lib/warden/. Without /var/log/auth.log (a
- * system with journald only) the jail reads sshd's journal entries
- * instead. The files are written into a private temporary directory and
- * read by conf_load() like any other tree, so the built-in jail behaves
- * exactly as the same files on disk.
+ * directory exists: one sshd jail on /var/log/auth.log (or, on a system
+ * with journald only, on sshd's journal entries) with the shipped filter
+ * etc/warden/filter.d/sshd.conf and its common.conf, embedded at build
+ * time, banning through the native nftables action warden-nft (built in,
+ * nft_builtin.c), with SQLite under /var/lib/warden/. The files are
+ * written into a private temporary directory and read by conf_load()
+ * like any other tree, so the built-in jail behaves exactly as the same
+ * files on disk.
+ *
+ * Also the one place that decides the default configuration directory
+ * and the socket and pid file paths that go with it, for wardend and the
+ * warden client alike (default_conf_paths).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,87 +21,71 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ctl_client.h"
 #include "wardend.h"
 #include "xmalloc.h"
+
+/*
+ * The shipped filter files, embedded by the assembler (.incbin) from the
+ * source tree and NUL-terminated. The paths are relative to the top of
+ * the tree, where make runs the compiler; the Makefile makes this object
+ * depend on both files, and test_jail.c checks that the embedded text
+ * is the files' text.
+ */
+__asm__(".pushsection .rodata\n"
+        ".globl default_conf_sshd_filter\n"
+        ".type default_conf_sshd_filter, @object\n"
+        "default_conf_sshd_filter:\n"
+        ".incbin \"etc/warden/filter.d/sshd.conf\"\n"
+        ".byte 0\n"
+        ".size default_conf_sshd_filter, . - default_conf_sshd_filter\n"
+        ".globl default_conf_common_filter\n"
+        ".type default_conf_common_filter, @object\n"
+        "default_conf_common_filter:\n"
+        ".incbin \"etc/warden/filter.d/common.conf\"\n"
+        ".byte 0\n"
+        ".size default_conf_common_filter, . - "
+        "default_conf_common_filter\n"
+        ".popsection\n");
 
 static const char warden_conf[] = "# wardend's built-in server options.\n"
                                   "[Definition]\n"
                                   "loglevel = INFO\n"
                                   "logtarget = /var/log/warden.log\n"
                                   "syslogsocket = auto\n"
-                                  "socket = /run/warden/warden.sock\n"
-                                  "pidfile = /run/warden/wardend.pid\n"
+                                  "socket = " CTL_DEFAULT_SOCKET "\n"
+                                  "pidfile = " CTL_DEFAULT_PIDFILE "\n"
                                   "dbfile = /var/lib/warden/warden.sqlite3\n"
                                   "dbpurgeage = 1d\n"
                                   "dbmaxmatches = 10\n";
 
-static const char jail_conf[] =
-    "# wardend's built-in jail: sshd failures in the system log.\n"
-    "[DEFAULT]\n"
-    "bantime = 10m\n"
-    "findtime = 10m\n"
-    "maxretry = 5\n"
-    "backend = auto\n"
-    "usedns = warn\n"
-    "ignoreself = true\n"
-    "\n"
-    "[sshd]\n"
-    "enabled = true\n"
-    "filter = sshd\n"
-    "port = ssh\n"
-    "logpath = /var/log/auth.log\n";
+static const char jail_defaults[] = "[DEFAULT]\n"
+                                    "bantime = 10m\n"
+                                    "findtime = 10m\n"
+                                    "maxretry = 5\n"
+                                    "usedns = warn\n"
+                                    "ignoreself = true\n"
+                                    "\n"
+                                    "[sshd]\n"
+                                    "enabled = true\n"
+                                    "filter = sshd\n"
+                                    "port = ssh\n";
 
-/* The same jail on the journal (no /var/log/auth.log). */
-static const char jail_conf_journal[] =
-    "# wardend's built-in jail: sshd failures in the journal.\n"
-    "[DEFAULT]\n"
-    "bantime = 10m\n"
-    "findtime = 10m\n"
-    "maxretry = 5\n"
-    "usedns = warn\n"
-    "ignoreself = true\n"
-    "\n"
-    "[sshd]\n"
-    "enabled = true\n"
-    "filter = sshd\n"
-    "port = ssh\n"
-    "backend = systemd\n";
-
-/*
- * Warden's sshd filter. The prefix takes the syslog/journal tag
- * ("host sshd[123]: ", "sshd-session[9]: ") and an "error: " level; each
- * failregex is one OpenSSH 9.x message. <HOST> is the client address.
- */
-const char default_conf_sshd_filter[] =
-    "# Warden's own filter for OpenSSH 9.x authentication failures.\n"
-    "[Definition]\n"
-    "prefregex = ^\\s*(?:\\S+\\s+)?sshd(?:-session|-auth)?(?:\\[\\d+\\])?:"
-    "\\s+(?:error:\\s+|fatal:\\s+)?<F-CONTENT>.+</F-CONTENT>$\n"
-    "failregex = ^Failed (?:password|publickey|keyboard-interactive/pam|"
-    "none) for (?:invalid user )?<F-USER>\\S*</F-USER> from <HOST> port "
-    "\\d+\n"
-    "            ^Invalid user <F-USER>\\S*</F-USER> from <HOST>"
-    "(?: port \\d+)?\\s*$\n"
-    "            ^pam_unix\\(sshd:auth\\): authentication failure;.*\\s"
-    "rhost=<HOST>(?:\\s+user=<F-USER>\\S*</F-USER>)?\\s*$\n"
-    "            ^maximum authentication attempts exceeded for "
-    "(?:invalid user )?<F-USER>\\S*</F-USER> from <HOST> port \\d+\n"
-    "            ^Connection closed by (?:authenticating|invalid) user "
-    "<F-USER>\\S*</F-USER> <HOST> port \\d+ \\[preauth\\]\\s*$\n"
-    "ignoreregex =\n"
-    "maxlines = 1\n"
-    "journalmatch = _SYSTEMD_UNIT=ssh.service + _SYSTEMD_UNIT=sshd.service "
-    "+ _COMM=sshd + _COMM=sshd-session\n";
+/* The action line of the jail: the native nftables action, or none. */
+static const char action_nft[] =
+    "action = " DEFAULT_CONF_ACTION "[port=ssh, protocol=tcp]\n";
+static const char action_none[] = "action =\n";
 
 struct dfile {
 	const char *path;
-	const char *text;
+	const char *text; /* NULL: jail.conf, made per call */
 };
 
 static const struct dfile files[] = {
     {"warden.conf", warden_conf},
-    {"jail.conf", jail_conf},
+    {"jail.conf", NULL},
     {"filter.d/sshd.conf", default_conf_sshd_filter},
+    {"filter.d/common.conf", default_conf_common_filter},
 };
 
 #define NFILES (sizeof(files) / sizeof(files[0]))
@@ -125,7 +113,18 @@ write_file(const char *path, const char *text)
 }
 
 char *
-default_conf_materialize(bool journal, char *err, size_t errlen)
+default_conf_jail_text(bool journal, bool firewall)
+{
+	return xasprintf("# wardend's built-in jail: sshd failures in %s.\n"
+	                 "%s%s%s",
+	    journal ? "the journal" : DEFAULT_CONF_AUTHLOG, jail_defaults,
+	    journal ? "backend = systemd\n"
+	            : "backend = auto\nlogpath = " DEFAULT_CONF_AUTHLOG "\n",
+	    firewall ? action_nft : action_none);
+}
+
+char *
+default_conf_materialize(bool journal, bool firewall, char *err, size_t errlen)
 {
 	const char *tmp = getenv("TMPDIR");
 	char *dir, *sub = NULL;
@@ -144,13 +143,12 @@ default_conf_materialize(bool journal, char *err, size_t errlen)
 		goto fail;
 	for (size_t i = 0; i < NFILES; i++) {
 		char *p = xasprintf("%s/%s", dir, files[i].path);
-		const char *text = files[i].text;
-		int rc;
+		char *jail = files[i].text == NULL
+		    ? default_conf_jail_text(journal, firewall)
+		    : NULL;
+		int rc = write_file(p, jail ? jail : files[i].text);
 
-		if (journal && text == jail_conf)
-			text = jail_conf_journal;
-		rc = write_file(p, text);
-
+		free(jail);
 		free(p);
 		if (rc != 0)
 			goto fail;
@@ -185,4 +183,14 @@ default_conf_remove(const char *dir)
 		free(sub);
 	}
 	rmdir(dir);
+}
+
+const char *
+default_conf_paths(const char *confdir, struct ctl_paths *out)
+{
+	if (confdir == NULL)
+		confdir = WARDEND_DEFAULT_CONFDIR;
+	/* a missing directory has no file set: the built-in paths */
+	ctl_paths_resolve(confdir, out);
+	return confdir;
 }

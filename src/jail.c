@@ -1368,9 +1368,9 @@ src_event(void *arg, const struct src_file_event *ev)
 		    ev->hash && ev->hash[0] ? ev->hash : "");
 		break;
 	case SRC_FILE_EV_MISSING:
-		wlog(WLOG_ERROR, WLOG_FILTER,
-		    "[%s] Log file %s does not exist: not watched until it "
-		    "appears",
+		wlog(WLOG_WARNING, WLOG_FILTER,
+		    "[%s] Log file %s does not exist (yet): the jail waits for "
+		    "it and reads it once it appears",
 		    j->name, ev->path);
 		break;
 	case SRC_FILE_EV_APPEARED:
@@ -1595,7 +1595,7 @@ build_actions(struct jail *j, const struct conf_jail *cj, size_t *n)
 	struct action_queue *q;
 
 	*n = 0;
-	if (j->env->loop == NULL)
+	if (j->env->loop == NULL || j->env->no_actions)
 		return NULL;
 	q = actq_new(&j->aenv);
 	for (size_t i = 0; i < cj->nactions; i++) {
@@ -1653,7 +1653,8 @@ jail_new(
 	if (j->filter == NULL)
 		goto fail;
 	filter_set_in_operation(j->filter, false);
-	fo.max_entries = JAIL_MAXFAILURES_DEFAULT;
+	fo.max_entries = cj->maxfailures > 0 ? (size_t)cj->maxfailures
+	                                     : JAIL_MAXFAILURES_DEFAULT;
 	fo.findtime = j->findtime;
 	fo.maxmatches = j->maxmatches;
 	j->ft = failtab_new(&fo);
@@ -1919,6 +1920,9 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 	j->fd = nfd;
 	failtab_set_findtime(j->ft, j->findtime);
 	failtab_set_maxmatches(j->ft, j->maxmatches);
+	failtab_set_max_entries(j->ft,
+	    cj->maxfailures > 0 ? (size_t)cj->maxfailures
+	                        : JAIL_MAXFAILURES_DEFAULT);
 	j->aenv.jail_bantime = (long)j->bantime;
 	if (j->ig != NULL) {
 		ignore_free(j->ig);

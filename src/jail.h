@@ -53,6 +53,7 @@ struct jail_env {
 	struct resolve *dns;        /* usedns lookups; NULL: none */
 	double (*now)(void);        /* wall clock, epoch s */
 	bool ipv6;                  /* allowipv6 */
+	bool no_actions;            /* --no-firewall: build no action */
 };
 
 /*

@@ -220,6 +220,7 @@ cmd_reload(struct warden *w, struct ctl_reply *r, int argc, char **argv)
 	bool restart = false, unban = false, if_exists = false;
 	const char *name = NULL;
 	char err[512];
+	int rc;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--restart") == 0)
@@ -233,14 +234,13 @@ cmd_reload(struct warden *w, struct ctl_reply *r, int argc, char **argv)
 		else
 			name = argv[i];
 	}
-	if (name != NULL && warden_find_jail(w, name) == NULL && !if_exists &&
-	    conf_find_jail(w->conf, name) == NULL) {
-		/* not running and not configured: the new configuration
-		 * decides (it may add the jail) */
-	}
-	if (warden_reload(
-	        w, name, restart, unban, if_exists, err, sizeof(err)) != 0) {
-		ctl_reply_error(r, CTL_ERR_GENERIC, "%s", err);
+	/* a jail neither running nor configured: the new configuration
+	 * decides (it may add the jail, else "No section") */
+	rc =
+	    warden_reload(w, name, restart, unban, if_exists, err, sizeof(err));
+	if (rc != 0) {
+		ctl_reply_error(
+		    r, rc == -1 ? CTL_ERR_CONFIG : CTL_ERR_GENERIC, "%s", err);
 		return;
 	}
 	warden_commit(w);

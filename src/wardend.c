@@ -44,7 +44,6 @@
 
 #define PURGE_INTERVAL_MS   (3600 * 1000) /* fail2ban purges hourly */
 #define POSSAVE_INTERVAL_MS (10 * 1000)   /* lazy log position saving */
-#define F2B_STOCK_DBFILE    "/var/lib/fail2ban/fail2ban.sqlite3"
 
 static void
 usage(FILE *fp)
@@ -70,6 +69,12 @@ usage(FILE *fp)
 	    "number\n"
 	    "    --syslogsocket auto|<FILE>\n"
 	    "    --dbfile <PATH>         database file, :memory: or None\n"
+	    "    --no-firewall           run no ban action (bans are logged "
+	    "and\n"
+	    "                            recorded only), e.g. to try the "
+	    "built-in\n"
+	    "                            default outside a network "
+	    "namespace\n"
 	    "    -t, --test              test the configuration and exit\n"
 	    "    --pname <NAME>          accepted for compatibility\n"
 	    "    --async                 accepted for compatibility\n"
@@ -159,6 +164,10 @@ parse_opts(int argc, char **argv, struct warden_opts *o)
 		}
 		if (strcmp(name, "async") == 0)
 			continue;
+		if (strcmp(name, "no-firewall") == 0) {
+			o->no_firewall = true;
+			continue;
+		}
 		if (strcmp(name, "conf") != 0 && strcmp(name, "socket") != 0 &&
 		    strcmp(name, "pidfile") != 0 &&
 		    strcmp(name, "logtarget") != 0 &&
@@ -234,7 +243,8 @@ load_conf(struct warden *w, struct conf **out, struct diags *d, char *err,
 		}
 		/* journald-only systems have no auth.log */
 		tmp = default_conf_materialize(
-		    access("/var/log/auth.log", F_OK) != 0, err, errlen);
+		    access(DEFAULT_CONF_AUTHLOG, F_OK) != 0,
+		    !w->opts.no_firewall, err, errlen);
 		if (tmp == NULL)
 			return -1;
 		w->builtin = true;
@@ -242,7 +252,8 @@ load_conf(struct warden *w, struct conf **out, struct diags *d, char *err,
 	} else {
 		w->builtin = false;
 	}
-	rc = conf_load(dir, out, d);
+	/* a jail whose log file does not exist yet runs and waits for it */
+	rc = conf_load_flags(dir, CONF_LOAD_DAEMON, out, d);
 	if (tmp != NULL) {
 		default_conf_remove(tmp);
 		free(tmp);
@@ -651,7 +662,7 @@ warden_reload(struct warden *w, const char *name, bool restart, bool unban,
 	if (w->stopping || w->starting) {
 		snprintf(err, errlen, "%s in progress",
 		    w->stopping ? "Shutdown" : "Startup");
-		return -1;
+		return -2;
 	}
 	if (w->notify)
 		sd_notify(0, "RELOADING=1");
@@ -996,7 +1007,7 @@ resolve_server_opts(struct warden *w)
 	const struct conf_server *s = &w->conf->server;
 	const char *db = w->opts.dbfile;
 
-	ctl_paths_resolve(w->opts.confdir, &paths);
+	default_conf_paths(w->opts.confdir, &paths);
 	w->socket = xstrdup(w->opts.socket ? w->opts.socket : paths.socket);
 	w->pidfile = xstrdup(w->opts.pidfile ? w->opts.pidfile : paths.pidfile);
 	ctl_paths_cleanup(&paths);
@@ -1055,7 +1066,8 @@ open_db(struct warden *w)
 	    ? (unsigned)w->conf->server.dbmaxmatches
 	    : DB_DEFAULT_MAXMATCHES;
 	o.migrate_fail2ban = strcmp(w->conf->server.source, "fail2ban") == 0 &&
-	    w->opts.dbfile == NULL && strcmp(w->dbfile, F2B_STOCK_DBFILE) == 0;
+	    w->opts.dbfile == NULL &&
+	    strcmp(w->dbfile, F2B_DEFAULT_DBFILE) == 0;
 	if (strcmp(w->dbfile, ":memory:") != 0)
 		make_parent_dir(w->dbfile, 0700);
 	w->db = db_open(w->dbfile, &o, &d);
@@ -1121,6 +1133,11 @@ main(int argc, char **argv)
 	int readyfd = -1, rc;
 	static const int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
 
+	/* glibc's mktime() stats /etc/localtime on every call while TZ is
+	 * unset; with TZ naming that file it reads it once */
+	if (getenv("TZ") == NULL)
+		setenv("TZ", ":/etc/localtime", 1);
+	tzset();
 	rc = parse_opts(argc, argv, &w->opts);
 	if (rc != 0)
 		return rc > 0 ? 0 : 255;
@@ -1140,6 +1157,9 @@ main(int argc, char **argv)
 	}
 	if (w->opts.background)
 		readyfd = daemonize();
+	/* every log record prints the pid: look it up once (after the
+	 * forks), not per record */
+	wlog_test_set_pid((long)getpid());
 	signal(SIGPIPE, SIG_IGN);
 	w->started = warden_now();
 	w->notify = getenv("NOTIFY_SOCKET") != NULL;
@@ -1149,13 +1169,22 @@ main(int argc, char **argv)
 	if (w->opts.background)
 		wlog(WLOG_INFO, WLOG_SERVER, "Daemon started");
 	if (w->builtin)
-		wlog(WLOG_INFO, WLOG_SERVER,
+		wlog(WLOG_NOTICE, WLOG_SERVER,
 		    "No configuration in %s: running the built-in default "
-		    "(jail 'sshd' on %s; no firewall action yet: bans are "
-		    "logged and recorded only)",
+		    "(jail 'sshd' on %s, %s)",
 		    w->opts.confdir,
-		    access("/var/log/auth.log", F_OK) == 0 ? "/var/log/auth.log"
-		                                           : "the journal");
+		    access(DEFAULT_CONF_AUTHLOG, F_OK) == 0
+		        ? DEFAULT_CONF_AUTHLOG
+		        : "the journal",
+		    w->opts.no_firewall
+		        ? "no ban action (--no-firewall): bans are logged and "
+		          "recorded only"
+		        : "ban action " DEFAULT_CONF_ACTION
+		          " (native nftables, table inet warden)");
+	else if (w->opts.no_firewall)
+		wlog(WLOG_NOTICE, WLOG_SERVER,
+		    "--no-firewall: no jail runs its actions; bans are logged "
+		    "and recorded only");
 	log_diags(&d);
 	diags_cleanup(&d);
 	w->loop = uv_default_loop();
@@ -1176,6 +1205,7 @@ main(int argc, char **argv)
 	g_env.now = warden_now;
 	g_env.dns = resolve_new(w->loop, warden_now);
 	g_env.ipv6 = true;
+	g_env.no_actions = w->opts.no_firewall;
 	if (g_env.host != NULL)
 		ignore_env_refresh(g_env.host, NULL, NULL);
 

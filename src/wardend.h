@@ -54,6 +54,7 @@ struct warden_opts {
 	bool force;         /* -x: remove a stale socket */
 	bool background;    /* -b */
 	bool test;          /* -t */
+	bool no_firewall;   /* --no-firewall: no action in any jail */
 };
 
 struct warden {
@@ -115,8 +116,10 @@ struct jail *warden_find_jail(struct warden *w, const char *name);
  * that survive keep counters and bans; removed jails stop; new ones
  * start. name is a jail or NULL for all; restart stops and starts the
  * affected jails (bans restored from the database); unban lifts their
- * bans first. A configuration that cannot be loaded leaves everything as
- * it was: returns -1 with the reason in err.
+ * bans first. A configuration that cannot be loaded (or does not have
+ * the jail name) leaves everything as it was: returns -1 with the reason
+ * in err (fail2ban's "Failed during configuration: <err>"). During
+ * startup or shutdown: -2 with the reason in err.
  */
 int warden_reload(struct warden *w, const char *name, bool restart, bool unban,
     bool if_exists, char *err, size_t errlen);
@@ -152,15 +155,35 @@ void server_handle(void *arg, struct ctl_reply *reply, int argc, char **argv,
 
 /*
  * The built-in default configuration (default_conf.c): written into a new
- * private temporary directory that conf_load() can read; journal: the
- * sshd jail reads the journal instead of /var/log/auth.log. Returns the
- * directory (new string; remove it with default_conf_remove), or NULL
- * with a message in err.
+ * private temporary directory that conf_load() can read. journal: the
+ * sshd jail reads the journal instead of DEFAULT_CONF_AUTHLOG; firewall:
+ * it bans through DEFAULT_CONF_ACTION (the native nftables action), else
+ * it has no action (bans are logged and recorded only: --no-firewall).
+ * Returns the directory (new string; remove it with
+ * default_conf_remove), or NULL with a message in err.
  */
-char *default_conf_materialize(bool journal, char *err, size_t errlen);
+#define DEFAULT_CONF_AUTHLOG "/var/log/auth.log"
+#define DEFAULT_CONF_ACTION  "warden-nft"
+char *default_conf_materialize(
+    bool journal, bool firewall, char *err, size_t errlen);
 void default_conf_remove(const char *dir);
+/* The built-in jail.conf's text (new string). */
+char *default_conf_jail_text(bool journal, bool firewall);
 
-/* The built-in sshd filter file's text (for tests). */
+/* The shipped filter files (etc/warden/filter.d/sshd.conf and
+ * common.conf), embedded at build time. */
 extern const char default_conf_sshd_filter[];
+extern const char default_conf_common_filter[];
+
+/*
+ * The default configuration directory and its socket and pid file, the
+ * same for wardend and the warden client: confdir NULL means
+ * WARDEND_DEFAULT_CONFDIR; the paths are ctl_paths_resolve()'s (the
+ * directory's warden.* or fail2ban.* files, or the built-in
+ * CTL_DEFAULT_* when it has none, e.g. because it does not exist).
+ * Fills out (free with ctl_paths_cleanup) and returns the directory.
+ */
+struct ctl_paths;
+const char *default_conf_paths(const char *confdir, struct ctl_paths *out);
 
 #endif

@@ -322,7 +322,7 @@ test_builtin_sshd(void)
 	    {"2026-11-21T05:24:25.123456+00:00 vm sshd[1234]: "
 	     "pam_unix(sshd:auth): authentication failure; logname= uid=0 "
 	     "euid=0 tty=ssh ruser= rhost=192.0.2.4  user=root",
-	        "192.0.2.4"},
+	        NULL}, /* counted once, by the "Failed password" line */
 	    {"Nov 21 05:24:25 vm sshd[1234]: error: maximum authentication "
 	     "attempts exceeded for root from 192.0.2.5 port 22 ssh2 "
 	     "[preauth]",
@@ -331,12 +331,16 @@ test_builtin_sshd(void)
 	     "authentication attempts exceeded for invalid user x from "
 	     "192.0.2.6 port 22 ssh2 [preauth]",
 	        "192.0.2.6"},
+	    /* mode aggressive only */
 	    {"Nov 21 05:24:25 vm sshd[1234]: Connection closed by "
 	     "authenticating user root 192.0.2.7 port 22 [preauth]",
-	        "192.0.2.7"},
+	        NULL},
 	    {"Nov 21 05:24:25 vm sshd[1234]: Connection closed by invalid user "
 	     "test 192.0.2.8 port 22 [preauth]",
-	        "192.0.2.8"},
+	        NULL},
+	    {"Nov 21 05:24:25 vm sshd[1234]: User root from 192.0.2.12 not "
+	     "allowed because not listed in AllowUsers",
+	        "192.0.2.12"},
 	    {"Nov 21 05:24:25 vm sshd[1234]: Accepted password for root from "
 	     "192.0.2.9 port 22 ssh2",
 	        NULL},
@@ -348,7 +352,7 @@ test_builtin_sshd(void)
 	        NULL},
 	};
 	char err[256];
-	char *dir = default_conf_materialize(false, err, sizeof(err));
+	char *dir = default_conf_materialize(false, true, err, sizeof(err));
 	struct diags d = DIAGS_INIT;
 	struct conf *c = NULL;
 	struct filter *f;
@@ -397,6 +401,141 @@ test_builtin_sshd(void)
 	free(dir);
 }
 
+/* The whole file at path (new string), or NULL. */
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "rb");
+	char *buf;
+	long n;
+
+	if (fp == NULL)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	buf = xmalloc((size_t)n + 1);
+	if (fread(buf, 1, (size_t)n, fp) != (size_t)n)
+		n = 0;
+	buf[n] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* The built-in default is made of the shipped files and the native
+ * nftables action (or none: --no-firewall). */
+static void
+test_builtin_files(void)
+{
+	char *sshd = slurp("etc/warden/filter.d/sshd.conf");
+	char *common = slurp("etc/warden/filter.d/common.conf");
+	char *fw = default_conf_jail_text(false, true);
+	char *nofw = default_conf_jail_text(true, false);
+	char err[256];
+	char *dir;
+
+	ok(sshd != NULL && strcmp(default_conf_sshd_filter, sshd) == 0,
+	    "builtin: the sshd filter is etc/warden/filter.d/sshd.conf "
+	    "(else rebuild default_conf.o)");
+	ok(common != NULL && strcmp(default_conf_common_filter, common) == 0,
+	    "builtin: common.conf is etc/warden/filter.d/common.conf");
+	ok(strstr(fw, "\naction = warden-nft[") != NULL &&
+	        strstr(fw, "logpath = /var/log/auth.log\n") != NULL,
+	    "builtin: bans through warden-nft, reads auth.log");
+	ok(strstr(nofw, "\naction =\n") != NULL &&
+	        strstr(nofw, "backend = systemd\n") != NULL,
+	    "builtin --no-firewall: no action; journal variant");
+	dir = default_conf_materialize(true, true, err, sizeof(err));
+	if (dir != NULL) {
+		struct diags d = DIAGS_INIT;
+		struct conf *c = NULL;
+
+		ok(conf_load(dir, &c, &d) == 0 && c->njails == 1 &&
+		        c->jails[0].nactions == 1 &&
+		        strcmp(conf_kv_get(&c->jails[0].actions[0].props,
+		                   "warden_backend"),
+		            "nftables") == 0,
+		    "builtin: the jail's one action is the nftables backend");
+		ok(c != NULL && c->njails == 1 &&
+		        c->jails[0].filter.failregex.n >= 5,
+		    "builtin: the shipped filter's failregex lines");
+		conf_free(c);
+		diags_cleanup(&d);
+		default_conf_remove(dir);
+		free(dir);
+	} else {
+		ok(0, "builtin: written (%s)", err);
+	}
+	free(sshd);
+	free(common);
+	free(fw);
+	free(nofw);
+}
+
+/* Configuration for the daemon: a jail whose log does not exist yet is
+ * kept (CONF_LOAD_DAEMON), Warden's own options are known. */
+static void
+test_daemon_conf(void)
+{
+	char jail[1024];
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	bool flagged = false;
+
+	write_file("filter.d/t.conf",
+	    "[Definition]\nfailregex = ^\\s*fail from <HOST>$\n");
+	snprintf(jail, sizeof(jail),
+	    "[t]\nenabled = true\nfilter = t\nlogpath = %s/nosuch/t.log\n"
+	    "maxfailures = 7\n",
+	    tmpdir);
+	write_file("jail.conf", jail);
+	write_file("warden.conf", "[Definition]\nsocketgroup = adm\n");
+	ok(conf_load(tmpdir, &c, &d) == 0 && c->njails == 0 && c->nbroken == 1,
+	    "missing logpath: disabled for check/dump (fail2ban's way)");
+	conf_free(c);
+	c = NULL;
+	diags_cleanup(&d);
+	ok(conf_load_flags(tmpdir, CONF_LOAD_DAEMON, &c, &d) == 0 &&
+	        c->njails == 1 && c->nbroken == 0 && d.nerrors == 0,
+	    "missing logpath: the daemon keeps the jail");
+	for (size_t i = 0; i < d.n; i++) {
+		if (strstr(d.v[i].msg, "have not found any log file") &&
+		    d.v[i].level == DIAG_WARNING)
+			flagged = true;
+		if (strstr(d.v[i].msg, "socketgroup") ||
+		    strstr(d.v[i].msg, "maxfailures"))
+			ok(0, "not flagged: %s", d.v[i].msg);
+	}
+	ok(flagged, "missing logpath: a warning says so");
+	ok(c != NULL && c->njails == 1 && c->jails[0].maxfailures == 7 &&
+	        c->jails[0].nlogpaths == 1,
+	    "maxfailures read; the logpath pattern kept");
+	is_str(c ? c->server.dbfile : NULL, WARDEN_DEFAULT_DBFILE,
+	    "warden.conf without dbfile: Warden's database");
+	conf_free(c);
+	c = NULL;
+	diags_cleanup(&d);
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/warden.conf", tmpdir);
+		unlink(p);
+	}
+	write_file("fail2ban.conf", "[Definition]\nloglevel = INFO\n");
+	ok(conf_load_flags(tmpdir, CONF_LOAD_DAEMON, &c, &d) == 0,
+	    "fail2ban.conf loads");
+	is_str(c ? c->server.dbfile : NULL, F2B_DEFAULT_DBFILE,
+	    "fail2ban.conf without dbfile: fail2ban's database");
+	conf_free(c);
+	diags_cleanup(&d);
+	{
+		char p[512];
+
+		snprintf(p, sizeof(p), "%s/fail2ban.conf", tmpdir);
+		unlink(p);
+	}
+}
+
 int
 main(void)
 {
@@ -423,6 +562,8 @@ main(void)
 	test_increment(&env);
 	test_getset(&env);
 	test_builtin_sshd();
+	test_builtin_files();
+	test_daemon_conf();
 
 	db_close(env.db);
 	uv_run(&loop, UV_RUN_NOWAIT);
