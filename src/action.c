@@ -5,6 +5,7 @@
  * Actions thread (server/actions.py: run, __checkBan, __reBan, __unBan,
  * __flushBan, stopActions, reload) turned into callbacks.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,10 @@ action_backend_find(const char *name)
  * Instances.
  */
 
+static void conf_action_copy(
+    struct conf_action *dst, const struct conf_action *src);
+static void conf_action_release(struct conf_action *c);
+
 struct action *
 action_new(const struct conf_action *c, const struct action_env *env,
     const char *backend, char *err, size_t errlen)
@@ -54,6 +59,7 @@ action_new(const struct conf_action *c, const struct action_env *env,
 	a->name = xstrdup(c->actname != NULL ? c->actname : c->name);
 	a->file = xstrdup(c->file != NULL ? c->file : "");
 	a->env = env;
+	conf_action_copy(&a->conf, c);
 	if (c->python) {
 		/* fail2ban would import and run it; we cannot. */
 		a->disabled = true;
@@ -68,6 +74,7 @@ action_new(const struct conf_action *c, const struct action_env *env,
 	}
 	a->ops = ops;
 	if (ops->init(a, c, err, errlen) < 0) {
+		conf_action_release(&a->conf);
 		free(a->name);
 		free(a->file);
 		free(a);
@@ -83,6 +90,7 @@ action_free(struct action *a)
 		return;
 	if (a->ops != NULL && a->ops->destroy != NULL)
 		a->ops->destroy(a);
+	conf_action_release(&a->conf);
 	free(a->name);
 	free(a->file);
 	free(a->disabled_why);
@@ -187,6 +195,7 @@ enum job_kind {
 	J_FLUSH,
 	J_STOP,
 	J_RELOAD,
+	J_CALL,
 };
 
 struct job {
@@ -213,6 +222,8 @@ struct job {
 	size_t ntargets;
 	struct action **removed; /* reload: actions being retired */
 	size_t nremoved;
+	struct action *target; /* call: the action */
+	enum action_call call; /* call: the method */
 };
 
 struct action_queue {
@@ -227,6 +238,8 @@ struct action_queue {
 	unsigned ban_epoch;
 	bool closing;
 	uv_timer_t *kick;
+	struct action **dead; /* removed while jobs may refer to them */
+	size_t ndead;
 };
 
 static void q_step(struct action_queue *q);
@@ -338,6 +351,9 @@ q_free(struct action_queue *q)
 	for (size_t i = 0; i < q->n; i++)
 		action_free(q->acts[i]);
 	free(q->acts);
+	for (size_t i = 0; i < q->ndead; i++)
+		action_free(q->dead[i]);
+	free(q->dead);
 	uv_close((uv_handle_t *)q->kick, kick_close_cb);
 	free(q);
 }
@@ -648,6 +664,8 @@ step_reload(struct action_queue *q, struct job *j)
 			a->disabled_why = NULL;
 			j->targets[j->ntargets++] = a;
 		}
+		conf_action_release(&a->conf);
+		conf_action_copy(&a->conf, c);
 		a->ops->reload(a, c, op_done, q);
 		return run_op(q, a);
 	}
@@ -839,6 +857,222 @@ q_step(struct action_queue *q)
 		if (step_reload(q, j))
 			return;
 		break;
+	case J_CALL:
+		a = j->target;
+		if (j->phase++ > 0)
+			break;
+		if (!usable(a)) {
+			j->failed++;
+			break;
+		}
+		switch (j->call) {
+		case ACTION_CALL_START:
+			OP(a, a->ops->start(a, op_done, q));
+		case ACTION_CALL_STOP:
+			OP(a, a->ops->stop(a, op_done, q));
+		case ACTION_CALL_FLUSH:
+			if (a->ops->has_flush(a))
+				OP(a, a->ops->flush(a, false, op_done, q));
+			break;
+		case ACTION_CALL_CHECK:
+			if (a->ops->check != NULL)
+				OP(a, a->ops->check(a, op_done, q));
+			break;
+		}
+		break;
 	}
 	finish_job(q);
+}
+
+void
+actq_call(struct action_queue *q, struct action *a, enum action_call m,
+    action_done_cb cb, void *arg)
+{
+	struct job *j = submit(q, J_CALL, NULL, 0, cb, arg);
+
+	j->target = a;
+	j->call = m;
+}
+
+struct action *
+actq_add_new(struct action_queue *q, const char *name, bool python, char *err,
+    size_t errlen)
+{
+	struct conf_action c;
+	struct action *a;
+
+	if (actq_find(q, name) != NULL) {
+		snprintf(err, errlen, "Action %s already exists", name);
+		return NULL;
+	}
+	memset(&c, 0, sizeof(c));
+	c.name = (char *)name;
+	c.actname = (char *)name;
+	c.python = python;
+	c.start_on_demand = -1;
+	c.repair_on_unban = -1;
+	c.norestored = -1;
+	c.timeout = 60;
+	a = action_new(&c, q->env, NULL, err, errlen);
+	if (a != NULL)
+		actq_add(q, a);
+	return a;
+}
+
+int
+actq_remove(struct action_queue *q, const char *name)
+{
+	struct action *a = actq_find(q, name);
+
+	if (a == NULL)
+		return -1;
+	for (size_t i = 0; i < q->n; i++)
+		if (q->acts[i] == a) {
+			memmove(&q->acts[i], &q->acts[i + 1],
+			    (q->n - i - 1) * sizeof(*q->acts));
+			q->n--;
+			break;
+		}
+	/* a job may still refer to it: keep it, disabled, until the end */
+	if (q->head == NULL && !q->op_busy) {
+		action_free(a);
+		return 0;
+	}
+	action_disable(a, "removed by delaction");
+	q->dead = xreallocarray(q->dead, q->ndead + 1, sizeof(*q->dead));
+	q->dead[q->ndead++] = a;
+	return 0;
+}
+
+/* ---------------------------------------------------------------------
+ * Properties and methods.
+ */
+
+static const char *const default_methods[] = {
+    "ban", "flush", "reban", "reload", "start", "stop", "unban", NULL};
+
+static const char *
+class_name(const struct action *a)
+{
+	if (a->ops == NULL)
+		return "Action";
+	return a->ops->class_name ? a->ops->class_name : "ActionBase";
+}
+
+static int
+cmp_str(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+void
+action_prop_names(struct action *a, struct strv *out)
+{
+	struct strv v = STRV_INIT;
+
+	strv_add(&v, "banEpoch");
+	if (a->ops != NULL && a->ops->prop_names != NULL) {
+		a->ops->prop_names(a, &v);
+	} else {
+		for (size_t i = 0; i < a->conf.props.n; i++)
+			strv_add(&v, a->conf.props.v[i].key);
+		for (int k = 0; k < CONF_ACT_NCMDS; k++)
+			if (a->conf.cmd[k] != NULL)
+				strv_add(&v, conf_action_cmd_name(k));
+	}
+	/* dir(): sorted by code point (UTF-8 bytes sort the same), one
+	 * entry per name, no private ones */
+	if (v.n > 1)
+		qsort(v.v, v.n, sizeof(*v.v), cmp_str);
+	for (size_t i = 0; i < v.n; i++)
+		if (v.v[i][0] != '_' &&
+		    (i == 0 || strcmp(v.v[i], v.v[i - 1]) != 0))
+			strv_add(out, v.v[i]);
+	strv_cleanup(&v);
+}
+
+void
+action_method_names(const struct action *a, struct strv *out)
+{
+	const char *const *m = a->ops == NULL ? NULL
+	    : a->ops->methods != NULL         ? a->ops->methods
+	                                      : default_methods;
+
+	for (size_t i = 0; m != NULL && m[i] != NULL; i++)
+		strv_add(out, m[i]);
+}
+
+bool
+action_has_method(const struct action *a, const char *name)
+{
+	struct strv v = STRV_INIT;
+	bool r;
+
+	action_method_names(a, &v);
+	r = strv_find(&v, name) >= 0;
+	strv_cleanup(&v);
+	return r;
+}
+
+int
+action_prop_get(struct action *a, const char *name, char **value, bool *number,
+    char *err, size_t errlen)
+{
+	const char *v = NULL;
+
+	*value = NULL;
+	*number = false;
+	if (strcmp(name, "banEpoch") == 0) {
+		*value = xasprintf("%u", a->ban_epoch);
+		*number = true;
+		return 0;
+	}
+	if (name[0] != '_' && action_has_method(a, name)) {
+		*value = xasprintf("<bound method %s.%s of %s '%s'>",
+		    class_name(a), name, class_name(a), a->name);
+		return 0;
+	}
+	if (name[0] == '_') {
+		/* private: never reachable */
+	} else if (a->ops != NULL && a->ops->prop_get != NULL) {
+		v = a->ops->prop_get(a, name, number);
+	} else {
+		v = conf_kv_get(&a->conf.props, name);
+		for (int k = 0; v == NULL && k < CONF_ACT_NCMDS; k++)
+			if (a->conf.cmd[k] != NULL &&
+			    strcmp(conf_action_cmd_name(k), name) == 0)
+				v = a->conf.cmd[k];
+	}
+	if (v == NULL) {
+		snprintf(err, errlen, "'%s' object has no attribute '%s'",
+		    class_name(a), name);
+		return -1;
+	}
+	*value = xstrdup(v);
+	return 0;
+}
+
+int
+action_prop_set(struct action *a, const char *name, const char *value,
+    char *err, size_t errlen)
+{
+	if (strcmp(name, "banEpoch") == 0) {
+		char *end;
+		unsigned long e = strtoul(value, &end, 10);
+
+		if (end == value || *end != '\0') {
+			snprintf(err, errlen, "banEpoch must be an integer");
+			return -1;
+		}
+		a->ban_epoch = (unsigned)e;
+		return 0;
+	}
+	if (a->ops == NULL || a->ops->prop_set == NULL) {
+		snprintf(err, errlen,
+		    "the properties of action '%s' (%s) cannot change at run "
+		    "time: change its file and reload the jail",
+		    a->name, a->ops ? a->ops->name : "Python action");
+		return -1;
+	}
+	return a->ops->prop_set(a, name, value, err, errlen);
 }

@@ -35,6 +35,7 @@
 #include <uv.h>
 
 #include "conf.h"
+#include "strv.h"
 #include "tags.h"
 
 struct action;
@@ -111,6 +112,26 @@ struct action_ops {
 	void (*check)(struct action *a, action_done_cb cb, void *arg);
 	/* Kills a running command (shutdown); its cb still runs. */
 	void (*cancel)(struct action *a);
+
+	/*
+	 * Properties at run time (`get/set J action A P`), optional: NULL
+	 * means the configuration's, read-only. class_name is what
+	 * fail2ban's messages name ("CommandAction"); methods the names
+	 * dir() lists as callable (NULL-terminated), may be NULL.
+	 */
+	const char *class_name;
+	const char *const *methods;
+	/* Appends the property names (any order; the caller sorts). */
+	void (*prop_names)(struct action *a, struct strv *out);
+	/* The value of name (borrowed until the next change), *number set
+	 * when it is a Python number; NULL when there is no such one. */
+	const char *(*prop_get)(
+	    struct action *a, const char *name, bool *number);
+	/* Sets name; 0, or -1 with a reason in err. */
+	int (*prop_set)(struct action *a, const char *name, const char *value,
+	    char *err, size_t errlen);
+	/* fail2ban's clearAllParams(): every command empty, timeout 60. */
+	void (*clear_params)(struct action *a);
 };
 
 /* The generic part of an instance; backends keep their state in priv. */
@@ -121,10 +142,11 @@ struct action {
 	const struct action_env *env; /* borrowed */
 	void *priv;                   /* the backend's */
 	bool disabled; /* skipped by every job (start failed, .py action) */
-	char *disabled_why;     /* owned; why, or NULL */
-	bool norestored;        /* skip restored tickets (ban, prolong) */
-	unsigned ban_epoch;     /* this action's epoch (see actq_reban) */
-	struct action_queue *q; /* the queue it belongs to, or NULL */
+	char *disabled_why;      /* owned; why, or NULL */
+	bool norestored;         /* skip restored tickets (ban, prolong) */
+	unsigned ban_epoch;      /* this action's epoch (see actq_reban) */
+	struct action_queue *q;  /* the queue it belongs to, or NULL */
+	struct conf_action conf; /* owned copy of its configuration */
 };
 
 /*
@@ -170,6 +192,66 @@ void action_invalidate_epoch(struct action *a);
 
 /* The built-in backends (the registry in action.c lists them). */
 extern const struct action_ops action_cmd_ops;
+
+/* ---------------------------------------------------------------------
+ * Properties and methods: fail2ban's getattr/setattr/dir() on an action
+ * object, for `get J action A P`, `get J actionproperties A`, `get J
+ * actionmethods A` and `set J action A P V` (server/transmitter.py).
+ */
+
+/* Every property name as dir() lists them: sorted as Python sorts,
+ * without names starting with '_'; banEpoch included. */
+void action_prop_names(struct action *a, struct strv *out);
+
+/* The method names as dir() lists them. */
+void action_method_names(const struct action *a, struct strv *out);
+bool action_has_method(const struct action *a, const char *name);
+
+/*
+ * getattr(a, name): 0 with *value (new string) and *number (a Python
+ * int or float written as text), or -1 with fail2ban's AttributeError
+ * text in err ("'CommandAction' object has no attribute 'x'").
+ */
+int action_prop_get(struct action *a, const char *name, char **value,
+    bool *number, char *err, size_t errlen);
+
+/*
+ * setattr(a, name, value): the next command uses it. Returns 0, or -1
+ * with a reason in err (a backend whose properties are read-only).
+ */
+int action_prop_set(struct action *a, const char *name, const char *value,
+    char *err, size_t errlen);
+
+/* Calls of `set J action A METHOD` that run in the queue. */
+enum action_call {
+	ACTION_CALL_START, /* start() */
+	ACTION_CALL_STOP,  /* stop() */
+	ACTION_CALL_FLUSH, /* flush() */
+	ACTION_CALL_CHECK, /* consistencyCheck() */
+};
+
+/*
+ * Queues one call of a's method as a job of its queue (after the jobs
+ * already waiting); cb(arg, rc) once it ran (rc -1: failed, logged). A
+ * disabled action fails at once (from the loop).
+ */
+void actq_call(struct action_queue *q, struct action *a, enum action_call m,
+    action_done_cb cb, void *arg);
+
+/*
+ * `set J addaction NAME`: a new command action without commands (its
+ * properties are set next), appended to q. Returns it, or NULL when the
+ * name exists (err: "Action NAME already exists").
+ */
+struct action *actq_add_new(struct action_queue *q, const char *name,
+    bool python, char *err, size_t errlen);
+
+/*
+ * `set J delaction NAME`: removes the action from the queue without
+ * running anything (fail2ban's del actions[name]). Returns 0, or -1 when
+ * there is none. Its memory goes once no job refers to it.
+ */
+int actq_remove(struct action_queue *q, const char *name);
 
 /* ---------------------------------------------------------------------
  * The per-jail queue.

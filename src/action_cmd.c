@@ -1417,6 +1417,166 @@ cmd_cancel(struct action *a)
 	}
 }
 
+/* ---------------------------------------------------------------------
+ * Properties at run time: CommandAction's attributes (__setattr__ with
+ * WRAP_CMD_PARAMS: timeout through str2seconds, bantime ignored).
+ */
+
+/* CommandAction's class attributes that dir() lists, as str() shows
+ * them. */
+static const char escape_cre[] = "re.compile('[\\\\\\\\#&;`|*?~<>\\\\^\\\\("
+                                 "\\\\)\\\\[\\\\]{}$\\'\"\\\\n\\\\r]')";
+static const char escape_vn_cre[] = "re.compile('\\\\W')";
+
+static const char *const cmd_methods[] = {"ban", "clearAllParams",
+    "consistencyCheck", "escapeTag", "executeCmd", "flush",
+    "invalidateBanEpoch", "prolong", "reban", "reload", "replaceDynamicTags",
+    "replaceTag", "start", "stop", "unban", NULL};
+
+static int
+cmd_index(const char *name)
+{
+	for (int k = 0; k < CONF_ACT_NCMDS; k++)
+		if (strcmp(conf_action_cmd_name(k), name) == 0)
+			return k;
+	return -1;
+}
+
+/* Flags that depend on the properties, after a change. */
+static void
+props_changed(struct cmdact *ca)
+{
+	const char *p = ca->cmds[CONF_ACT_PROLONG];
+
+	ca->uses_iphost = false;
+	for (size_t i = 0; i < tags_props_count(ca->props); i++) {
+		const char *k, *v;
+
+		tags_props_at(ca->props, i, &k, &v);
+		if (tags_mentions(v, "<ip-host>"))
+			ca->uses_iphost = true;
+	}
+	ca->has_prolong = false;
+	for (; *p; p++)
+		if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r' &&
+		    *p != '\f' && *p != '\v')
+			ca->has_prolong = true;
+	/* fail2ban clears its substitution cache on every change */
+	for (int k = 0; k < CONF_ACT_NCMDS; k++)
+		for (int f = 0; f < NFAM; f++) {
+			free(ca->executed[k][f]);
+			ca->executed[k][f] = NULL;
+		}
+}
+
+static void
+cmd_prop_names(struct action *a, struct strv *out)
+{
+	struct cmdact *ca = a->priv;
+
+	strv_add(out, "ESCAPE_CRE");
+	strv_add(out, "ESCAPE_VN_CRE");
+	for (size_t i = 0; i < tags_props_count(ca->props); i++) {
+		const char *k, *v;
+
+		tags_props_at(ca->props, i, &k, &v);
+		strv_add(out, k);
+	}
+}
+
+static const char *
+cmd_prop_get(struct action *a, const char *name, bool *number)
+{
+	struct cmdact *ca = a->priv;
+
+	*number = false;
+	if (strcmp(name, "ESCAPE_CRE") == 0)
+		return escape_cre;
+	if (strcmp(name, "ESCAPE_VN_CRE") == 0)
+		return escape_vn_cre;
+	if (strcmp(name, "timeout") == 0)
+		*number = true;
+	return tags_props_get(ca->props, name);
+}
+
+/* Python's bool() of a configuration text, as fail2ban's _asbool. */
+static int
+as_bool(const char *v)
+{
+	static const char *const yes[] = {"1", "yes", "true", "on", NULL};
+
+	for (size_t i = 0; yes[i]; i++)
+		if (strcasecmp(v, yes[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+cmd_prop_set(struct action *a, const char *name, const char *value, char *err,
+    size_t errlen)
+{
+	struct cmdact *ca = a->priv;
+	int k = cmd_index(name);
+
+	if (strcmp(name, "bantime") == 0)
+		return 0; /* fail2ban ignores it (the ticket's is used) */
+	if (strcmp(name, "ESCAPE_CRE") == 0 ||
+	    strcmp(name, "ESCAPE_VN_CRE") == 0) {
+		snprintf(err, errlen, "%s cannot be changed", name);
+		return -1;
+	}
+	if (strcmp(name, "timeout") == 0) {
+		bool is_float = false;
+		double t;
+		struct sbuf b = SBUF_INIT;
+
+		if (timeval_parse(value, &t, &is_float, err, errlen) < 0)
+			return -1;
+		if (is_float || t != floor(t))
+			tags_pyfloat(t, &b);
+		else
+			sbuf_printf(&b, "%.0f", t);
+		free(ca->timeout_text);
+		ca->timeout_text = sbuf_detach(&b);
+		ca->timeout = t;
+		tags_props_set(ca->props, "timeout", ca->timeout_text);
+		props_changed(ca);
+		return 0;
+	}
+	if (k >= 0) {
+		free(ca->cmds[k]);
+		ca->cmds[k] = xstrdup(value);
+	} else if (strcmp(name, "actionstart_on_demand") == 0) {
+		ca->start_on_demand = as_bool(value);
+	} else if (strcmp(name, "actionrepair_on_unban") == 0) {
+		ca->repair_on_unban = as_bool(value);
+	} else if (strcmp(name, "norestored") == 0) {
+		a->norestored = as_bool(value) != 0;
+	}
+	tags_props_set(ca->props, name, value);
+	props_changed(ca);
+	return 0;
+}
+
+static void
+cmd_clear_params(struct action *a)
+{
+	struct cmdact *ca = a->priv;
+
+	for (int k = 0; k < CONF_ACT_NCMDS; k++) {
+		if (k == CONF_ACT_PROLONG)
+			continue; /* not one clearAllParams sets */
+		free(ca->cmds[k]);
+		ca->cmds[k] = xstrdup("");
+		tags_props_set(ca->props, conf_action_cmd_name(k), "");
+	}
+	free(ca->timeout_text);
+	ca->timeout_text = xstrdup("60");
+	ca->timeout = 60;
+	tags_props_set(ca->props, "timeout", "60");
+	props_changed(ca);
+}
+
 const struct action_ops action_cmd_ops = {
     .name = "command",
     .init = cmd_init,
@@ -1433,4 +1593,10 @@ const struct action_ops action_cmd_ops = {
     .reload = cmd_reload,
     .check = cmd_check,
     .cancel = cmd_cancel,
+    .class_name = "CommandAction",
+    .methods = cmd_methods,
+    .prop_names = cmd_prop_names,
+    .prop_get = cmd_prop_get,
+    .prop_set = cmd_prop_set,
+    .clear_params = cmd_clear_params,
 };

@@ -9,6 +9,7 @@
  * bantime.h; a ban waiting for its announcement is in the pending list.
  */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,7 @@
 #include "ignore.h"
 #include "jail.h"
 #include "log.h"
+#include "nft.h"
 #include "pyexpr.h"
 #include "resolve.h"
 #include "sbuf.h"
@@ -85,6 +87,9 @@ struct jail {
 	char *usedns;
 	char *logencoding;
 	bool idle;
+	char *ic_key;   /* ignorecache key, NULL when off */
+	int ic_count;   /* its max-count */
+	double ic_time; /* its max-time, seconds */
 
 	struct filterdef fd; /* copy, for add/del regex and datepattern */
 	struct filter *filter;
@@ -119,8 +124,9 @@ struct jail {
 	bool started, stopping;
 	void (*stop_done)(void *arg);
 	void *stop_arg;
-	unsigned inflight; /* async ignore checks under way */
-	struct dnsq *dnsq; /* DNS lookups under way */
+	unsigned inflight;      /* async ignore checks under way */
+	struct rcheck *rchecks; /* restored bans among them */
+	struct dnsq *dnsq;      /* DNS lookups under way */
 	struct wlog_rate evict_rate;
 	uint64_t evict_logged;
 	struct wlog_rate nodate_rate;
@@ -1587,6 +1593,12 @@ apply_options(struct jail *j, const struct conf_jail *cj)
 	j->usedns = xstrdup(cj->filter.usedns ? cj->filter.usedns : "warn");
 	free(j->logencoding);
 	j->logencoding = xstrdup(cj->logencoding ? cj->logencoding : "auto");
+	free(j->ic_key);
+	j->ic_key = cj->ignorecache.key ? xstrdup(cj->ignorecache.key) : NULL;
+	j->ic_count =
+	    cj->ignorecache.max_count > 0 ? cj->ignorecache.max_count : 100;
+	j->ic_time =
+	    cj->ignorecache.max_time > 0 ? cj->ignorecache.max_time : 300;
 }
 
 static struct action_queue *
@@ -1756,25 +1768,30 @@ cmp_rrow(const void *a, const void *b)
 	return x->time > y->time ? -1 : x->time < y->time ? 1 : 0;
 }
 
-/* One restored ban: the ignore rules (synchronous ones), then banned as
- * restored ("Restore Ban" at the commit). */
 static void
-restore_one(struct jail *j, struct rrow *r, double now)
+rrow_cleanup(struct rrow *r)
+{
+	fkey_release(&r->key);
+	free(r->text);
+	fdata_cleanup(&r->data);
+	memset(r, 0, sizeof(*r));
+}
+
+/* A restored ban waiting for an asynchronous ignore check. */
+struct rcheck {
+	struct jail *j;
+	struct rrow r; /* owned */
+	struct rcheck *prev, *next;
+};
+
+/* Bans r as restored ("Restore Ban" at the commit) unless its time is
+ * over. */
+static void
+restore_ban(struct jail *j, struct rrow *r, double now)
 {
 	struct bticket bt = {0};
 	double btm = r->bantime;
 
-	if (j->ig != NULL && r->key.kind == FKEY_ADDR) {
-		struct action_ticket t = {0};
-
-		t.key = r->key;
-		t.has_addr = true;
-		t.addr = r->key.addr;
-		t.time = r->time;
-		t.bantime = (long)r->bantime;
-		if (ignore_check(j->ig, &t, now, 0, NULL, NULL) > 0)
-			return;
-	}
 	if (btm != -1 && now - r->time > 0 && btm - (now - r->time) <= 0)
 		return;
 	bt.key = r->key;
@@ -1785,6 +1802,99 @@ restore_one(struct jail *j, struct rrow *r, double now)
 	bt.restored = true;
 	bt.data = &r->data;
 	ban_ticket(j, &bt);
+}
+
+static void
+rcheck_done(void *arg, enum ignore_reason why)
+{
+	struct rcheck *c = arg;
+	struct jail *j = c->j;
+
+	j->inflight--;
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		j->rchecks = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
+	if (why == IGNORE_NOT && !j->stopping)
+		restore_ban(j, &c->r, jnow(j));
+	rrow_cleanup(&c->r);
+	free(c);
+}
+
+/* Restored bans whose check ignore_free abandoned (no callback comes):
+ * they stay in the database for the next start. */
+static void
+drop_rchecks(struct jail *j)
+{
+	while (j->rchecks != NULL) {
+		struct rcheck *c = j->rchecks;
+
+		j->rchecks = c->next;
+		j->inflight--;
+		rrow_cleanup(&c->r);
+		free(c);
+	}
+}
+
+/*
+ * One restored ban: the whole ignore check as for a failure (fail2ban's
+ * _inIgnoreIPList on the restored ticket: ignoreself, ignoreip, DNS
+ * names, ignorecommand, ignorecache), asynchronous when it must be;
+ * then banned as restored. r is taken over (left empty).
+ */
+static void
+restore_one(struct jail *j, struct rrow *r, double now)
+{
+	struct action_ticket t = {0};
+	struct action_group *g = NULL;
+	struct rcheck *c;
+	int why;
+
+	if (j->ig == NULL) {
+		restore_ban(j, r, now);
+		return;
+	}
+	t.key = r->key;
+	t.has_addr = r->key.kind == FKEY_ADDR;
+	if (t.has_addr)
+		t.addr = r->key.addr;
+	t.time = r->time;
+	t.bantime = (long)r->bantime;
+	t.own_bantime = true;
+	t.bancount = r->bancount;
+	t.failures = r->failures;
+	t.matches = (const char *const *)r->data.matches;
+	t.nmatches = r->data.nmatches;
+	t.restored = true;
+	if (r->data.nkv > 0) {
+		g = xcalloc(r->data.nkv, sizeof(*g));
+		for (size_t i = 0; i < r->data.nkv; i++) {
+			g[i].name = r->data.kv[i].name;
+			g[i].value = r->data.kv[i].value;
+		}
+	}
+	t.groups = g;
+	t.ngroups = r->data.nkv;
+	/* the callback runs from the loop, never from inside the call */
+	c = xcalloc(1, sizeof(*c));
+	why = ignore_check(j->ig, &t, now, 0, rcheck_done, c);
+	free(g);
+	if (why < 0) {
+		c->j = j;
+		c->r = *r;
+		memset(r, 0, sizeof(*r));
+		c->next = j->rchecks;
+		if (j->rchecks != NULL)
+			j->rchecks->prev = c;
+		j->rchecks = c;
+		j->inflight++;
+		return;
+	}
+	free(c);
+	if (why == IGNORE_NOT)
+		restore_ban(j, r, now);
 }
 
 static void
@@ -1808,9 +1918,7 @@ restore_bans(struct jail *j)
 		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_rrow);
 	for (size_t i = 0; i < rs.n; i++) {
 		restore_one(j, &rs.v[i], now);
-		fkey_release(&rs.v[i].key);
-		free(rs.v[i].text);
-		fdata_cleanup(&rs.v[i].data);
+		rrow_cleanup(&rs.v[i]);
 	}
 	free(rs.v);
 }
@@ -1926,6 +2034,7 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 	j->aenv.jail_bantime = (long)j->bantime;
 	if (j->ig != NULL) {
 		ignore_free(j->ig);
+		drop_rchecks(j);
 		j->ig = ignore_new(j->env->host, cj);
 	}
 	/* journal: new match and parameters, resuming after the cursor */
@@ -2093,6 +2202,7 @@ jail_free(struct jail *j)
 		actq_close(j->q);
 	if (j->ig != NULL)
 		ignore_free(j->ig);
+	drop_rchecks(j);
 	filter_free(j->filter);
 	filterdef_cleanup(&j->fd);
 	failtab_free(j->ft);
@@ -2104,6 +2214,7 @@ jail_free(struct jail *j)
 	free(j->inc_mult);
 	free(j->usedns);
 	free(j->logencoding);
+	free(j->ic_key);
 	free(j->name);
 	free(j->backend);
 	if (j->timer_init) {
@@ -2115,6 +2226,42 @@ jail_free(struct jail *j)
 }
 
 /* ---- commands ---- */
+
+static json_t *jstring(const char *s);
+
+/*
+ * The error state of the jail's native nftables actions: "A: ERROR
+ * (since T, N failed attempts, next attempt at T2)", several joined by
+ * "; ", or NULL when none has an error.
+ */
+static char *
+action_errors(struct jail *j)
+{
+	struct sbuf b = SBUF_INIT;
+
+	for (size_t i = 0; j->q != NULL && i < actq_count(j->q); i++) {
+		struct action *a = actq_at(j->q, i);
+		struct nft_action_info in;
+		char t1[WLOG_TIMESTRLEN], t2[WLOG_TIMESTRLEN];
+
+		if (nft_action_info(a, &in) != 0 || in.error == NULL)
+			continue;
+		if (b.len > 0)
+			sbuf_addstr(&b, "; ");
+		sbuf_printf(&b, "%s: %s (since %s, %u failed attempt%s",
+		    a->name, in.error, time2str(in.error_since, t1),
+		    in.failures, in.failures == 1 ? "" : "s");
+		if (in.next_retry > 0)
+			sbuf_printf(&b, ", next attempt at %s",
+			    time2str(in.next_retry, t2));
+		sbuf_addch(&b, ')');
+	}
+	if (b.len == 0) {
+		sbuf_cleanup(&b);
+		return NULL;
+	}
+	return sbuf_detach(&b);
+}
 
 json_t *
 jail_status(struct jail *j, const char *flavor)
@@ -2141,12 +2288,25 @@ jail_status(struct jail *j, const char *flavor)
 		    json_pack("[s,o]", "Banned IP list",
 		        jail_banlist(j, false, false)));
 	if (flavor != NULL && strcmp(flavor, "cymru") == 0) {
+		/* fail2ban without dnspython (Warden has no Cymru lookups) */
+		wlog(WLOG_ERROR, "fail2ban.banmanager",
+		    "dnspython package is required but could not be imported");
 		json_array_append_new(
 		    acts, json_pack("[s,[s]]", "Banned ASN list", "error"));
 		json_array_append_new(
 		    acts, json_pack("[s,[s]]", "Banned Country list", "error"));
 		json_array_append_new(
 		    acts, json_pack("[s,[s]]", "Banned RIR list", "error"));
+	}
+	{
+		/* Warden's row, only while an action has a kernel error:
+		 * after fail2ban's rows, so parsers of those keep working */
+		char *e = action_errors(j);
+
+		if (e != NULL)
+			json_array_append_new(acts,
+			    json_pack("[s,o]", "Action errors", jstring(e)));
+		free(e);
 	}
 	return json_pack("[[s,o],[s,o]]", "Filter", filt, "Actions", acts);
 }
@@ -2427,6 +2587,48 @@ bantime_extra(struct jail *j, const char *opt)
 	return json_null();
 }
 
+/* getattr(action, name) as the JSON fail2ban's transmitter returns. */
+static json_t *
+action_value(struct action *a, const char *name, const char **errtype,
+    char *err, size_t errlen)
+{
+	char *v = NULL;
+	bool number = false;
+	json_t *r;
+
+	if (action_prop_get(a, name, &v, &number, err, errlen) != 0) {
+		*errtype = CTL_ERR_GENERIC; /* AttributeError: str() of it */
+		return NULL;
+	}
+	r = NULL;
+	if (number) {
+		char *end;
+		long long i = strtoll(v, &end, 10);
+
+		if (*end == '\0' && end != v) {
+			r = json_integer(i);
+		} else {
+			double d = strtod(v, &end);
+
+			if (*end == '\0' && end != v)
+				r = json_real(d);
+		}
+	}
+	if (r == NULL)
+		r = jstring(v);
+	free(v);
+	return r;
+}
+
+/* get J ignorecache: [key, max-count, max-time] or None. */
+static json_t *
+ignorecache_value(const struct jail *j)
+{
+	if (j->ic_key == NULL)
+		return json_null();
+	return json_pack("[s,i,o]", j->ic_key, j->ic_count, jnum(j->ic_time));
+}
+
 json_t *
 jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
     size_t errlen)
@@ -2482,7 +2684,7 @@ jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		return jstring(c ? c : "");
 	}
 	if (strcmp(what, "ignorecache") == 0)
-		return json_null();
+		return ignorecache_value(j);
 	if (strcmp(what, "prefregex") == 0) {
 		const char *p = filter_prefregex_expanded(j->filter);
 
@@ -2521,21 +2723,33 @@ jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 	if (strcmp(what, "action") == 0 ||
 	    strcmp(what, "actionproperties") == 0 ||
 	    strcmp(what, "actionmethods") == 0) {
-		if (argc < 3) {
+		struct action *a;
+		struct strv names = STRV_INIT;
+		json_t *l;
+
+		if (argc < 3 || (what[6] == '\0' && argc < 4)) {
 			*errtype = CTL_ERR_INDEX;
 			snprintf(err, errlen, "list index out of range");
 			return NULL;
 		}
-		if (j->q == NULL || actq_find(j->q, argv[2]) == NULL) {
+		a = j->q ? actq_find(j->q, argv[2]) : NULL;
+		if (a == NULL) {
 			*errtype = CTL_ERR_KEY;
 			snprintf(
 			    err, errlen, "Invalid Action name: %s", argv[2]);
 			return NULL;
 		}
-		snprintf(err, errlen,
-		    "Invalid command (action properties are not available "
-		    "yet)");
-		return NULL;
+		if (what[6] == '\0')
+			return action_value(a, argv[3], errtype, err, errlen);
+		if (what[6] == 'p')
+			action_prop_names(a, &names);
+		else
+			action_method_names(a, &names);
+		l = json_array();
+		for (size_t i = 0; i < names.n; i++)
+			json_array_append_new(l, jstring(names.v[i]));
+		strv_cleanup(&names);
+		return l;
 	}
 	snprintf(err, errlen,
 	    "Invalid command (no get action or not yet implemented)");
@@ -2584,6 +2798,198 @@ re_list_del(struct filterdef_re_list *l, size_t i)
 	free(l->v[i].file);
 	memmove(&l->v[i], &l->v[i + 1], (l->n - i - 1) * sizeof(*l->v));
 	l->n--;
+}
+
+/*
+ * `set J ignorecache VALUE`: fail2ban's extractOptions("cache[VALUE]"):
+ * key, max-count, max-time, comma separated, values maybe quoted; an
+ * empty VALUE turns the cache off.
+ */
+static int
+set_ignorecache(struct jail *j, const char *val, char *err, size_t errlen)
+{
+	char *key = NULL;
+	int count = 100;
+	double tm = 300;
+	const char *p = val;
+
+	while (*p) {
+		char name[32], *v = NULL;
+		const char *start;
+		size_t n = 0;
+
+		while (*p == ' ' || *p == ',')
+			p++;
+		if (*p == '\0')
+			break;
+		start = p;
+		while (*p && *p != '=' && *p != ',' && n + 1 < sizeof(name))
+			name[n++] = *p++;
+		while (n > 0 && name[n - 1] == ' ')
+			n--;
+		name[n] = '\0';
+		if (*p != '=') {
+			snprintf(err, errlen,
+			    "expected option, wrong syntax at %zu: %.25s",
+			    (size_t)(start - val), start);
+			free(key);
+			return -1;
+		}
+		p++;
+		while (*p == ' ')
+			p++;
+		if (*p == '"' || *p == '\'') {
+			const char *e = strchr(p + 1, *p);
+
+			if (e == NULL) {
+				snprintf(err, errlen,
+				    "unexpected syntax after option %s", name);
+				free(key);
+				return -1;
+			}
+			v = xstrndup(p + 1, (size_t)(e - p - 1));
+			p = e + 1;
+		} else {
+			const char *e = strchr(p, ',');
+
+			if (e == NULL)
+				e = p + strlen(p);
+			v = xstrndup(p, (size_t)(e - p));
+			while (v[0] && v[strlen(v) - 1] == ' ')
+				v[strlen(v) - 1] = '\0';
+			p = e;
+		}
+		if (strcmp(name, "key") == 0) {
+			free(key);
+			key = v;
+			continue;
+		}
+		if (strcmp(name, "max-count") == 0) {
+			long c;
+
+			if (parse_int(v, &c) != 0 || c < 0 || c > INT_MAX) {
+				snprintf(err, errlen,
+				    "invalid literal for int() with base 10: "
+				    "'%s'",
+				    v);
+				free(v);
+				free(key);
+				return -1;
+			}
+			count = (int)c;
+		} else if (strcmp(name, "max-time") == 0) {
+			if (timeval_parse(v, &tm, NULL, err, errlen) != 0) {
+				free(v);
+				free(key);
+				return -1;
+			}
+		}
+		free(v);
+	}
+	if (key == NULL && val[0] != '\0') {
+		/* fail2ban: command['key'] raises KeyError('key') */
+		snprintf(err, errlen, "key");
+		return -2;
+	}
+	free(j->ic_key);
+	j->ic_key = key;
+	j->ic_count = count;
+	j->ic_time = tm;
+	if (j->ig != NULL)
+		ignore_set_cache(j->ig, key, count, tm);
+	return 0;
+}
+
+/* A method call of `set J action A M` waiting for its job. */
+struct jail_call {
+	jail_call_cb cb;
+	void *arg;
+};
+
+static void
+call_done(void *arg, int rc)
+{
+	struct jail_call *c = arg;
+
+	c->cb(c->arg, rc == 0 ? json_true() : NULL,
+	    rc == 0 ? NULL : "Exception",
+	    rc == 0 ? NULL : "the action's command failed (see the log)");
+	free(c);
+}
+
+/*
+ * `set J action A METHOD [KWARGS]` for the methods that run no command
+ * (invalidateBanEpoch, clearAllParams) or cannot be called from here.
+ */
+static json_t *
+action_method(struct action *a, int argc, char **argv, const char **errtype,
+    char *err, size_t errlen)
+{
+	static const struct {
+		const char *name;
+		const char *args;
+	} req[] = {{"ban", "'aInfo'"}, {"unban", "'aInfo'"},
+	    {"reban", "'aInfo'"}, {"prolong", "'aInfo'"},
+	    {"escapeTag", "'value'"}, {"executeCmd", "'realCmd'"},
+	    {"replaceTag", "'query' and 'aInfo'"},
+	    {"replaceDynamicTags", "'realCmd' and 'aInfo'"}};
+	const char *m = argv[3];
+	const char *cls =
+	    a->ops && a->ops->class_name ? a->ops->class_name : "Action";
+
+	if (strcmp(m, "invalidateBanEpoch") == 0) {
+		action_invalidate_epoch(a);
+		return json_null();
+	}
+	if (strcmp(m, "clearAllParams") == 0 && a->ops != NULL &&
+	    a->ops->clear_params != NULL) {
+		a->ops->clear_params(a);
+		return json_null();
+	}
+	*errtype = CTL_ERR_GENERIC;
+	for (size_t i = 0; argc <= 4 && i < sizeof(req) / sizeof(req[0]); i++)
+		if (strcmp(req[i].name, m) == 0) {
+			/* Python's TypeError for the missing arguments */
+			snprintf(err, errlen,
+			    "%s.%s() missing %s required positional "
+			    "argument%s: %s",
+			    cls, m, strchr(req[i].args, ' ') ? "2" : "1",
+			    strchr(req[i].args, ' ') ? "s" : "", req[i].args);
+			return NULL;
+		}
+	snprintf(err, errlen,
+	    "%s.%s() cannot be called through the socket in Warden", cls, m);
+	return NULL;
+}
+
+int
+jail_action_call(
+    struct jail *j, int argc, char **argv, jail_call_cb cb, void *arg)
+{
+	static const struct {
+		const char *name;
+		enum action_call call;
+	} calls[] = {{"start", ACTION_CALL_START}, {"stop", ACTION_CALL_STOP},
+	    {"flush", ACTION_CALL_FLUSH},
+	    {"consistencyCheck", ACTION_CALL_CHECK}};
+	struct action *a;
+	struct jail_call *c;
+
+	if (argc < 4 || strcmp(argv[1], "action") != 0 || j->q == NULL)
+		return 1;
+	a = actq_find(j->q, argv[2]);
+	if (a == NULL || !action_has_method(a, argv[3]))
+		return 1;
+	for (size_t i = 0; i < sizeof(calls) / sizeof(calls[0]); i++) {
+		if (strcmp(calls[i].name, argv[3]) != 0)
+			continue;
+		c = xcalloc(1, sizeof(*c));
+		c->cb = cb;
+		c->arg = arg;
+		actq_call(j->q, a, calls[i].call, call_done, c);
+		return 0;
+	}
+	return 1;
 }
 
 json_t *
@@ -2640,6 +3046,69 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		if (j->ig)
 			ignore_set_command(j->ig, val);
 		return jstring(val);
+	}
+	if (strcmp(what, "ignorecache") == 0) {
+		int rc = set_ignorecache(j, val, err, errlen);
+
+		if (rc != 0) {
+			*errtype = rc == -2 ? CTL_ERR_KEY : CTL_ERR_VALUE;
+			return NULL;
+		}
+		return ignorecache_value(j);
+	}
+	if (strcmp(what, "addaction") == 0) {
+		struct action *a;
+
+		if (j->q == NULL) {
+			snprintf(err, errlen,
+			    "wardend runs without actions (--no-firewall)");
+			return NULL;
+		}
+		/* addaction NAME [PYFILE JSON]: a Python action is refused
+		 * (disabled) as at start */
+		a = actq_add_new(j->q, val, argc > 3, err, errlen);
+		if (a == NULL) {
+			*errtype = CTL_ERR_VALUE;
+			return NULL;
+		}
+		j->nactions = actq_count(j->q);
+		return jstring(val);
+	}
+	if (strcmp(what, "delaction") == 0) {
+		if (j->q == NULL || actq_remove(j->q, val) != 0) {
+			*errtype = CTL_ERR_KEY;
+			snprintf(err, errlen, "Invalid Action name: %s", val);
+			return NULL;
+		}
+		j->nactions = actq_count(j->q);
+		return json_null();
+	}
+	if (strcmp(what, "action") == 0) {
+		struct action *a = j->q ? actq_find(j->q, val) : NULL;
+
+		if (a == NULL) {
+			*errtype = CTL_ERR_KEY;
+			snprintf(err, errlen, "Invalid Action name: %s", val);
+			return NULL;
+		}
+		if (argc < 4) {
+			*errtype = CTL_ERR_INDEX;
+			snprintf(err, errlen, "list index out of range");
+			return NULL;
+		}
+		if (action_has_method(a, argv[3]))
+			return action_method(
+			    a, argc, argv, errtype, err, errlen);
+		if (argc < 5) {
+			*errtype = CTL_ERR_INDEX;
+			snprintf(err, errlen, "list index out of range");
+			return NULL;
+		}
+		if (action_prop_set(a, argv[3], argv[4], err, errlen) != 0) {
+			*errtype = CTL_ERR_VALUE;
+			return NULL;
+		}
+		return action_value(a, argv[3], errtype, err, errlen);
 	}
 	if (strcmp(what, "addjournalmatch") == 0 ||
 	    strcmp(what, "deljournalmatch") == 0) {

@@ -161,6 +161,18 @@ json_t *jail_get(struct jail *j, int argc, char **argv, const char **errtype,
 json_t *jail_set(struct jail *j, int argc, char **argv, const char **errtype,
     char *err, size_t errlen);
 
+/*
+ * `set J action A METHOD [KWARGS]` for the methods that run the action's
+ * commands (start, stop, flush, consistencyCheck): queued after the
+ * jail's waiting action jobs; cb(arg, result, errtype, message) runs
+ * once from the loop (result True, or NULL with an error). Returns 0
+ * when queued, 1 when argv is not such a call (use jail_set).
+ */
+typedef void (*jail_call_cb)(
+    void *arg, json_t *result, const char *errtype, const char *message);
+int jail_action_call(
+    struct jail *j, int argc, char **argv, jail_call_cb cb, void *arg);
+
 /* Counters, for tests and status. */
 size_t jail_failed_now(const struct jail *j);
 uint64_t jail_failed_total(const struct jail *j);

@@ -273,6 +273,18 @@ cmd_unban(struct warden *w, struct ctl_reply *r, int argc, char **argv)
 	ctl_reply_ok(r, json_integer(cnt));
 }
 
+/* The end of a `set J action A METHOD` call that ran in the queue. */
+static void
+call_replied(void *arg, json_t *result, const char *errtype, const char *msg)
+{
+	struct ctl_reply *r = arg;
+
+	if (result != NULL)
+		ctl_reply_ok(r, result);
+	else
+		ctl_reply_error(r, errtype, "%s", msg);
+}
+
 /* `set JAIL ...` commands that are not plain options. */
 static void
 cmd_jail_set(struct warden *w, struct ctl_reply *r, struct jail *j, int argc,
@@ -318,6 +330,8 @@ cmd_jail_set(struct warden *w, struct ctl_reply *r, struct jail *j, int argc,
 		ctl_reply_ok(r, json_integer(n));
 		return;
 	}
+	if (jail_action_call(j, argc - 1, argv + 1, call_replied, r) == 0)
+		return; /* replied once the action ran */
 	res = jail_set(j, argc - 1, argv + 1, &errtype, err, sizeof(err));
 	if (res == NULL)
 		ctl_reply_error(r, errtype, "%s", err);
