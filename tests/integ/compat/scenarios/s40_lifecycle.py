@@ -331,8 +331,10 @@ def broken_regex(t):
 @scenario("broken-jail-logpath")
 def broken_logpath(t):
     """A jail whose logpath matches no file. fail2ban 1.0.2 fails the
-    whole start ("Have not found any log file for bad jail", spec 1.7);
-    Warden is specified to disable only that jail and run the others."""
+    whole start ("Have not found any log file for bad jail", spec 1.7).
+    Warden is specified (issue 3) to run the others and to keep that jail
+    waiting for its file, with a clear message, reading it once it
+    appears."""
     env = broken(t, "logpath")
     if t.name == "fail2ban":
         t.eq("fail2ban-server exits 255", t.start_fails(), 255)
@@ -341,4 +343,18 @@ def broken_logpath(t):
             "ERROR   Failed during configuration: Have not found any log "
             "file for bad jail") in env.server_out(), note=env.server_out())
         return
-    good_jails_run(t, env)
+    t.start(jails=["good", "bad", "zed"])
+    t.cmd("every jail runs, the waiting one too", ["status"],
+          "Status\n|- Number of jail:\t3\n`- Jail list:\tbad, good, zed")
+    missing = env.path("nosuch/missing.log")
+    t.true("a message names the missing file", any(
+        "bad" in m and missing in m and "does not exist" in m
+        for _, lv, m in env.messages()),
+        note="no line names %s" % missing)
+    env.fail("good", "192.0.2.160", n=3)
+    t.wait_eq("the good jail bans", lambda: env.rec("good"),
+              ["ban 192.0.2.160"])
+    os.makedirs(env.path("nosuch"))
+    env.fail("bad", "192.0.2.162", n=3, file="nosuch/missing.log")
+    t.wait_eq("the file is read once it appears", lambda: env.rec("bad"),
+              ["ban 192.0.2.162"])
