@@ -2480,10 +2480,12 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 	    !(dd->flags & DATEDETECT_NO_FASTPATH)) {
 		struct fcache *fc = dd->fc;
 		int fr;
+		bool entry; /* res->fr is the cache's entry */
 
 		if (fcache_hit(fc, t, line, len)) {
 			fr = fc->rc;
 			res->fr = fc->fr;
+			entry = true;
 		} else {
 			res->fr.usual = false;
 			fr = t->fast == FAST_SYSLOG
@@ -2491,10 +2493,14 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 			          &res->fr)
 			    : fast_iso(dd, (const unsigned char *)line, len,
 			          &res->fr);
-			if (fr != FAST_UNSURE && res->fr.hw < sizeof(fc->key))
+			/* a result that looked too far is not kept: the entry
+			 * (and its conversion) is another line's */
+			entry =
+			    fr != FAST_UNSURE && res->fr.hw < sizeof(fc->key);
+			if (entry)
 				fcache_store(fc, t, fr, &res->fr, line, len);
 		}
-		if (fr != FAST_UNSURE && fc->valid && fc->t == t) {
+		if (entry) {
 			res->cached = true;
 			res->gen = fc->gen;
 		}

@@ -786,6 +786,36 @@ test_int_time(void)
 	}
 }
 
+/* A fast match the cache did not keep (it looked past 64 bytes) is not
+ * given the cached line's conversion (found by fuzzing). */
+static void
+test_uncached_fast_match(void)
+{
+	struct datedetect *fast = mk(NULL, NULL, 0);
+	struct datedetect *slow = mk(NULL, NULL, DATEDETECT_NO_FASTPATH);
+	char second[128];
+	const char *first = "2005-01-23T21:59:59.981746+01:00 x";
+	struct date_match a, b;
+
+	/* "...21:59:5", then a long run of \x1c (Python whitespace) */
+	memcpy(second, "2005-01-23T21:59:5", 18);
+	memset(second + 18, 0x1c, 80);
+	memcpy(second + 98, "9.981746+01:00 y", 17);
+	if (!ok(fast && slow, "detectors"))
+		return;
+	datedetect_match(fast, first, strlen(first), N2005, &a);
+	datedetect_match(slow, first, strlen(first), N2005, &b);
+	ok(a.has_time && a.time == b.time, "the first line alike");
+	datedetect_match(fast, second, strlen(second), N2005, &a);
+	datedetect_match(slow, second, strlen(second), N2005, &b);
+	ok(a.has_time && b.has_time && a.end == 18 && b.end == 18,
+	    "the second line's date is its first 18 bytes");
+	is_dbl(a.time, b.time, "converted from its own text");
+	is_int(a.int_time, b.int_time, "no zone in it");
+	datedetect_free(fast);
+	datedetect_free(slow);
+}
+
 int
 main(void)
 {
@@ -802,5 +832,6 @@ main(void)
 	test_fast_path_equivalence();
 	test_shared_default_weight();
 	test_int_time();
+	test_uncached_fast_match();
 	return done_testing();
 }
