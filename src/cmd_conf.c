@@ -11,28 +11,45 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cmds.h"
 #include "conf.h"
 #include "diag.h"
 #include "filter.h"
+#include "wardend.h"
 
-/* -c DIR, or /etc/warden when it exists, else /etc/fail2ban. */
+/*
+ * Without -c: /etc/warden when it exists; otherwise wardend would run its
+ * built-in default, so that is what is checked or dumped, from a
+ * temporary copy (*tmp, removed by the caller with default_conf_remove).
+ * Returns NULL (message printed) when the copy cannot be written.
+ */
 static const char *
-default_dir(void)
+default_dir(char **tmp)
 {
 	struct stat st;
+	char err[512];
 
-	if (stat("/etc/warden", &st) == 0 && S_ISDIR(st.st_mode))
-		return "/etc/warden";
-	return "/etc/fail2ban";
+	if (stat(WARDEND_DEFAULT_CONFDIR, &st) == 0 && S_ISDIR(st.st_mode))
+		return WARDEND_DEFAULT_CONFDIR;
+	*tmp = default_conf_materialize(
+	    access(DEFAULT_CONF_AUTHLOG, F_OK) != 0, true, err, sizeof(err));
+	if (*tmp == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return NULL;
+	}
+	fprintf(stderr, "No configuration in %s: the built-in default\n",
+	    WARDEND_DEFAULT_CONFDIR);
+	return *tmp;
 }
 
 static int
-parse_args(
-    int argc, char **argv, const char *usage, const char **dir, bool *json)
+parse_args(int argc, char **argv, const char *usage, const char **dir,
+    bool *json, char **tmp)
 {
 	*dir = NULL;
+	*tmp = NULL;
 	for (int i = 1; i < argc; i++) {
 		if ((strcmp(argv[i], "-c") == 0 ||
 		        strcmp(argv[i], "--conf") == 0) &&
@@ -51,9 +68,21 @@ parse_args(
 			return -1;
 		}
 	}
-	if (*dir == NULL)
-		*dir = default_dir();
+	if (*dir == NULL) {
+		*dir = default_dir(tmp);
+		if (*dir == NULL)
+			return -1;
+	}
 	return 0;
+}
+
+static void
+remove_tmp(char *tmp)
+{
+	if (tmp != NULL) {
+		default_conf_remove(tmp);
+		free(tmp);
+	}
 }
 
 /* Compiles every jail's filter; a jail whose regexes fail is disabled. */
@@ -84,17 +113,19 @@ int
 cmd_check(int argc, char **argv)
 {
 	const char *dir;
+	char *tmp;
 	struct diags d = DIAGS_INIT;
 	struct conf *c = NULL;
 	bool *bad = NULL;
 	int rc;
 
-	rc = parse_args(argc, argv, "warden check [-c DIR]", &dir, NULL);
+	rc = parse_args(argc, argv, "warden check [-c DIR]", &dir, NULL, &tmp);
 	if (rc != 0)
 		return rc > 0 ? 0 : 255;
 	if (conf_load(dir, &c, &d) != 0) {
 		diags_print(&d, stderr);
 		diags_cleanup(&d);
+		remove_tmp(tmp);
 		return 255;
 	}
 	bad = calloc(c->njails + 1, sizeof(*bad));
@@ -117,6 +148,7 @@ cmd_check(int argc, char **argv)
 	free(bad);
 	conf_free(c);
 	diags_cleanup(&d);
+	remove_tmp(tmp);
 	return rc;
 }
 
@@ -124,18 +156,20 @@ int
 cmd_dump(int argc, char **argv)
 {
 	const char *dir;
+	char *tmp;
 	bool json = false;
 	struct diags d = DIAGS_INIT;
 	struct conf *c = NULL;
 	int rc;
 
 	rc = parse_args(
-	    argc, argv, "warden dump [-c DIR] [--json]", &dir, &json);
+	    argc, argv, "warden dump [-c DIR] [--json]", &dir, &json, &tmp);
 	if (rc != 0)
 		return rc > 0 ? 0 : 255;
 	if (conf_load(dir, &c, &d) != 0) {
 		diags_print(&d, stderr);
 		diags_cleanup(&d);
+		remove_tmp(tmp);
 		return 255;
 	}
 	diags_print(&d, stderr);
@@ -143,5 +177,6 @@ cmd_dump(int argc, char **argv)
 	fflush(stdout);
 	conf_free(c);
 	diags_cleanup(&d);
+	remove_tmp(tmp);
 	return rc == 0 ? 0 : 255;
 }

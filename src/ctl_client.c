@@ -407,8 +407,13 @@ ctl_paths_resolve(const char *confdir, struct ctl_paths *out)
 		out->pidfile = xstrdup(CTL_DEFAULT_PIDFILE);
 		out->source = xstrdup("builtin");
 	} else {
-		out->socket = xstrdup(CTL_F2B_SOCKET);
-		out->pidfile = xstrdup(CTL_F2B_PIDFILE);
+		/* Whose file set was read decides the defaults: Warden's
+		 * own paths for warden.conf, fail2ban's for fail2ban.conf. */
+		bool w = strcmp(name, "warden") == 0;
+
+		out->socket = xstrdup(w ? CTL_DEFAULT_SOCKET : CTL_F2B_SOCKET);
+		out->pidfile =
+		    xstrdup(w ? CTL_DEFAULT_PIDFILE : CTL_F2B_PIDFILE);
 		out->source = xstrdup(name);
 		lookup(parsed, files.n, "socket", &out->socket);
 		lookup(parsed, files.n, "pidfile", &out->pidfile);

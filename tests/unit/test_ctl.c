@@ -1093,8 +1093,9 @@ test_paths(void)
 	write_file(p, "[Definition]\nsocket = /w.sock\n");
 	ctl_paths_resolve(d, &cp);
 	is_str(cp.socket, "/w.sock", "paths: warden.conf wins the file set");
-	is_str(cp.pidfile, CTL_F2B_PIDFILE,
-	    "paths: fail2ban.* ignored once warden.* exists");
+	is_str(cp.pidfile, CTL_DEFAULT_PIDFILE,
+	    "paths: fail2ban.* ignored once warden.* exists: Warden's "
+	    "default pidfile");
 	is_str(cp.source, "warden", "paths: source warden");
 	ctl_paths_cleanup(&cp);
 }
