@@ -160,6 +160,8 @@ conf_action_copy(struct conf_action *dst, const struct conf_action *src)
 	dst->python_params = dup_or_null(src->python_params);
 	for (int k = 0; k < CONF_ACT_NCMDS; k++)
 		dst->cmd[k] = dup_or_null(src->cmd[k]);
+	dst->userlock = dup_or_null(src->userlock);
+	dst->userunlock = dup_or_null(src->userunlock);
 	kv_copy(&dst->props, &src->props);
 }
 
@@ -173,6 +175,8 @@ conf_action_release(struct conf_action *c)
 	free(c->python_params);
 	for (int k = 0; k < CONF_ACT_NCMDS; k++)
 		free(c->cmd[k]);
+	free(c->userlock);
+	free(c->userunlock);
 	for (size_t i = 0; i < c->props.n; i++) {
 		free(c->props.v[i].key);
 		free(c->props.v[i].value);

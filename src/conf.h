@@ -122,6 +122,14 @@ struct conf_action {
 	 */
 	struct conf_kvlist props;
 	double timeout; /* seconds; the "timeout" property, default 60 */
+	/*
+	 * Warden's actionuserlock / actionuserunlock (login tracking,
+	 * usermaxretry): resolved like the commands above (the <user> tag
+	 * is left for execution, where it is shell-escaped); never in the
+	 * fail2ban stream. NULL when the action file does not define them.
+	 */
+	char *userlock;
+	char *userunlock;
 };
 
 /* bantime.* (spec 4.4); only meaningful with a database. */
@@ -187,6 +195,25 @@ struct conf_jail {
 	/* maxfailures (Warden's): the most keys whose failures the jail
 	 * keeps (the stalest are dropped beyond); 0 when unset. */
 	long maxfailures;
+	/*
+	 * Login tracking (Warden's; never in the stream): usermaxretry
+	 * failures of one login (<F-USER>) within userfindtime, over every
+	 * address, lock the login for userbantime. usermaxretry 0 = off
+	 * (default); userfindtime/userbantime NAN when unset (the jail's
+	 * findtime/bantime); userbantime -1 = permanent.
+	 */
+	int usermaxretry;
+	double userfindtime;
+	double userbantime;
+	/*
+	 * An aggregate jail (`jails = a, b, c`, Warden's; never in the
+	 * stream): the member jails whose failures it counts, in the
+	 * order written, every one an enabled jail of this configuration
+	 * that is not an aggregate itself (members that are disabled or
+	 * broken are dropped with a warning). Empty for other jails. An
+	 * aggregate jail has no filter and no log files.
+	 */
+	struct strv members;
 	struct conf_action *actions; /* in order */
 	size_t nactions;
 };

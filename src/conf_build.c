@@ -7,6 +7,7 @@
  * `warden check` does: unknown options with did-you-mean hints.
  */
 #include <iconv.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +138,8 @@ static const char *const jail_names[] = {"enabled", "backend", "maxretry",
     "ignoreip", "ignorecache", "filter", "logtimezone", "logencoding",
     "logpath", "action", "usedns", "prefregex", "ignoreregex", "failregex",
     "maxlines", "datepattern", "journalmatch", "service", "reportusers",
-    "reportgroups", "maxfailures", NULL};
+    "reportgroups", "maxfailures", "usermaxretry", "userfindtime",
+    "userbantime", "jails", NULL};
 
 static bool
 in_list(const char *const *l, const char *s)
@@ -198,7 +200,8 @@ conf_check_definition(struct cctx *c, const struct cp *cp, bool action)
 	    "actionstart_on_demand", "actionstop", "actionflush",
 	    "actionreload", "actioncheck", "actionrepair",
 	    "actionrepair_on_unban", "actionban", "actionprolong",
-	    "actionreban", "actionunban", "norestored", NULL};
+	    "actionreban", "actionunban", "norestored", "actionuserlock",
+	    "actionuserunlock", NULL};
 	const char *const *names = action ? action_names : filter_names;
 	const struct cpsec *s = cp_section(cp, "Definition");
 	struct omap refs = OMAP_INIT;
@@ -402,6 +405,8 @@ action_cleanup(struct conf_action *a)
 	free(a->python_params);
 	for (int i = 0; i < CONF_ACT_NCMDS; i++)
 		free(a->cmd[i]);
+	free(a->userlock);
+	free(a->userunlock);
 	kv_cleanup(&a->props);
 }
 
@@ -416,6 +421,7 @@ conf_jail_cleanup(struct conf_jail *j)
 	free(j->service);
 	free(j->reportusers);
 	free(j->reportgroups);
+	strv_cleanup(&j->members);
 	free(j->filter_spec);
 	filterdef_cleanup(&j->filter);
 	free(j->bantime_ext.factor_expr);
@@ -779,6 +785,10 @@ build_action(struct cctx *c, const struct jact *ja, const struct pyval *stream,
 		free(a->file);
 		a->file = f;
 	}
+	if (ja->r->wcmd[0] != NULL)
+		a->userlock = xstrdup(ja->r->wcmd[0]);
+	if (ja->r->wcmd[1] != NULL)
+		a->userunlock = xstrdup(ja->r->wcmd[1]);
 	for (size_t i = 0; i < stream->n; i++) {
 		const struct pyval *cmd = stream->items[i];
 		const char *verb = cmd_word(cmd, 0), *what = cmd_word(cmd, 2);
@@ -838,6 +848,76 @@ build_report(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 	}
 }
 
+/* usermaxretry, userfindtime, userbantime (login tracking). */
+static void
+build_user(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
+{
+	const struct pyval *v = omap_get(&jr->opts, "usermaxretry");
+
+	if (v != NULL && v->t == PY_INT) {
+		if (v->i < 0 || v->i > 1000000000)
+			cctx_error(c, v->org, false,
+			    "usermaxretry must be 0 (off) or a positive "
+			    "integer");
+		else
+			j->usermaxretry = (int)v->i;
+	}
+	v = omap_get(&jr->opts, "userfindtime");
+	if (v != NULL && v->t == PY_STR && v->s[0] != '\0')
+		parse_time(c, v, "userfindtime", &j->userfindtime);
+	v = omap_get(&jr->opts, "userbantime");
+	if (v != NULL && v->t == PY_STR && v->s[0] != '\0')
+		parse_time(c, v, "userbantime", &j->userbantime);
+}
+
+/* jails = a, b, c (an aggregate jail): the member names, checked
+ * against the other jails by conf_check_members(). */
+static void
+build_members(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
+{
+	const struct pyval *v = omap_get(&jr->opts, "jails");
+	const char *p;
+
+	if (v == NULL || v->t != PY_STR)
+		return;
+	for (p = v->s; *p;) {
+		size_t n;
+
+		p += strspn(p, " \t\r\n,");
+		n = strcspn(p, " \t\r\n,");
+		if (n == 0)
+			break;
+		{
+			char *name = xmemdup(p, n);
+
+			if (strv_find(&j->members, name) < 0)
+				strv_take(&j->members, name);
+			else
+				free(name);
+		}
+		p += n;
+	}
+	if (j->members.n == 0)
+		return;
+	/* no filter, no log (conf_read.c skipped jail.conf's DEFAULT
+	 * filter) */
+	free(j->filter_spec);
+	j->filter_spec = NULL;
+	free(j->filter.name);
+	j->filter.name = NULL;
+	if (j->backend_name != NULL && strcmp(j->backend_name, "auto") != 0 &&
+	    strcmp(j->backend_name, "polling") != 0 &&
+	    strcmp(j->backend_name, "pyinotify") != 0 &&
+	    strcmp(j->backend_name, "gamin") != 0)
+		cctx_error(c, v->org, false,
+		    "jails = ... makes an aggregate jail: it reads no log and "
+		    "takes no backend '%s'",
+		    j->backend_name);
+	if (j->service != NULL)
+		cctx_error(c, v->org, false,
+		    "an aggregate jail (jails = ...) cannot be a report jail");
+}
+
 int
 conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 {
@@ -859,6 +939,8 @@ conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 	j->bantime_ext.rndtime = -1;
 	j->ignorecache.max_count = 100;
 	j->ignorecache.max_time = 300;
+	j->userfindtime = NAN;
+	j->userbantime = NAN;
 	j->logencoding = xstrdup("auto");
 	filterdef_init(&j->filter);
 	fs = omap_get(&jr->opts, "filter");
@@ -943,7 +1025,12 @@ conf_build_jail(struct cctx *c, const struct jailr *jr, struct conf_jail *j)
 	}
 	if (j->backend_name && strcmp(j->backend_name, "report") == 0)
 		build_report(c, jr, j);
-	else if (j->backend_name &&
+	build_members(c, jr, j);
+	build_user(c, jr, j);
+	if (j->members.n > 0 ||
+	    (j->backend_name && strcmp(j->backend_name, "report") == 0)) {
+		/* no log files */
+	} else if (j->backend_name &&
 	    strncmp(j->backend_name, "systemd", 7) != 0) {
 		size_t nfiles = 0;
 

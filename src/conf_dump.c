@@ -4,6 +4,7 @@
  * of Warden's typed view with a stable key order.
  */
 #include <jansson.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -136,6 +137,12 @@ jaction(const struct conf_action *a)
 		if (a->cmd[i])
 			json_object_set_new(cmds, conf_action_cmd_name(i),
 			    json_string(a->cmd[i]));
+	if (a->userlock)
+		json_object_set_new(
+		    cmds, "actionuserlock", json_string(a->userlock));
+	if (a->userunlock)
+		json_object_set_new(
+		    cmds, "actionuserunlock", json_string(a->userunlock));
 	json_object_set_new(o, "commands", cmds);
 	json_object_set_new(
 	    o, "actionstart_on_demand", jtri(a->start_on_demand));
@@ -165,8 +172,19 @@ jjail(const struct conf_jail *j)
 		json_object_set_new(o, "reportusers", jstr(j->reportusers));
 		json_object_set_new(o, "reportgroups", jstr(j->reportgroups));
 	}
+	if (j->members.n > 0) /* an aggregate jail only */
+		json_object_set_new(o, "jails", jstrv(&j->members));
 	json_object_set_new(o, "filter", jfilter(j));
 	json_object_set_new(o, "maxretry", json_integer(j->maxretry));
+	if (j->usermaxretry > 0) { /* login tracking only */
+		json_object_set_new(
+		    o, "usermaxretry", json_integer(j->usermaxretry));
+		json_object_set_new(o, "userfindtime",
+		    jnum(isnan(j->userfindtime) ? j->findtime
+		                                : j->userfindtime));
+		json_object_set_new(o, "userbantime",
+		    jnum(isnan(j->userbantime) ? j->bantime : j->userbantime));
+	}
 	json_object_set_new(o, "maxmatches", json_integer(j->maxmatches));
 	json_object_set_new(o, "findtime", jnum(j->findtime));
 	json_object_set_new(o, "bantime", jnum(j->bantime));

@@ -351,6 +351,8 @@ struct defreader {
 	struct omap opts;     /* _opts */
 	struct omap defcache; /* getCombOption cache */
 	char *actname;        /* actions */
+	char *wcmd[2];        /* actions: actionuserlock/actionuserunlock
+	                         resolved (Warden's), or NULL */
 	uint32_t org;         /* where the jail names it */
 	struct cctx *c;
 };

@@ -50,6 +50,8 @@ static const struct optdef jail_opts1[] = {
     {"enabled", T_BOOL, "False"},
     {"backend", T_STR, "auto"},
     {"filter", T_STR, ""},
+    /* Warden's aggregate jails: known before the filter is read */
+    {"jails", T_STR, NULL},
 };
 
 static const struct optdef jail_opts[] = {
@@ -88,6 +90,11 @@ static const struct optdef jail_opts[] = {
     {"reportgroups", T_STR, NULL},
     /* Warden's: the failure table's cap; never sent in the stream */
     {"maxfailures", T_INT, NULL},
+    /* Warden's login tracking and aggregate jails; never in the stream */
+    {"usermaxretry", T_INT, NULL},
+    {"userfindtime", T_STR, NULL},
+    {"userbantime", T_STR, NULL},
+    {"jails", T_STR, NULL},
 };
 
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
@@ -99,8 +106,16 @@ warden_jail_opt(const char *name)
 	return strcmp(name, "service") == 0 ||
 	    strcmp(name, "reportusers") == 0 ||
 	    strcmp(name, "reportgroups") == 0 ||
-	    strcmp(name, "maxfailures") == 0;
+	    strcmp(name, "maxfailures") == 0 ||
+	    strcmp(name, "usermaxretry") == 0 ||
+	    strcmp(name, "userfindtime") == 0 ||
+	    strcmp(name, "userbantime") == 0 || strcmp(name, "jails") == 0;
 }
+
+/* Warden's commands of an action file's [Definition] (login tracking):
+ * resolved like the others, never in the stream. */
+static const char *const warden_action_cmds[] = {
+    "actionuserlock", "actionuserunlock"};
 
 /* backend = report: the jail reads no log and has no filter. */
 static bool
@@ -108,6 +123,16 @@ report_backend(const char *be)
 {
 	return be != NULL && strncasecmp(be, "report", 6) == 0 &&
 	    (be[6] == '\0' || be[6] == '[');
+}
+
+/* `jails = ...` (an aggregate jail): no filter, no log of its own. */
+static bool
+aggregate_jail(const struct omap *opts)
+{
+	const struct pyval *v = omap_get(opts, "jails");
+
+	return v != NULL && v->t == PY_STR &&
+	    v->s[strspn(v->s, " \t\r\n,")] != '\0';
 }
 
 static bool
@@ -290,6 +315,8 @@ defreader_free(struct defreader *r)
 	free(r->cfgname);
 	free(r->jail);
 	free(r->actname);
+	free(r->wcmd[0]);
+	free(r->wcmd[1]);
 	omap_cleanup(&r->initopts, omap_astr_free);
 	omap_cleanup(&r->popts, omap_astr_free);
 	omap_cleanup(&r->opts, omap_astr_free);
@@ -688,10 +715,37 @@ action_convert(struct defreader *r, struct pyval *stream)
 	struct omap comb = OMAP_INIT;
 	struct pyval *multi = py_list();
 
+	/* Warden's own commands join the substitution (never the stream:
+	 * the loops below send fail2ban's options and [Init] only) */
+	for (size_t i = 0; i < NELEM(warden_action_cmds); i++) {
+		struct astr v = ASTR_INIT;
+		bool none = false;
+		enum cp_rc rc;
+
+		if (omap_has(&r->opts, warden_action_cmds[i]))
+			continue;
+		rc = cp_get(r->c, r->cp, "Definition", warden_action_cmds[i],
+		    false, &r->popts, &v, &none);
+		if (rc == CP_ERROR) {
+			astr_cleanup(&v);
+			py_free(multi);
+			return -1;
+		}
+		if (rc == CP_OK && !none)
+			omap_set(&r->opts, warden_action_cmds[i], astr_dup(&v),
+			    omap_astr_free);
+		astr_cleanup(&v);
+	}
 	if (def_get_combined(r, true, &comb) != 0) {
 		omap_cleanup(&comb, omap_astr_free);
 		py_free(multi);
 		return -1;
+	}
+	for (size_t i = 0; i < NELEM(warden_action_cmds); i++) {
+		const struct astr *v = omap_get(&comb, warden_action_cmds[i]);
+
+		free(r->wcmd[i]);
+		r->wcmd[i] = v != NULL ? xstrdup(astr_str(v)) : NULL;
 	}
 	py_append(
 	    stream, py_cmd("set", r->jail, "addaction", r->actname, NULL));
@@ -961,8 +1015,10 @@ jail_get_options(struct cctx *c, struct cp *jcp, struct jailr *j)
 	if (!j->enabled)
 		return 0;
 	flt = opt_str(&j->opts, "filter");
-	if (report_backend(opt_str(&j->opts, "backend"))) {
-		/* reports need no filter (jail.conf's DEFAULT names one) */
+	if (report_backend(opt_str(&j->opts, "backend")) ||
+	    aggregate_jail(&j->opts)) {
+		/* reports and aggregate jails need no filter (jail.conf's
+		 * DEFAULT names one) */
 	} else if (flt && flt[0]) {
 		struct astr fname = ASTR_INIT;
 		struct omap fopts = OMAP_INIT;
@@ -1130,7 +1186,7 @@ jail_convert(struct cctx *c, struct jailr *j)
 			if ((be &&
 			        (starts_with(be, "systemd") ||
 			            report_backend(be))) ||
-			    v->t != PY_STR)
+			    aggregate_jail(&j->opts) || v->t != PY_STR)
 				continue;
 			for (p = v->s;;) {
 				const char *nl = strchr(p, '\n');
@@ -1563,11 +1619,125 @@ jail_begin(struct cctx *c, const char *name)
 static void
 jail_end(struct cctx *c, struct jailr *j)
 {
-	if (c->jail_err && j->error == NULL)
+	if (c->jail_err && j != NULL && j->error == NULL)
 		j->error = xstrdup(c->jail_err);
 	c->cur_jail = NULL;
 	free(c->jail_err);
 	c->jail_err = NULL;
+}
+
+/* Drops conf->jails[i] into the broken list with err. */
+static void
+jail_to_broken(struct conf *conf, size_t i, const char *err)
+{
+	add_broken(conf, conf->jails[i].name, err);
+	conf_jail_cleanup(&conf->jails[i]);
+	memmove(&conf->jails[i], &conf->jails[i + 1],
+	    (conf->njails - i - 1) * sizeof(*conf->jails));
+	conf->njails--;
+}
+
+/*
+ * Aggregate jails (`jails = a, b`): every member must be another enabled
+ * jail that is not an aggregate itself. A member that is disabled or
+ * broken is dropped with a warning (the aggregate counts the others); an
+ * unknown name, the jail itself or an aggregate is an error, and so is
+ * an aggregate left without members: the jail is then broken.
+ */
+static void
+check_members(struct cctx *c, struct conf *conf, struct jailr **jails,
+    size_t njails, const struct cp *jcp)
+{
+	for (size_t i = 0; i < conf->njails;) {
+		struct conf_jail *cj = &conf->jails[i];
+		const struct pyval *v = NULL;
+		uint32_t org = 0;
+
+		if (cj->members.n == 0) {
+			i++;
+			continue;
+		}
+		for (size_t k = 0; k < njails; k++)
+			if (strcmp(jails[k]->name, cj->name) == 0) {
+				v = omap_get(&jails[k]->opts, "jails");
+				org = v != NULL ? v->org : jails[k]->org;
+			}
+		jail_begin(c, cj->name);
+		for (size_t m = 0; m < cj->members.n;) {
+			const char *mn = cj->members.v[m];
+			const struct conf_jail *mj = conf_find_jail(conf, mn);
+			bool broken = false, drop = false;
+
+			for (size_t b = 0; b < conf->nbroken; b++)
+				if (strcmp(conf->broken[b].name, mn) == 0)
+					broken = true;
+			if (strcmp(mn, cj->name) == 0) {
+				cctx_error(c, org, false,
+				    "jails: an aggregate jail cannot count "
+				    "itself");
+			} else if (mj != NULL && mj->members.n > 0) {
+				cctx_error(c, org, false,
+				    "jails: '%s' is an aggregate jail itself",
+				    mn);
+			} else if (mj != NULL) {
+				m++;
+				continue;
+			} else if (broken) {
+				cctx_warn(c, org,
+				    "[%s] member jail '%s' has errors: its "
+				    "failures are not counted",
+				    cj->name, mn);
+				drop = true;
+			} else if (jcp != NULL &&
+			    cp_section(jcp, mn) != NULL) {
+				cctx_warn(c, org,
+				    "[%s] member jail '%s' is not enabled: its "
+				    "failures are not counted",
+				    cj->name, mn);
+				drop = true;
+			} else {
+				const char **names = xcalloc(
+				    conf->njails + 1, sizeof(*names));
+				const char *hint;
+
+				for (size_t k = 0; k < conf->njails; k++)
+					names[k] = conf->jails[k].name;
+				hint = conf_did_you_mean(mn, names);
+				if (hint != NULL)
+					cctx_error(c, org, false,
+					    "jails: no jail '%s', did you mean "
+					    "'%s'?",
+					    mn, hint);
+				else
+					cctx_error(c, org, false,
+					    "jails: no jail '%s'", mn);
+				free(names);
+			}
+			if (drop) {
+				free(cj->members.v[m]);
+				memmove(&cj->members.v[m],
+				    &cj->members.v[m + 1],
+				    (cj->members.n - m - 1) *
+				        sizeof(*cj->members.v));
+				cj->members.n--;
+				continue;
+			}
+			m++;
+		}
+		if (cj->members.n == 0 && c->jail_err == NULL)
+			cctx_error(c, org, false,
+			    "jails: no enabled member jail left to count");
+		if (c->jail_err != NULL) {
+			char *err = xstrdup(c->jail_err);
+
+			jail_end(c, NULL);
+			jail_to_broken(conf, i, err);
+			free(err);
+			continue;
+		}
+		jail_end(c, NULL);
+		i++;
+	}
 }
 
 int
@@ -1582,7 +1752,7 @@ conf_load_flags(
 {
 	struct cctx c;
 	struct conf *conf;
-	struct cp *jcp;
+	struct cp *jcp = NULL;
 	struct jailr **jails = NULL;
 	size_t njails = 0;
 	struct pyval *stream;
@@ -1707,6 +1877,7 @@ conf_load_flags(
 			add_broken(conf, j->name,
 			    j->config_error ? j->config_error : j->error);
 	}
+	check_members(&c, conf, jails, njails, jcp);
 	conf->priv->stream = stream;
 	if (c.fatal)
 		conf->priv->fatal = xstrdup(
