@@ -200,6 +200,7 @@ enum job_kind {
 	J_STOP,
 	J_RELOAD,
 	J_CALL,
+	J_USER,
 };
 
 struct job {
@@ -210,6 +211,7 @@ struct job {
 	bool stop;                /* flush: part of the jail's stop */
 	bool log_unban;           /* flush: "Unban x" lines */
 	bool all;                 /* reban: every action */
+	bool lock;                /* user: lock (else unlock) */
 	struct conf_action *acts; /* reload: owned copies */
 	size_t nacts;
 	action_done_cb cb;
@@ -399,6 +401,15 @@ actq_ban(struct action_queue *q, const struct action_ticket *t, size_t n,
     action_done_cb cb, void *arg)
 {
 	submit(q, J_BAN, t, n, cb, arg);
+}
+
+void
+actq_user(struct action_queue *q, const struct action_ticket *t, bool lock,
+    action_done_cb cb, void *arg)
+{
+	struct job *j = submit(q, J_USER, t, 1, cb, arg);
+
+	j->lock = lock;
 }
 
 void
@@ -800,6 +811,14 @@ q_step(struct action_queue *q)
 			a = q->acts[j->ai++];
 			if (usable(a) && a->ops->check != NULL)
 				OP(a, a->ops->check(a, op_done, q));
+		}
+		break;
+	case J_USER:
+		while (j->ai < q->n) {
+			a = q->acts[j->ai++];
+			if (usable(a) && a->ops->user != NULL)
+				OP(a,
+				    a->ops->user(a, j->t, j->lock, op_done, q));
 		}
 		break;
 	case J_FLUSH:

@@ -112,6 +112,13 @@ struct action_ops {
 	void (*check)(struct action *a, action_done_cb cb, void *arg);
 	/* Kills a running command (shutdown); its cb still runs. */
 	void (*cancel)(struct action *a);
+	/*
+	 * Login tracking (issue 7), optional: actionuserlock (lock) or
+	 * actionuserunlock for the login of t (key FKEY_USER, group
+	 * "user"); nothing to do is a success. NULL: the backend has none.
+	 */
+	void (*user)(struct action *a, const struct action_ticket *t, bool lock,
+	    action_done_cb cb, void *arg);
 
 	/*
 	 * Properties at run time (`get/set J action A P`), optional: NULL
@@ -297,6 +304,15 @@ void actq_start(struct action_queue *q, action_done_cb cb, void *arg);
  * After the job, every ticket counts as banned at actq_ban_epoch().
  */
 void actq_ban(struct action_queue *q, const struct action_ticket *t, size_t n,
+    action_done_cb cb, void *arg);
+
+/*
+ * A login was locked (lock) or its lock ended: every enabled action's
+ * user operation (actionuserlock / actionuserunlock) for the login in t
+ * (key FKEY_USER, group "user"). The jail logs "Lock user"/"Unlock
+ * user" itself.
+ */
+void actq_user(struct action_queue *q, const struct action_ticket *t, bool lock,
     action_done_cb cb, void *arg);
 
 /* Expired or lifted bans: every enabled action's unban (the jail logs

@@ -42,7 +42,7 @@ enum fr { FR_RET, FR_CALL, FR_WAIT };
 
 enum batch_kind { B_BAN, B_REBAN, B_UNBAN, B_PROLONG };
 
-enum top_kind { T_START, T_STOP, T_FLUSH, T_RELOAD, T_CHECK, T_BATCH };
+enum top_kind { T_START, T_STOP, T_FLUSH, T_RELOAD, T_CHECK, T_BATCH, T_USER };
 
 struct cmdact;
 struct frame;
@@ -94,6 +94,8 @@ struct cmdact {
 	struct action *a;
 	struct tags_props *props;
 	char *cmds[CONF_ACT_NCMDS]; /* owned; "" when undefined */
+	char *ucmd[2];              /* owned; actionuserlock, actionuserunlock
+	                               (Warden's), NULL when undefined */
 	bool has_prolong;           /* actionprolong was defined */
 	double timeout;             /* seconds */
 	char *timeout_text;         /* owned; as fail2ban prints it */
@@ -1000,6 +1002,65 @@ fr_batch(struct cmdact *ca, struct frame *f)
 	return FR_RET;
 }
 
+/*
+ * Login tracking: actionuserlock (f->kind 0) or actionuserunlock (1) for
+ * the login ticket f->t: the static pass over the action's properties,
+ * then the ticket's values with <user> (shell-escaped like every value).
+ */
+static int
+fr_user(struct cmdact *ca, struct frame *f)
+{
+	const char *op = f->kind == 0 ? "lock user" : "unlock user";
+
+	switch (f->pc) {
+	case 0: {
+		const char *raw = ca->ucmd[f->kind];
+		struct sbuf out = SBUF_INIT, err = SBUF_INIT;
+		struct tags_cmd tc;
+
+		if (raw == NULL || raw[0] == '\0') {
+			f->ret = 1;
+			return FR_RET;
+		}
+		if (tags_replace_static(
+		        ca->props, raw, NULL, host_names(ca), &out, &err) < 0) {
+			action_log_failure(ca->a, op, NULL, sbuf_str(&err));
+			sbuf_cleanup(&out);
+			sbuf_cleanup(&err);
+			f->ret = 0;
+			return FR_RET;
+		}
+		sbuf_cleanup(&err);
+		memset(&f->dynbuf, 0, sizeof(f->dynbuf));
+		f->dynbuf.t = f->t;
+		f->dynbuf.now = now_wall(ca);
+		f->dynbuf.jail_bantime = ca->a->env->jail_bantime;
+		f->dynbuf.host = host_names(ca);
+		f->dynbuf.user_tag = true;
+		tags_cmd_init(&tc);
+		if (tags_replace_dynamic(sbuf_str(&out), &f->dynbuf, &tc) < 0) {
+			tags_cmd_cleanup(&tc);
+			sbuf_cleanup(&out);
+			action_log_failure(
+			    ca->a, op, NULL, "the command is too long");
+			f->ret = 0;
+			return FR_RET;
+		}
+		sbuf_cleanup(&out);
+		f->pc = 1;
+		return exec_cmd(ca, f, &tc);
+	}
+	case 1:
+		if (!f->cret)
+			action_log_failure(ca->a, op, NULL,
+			    f->kind == 0 ? "actionuserlock failed"
+			                 : "actionuserunlock failed");
+		f->ret = f->cret;
+		return FR_RET;
+	}
+	return FR_RET;
+}
+
 /* The jail-level operations around start/stop/flush/reload/check. */
 static int
 fr_top(struct cmdact *ca, struct frame *f)
@@ -1174,7 +1235,7 @@ begin(struct cmdact *ca, int top, action_done_cb cb, void *arg)
 	ca->cbarg = arg;
 	ca->top = top;
 	ca->depth = 0;
-	push(ca, top == T_BATCH ? fr_batch : fr_top);
+	push(ca, top == T_BATCH ? fr_batch : top == T_USER ? fr_user : fr_top);
 	/* From the loop, never from inside the caller. */
 	uv_timer_start(ca->kick, kick_cb, 0, 0);
 }
@@ -1226,6 +1287,12 @@ set_conf(struct cmdact *ca, const struct conf_action *c)
 	ca->timeout = tmo;
 	tags_props_set(ca->props, "timeout", ca->timeout_text);
 
+	for (int k = 0; k < 2; k++) {
+		const char *u = k == 0 ? c->userlock : c->userunlock;
+
+		free(ca->ucmd[k]);
+		ca->ucmd[k] = u != NULL ? xstrdup(u) : NULL;
+	}
 	ca->uses_iphost = false;
 	for (int k = 0; k < CONF_ACT_NCMDS; k++) {
 		free(ca->cmds[k]);
@@ -1297,6 +1364,8 @@ cmd_destroy(struct action *a)
 	for (int i = ca->depth - 1; i >= 0; i--)
 		frame_cleanup(&ca->stack[i]);
 	tags_props_free(ca->props);
+	free(ca->ucmd[0]);
+	free(ca->ucmd[1]);
 	for (int k = 0; k < CONF_ACT_NCMDS; k++) {
 		free(ca->cmds[k]);
 		for (int f = 0; f < NFAM; f++)
@@ -1392,6 +1461,17 @@ cmd_reload(
 
 	set_conf(ca, c);
 	begin(ca, T_RELOAD, cb, arg);
+}
+
+static void
+cmd_user(struct action *a, const struct action_ticket *t, bool lock,
+    action_done_cb cb, void *arg)
+{
+	struct cmdact *ca = a->priv;
+
+	begin(ca, T_USER, cb, arg);
+	ca->stack[0].t = t;
+	ca->stack[0].kind = lock ? 0 : 1;
 }
 
 static void
@@ -1593,6 +1673,7 @@ const struct action_ops action_cmd_ops = {
     .reload = cmd_reload,
     .check = cmd_check,
     .cancel = cmd_cancel,
+    .user = cmd_user,
     .class_name = "CommandAction",
     .methods = cmd_methods,
     .prop_names = cmd_prop_names,

@@ -1688,16 +1688,15 @@ check_members(struct cctx *c, struct conf *conf, struct jailr **jails,
 				    "failures are not counted",
 				    cj->name, mn);
 				drop = true;
-			} else if (jcp != NULL &&
-			    cp_section(jcp, mn) != NULL) {
+			} else if (jcp != NULL && cp_section(jcp, mn) != NULL) {
 				cctx_warn(c, org,
 				    "[%s] member jail '%s' is not enabled: its "
 				    "failures are not counted",
 				    cj->name, mn);
 				drop = true;
 			} else {
-				const char **names = xcalloc(
-				    conf->njails + 1, sizeof(*names));
+				const char **names =
+				    xcalloc(conf->njails + 1, sizeof(*names));
 				const char *hint;
 
 				for (size_t k = 0; k < conf->njails; k++)

@@ -22,6 +22,12 @@ struct failtab {
 	struct failtab_entry *head, *tail; /* update order */
 	uint64_t total;
 	uint64_t evictions;
+	/* links (max_links > 0) */
+	struct failtab_link **lbuckets;
+	size_t nlbuckets; /* power of two */
+	size_t nlinks;
+	struct failtab_link *lhead, *ltail; /* update order */
+	uint64_t link_evictions;
 };
 
 /* ---- fdata ---- */
@@ -184,6 +190,190 @@ failtab_new(const struct failtab_opts *opts)
 	return ft;
 }
 
+/* ---- links ---- */
+
+static uint64_t
+link_hash(const struct failtab *ft, const struct failtab_entry *e,
+    const struct fkey *key)
+{
+	uint64_t h = fkey_hash(key, &ft->hk);
+	uint64_t p = (uint64_t)(uintptr_t)e;
+
+	/* the owner's address mixed in (its memory is ours, not chosen by
+	 * anyone); the key's part is already keyed */
+	p ^= p >> 33;
+	p *= 0xff51afd7ed558ccdULL;
+	p ^= p >> 33;
+	return h ^ p;
+}
+
+static void
+llist_unlink(struct failtab *ft, struct failtab_link *l)
+{
+	if (l->lprev)
+		l->lprev->lnext = l->lnext;
+	else
+		ft->lhead = l->lnext;
+	if (l->lnext)
+		l->lnext->lprev = l->lprev;
+	else
+		ft->ltail = l->lprev;
+	l->lprev = l->lnext = NULL;
+}
+
+static void
+llist_append(struct failtab *ft, struct failtab_link *l)
+{
+	l->lprev = ft->ltail;
+	l->lnext = NULL;
+	if (ft->ltail)
+		ft->ltail->lnext = l;
+	else
+		ft->lhead = l;
+	ft->ltail = l;
+}
+
+void
+failtab_link_del(struct failtab *ft, struct failtab_link *l)
+{
+	struct failtab_link **pp = &ft->lbuckets[l->hash & (ft->nlbuckets - 1)];
+	struct failtab_entry *e = l->owner;
+
+	while (*pp != l)
+		pp = &(*pp)->hnext;
+	*pp = l->hnext;
+	llist_unlink(ft, l);
+	if (l->eprev)
+		l->eprev->enext = l->enext;
+	else
+		e->links = l->enext;
+	if (l->enext)
+		l->enext->eprev = l->eprev;
+	e->nlinks--;
+	ft->nlinks--;
+	fkey_release(&l->key);
+	free(l);
+}
+
+static void
+links_drop(struct failtab *ft, struct failtab_entry *e)
+{
+	while (e->links != NULL)
+		failtab_link_del(ft, e->links);
+}
+
+static void
+lgrow(struct failtab *ft)
+{
+	size_t nb = ft->nlbuckets ? ft->nlbuckets * 2 : 16;
+	struct failtab_link **b = xcalloc(nb, sizeof(*b));
+
+	for (size_t i = 0; i < ft->nlbuckets; i++) {
+		struct failtab_link *l = ft->lbuckets[i], *nx;
+
+		for (; l; l = nx) {
+			nx = l->hnext;
+			l->hnext = b[l->hash & (nb - 1)];
+			b[l->hash & (nb - 1)] = l;
+		}
+	}
+	free(ft->lbuckets);
+	ft->lbuckets = b;
+	ft->nlbuckets = nb;
+}
+
+struct failtab_link *
+failtab_link_find(
+    struct failtab *ft, struct failtab_entry *e, const struct fkey *key)
+{
+	uint64_t h;
+	struct failtab_link *l;
+
+	if (ft->nlbuckets == 0)
+		return NULL;
+	h = link_hash(ft, e, key);
+	for (l = ft->lbuckets[h & (ft->nlbuckets - 1)]; l; l = l->hnext)
+		if (l->hash == h && l->owner == e && fkey_equal(&l->key, key))
+			return l;
+	return NULL;
+}
+
+struct failtab_link *
+failtab_link_add(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, double time, double count)
+{
+	struct failtab_link *l;
+
+	if (ft->o.max_links == 0)
+		return NULL;
+	l = failtab_link_find(ft, e, key);
+	if (l != NULL) {
+		l->count += count;
+		if (time > l->time)
+			l->time = time;
+		llist_unlink(ft, l);
+		llist_append(ft, l);
+		/* newest first in the owner's list too */
+		if (e->links != l) {
+			l->eprev->enext = l->enext;
+			if (l->enext)
+				l->enext->eprev = l->eprev;
+			l->eprev = NULL;
+			l->enext = e->links;
+			e->links->eprev = l;
+			e->links = l;
+		}
+		return l;
+	}
+	if (ft->nlinks >= ft->o.max_links) {
+		failtab_link_del(ft, ft->lhead);
+		ft->link_evictions++;
+	}
+	if (ft->nlinks + 1 > ft->nlbuckets &&
+	    ft->nlbuckets < pow2_at_least(ft->o.max_links))
+		lgrow(ft);
+	l = xcalloc(1, sizeof(*l));
+	fkey_dup(&l->key, key);
+	l->time = time;
+	l->count = count;
+	l->owner = e;
+	l->hash = link_hash(ft, e, key);
+	l->hnext = ft->lbuckets[l->hash & (ft->nlbuckets - 1)];
+	ft->lbuckets[l->hash & (ft->nlbuckets - 1)] = l;
+	llist_append(ft, l);
+	l->enext = e->links;
+	if (e->links)
+		e->links->eprev = l;
+	e->links = l;
+	e->nlinks++;
+	ft->nlinks++;
+	return l;
+}
+
+struct failtab_link *
+failtab_links(struct failtab_entry *e)
+{
+	return e->links;
+}
+
+struct failtab_link *
+failtab_link_next(struct failtab_link *l)
+{
+	return l->enext;
+}
+
+size_t
+failtab_link_count(const struct failtab *ft)
+{
+	return ft->nlinks;
+}
+
+uint64_t
+failtab_link_evictions(const struct failtab *ft)
+{
+	return ft->link_evictions;
+}
+
 static void
 entry_free(struct failtab_entry *e)
 {
@@ -201,9 +391,11 @@ failtab_free(struct failtab *ft)
 		return;
 	for (e = ft->head; e; e = nx) {
 		nx = e->next;
+		links_drop(ft, e);
 		entry_free(e);
 	}
 	free(ft->buckets);
+	free(ft->lbuckets);
 	free(ft);
 }
 
@@ -275,6 +467,7 @@ remove_entry(struct failtab *ft, struct failtab_entry *e, bool free_it)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
 	list_unlink(ft, e);
+	links_drop(ft, e);
 	ft->n--;
 	if (free_it)
 		entry_free(e);
@@ -415,6 +608,21 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 	return e;
 }
 
+bool
+failtab_forget(struct failtab *ft, struct failtab_entry *e, double count)
+{
+	long c = (long)ceil(count);
+
+	e->retry -= count;
+	if (e->retry < 0)
+		e->retry = 0;
+	e->failures = e->failures > c ? e->failures - c : 0;
+	if (e->retry > 0)
+		return false;
+	remove_entry(ft, e, true);
+	return true;
+}
+
 void
 failtab_take(struct failtab *ft, struct failtab_entry *e, struct fticket *t)
 {
@@ -455,6 +663,12 @@ size_t
 failtab_size(const struct failtab *ft)
 {
 	return ft->n;
+}
+
+size_t
+failtab_max_entries(const struct failtab *ft)
+{
+	return ft->o.max_entries;
 }
 
 uint64_t

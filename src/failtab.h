@@ -19,6 +19,13 @@
  * entry_match_bytes, captured groups within FDATA_KV_BYTES. Lookup is a
  * hash table with a random SipHash key, so chosen keys cannot collide.
  * No clock of its own: times come from the caller (wall clock, epoch s).
+ *
+ * Links (login tracking): a table keyed by login names can remember, per
+ * entry, which addresses failed for it (one link per pair, with the
+ * pair's last failure time and count), to ban them all when the login is
+ * locked and to forget one pair's failures on a success. Links are
+ * capped for the whole table (max_links; the least recently updated link
+ * is dropped first, in O(1)) and go with their entry.
  */
 #ifndef WARDEN_FAILTAB_H
 #define WARDEN_FAILTAB_H
@@ -69,6 +76,24 @@ struct failtab_opts {
 	                             failure; 0 keeps none */
 	size_t match_max_len;     /* 0 = FAILTAB_DEFAULT_MATCH_LEN */
 	size_t entry_match_bytes; /* 0 = FAILTAB_DEFAULT_ENTRY */
+	size_t max_links;         /* links kept over all entries; 0: the
+	                             table keeps no links */
+};
+
+struct failtab_entry;
+
+/* One (entry, key) pair: an address that failed for a login. */
+struct failtab_link {
+	struct fkey key; /* owned copy */
+	double time;     /* the pair's last failure, epoch s */
+	double count;    /* failures of the pair (sum of the counts added) */
+
+	/* private */
+	struct failtab_entry *owner;
+	uint64_t hash;
+	struct failtab_link *hnext;
+	struct failtab_link *eprev, *enext; /* the owner's links */
+	struct failtab_link *lprev, *lnext; /* update order, whole table */
 };
 
 /* One key's state. Read-only outside failtab.c. */
@@ -80,8 +105,10 @@ struct failtab_entry {
 	                    adds a fractional count */
 	long failures;   /* failures counted (fail2ban's attempts) */
 	struct fdata data;
+	size_t nlinks; /* links of this entry */
 
 	/* private */
+	struct failtab_link *links; /* newest first */
 	uint64_t hash;
 	struct failtab_entry *hnext;
 	struct failtab_entry *prev, *next; /* update order, oldest first */
@@ -153,11 +180,40 @@ void fticket_cleanup(struct fticket *t);
 size_t failtab_cleanup(struct failtab *ft, double now);
 
 size_t failtab_size(const struct failtab *ft);
+/* The cap on entries in force. */
+size_t failtab_max_entries(const struct failtab *ft);
 /* Every failure added ("Total failed"), including observed re-adds. */
 uint64_t failtab_total(const struct failtab *ft);
 void failtab_set_total(struct failtab *ft, uint64_t total);
 /* Entries evicted because the table was full. */
 uint64_t failtab_evictions(const struct failtab *ft);
+
+/*
+ * Links (opts.max_links > 0). failtab_link_add records a failure of key
+ * for entry e at time (count added to the pair's count; time kept when
+ * later): a new link when the pair is new, evicting the table's least
+ * recently updated link when max_links are in use. Returns the link, or
+ * NULL when the table keeps no links. Other entries and links stay
+ * valid; only an evicted link goes.
+ */
+struct failtab_link *failtab_link_add(struct failtab *ft,
+    struct failtab_entry *e, const struct fkey *key, double time, double count);
+struct failtab_link *failtab_link_find(
+    struct failtab *ft, struct failtab_entry *e, const struct fkey *key);
+void failtab_link_del(struct failtab *ft, struct failtab_link *l);
+/* e's links, newest first; no changes meanwhile. */
+struct failtab_link *failtab_links(struct failtab_entry *e);
+struct failtab_link *failtab_link_next(struct failtab_link *l);
+size_t failtab_link_count(const struct failtab *ft);
+/* Links dropped because max_links were in use. */
+uint64_t failtab_link_evictions(const struct failtab *ft);
+
+/*
+ * Takes count failures back from e (a success that cancels a pair's
+ * failures): retry and failures go down by count (not below 0). An
+ * entry left with no retry is removed: returns true then (e is gone).
+ */
+bool failtab_forget(struct failtab *ft, struct failtab_entry *e, double count);
 
 /* Iteration in update order (stalest first); no changes meanwhile. */
 struct failtab_entry *failtab_first(struct failtab *ft);

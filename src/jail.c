@@ -31,10 +31,11 @@
 #include "jail.h"
 #include "log.h"
 #include "nft.h"
+#include "journalmatch.h"
 #include "pyexpr.h"
+#include "report.h"
 #include "resolve.h"
 #include "sbuf.h"
-#include "journalmatch.h"
 #include "src_file.h"
 #include "src_journal.h"
 #include "tags.h"
@@ -130,6 +131,26 @@ struct jail {
 	struct wlog_rate evict_rate;
 	uint64_t evict_logged;
 	struct wlog_rate nodate_rate;
+
+	/* backend = report */
+	char *service;          /* NULL: not a report jail */
+	struct report_acl racl; /* the jail's reportusers/reportgroups */
+	bool racl_set;          /* ... given: only they may feed it */
+	uint64_t reports;       /* reports taken (fail and ok) */
+	uint64_t reports_ok;    /* ... of which "ok" */
+
+	/* aggregate jail: the member jails' names (empty: not one) */
+	struct strv members;
+
+	/* login tracking (usermaxretry > 0) */
+	int umaxretry;         /* 0: off (uft NULL) */
+	double ufindtime_cfg;  /* NAN: the jail's findtime */
+	double ubantime_cfg;   /* NAN: the jail's bantime */
+	struct failtab *uft;   /* failures per login, with the addresses
+	                          (links) that failed for it */
+	struct banlist *locks; /* locked logins (FKEY_USER bans) */
+	uint64_t locks_total;
+	struct wlog_rate ufull_rate;
 };
 
 double
@@ -187,6 +208,24 @@ bool
 jail_has_pending(const struct jail *j)
 {
 	return j->npend > 0;
+}
+
+size_t
+jail_locked_now(const struct jail *j)
+{
+	return j->locks != NULL ? banlist_size(j->locks) : 0;
+}
+
+static double
+ufindtime(const struct jail *j)
+{
+	return isnan(j->ufindtime_cfg) ? j->findtime : j->ufindtime_cfg;
+}
+
+static double
+ubantime(const struct jail *j)
+{
+	return isnan(j->ubantime_cfg) ? j->bantime : j->ubantime_cfg;
 }
 
 static char *
@@ -428,6 +467,43 @@ jail_info(
 
 static void schedule_unban(struct jail *j);
 
+/*
+ * actionuserlock / actionuserunlock of the jail's actions for the login
+ * key uk: a ticket without an address, the login as its "user" group
+ * (the <user> and <F-USER> tags, shell-escaped when run).
+ */
+static void
+user_action(struct jail *j, const struct fkey *uk, bool lock, double bantime)
+{
+	struct action_ticket t = {0};
+	struct action_group g;
+	char kb[FKEY_STRLEN];
+
+	if (!have_actions(j))
+		return;
+	g.name = "user";
+	g.value = fkey_format(uk, kb);
+	t.key = *uk;
+	t.time = jnow(j);
+	t.bantime = (long)bantime;
+	t.own_bantime = true;
+	t.groups = &g;
+	t.ngroups = 1;
+	actq_user(j->q, &t, lock, NULL, NULL);
+}
+
+/* A lock taken out of the list: "Unlock user", actionuserunlock. */
+static void
+unlock_user(struct jail *j, struct ban *lk)
+{
+	char kb[FKEY_STRLEN];
+
+	wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] Unlock user %s", j->name,
+	    key_text(&lk->key, kb));
+	user_action(j, &lk->key, false, lk->bantime);
+	ban_free(lk);
+}
+
 /* Takes b out of the pending list; true when it was there (never
  * announced, never given to the actions). */
 static bool
@@ -501,6 +577,12 @@ on_unban_timer(uv_timer_t *t)
 	if (n > 0)
 		unban_bans(j, v, n, true);
 	free(v);
+	for (size_t k = 0; j->locks != NULL && k < UNBAN_BATCH; k++) {
+		b = banlist_pop_expired(j->locks, now);
+		if (b == NULL)
+			break;
+		unlock_user(j, b);
+	}
 	schedule_unban(j);
 }
 
@@ -512,6 +594,8 @@ schedule_unban(struct jail *j)
 	if (!j->timer_init || j->stopping)
 		return;
 	end = banlist_next_end(j->bl);
+	if (j->locks != NULL && banlist_next_end(j->locks) < end)
+		end = banlist_next_end(j->locks);
 	if (isinf(end) || end >= BAN_MAX_TIME) {
 		uv_timer_stop(&j->unban_timer);
 		return;
@@ -977,6 +1061,227 @@ observe_failure(struct jail *j, struct found *f, struct failtab_failure *ff)
 		ban_entry(j, e);
 }
 
+/* ---- login tracking (usermaxretry) ---- */
+
+/* The login a failure captured (<F-USER>, or <F-ALT_USER> in its
+ * place): false when none (or an empty one). */
+static bool
+found_login(const struct found *f, const char **s, size_t *n)
+{
+	if (f->fl != NULL) {
+		const struct fval *v = failure_get(f->fl, "user");
+
+		if (v == NULL || v->type != FVAL_STR || v->u.s == NULL ||
+		    v->u.s[0] == '\0')
+			return false;
+		*s = v->u.s;
+		*n = strlen(v->u.s);
+		return true;
+	}
+	for (size_t i = 0; i < f->nkv; i++)
+		if (strcmp(f->kv[i].name, "user") == 0 &&
+		    f->kv[i].value[0] != '\0') {
+			*s = f->kv[i].value;
+			*n = strlen(f->kv[i].value);
+			return true;
+		}
+	return false;
+}
+
+/*
+ * Bans key now because of its login's lock (its failure for a locked
+ * login, or one of the addresses that made the lock): with its failure
+ * entry when it has one, else a ticket of its own. A key already banned
+ * is left alone (no "already banned": the lock is the news).
+ */
+static void
+ban_for_lock(struct jail *j, const struct fkey *key, double t,
+    const struct fkey *uk, long failures)
+{
+	struct failtab_entry *ae;
+	struct bticket bt = {0};
+	struct fdata data = {0};
+	char kb[FKEY_STRLEN];
+
+	if (banlist_find(j->bl, key) != NULL)
+		return;
+	ae = failtab_find(j->ft, key);
+	if (ae != NULL) {
+		ban_entry(j, ae);
+		return;
+	}
+	fdata_add_kv(&data, "user", fkey_format(uk, kb));
+	bt.key = *key;
+	bt.time = t;
+	bt.bantime = NAN;
+	bt.failures = failures > 0 ? failures : 1;
+	bt.data = &data;
+	ban_ticket(j, &bt);
+	fdata_cleanup(&data);
+}
+
+/*
+ * The login of ue reached usermaxretry at t: "Lock user", the lock until
+ * t + userbantime, every address that failed for it within userfindtime
+ * banned; the login's failures are consumed (as a ban consumes an
+ * address's).
+ */
+static void
+lock_user(struct jail *j, struct failtab_entry *ue, double t)
+{
+	char kb[FKEY_STRLEN];
+	double cut = t - ufindtime(j), now = jnow(j);
+	struct fkey uk;
+	struct ban *lk, *old = NULL;
+	size_t k = 0;
+
+	for (struct failtab_link *l = failtab_links(ue); l;
+	     l = failtab_link_next(l))
+		if (l->time > cut)
+			k++;
+	fkey_dup(&uk, &ue->key);
+	wlog(WLOG_NOTICE, WLOG_ACTIONS,
+	    "[%s] Lock user %s (%ld failures from %zu addresses)", j->name,
+	    key_text(&uk, kb), ue->failures, k);
+	lk = ban_new(&uk, t, ubantime(j));
+	lk->failures = ue->failures;
+	switch (banlist_add(j->locks, lk, now, &old)) {
+	case BANLIST_ADDED:
+		j->locks_total++;
+		user_action(j, &uk, true, lk->bantime);
+		break;
+	case BANLIST_FULL:
+		if (wlog_rate_allow(&j->ufull_rate, now, NULL))
+			wlog(WLOG_ERROR, WLOG_ACTIONS,
+			    "[%s] Locked user list full (%zu logins): %s not "
+			    "locked",
+			    j->name, banlist_size(j->locks), kb);
+		ban_free(lk);
+		break;
+	default:
+		ban_free(lk);
+		break;
+	}
+	/* the addresses, oldest failure first (links are newest first;
+	 * they belong to uft, bans touch ft and bl only) */
+	{
+		struct failtab_link **v = xcalloc(ue->nlinks + 1, sizeof(*v));
+		size_t nv = 0;
+
+		for (struct failtab_link *l = failtab_links(ue); l;
+		     l = failtab_link_next(l))
+			if (l->time > cut)
+				v[nv++] = l;
+		while (nv > 0) {
+			struct failtab_link *l = v[--nv];
+
+			ban_for_lock(j, &l->key, l->time, &uk, (long)l->count);
+		}
+		free(v);
+	}
+	failtab_del(j->uft, &uk);
+	fkey_release(&uk);
+	schedule_unban(j);
+}
+
+/* A counted failure of key for login (n bytes) at t. */
+static void
+user_failure(struct jail *j, const struct fkey *key, double t,
+    const char *login, size_t n, double count)
+{
+	struct fkey uk = fkey_from_str(FKEY_USER, login, n);
+	struct failtab_failure uf = {0};
+	struct failtab_entry *ue;
+	struct ban *lk = banlist_find(j->locks, &uk);
+
+	if (lk != NULL) {
+		if (ban_end(lk) > jnow(j)) {
+			/* locked: every address at its first failure */
+			ban_for_lock(j, key, t, &uk, 1);
+			return;
+		}
+		/* over, the timer has not run yet */
+		unlock_user(j, banlist_del(j->locks, &uk));
+	}
+	uf.key = uk;
+	uf.time = t;
+	uf.count = count > 0 ? count : 1;
+	ue = failtab_add(j->uft, &uf, NULL);
+	failtab_link_add(j->uft, ue, key, t, uf.count);
+	if (ue->retry >= j->umaxretry)
+		lock_user(j, ue, t);
+}
+
+/*
+ * A successful login of login from key: the pair's failures are
+ * forgotten, from the login's count and from the address's. A locked
+ * login stays locked (its failures were consumed by the lock).
+ */
+static void
+user_success(
+    struct jail *j, const struct fkey *key, const char *login, size_t n)
+{
+	struct fkey uk = fkey_from_str(FKEY_USER, login, n);
+	struct failtab_entry *ue, *ae;
+	struct failtab_link *l;
+	char kb[FKEY_STRLEN], ab[FKEY_STRLEN];
+	double c;
+
+	if (j->uft == NULL)
+		return;
+	ue = failtab_find(j->uft, &uk);
+	l = ue != NULL ? failtab_link_find(j->uft, ue, key) : NULL;
+	if (l == NULL)
+		return;
+	c = l->count;
+	failtab_link_del(j->uft, l);
+	failtab_forget(j->uft, ue, c);
+	ae = failtab_find(j->ft, key);
+	if (ae != NULL)
+		failtab_forget(j->ft, ae, c);
+	wlog(WLOG_INFO, WLOG_FILTER,
+	    "[%s] Login %s succeeded from %s: its %.0f failure%s from there "
+	    "forgotten",
+	    j->name, key_text(&uk, kb), key_text(key, ab), c,
+	    c == 1 ? "" : "s");
+}
+
+/* True when the filter's failure is a successful login: fail2ban's
+ * <F-MLFGAINED> ("gained access"). */
+static bool
+is_success(const struct failure *fl)
+{
+	const struct fval *v = failure_get(fl, "mlfgained");
+
+	if (v == NULL)
+		return false;
+	if (v->type == FVAL_STR)
+		return v->u.s != NULL && v->u.s[0] != '\0';
+	if (v->type == FVAL_INT)
+		return v->u.i != 0;
+	return false;
+}
+
+/* ---- aggregate jails ---- */
+
+/* Hands a counted failure to the aggregate jails (wardend routes it). */
+static void
+feed_aggregates(struct jail *j, const struct found *f, double count)
+{
+	struct jail_failure jf = {0};
+
+	if (j->env->failed == NULL)
+		return;
+	jf.key = f->key;
+	jf.time = f->time;
+	jf.count = count;
+	jf.matches = (const char *const *)f->matches;
+	jf.nmatches = f->nmatches;
+	if (!found_login(f, &jf.user, &jf.user_len))
+		jf.user = NULL;
+	j->env->failed(j->env->failed_arg, j, &jf);
+}
+
 /* A failure that passed the ignore rules: "Found", count, maybe ban. */
 static void
 count_failure(struct jail *j, struct found *f)
@@ -1004,6 +1309,14 @@ count_failure(struct jail *j, struct found *f)
 	log_evictions(j);
 	if (e != NULL && e->retry >= j->maxretry)
 		ban_entry(j, e);
+	if (j->uft != NULL) {
+		const char *login;
+		size_t n;
+
+		if (found_login(f, &login, &n))
+			user_failure(j, &f->key, f->time, login, n, ff.count);
+	}
+	feed_aggregates(j, f, ff.count);
 	observe_failure(j, f, &ff);
 }
 
@@ -1224,14 +1537,26 @@ handle_result(struct jail *j, struct filter_result *rp, const char *line,
 			    FKEY_RAW, fl->id.text, strlen(fl->id.text));
 		{
 			struct found f;
+			const char *login;
+			size_t ln;
 
 			found_init(&f, j, fl, &k, t);
+			/* login tracking: a successful login is no failure
+			 * (without it, fail2ban's counting stays as is) */
+			if (j->uft != NULL && is_success(fl)) {
+				if (found_login(&f, &login, &ln))
+					user_success(j, &k, login, ln);
+				found_cleanup(&f);
+				continue;
+			}
 			check_failure(j, &f);
 		}
 	}
 	if (now >= j->next_svc) {
 		j->next_svc = now + SVC_INTERVAL;
 		failtab_cleanup(j->ft, now);
+		if (j->uft != NULL)
+			failtab_cleanup(j->uft, now);
 	}
 }
 
@@ -1601,6 +1926,71 @@ apply_options(struct jail *j, const struct conf_jail *cj)
 	    cj->ignorecache.max_time > 0 ? cj->ignorecache.max_time : 300;
 }
 
+/* backend = report: service and the jail's own allowlist (names are
+ * resolved now; unknown ones are warnings). */
+static void
+set_report(struct jail *j, const struct conf_jail *cj, struct diags *d)
+{
+	char err[256];
+
+	free(j->service);
+	j->service = cj->service ? xstrdup(cj->service) : NULL;
+	report_acl_cleanup(&j->racl);
+	j->racl_set = cj->reportusers != NULL || cj->reportgroups != NULL;
+	if (cj->reportusers != NULL &&
+	    report_acl_add_users(&j->racl, cj->reportusers, err, sizeof(err)) !=
+	        0)
+		diag_add(d, DIAG_WARNING, cj->file, cj->line,
+		    "[%s] reportusers: %s", cj->name, err);
+	if (cj->reportgroups != NULL &&
+	    report_acl_add_groups(
+	        &j->racl, cj->reportgroups, err, sizeof(err)) != 0)
+		diag_add(d, DIAG_WARNING, cj->file, cj->line,
+		    "[%s] reportgroups: %s", cj->name, err);
+}
+
+static size_t
+max_failures(const struct conf_jail *cj)
+{
+	return cj->maxfailures > 0 ? (size_t)cj->maxfailures
+	                           : JAIL_MAXFAILURES_DEFAULT;
+}
+
+/* Login tracking on (usermaxretry > 0) or off; the per-login table and
+ * its links are capped like the per-address table (maxfailures). */
+static void
+set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
+{
+	j->umaxretry = umaxretry > 0 ? umaxretry : 0;
+	if (j->umaxretry > 0 && j->uft == NULL) {
+		struct failtab_opts o = {0};
+
+		o.max_entries = maxf;
+		o.findtime = ufindtime(j);
+		o.max_links = maxf;
+		j->uft = failtab_new(&o);
+	} else if (j->umaxretry == 0 && j->uft != NULL) {
+		failtab_free(j->uft);
+		j->uft = NULL;
+	}
+	if (j->uft != NULL) {
+		failtab_set_findtime(j->uft, ufindtime(j));
+		failtab_set_max_entries(j->uft, maxf);
+	}
+	if (j->locks != NULL)
+		banlist_set_max(j->locks, maxf);
+}
+
+static void
+apply_user_options(struct jail *j, const struct conf_jail *cj)
+{
+	j->ufindtime_cfg = cj->userfindtime;
+	j->ubantime_cfg = cj->userbantime;
+	set_user_tracking(j, cj->usermaxretry, max_failures(cj));
+	strv_cleanup(&j->members);
+	strv_copy(&j->members, &cj->members);
+}
+
 static struct action_queue *
 build_actions(struct jail *j, const struct conf_jail *cj, size_t *n)
 {
@@ -1642,7 +2032,11 @@ jail_new(
 	j->inc_rndtime = -1;
 	j->evict_rate = (struct wlog_rate)WLOG_RATE_INIT(60);
 	j->nodate_rate = (struct wlog_rate)WLOG_RATE_INIT(86400);
+	j->ufull_rate = (struct wlog_rate)WLOG_RATE_INIT(60);
 	apply_options(j, cj);
+	set_report(j, cj, d);
+	j->locks = banlist_new(max_failures(cj));
+	apply_user_options(j, cj);
 	src_journal_params_init(&j->jp);
 	journalmatch_init(&j->jm);
 	if (cj->backend_name != NULL &&
@@ -1665,8 +2059,7 @@ jail_new(
 	if (j->filter == NULL)
 		goto fail;
 	filter_set_in_operation(j->filter, false);
-	fo.max_entries = cj->maxfailures > 0 ? (size_t)cj->maxfailures
-	                                     : JAIL_MAXFAILURES_DEFAULT;
+	fo.max_entries = max_failures(cj);
 	fo.findtime = j->findtime;
 	fo.maxmatches = j->maxmatches;
 	j->ft = failtab_new(&fo);
@@ -1931,6 +2324,8 @@ jail_start(struct jail *j)
 	char b1[64], b2[64];
 
 	const char *be = j->journal ? "systemd"
+	    : j->service            ? "report"
+	    : j->members.n > 0      ? "aggregate"
 	    : j->env->files         ? src_file_backend_name(j->env->files)
 	                            : "polling";
 
@@ -1962,11 +2357,33 @@ jail_start(struct jail *j)
 		free(srcs[i]);
 	}
 	free(srcs);
-	if (j->journal)
+	if (j->journal) {
 		journal_open(j);
-	else if (n == 0)
+	} else if (j->service != NULL) {
+		wlog(WLOG_INFO, WLOG_JAIL,
+		    "[%s] receives reports for service '%s'", j->name,
+		    j->service);
+	} else if (j->members.n > 0) {
+		struct sbuf b = SBUF_INIT;
+
+		for (size_t i = 0; i < j->members.n; i++)
+			sbuf_printf(&b, "%s%s", i ? ", " : "", j->members.v[i]);
+		wlog(WLOG_INFO, WLOG_JAIL,
+		    "[%s] counts the failures of the jails %s", j->name,
+		    sbuf_str(&b));
+		sbuf_cleanup(&b);
+	} else if (n == 0) {
 		wlog(WLOG_WARNING, WLOG_JAIL, "[%s] has no log file to watch",
 		    j->name);
+	}
+	if (j->umaxretry > 0) {
+		char b3[64], b4[64];
+
+		wlog(WLOG_INFO, WLOG_FILTER,
+		    "  userMaxRetry: %d, userFindtime: %s, userBanTime: %s",
+		    j->umaxretry, pynum(ufindtime(j), b3, sizeof(b3)),
+		    pynum(ubantime(j), b4, sizeof(b4)));
+	}
 	if (!have_actions(j))
 		wlog(WLOG_NOTICE, WLOG_JAIL,
 		    "[%s] has no action: bans are logged and recorded, no "
@@ -2019,6 +2436,8 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 		bantime_free(probe);
 	}
 	apply_options(j, cj);
+	set_report(j, cj, d);
+	apply_user_options(j, cj);
 	rebuild_bantime(
 	    j, j->inc_formula_text, j->inc_factor_text, err, sizeof(err));
 	filter_free(j->filter);
@@ -2028,9 +2447,7 @@ jail_reload(struct jail *j, const struct conf_jail *cj, struct diags *d)
 	j->fd = nfd;
 	failtab_set_findtime(j->ft, j->findtime);
 	failtab_set_maxmatches(j->ft, j->maxmatches);
-	failtab_set_max_entries(j->ft,
-	    cj->maxfailures > 0 ? (size_t)cj->maxfailures
-	                        : JAIL_MAXFAILURES_DEFAULT);
+	failtab_set_max_entries(j->ft, max_failures(cj));
 	j->aenv.jail_bantime = (long)j->bantime;
 	if (j->ig != NULL) {
 		ignore_free(j->ig);
@@ -2142,6 +2559,9 @@ jail_stop(struct jail *j, void (*done)(void *arg), void *arg)
 	j->sj = NULL;
 	if (j->timer_init)
 		uv_timer_stop(&j->unban_timer);
+	/* locks end with the jail, as its bans are lifted */
+	while (j->locks != NULL && banlist_size(j->locks) > 0)
+		unlock_user(j, banlist_pop_first(j->locks));
 	if (have_actions(j)) {
 		struct ban **v = xcalloc(banlist_size(j->bl) + 1, sizeof(*v));
 		struct tickets ts;
@@ -2207,6 +2627,11 @@ jail_free(struct jail *j)
 	filterdef_cleanup(&j->fd);
 	failtab_free(j->ft);
 	banlist_free(j->bl);
+	failtab_free(j->uft);
+	banlist_free(j->locks);
+	strv_cleanup(&j->members);
+	free(j->service);
+	report_acl_cleanup(&j->racl);
 	bantime_free(j->bt);
 	free(j->pend);
 	free(j->inc_formula_text);
@@ -2263,6 +2688,18 @@ action_errors(struct jail *j)
 	return sbuf_detach(&b);
 }
 
+/* The locked logins, in lock order. */
+static json_t *
+locked_list(struct jail *j)
+{
+	json_t *l = json_array();
+	char kb[FKEY_STRLEN];
+
+	for (struct ban *b = banlist_first(j->locks); b; b = banlist_next(b))
+		json_array_append_new(l, jstring(key_text(&b->key, kb)));
+	return l;
+}
+
 json_t *
 jail_status(struct jail *j, const char *flavor)
 {
@@ -2275,11 +2712,22 @@ jail_status(struct jail *j, const char *flavor)
 		    "Unsupported extended jail status flavor '%s'. Supported: "
 		    "['short', 'basic', 'cymru']",
 		    flavor);
-	filt = json_pack("[[s,I],[s,I],[s,o]]", "Currently failed",
-	    (json_int_t)failtab_size(j->ft), "Total failed",
-	    (json_int_t)failtab_total(j->ft),
-	    j->journal ? "Journal matches" : "File list",
-	    j->journal ? journal_matches(j) : file_list(j));
+	if (j->members.n > 0) {
+		/* an aggregate jail: its member jails instead of files */
+		json_t *m = json_array();
+
+		for (size_t i = 0; i < j->members.n; i++)
+			json_array_append_new(m, jstring(j->members.v[i]));
+		filt = json_pack("[[s,I],[s,I],[s,o]]", "Currently failed",
+		    (json_int_t)failtab_size(j->ft), "Total failed",
+		    (json_int_t)failtab_total(j->ft), "Member jails", m);
+	} else {
+		filt = json_pack("[[s,I],[s,I],[s,o]]", "Currently failed",
+		    (json_int_t)failtab_size(j->ft), "Total failed",
+		    (json_int_t)failtab_total(j->ft),
+		    j->journal ? "Journal matches" : "File list",
+		    j->journal ? journal_matches(j) : file_list(j));
+	}
 	acts = json_pack("[[s,I],[s,I]]", "Currently banned",
 	    (json_int_t)banlist_size(j->bl), "Total banned",
 	    (json_int_t)banlist_total(j->bl));
@@ -2297,6 +2745,17 @@ jail_status(struct jail *j, const char *flavor)
 		    acts, json_pack("[s,[s]]", "Banned Country list", "error"));
 		json_array_append_new(
 		    acts, json_pack("[s,[s]]", "Banned RIR list", "error"));
+	}
+	if (j->umaxretry > 0 || banlist_size(j->locks) > 0) {
+		/* Warden's rows, only for a jail that tracks logins: after
+		 * fail2ban's rows, so parsers of those keep working */
+		json_array_append_new(acts,
+		    json_pack("[s,I]", "Currently locked users",
+		        (json_int_t)banlist_size(j->locks)));
+		if (!shrt)
+			json_array_append_new(acts,
+			    json_pack(
+			        "[s,o]", "Locked user list", locked_list(j)));
 	}
 	{
 		/* Warden's row, only while an action has a kernel error:
@@ -2504,6 +2963,112 @@ jail_attempt(struct jail *j, const char *id, char *const *msgs, size_t n)
 	return 1;
 }
 
+/* ---- reports (backend = report) ---- */
+
+const char *
+jail_service(const struct jail *j)
+{
+	return j->service;
+}
+
+bool
+jail_report_allows(const struct jail *j, const struct report_peer *p)
+{
+	return !j->racl_set || report_acl_allows(&j->racl, p->uid, p->gid);
+}
+
+bool
+jail_report(struct jail *j, const struct report_msg *m,
+    const struct report_peer *p, double now)
+{
+	char line[REPORT_MAX_MSG + 64];
+	char *matches[1] = {line};
+	struct found f;
+	int n;
+
+	if (j->service == NULL || !j->started || j->stopping || j->idle)
+		return false;
+	j->reports++;
+	if (m->verb == REPORT_OK) {
+		struct fkey k = fkey_from_addr(&m->addr);
+
+		/* a successful login: forgets the (login, address) pair's
+		 * failures when the jail tracks logins */
+		j->reports_ok++;
+		if (m->has_user)
+			user_success(j, &k, m->user, m->user_len);
+		return true;
+	}
+	/* the match line: the report re-rendered, and who sent it */
+	n = report_format(m, line, sizeof(line));
+	if (n < 0)
+		return false;
+	snprintf(line + n, sizeof(line) - (size_t)n, " (uid %u pid %d)",
+	    (unsigned)p->uid, (int)p->pid);
+	memset(&f, 0, sizeof(f));
+	f.j = j;
+	f.key = fkey_from_addr(&m->addr);
+	f.time = now;
+	f.matches = matches;
+	f.nmatches = 1;
+	if (m->has_user) {
+		f.kv = xcalloc(1, sizeof(*f.kv));
+		f.kv[0].name = xstrdup("user");
+		f.kv[0].value = xmemdup(m->user, m->user_len + 1);
+		f.nkv = 1;
+	}
+	j->lines++;
+	check_failure(j, &f); /* ignore rules, "Found", count, ban */
+	if (now >= j->next_svc) {
+		j->next_svc = now + SVC_INTERVAL;
+		failtab_cleanup(j->ft, now);
+		if (j->uft != NULL)
+			failtab_cleanup(j->uft, now);
+	}
+	return true;
+}
+
+/* ---- aggregate jails ---- */
+
+bool
+jail_has_member(const struct jail *j, const char *member)
+{
+	return j->members.n > 0 && strv_find(&j->members, member) >= 0;
+}
+
+void
+jail_feed(struct jail *j, const char *from, const struct jail_failure *jf)
+{
+	struct found f;
+	double now;
+
+	(void)from;
+	if (j->members.n == 0 || !j->started || j->stopping || j->idle)
+		return;
+	memset(&f, 0, sizeof(f));
+	f.j = j;
+	f.key = jf->key;
+	f.time = jf->time;
+	f.matches = (char **)jf->matches;
+	f.nmatches = jf->nmatches;
+	f.count = jf->count;
+	if (jf->user != NULL) {
+		f.kv = xcalloc(1, sizeof(*f.kv));
+		f.kv[0].name = xstrdup("user");
+		f.kv[0].value = xstrndup(jf->user, jf->user_len);
+		f.nkv = 1;
+	}
+	j->lines++;
+	check_failure(j, &f);
+	now = jnow(j);
+	if (now >= j->next_svc) {
+		j->next_svc = now + SVC_INTERVAL;
+		failtab_cleanup(j->ft, now);
+		if (j->uft != NULL)
+			failtab_cleanup(j->uft, now);
+	}
+}
+
 /* ---- get / set ---- */
 
 static json_t *
@@ -2708,6 +3273,21 @@ jail_get(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		return jstring(j->usedns);
 	if (strcmp(what, "maxretry") == 0)
 		return json_integer(j->maxretry);
+	if (strcmp(what, "usermaxretry") == 0)
+		return json_integer(j->umaxretry);
+	if (strcmp(what, "userfindtime") == 0)
+		return jnum(ufindtime(j));
+	if (strcmp(what, "userbantime") == 0)
+		return jnum(ubantime(j));
+	if (strcmp(what, "lockedusers") == 0)
+		return locked_list(j);
+	if (strcmp(what, "jails") == 0) {
+		json_t *l = json_array();
+
+		for (size_t i = 0; i < j->members.n; i++)
+			json_array_append_new(l, jstring(j->members.v[i]));
+		return l;
+	}
 	if (strcmp(what, "maxmatches") == 0)
 		return json_integer(j->maxmatches);
 	if (strcmp(what, "maxlines") == 0)
@@ -3301,6 +3881,8 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		if (strcmp(what, "findtime") == 0) {
 			j->findtime = dv;
 			failtab_set_findtime(j->ft, dv);
+			if (j->uft != NULL)
+				failtab_set_findtime(j->uft, ufindtime(j));
 			wlog(WLOG_INFO, WLOG_FILTER, "  findtime: %s",
 			    pynum(dv, nb, sizeof(nb)));
 			return jnum(dv);
@@ -3319,6 +3901,46 @@ jail_set(struct jail *j, int argc, char **argv, const char **errtype, char *err,
 		rebuild_bantime(
 		    j, j->inc_formula_text, j->inc_factor_text, err, errlen);
 		return bantime_extra(j, what + 8);
+	}
+	if (strcmp(what, "unlockuser") == 0) {
+		struct fkey uk = fkey_from_str(FKEY_USER, val, strlen(val));
+		struct ban *lk = banlist_del(j->locks, &uk);
+
+		if (lk == NULL) {
+			*errtype = CTL_ERR_VALUE;
+			snprintf(err, errlen, "not locked: %s", val);
+			return NULL;
+		}
+		unlock_user(j, lk);
+		schedule_unban(j);
+		return locked_list(j);
+	}
+	if (strcmp(what, "usermaxretry") == 0) {
+		if (parse_int(val, &iv) != 0 || iv < 0 || iv > INT_MAX) {
+			*errtype = CTL_ERR_VALUE;
+			snprintf(err, errlen,
+			    "invalid literal for int() with base 10: '%s'",
+			    val);
+			return NULL;
+		}
+		set_user_tracking(j, (int)iv, failtab_max_entries(j->ft));
+		wlog(WLOG_INFO, WLOG_FILTER, "  userMaxRetry: %ld", iv);
+		return json_integer(iv);
+	}
+	if (strcmp(what, "userfindtime") == 0 ||
+	    strcmp(what, "userbantime") == 0) {
+		if (timeval_parse(val, &dv, NULL, err, errlen) != 0) {
+			*errtype = CTL_ERR_VALUE;
+			return NULL;
+		}
+		if (what[4] == 'f') {
+			j->ufindtime_cfg = dv;
+			if (j->uft != NULL)
+				failtab_set_findtime(j->uft, dv);
+		} else {
+			j->ubantime_cfg = dv;
+		}
+		return jnum(dv);
 	}
 	if (strcmp(what, "maxretry") == 0 || strcmp(what, "maxmatches") == 0) {
 		if (parse_int(val, &iv) != 0) {

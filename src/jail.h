@@ -15,6 +15,15 @@
  * assumes an IP except the ignore rules and DNS, which only apply to
  * addresses.
  *
+ * Issue 7: with usermaxretry a jail also counts failures per login (the
+ * captured <F-USER>) over every address and locks a login that fails
+ * too often: every address that failed for it within userfindtime is
+ * banned, and so is each further one at its first failure until the lock
+ * ends (userbantime). An aggregate jail (`jails = a, b`) has no source:
+ * its failures are those its member jails counted, handed over
+ * in-process through jail_env.failed and jail_feed(). A report jail
+ * (`backend = report`) is fed by the report socket (jail_report()).
+ *
  * Single-threaded, in the daemon's libuv loop. The wall clock comes from
  * env->now so that tests can drive it.
  */
@@ -38,6 +47,9 @@ struct src_file_set;
 struct ignore_env;
 struct resolve;
 struct jail;
+struct report_msg;
+struct report_peer;
+struct jail_failure;
 
 /* Failures kept per jail unless configured otherwise. */
 #define JAIL_MAXFAILURES_DEFAULT 100000
@@ -54,6 +66,22 @@ struct jail_env {
 	double (*now)(void);        /* wall clock, epoch s */
 	bool ipv6;                  /* allowipv6 */
 	bool no_actions;            /* --no-firewall: build no action */
+	/* A failure jail j counted (after its ignore rules), for the
+	 * aggregate jails that list j; may be NULL. Called from inside
+	 * the jail's processing: it must not free or stop j. */
+	void (*failed)(void *arg, struct jail *j, const struct jail_failure *f);
+	void *failed_arg;
+};
+
+/* A counted failure as an aggregate jail receives it (borrowed). */
+struct jail_failure {
+	struct fkey key;
+	double time;  /* epoch s */
+	double count; /* retry added (1 for a log line) */
+	const char *const *matches;
+	size_t nmatches;
+	const char *user; /* the login (<F-USER>), or NULL */
+	size_t user_len;
 };
 
 /*
@@ -172,6 +200,48 @@ typedef void (*jail_call_cb)(
     void *arg, json_t *result, const char *errtype, const char *message);
 int jail_action_call(
     struct jail *j, int argc, char **argv, jail_call_cb cb, void *arg);
+
+/* --- reports (backend = report, report.h) ----------------------------- */
+
+/* The service a report jail receives ("imap"), or NULL. */
+const char *jail_service(const struct jail *j);
+
+/* True unless the jail has its own reportusers/reportgroups and p is in
+ * neither. */
+bool jail_report_allows(const struct jail *j, const struct report_peer *p);
+
+/*
+ * One report for this jail's service, read at now (wall clock). "fail"
+ * counts exactly like a failure found in a log: ignore rules, "Found
+ * ADDR", failure table, ban at maxretry, login tracking; the login is
+ * the captured "user" group (<F-USER>) and the match line is the report
+ * re-rendered with the sender ("fail imap 192.0.2.7 user=alice (uid 8
+ * pid 1234)"). "ok" with a login is a successful login: it forgets that
+ * (login, address) pair's failures when the jail tracks logins
+ * (usermaxretry), and is only counted otherwise. Returns false when the
+ * jail does not take reports now (not a report jail, not started,
+ * stopping, idle).
+ */
+bool jail_report(struct jail *j, const struct report_msg *m,
+    const struct report_peer *p, double now);
+
+/* --- aggregate jails (jails = ...) -------------------------------------- */
+
+/* True when j is an aggregate jail that counts member's failures. */
+bool jail_has_member(const struct jail *j, const char *member);
+
+/*
+ * One failure counted by member jail `from` (its name, for the log),
+ * counted again by the aggregate jail j: j's ignore rules, "Found",
+ * maxretry, login tracking, ban, j's actions. Nothing when j is not
+ * running.
+ */
+void jail_feed(struct jail *j, const char *from, const struct jail_failure *f);
+
+/* --- login tracking (usermaxretry) -------------------------------------- */
+
+/* Locked logins now. */
+size_t jail_locked_now(const struct jail *j);
 
 /* Counters, for tests and status. */
 size_t jail_failed_now(const struct jail *j);

@@ -663,6 +663,7 @@ static const char *const dyn_names[] = {
     "jail.banned_total",
     "jail.found",
     "jail.found_total",
+    "user",
 };
 enum { NDYN = sizeof(dyn_names) / sizeof(dyn_names[0]) };
 
@@ -779,6 +780,9 @@ fdata_repr(const struct action_ticket *t, struct sbuf *out)
 	sbuf_addch(out, '}');
 }
 
+static int fdata_value(
+    const struct action_ticket *t, const char *key, struct sbuf *out);
+
 /*
  * The value of dynamic tag k (dyn_names index) appended to out. Returns 0,
  * or -1 when the tag has no value here (it then stays as written).
@@ -866,6 +870,10 @@ dyn_value(struct tags_dyn *d, int k, struct sbuf *out)
 			empty.time = d->now;
 			tags_ticket_repr(&empty, d->ticket_class, out);
 		}
+		break;
+	case 21: /* user (actionuserlock/unlock) */
+		if (fdata_value(t, "user", out) < 0)
+			rc = -1;
 		break;
 	default: /* jail.* */
 		if (d->info == NULL ||
@@ -994,6 +1002,8 @@ tags_replace_dynamic(const char *cmd, struct tags_dyn *d, struct tags_cmd *out)
 		const char *v;
 
 		if (d->family_only && k != 1)
+			k = -1;
+		if (k == 21 && !d->user_tag)
 			k = -1;
 
 		sbuf_add(&p1, cmd + pos, ts - pos);

@@ -147,6 +147,7 @@ enum tags_dyn_bit {
 	TAGS_JAIL_BANNED_TOTAL = 1u << 18,
 	TAGS_JAIL_FOUND = 1u << 19,
 	TAGS_JAIL_FOUND_TOTAL = 1u << 20,
+	TAGS_USER = 1u << 21, /* <user>, with tags_dyn.user_tag only */
 };
 
 /*
@@ -176,6 +177,10 @@ struct tags_dyn {
 	void *info_ctx;
 	const char *ticket_class; /* <raw-ticket> class name; NULL =
 	                             "BanTicket" */
+	bool user_tag;            /* Warden's actionuserlock/unlock: <user>
+	                             is the ticket's "user" group, escaped
+	                             like every value (elsewhere <user>
+	                             stays as written, as in fail2ban) */
 	bool family_only;         /* fail2ban's replaceDynamicTags(cmd,
 	                             {'family': f}) in _getOperation: only
 	                             <family> and the host tags; every

@@ -35,6 +35,7 @@
 #include "ini.h"
 #include "jail.h"
 #include "log.h"
+#include "report.h"
 #include "resolve.h"
 #include "src_file.h"
 #include "strv.h"
@@ -402,7 +403,9 @@ make_parent_dir(const char *path, mode_t mode)
 
 	if (slash != NULL && slash != dir) {
 		*slash = '\0';
-		if (mkdir(dir, mode) != 0 && errno != EEXIST)
+		if (mkdir(dir, mode) == 0)
+			(void)chmod(dir, mode); /* the umask is 077 */
+		else if (errno != EEXIST)
 			wlog(WLOG_WARNING, WLOG_SERVER, "Cannot create %s: %s",
 			    dir, strerror(errno));
 	}
@@ -504,6 +507,23 @@ warden_find_jail(struct warden *w, const char *name)
 /* ---- jails ---- */
 
 static struct jail_env g_env; /* filled once in main; jails borrow it */
+
+/*
+ * A failure jail j counted: every running aggregate jail that lists j
+ * counts it too, in-process (fail2ban's recidive needs a round trip
+ * through its own log). An aggregate is never a member (conf.h), so this
+ * does not recurse.
+ */
+static void
+on_failed(void *arg, struct jail *j, const struct jail_failure *f)
+{
+	struct warden *w = arg;
+	const char *name = jail_name(j);
+
+	for (size_t i = 0; i < w->njails; i++)
+		if (w->jails[i] != j && jail_has_member(w->jails[i], name))
+			jail_feed(w->jails[i], name, f);
+}
 
 static void
 jails_append(struct warden *w, struct jail *j)
@@ -649,6 +669,8 @@ stop_jail(struct warden *w, struct jail *j, const char *restart_name)
 
 /* ---- reload ---- */
 
+static void setup_report(struct warden *w);
+
 int
 warden_reload(struct warden *w, const char *name, bool restart, bool unban,
     bool if_exists, char *err, size_t errlen)
@@ -772,6 +794,7 @@ warden_reload(struct warden *w, const char *name, bool restart, bool unban,
 	}
 	strv_cleanup(&restarting);
 	log_broken(w->conf);
+	setup_report(w);
 	conf_free(old);
 	wlog(WLOG_INFO, WLOG_SERVER, "Reload finished.");
 	rc = 0;
@@ -801,6 +824,8 @@ final_close(uv_timer_t *t)
 	uv_close((uv_handle_t *)t, close_cb_noop);
 	ctl_server_free(w->ctl);
 	w->ctl = NULL;
+	report_server_free(w->report);
+	w->report = NULL;
 	src_file_free(w->files);
 	w->files = NULL;
 	uv_close((uv_handle_t *)&w->tick, close_cb_noop);
@@ -1115,6 +1140,112 @@ start_ctl(struct warden *w)
 	return 0;
 }
 
+/* ---- the report socket (backend = report) ---- */
+
+/* Hands a report to every running jail of its service that admits the
+ * sender; true when one took it. */
+static bool
+on_report(void *arg, const struct report_msg *m, const struct report_peer *p,
+    double now)
+{
+	struct warden *w = arg;
+	bool taken = false;
+
+	if (w->stopping)
+		return false;
+	for (size_t i = 0; i < w->njails; i++) {
+		struct jail *j = w->jails[i];
+		const char *svc = jail_service(j);
+
+		if (svc != NULL && strcmp(svc, m->service) == 0 &&
+		    jail_report_allows(j, p) && jail_report(j, m, p, now))
+			taken = true;
+	}
+	return taken;
+}
+
+/* The first entry of a list ("mail, 4243" -> "mail"), new, or NULL. */
+static char *
+first_of(const char *list)
+{
+	size_t n;
+
+	if (list == NULL)
+		return NULL;
+	list += strspn(list, " \t\r\n,");
+	n = strcspn(list, " \t\r\n,");
+	return n > 0 ? xstrndup(list, n) : NULL;
+}
+
+/*
+ * The report socket exists while a report jail is configured: created at
+ * start, reconfigured on reload (allowlist; a new path makes a new
+ * socket), freed when no jail needs it. Errors are logged; the jails run
+ * regardless.
+ */
+static void
+setup_report(struct warden *w)
+{
+	const struct conf_server *s = &w->conf->server;
+	struct report_opts o = {0};
+	struct report_acl acl = REPORT_ACL_INIT;
+	char err[512], *grp = NULL;
+	bool need = false;
+
+	for (size_t i = 0; i < w->conf->njails; i++)
+		if (w->conf->jails[i].service != NULL)
+			need = true;
+	if (need && s->reportsocket == NULL)
+		wlog(WLOG_WARNING, WLOG_SERVER,
+		    "reportsocket = None: the report jails receive nothing");
+	if (!need || s->reportsocket == NULL) {
+		report_server_free(w->report);
+		w->report = NULL;
+		return;
+	}
+	if (s->reportusers != NULL &&
+	    report_acl_add_users(&acl, s->reportusers, err, sizeof(err)) != 0)
+		wlog(WLOG_WARNING, WLOG_SERVER, "reportusers: %s", err);
+	if (s->reportgroups != NULL &&
+	    report_acl_add_groups(&acl, s->reportgroups, err, sizeof(err)) != 0)
+		wlog(WLOG_WARNING, WLOG_SERVER, "reportgroups: %s", err);
+	o.sender_rate = s->reportrate;
+	o.sender_burst = s->reportburst;
+	o.global_rate = s->reporttotalrate;
+	o.global_burst = s->reporttotalburst;
+	if (w->report != NULL &&
+	    strcmp(report_server_path(w->report), s->reportsocket) == 0) {
+		report_server_configure(w->report, &acl, &o);
+		goto out;
+	}
+	report_server_free(w->report);
+	w->report = NULL;
+	grp = s->reportsocketgroup ? xstrdup(s->reportsocketgroup)
+	                           : first_of(s->reportgroups);
+	if (grp != NULL) {
+		if (ctl_server_gid(grp, &o.group) == 0)
+			o.has_group = true;
+		else
+			wlog(WLOG_WARNING, WLOG_SERVER,
+			    "Group '%s' for the report socket does not exist",
+			    grp);
+	}
+	o.path = s->reportsocket;
+	o.force = w->opts.force;
+	o.acl = &acl;
+	o.now = warden_now;
+	if (report_server_new(
+	        w->loop, &o, on_report, w, &w->report, err, sizeof(err)) != 0)
+		wlog(WLOG_ERROR, WLOG_SERVER,
+		    "Could not start the report socket: %s", err);
+	else
+		wlog(WLOG_INFO, WLOG_SERVER, "Report socket %s ready",
+		    s->reportsocket);
+out:
+	free(grp);
+	report_acl_cleanup(&acl);
+}
+
 static void
 close_walk(uv_handle_t *h, void *arg)
 {
@@ -1193,6 +1324,7 @@ main(int argc, char **argv)
 		rc = 255;
 		goto fail;
 	}
+	setup_report(w);
 	{
 		struct src_file_opts fo = {0};
 
@@ -1206,6 +1338,8 @@ main(int argc, char **argv)
 	g_env.dns = resolve_new(w->loop, warden_now);
 	g_env.ipv6 = true;
 	g_env.no_actions = w->opts.no_firewall;
+	g_env.failed = on_failed;
+	g_env.failed_arg = w;
 	if (g_env.host != NULL)
 		ignore_env_refresh(g_env.host, NULL, NULL);
 
@@ -1260,6 +1394,7 @@ main(int argc, char **argv)
 fail:
 	ready_report(readyfd, false);
 	ctl_server_free(w->ctl);
+	report_server_free(w->report);
 	db_close(w->db);
 	if (w->loop != NULL) {
 		uv_walk(w->loop, close_walk, NULL);

@@ -27,6 +27,7 @@ struct ctl_reply;
 struct ctl_server;
 struct db;
 struct jail;
+struct report_server;
 struct src_file_set;
 
 /* Logger names, fail2ban's (its recidive filter matches them). */
@@ -75,6 +76,7 @@ struct warden {
 	struct db *db;              /* NULL: no database */
 	struct src_file_set *files; /* every file jail's sources */
 	struct ctl_server *ctl;
+	struct report_server *report; /* NULL: no report jail */
 
 	/* Jails in start order (fail2ban's order); owned. */
 	struct jail **jails;
