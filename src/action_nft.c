@@ -346,6 +346,7 @@ load_conf(struct nftact *na, const struct conf_action *c, struct nft_spec *spec,
 		struct prop_ctx kc = {na, SBUF_INIT};
 		const char *v = get_prop(&kc, "killconns");
 
+		/* the built-in warden-nft sets it true (nft_builtin.c) */
 		na->killconns = v != NULL &&
 		    (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
 		        strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
@@ -879,6 +880,15 @@ kill_conns(struct nftact *na, const struct action_ticket *t, size_t n,
 		    "[%s] nftables: killconns ended %ld connection(s) of "
 		    "banned addresses",
 		    jail_name(na), r);
+	else if (r < 0 && wlog_rate_allow(&na->rate, now_wall(na), NULL))
+		wlog(WLOG_WARNING, LOGGER, "[%s] nftables: killconns: %s",
+		    jail_name(na), err);
+	r = k > 0 ? nft_kill_conntrack(v, k, &na->spec, err, sizeof(err)) : 0;
+	if (r > 0)
+		wlog(WLOG_INFO, LOGGER,
+		    "[%s] nftables: killconns deleted %ld conntrack "
+		    "entr%s of banned addresses",
+		    jail_name(na), r, r == 1 ? "y" : "ies");
 	else if (r < 0 && wlog_rate_allow(&na->rate, now_wall(na), NULL))
 		wlog(WLOG_WARNING, LOGGER, "[%s] nftables: killconns: %s",
 		    jail_name(na), err);

@@ -46,8 +46,9 @@
 	"# reject with icmpx|icmp|icmpv6 type REASON\n"                        \
 	"blocktype = reject\n"                                                 \
 	"# true: a ban also ends the address's open TCP connections to\n"      \
-	"# the jail's ports (as ss -K does)\n"                                 \
-	"killconns = false\n"                                                  \
+	"# the jail's ports (as ss -K does) and deletes the conntrack\n"       \
+	"# entries of its flows (forwarded, NATed); false: bans only\n"        \
+	"killconns = true\n"                                                   \
 	"# seconds between checks that the table is still there (0: off)\n"    \
 	"checkinterval = 10\n"                                                 \
 	"# seconds to wait for the bans restored at start before the\n"        \

@@ -1,11 +1,15 @@
 /*
  * killconns (see nft_kill.h): one sock_diag dump of the TCP sockets per
  * family, matched against the batch's banned addresses, then one
- * SOCK_DESTROY request per matching socket, all sent in one go.
+ * SOCK_DESTROY request per matching socket, all sent in one go; and one
+ * ctnetlink dump of the conntrack table, then one delete per flow that
+ * the banned addresses opened to the jail's ports.
  */
 #include <arpa/inet.h>
 
 #include <linux/inet_diag.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_conntrack.h>
 #include <linux/sock_diag.h>
 
 #include <errno.h>
@@ -272,4 +276,248 @@ out:
 	free(single);
 	free(nets);
 	return killed;
+}
+
+/* ---------------------------------------------------------------------
+ * Conntrack: flows a banned address opened (forwarded, NATed, or local
+ * UDP/TCP state), deleted through ctnetlink with libmnl (no
+ * libnetfilter_conntrack: a dump and a delete need a few attributes).
+ */
+
+struct ct_flow {
+	uint8_t family;
+	uint16_t zone; /* host order; 0 when none */
+	bool has_zone;
+	uint32_t id; /* network order as the kernel sends it */
+	bool has_id;
+	char orig[128]; /* the CTA_TUPLE_ORIG attribute as received */
+	size_t orig_len;
+};
+
+struct ct_ctx {
+	struct kill_ctx *k;
+	struct ct_flow *v;
+	size_t n, cap;
+};
+
+static bool
+proto_ok(const struct nft_spec *sp, uint8_t proto)
+{
+	if (sp->nprotos == 0)
+		return proto == IPPROTO_TCP || proto == IPPROTO_UDP ||
+		    proto == IPPROTO_SCTP;
+	for (size_t i = 0; i < sp->nprotos; i++)
+		if (sp->protos[i] == proto)
+			return true;
+	return false;
+}
+
+/* Fills tb (CTA_X_MAX + 1 slots) with the nested attributes of a. */
+struct nest_tb {
+	const struct nlattr **tb;
+	unsigned max;
+};
+
+static int
+nest_cb(const struct nlattr *a, void *data)
+{
+	struct nest_tb *t = data;
+	unsigned type = mnl_attr_get_type(a);
+
+	if (type <= t->max)
+		t->tb[type] = a;
+	return MNL_CB_OK;
+}
+
+static void
+parse_nest(const struct nlattr *a, const struct nlattr **tb, unsigned max)
+{
+	struct nest_tb t = {tb, max};
+
+	memset(tb, 0, (max + 1) * sizeof(*tb));
+	if (a != NULL)
+		(void)mnl_attr_parse_nested(a, nest_cb, &t);
+}
+
+static int
+ct_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct ct_ctx *c = data;
+	const struct nlattr *tb[CTA_MAX + 1], *tt[CTA_TUPLE_MAX + 1];
+	const struct nlattr *ti[CTA_IP_MAX + 1], *tp[CTA_PROTO_MAX + 1];
+	const struct nfgenmsg *g = mnl_nlmsg_get_payload(nlh);
+	struct nest_tb t = {tb, CTA_MAX};
+	struct addr src;
+	uint8_t proto;
+	uint16_t dport;
+
+	if ((nlh->nlmsg_type >> 8) != NFNL_SUBSYS_CTNETLINK ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*g))
+		return MNL_CB_OK;
+	memset(tb, 0, sizeof(tb));
+	if (mnl_attr_parse(nlh, sizeof(*g), nest_cb, &t) < 0 ||
+	    tb[CTA_TUPLE_ORIG] == NULL)
+		return MNL_CB_OK;
+	parse_nest(tb[CTA_TUPLE_ORIG], tt, CTA_TUPLE_MAX);
+	parse_nest(tt[CTA_TUPLE_IP], ti, CTA_IP_MAX);
+	parse_nest(tt[CTA_TUPLE_PROTO], tp, CTA_PROTO_MAX);
+	if (tp[CTA_PROTO_NUM] == NULL || tp[CTA_PROTO_DST_PORT] == NULL)
+		return MNL_CB_OK;
+	proto = mnl_attr_get_u8(tp[CTA_PROTO_NUM]);
+	dport = ntohs(mnl_attr_get_u16(tp[CTA_PROTO_DST_PORT]));
+	if (!proto_ok(c->k->sp, proto) || !port_ok(c->k->sp, dport))
+		return MNL_CB_OK;
+	memset(&src, 0, sizeof(src));
+	if (ti[CTA_IP_V4_SRC] != NULL &&
+	    mnl_attr_get_payload_len(ti[CTA_IP_V4_SRC]) == 4) {
+		src.family = AF_INET;
+		src.prefix = 32;
+		memcpy(src.b, mnl_attr_get_payload(ti[CTA_IP_V4_SRC]), 4);
+	} else if (ti[CTA_IP_V6_SRC] != NULL &&
+	    mnl_attr_get_payload_len(ti[CTA_IP_V6_SRC]) == 16) {
+		src.family = AF_INET6;
+		src.prefix = 128;
+		memcpy(src.b, mnl_attr_get_payload(ti[CTA_IP_V6_SRC]), 16);
+	} else {
+		return MNL_CB_OK;
+	}
+	if (!banned(c->k, &src) ||
+	    tb[CTA_TUPLE_ORIG]->nla_len > sizeof(c->v[0].orig))
+		return MNL_CB_OK;
+	xgrow(&c->v, &c->cap, c->n + 1, sizeof(*c->v));
+	memset(&c->v[c->n], 0, sizeof(c->v[0]));
+	c->v[c->n].family = g->nfgen_family;
+	c->v[c->n].orig_len = tb[CTA_TUPLE_ORIG]->nla_len;
+	memcpy(c->v[c->n].orig, tb[CTA_TUPLE_ORIG], c->v[c->n].orig_len);
+	if (tb[CTA_ID] != NULL) {
+		c->v[c->n].has_id = true;
+		c->v[c->n].id = mnl_attr_get_u32(tb[CTA_ID]);
+	}
+	if (tb[CTA_ZONE] != NULL) {
+		c->v[c->n].has_zone = true;
+		c->v[c->n].zone = ntohs(mnl_attr_get_u16(tb[CTA_ZONE]));
+	}
+	c->n++;
+	return MNL_CB_OK;
+}
+
+static struct nlmsghdr *
+ct_header(
+    char *buf, uint16_t type, uint16_t flags, uint32_t seq, uint8_t family)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct nfgenmsg *g;
+
+	nlh->nlmsg_type = (NFNL_SUBSYS_CTNETLINK << 8) | type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = seq;
+	g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
+	g->nfgen_family = family;
+	g->version = NFNETLINK_V0;
+	g->res_id = 0;
+	return nlh;
+}
+
+long
+nft_kill_conntrack(const struct addr *addrs, size_t n,
+    const struct nft_spec *sp, char *err, size_t errlen)
+{
+	struct kill_ctx k;
+	struct ct_ctx c;
+	struct addr *single = xcalloc(n ? n : 1, sizeof(*single));
+	struct addr *nets = xcalloc(n ? n : 1, sizeof(*nets));
+	struct mnl_socket *nl = NULL;
+	struct timeval tv = {5, 0};
+	uint32_t seq = 1;
+	long deleted = 0;
+	int rc, fail = 0;
+
+	memset(&k, 0, sizeof(k));
+	memset(&c, 0, sizeof(c));
+	for (size_t i = 0; i < n; i++) {
+		struct addr a = addrs[i];
+
+		if (a.prefix < (a.family == AF_INET6 ? 128 : 32)) {
+			nets[k.nnets++] = a;
+		} else {
+			a.prefix = a.family == AF_INET6 ? 128 : 32;
+			single[k.nsingle++] = a;
+		}
+	}
+	if (n == 0)
+		goto out;
+	qsort(single, k.nsingle, sizeof(*single), addr_cmp);
+	k.single = single;
+	k.nets = nets;
+	k.sp = sp;
+	c.k = &k;
+	nl = mnl_socket_open2(NETLINK_NETFILTER, SOCK_CLOEXEC);
+	if (nl == NULL || mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		snprintf(err, errlen, "ctnetlink socket: %s", strerror(errno));
+		deleted = -1;
+		goto out;
+	}
+	(void)setsockopt(
+	    mnl_socket_get_fd(nl), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (int f = 0; f < 2; f++) {
+		char buf[256];
+		struct nlmsghdr *nlh = ct_header(buf, IPCTNL_MSG_CT_GET,
+		    NLM_F_DUMP, seq, f == 0 ? AF_INET : AF_INET6);
+
+		rc = talk(
+		    nl, buf, nlh->nlmsg_len, seq, seq, ct_cb, &c, NULL, NULL);
+		seq++;
+		if (rc == -ENOENT || rc == -EOPNOTSUPP ||
+		    rc == -EPROTONOSUPPORT || rc == -EAFNOSUPPORT)
+			goto out; /* no conntrack in this kernel or netns */
+		if (rc < 0) {
+			snprintf(
+			    err, errlen, "conntrack dump: %s", strerror(-rc));
+			deleted = -1;
+			goto out;
+		}
+	}
+	for (size_t i = 0; i < c.n;) {
+		size_t cap = 64 * 1024, len = 0;
+		char *buf = xmalloc(cap);
+		uint32_t first = seq;
+
+		for (; i < c.n && len + 512 < cap; i++) {
+			struct nlmsghdr *nlh =
+			    ct_header(buf + len, IPCTNL_MSG_CT_DELETE,
+			        NLM_F_ACK, seq++, c.v[i].family);
+			size_t al = MNL_ALIGN(c.v[i].orig_len);
+
+			memcpy(mnl_nlmsg_get_payload_tail(nlh), c.v[i].orig,
+			    c.v[i].orig_len);
+			memset((char *)mnl_nlmsg_get_payload_tail(nlh) +
+			        c.v[i].orig_len,
+			    0, al - c.v[i].orig_len);
+			nlh->nlmsg_len += (uint32_t)al;
+			if (c.v[i].has_id)
+				mnl_attr_put_u32(nlh, CTA_ID, c.v[i].id);
+			if (c.v[i].has_zone)
+				mnl_attr_put_u16(
+				    nlh, CTA_ZONE, htons(c.v[i].zone));
+			len += nlh->nlmsg_len;
+		}
+		rc = talk(
+		    nl, buf, len, first, seq - 1, NULL, NULL, &deleted, &fail);
+		free(buf);
+		if (rc == 0 && fail != 0 && deleted == 0)
+			rc = fail;
+		if (rc < 0) {
+			snprintf(
+			    err, errlen, "conntrack delete: %s", strerror(-rc));
+			deleted = -1;
+			goto out;
+		}
+	}
+out:
+	if (nl != NULL)
+		mnl_socket_close(nl);
+	free(c.v);
+	free(single);
+	free(nets);
+	return deleted;
 }

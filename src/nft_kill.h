@@ -5,9 +5,12 @@
  * `ss -K` uses: a sock_diag dump, then SOCK_DESTROY for each match; the
  * kernel sends the peer a reset). Needs CONFIG_INET_DIAG_DESTROY.
  *
- * Only local sockets are ended. Conntrack entries of forwarded or NATed
- * flows are not touched yet (the ban's rules drop their packets anyway,
- * as the rules do not look at the connection state).
+ * Conntrack entries the banned addresses opened to the jail's ports are
+ * deleted too (nft_kill_conntrack): flows forwarded or NATed through
+ * this host have no local socket, and an established flow that a
+ * flowtable offloads, or that another chain accepts by its state, would
+ * otherwise go on; without its entry the next packet is a new flow and
+ * meets the ban. Both through plain netlink with libmnl.
  */
 #ifndef WARDEN_NFT_KILL_H
 #define WARDEN_NFT_KILL_H
@@ -27,6 +30,17 @@ struct nft_spec;
  * the TCP sockets.
  */
 long nft_kill_conns(const struct addr *addrs, size_t n,
+    const struct nft_spec *sp, char *err, size_t errlen);
+
+/*
+ * Deletes every conntrack entry (IPv4 and IPv6, any zone) whose original
+ * direction comes from one of addrs (addresses or networks) to one of
+ * sp's ports (any with allports) over one of sp's protocols (TCP, UDP or
+ * SCTP when sp names none). Returns the number of entries deleted (0
+ * when the kernel or network namespace has no conntrack), or -1 with the
+ * reason in err. Blocks for one dump of the table.
+ */
+long nft_kill_conntrack(const struct addr *addrs, size_t n,
     const struct nft_spec *sp, char *err, size_t errlen);
 
 #endif
