@@ -28,6 +28,8 @@
 #include "sbuf.h"
 #include "strv.h"
 #include "xmalloc.h"
+#include "journalmatch.h"
+#include "regex_journal.h"
 
 #define DEFAULT_PRINT_MAX 20
 
@@ -96,7 +98,24 @@ struct run {
 	struct strv dns_names;
 	struct strv dns_addrs; /* " a  b " per name */
 	struct strv dns_keep;  /* id texts of expanded failures */
+	const struct src_journal_entry *entry; /* journal entry being fed */
+	size_t nentries;                       /* journal entries fed */
 };
+
+static void test_line(
+    struct run *r, const char *line, size_t len, size_t lineno);
+
+static void
+rj_feed(void *arg, const struct src_journal_entry *e)
+{
+	struct run *r = arg;
+	char *joined = xasprintf("%s%s", e->date, e->line);
+
+	r->entry = e;
+	test_line(r, joined, strlen(joined), ++r->nentries);
+	r->entry = NULL;
+	free(joined);
+}
 
 /* ---- small output helpers ---- */
 
@@ -930,7 +949,9 @@ read_failregex(
 	}
 	if (file) {
 		char *spec;
-		const char *vars[] = {"backend", "auto", NULL};
+		const char *vars[] = {"backend",
+		    regex_journal_is_spec(o->args.v[0]) ? "systemd" : "auto",
+		    NULL};
 		const char *dot;
 		bool std = strcmp(basedir, o->config) == 0 ||
 		    strcmp(base_name(basedir), "filter.d") == 0 ||
@@ -1439,7 +1460,10 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 	if (multi && !o->out)
 		snapshot_buffer(f, &org, &norg);
 	full = norg >= (size_t)filter_maxlines(f);
-	if (o->journal_lines) {
+	if (r->entry) {
+		filter_process_entry(f, r->entry->date, r->entry->line,
+		    r->entry->len, r->entry->time, r->now, &res);
+	} else if (o->journal_lines) {
 		char iso[32];
 		time_t t = (time_t)r->now;
 		struct tm tm;
@@ -1978,10 +2002,42 @@ cmd_regex(int argc, char **argv)
 		t0 = wall_now();
 		feed_fd(&r, fd);
 		close(fd);
-	} else if (strncmp(log, "systemd-journal", 15) == 0) {
-		printf("ERROR: systemd-journal is not supported yet by warden "
-		       "regex (it comes with the journal backend)\n");
-		goto done;
+	} else if (regex_journal_is_spec(log)) {
+		struct journalmatch jm = JOURNALMATCH_INIT;
+		struct regex_journal_opts ro = {0};
+		const char *ml = o.journalmatch ? o.journalmatch
+		    : r.fd.journalmatch.n
+		    ? r.fd.journalmatch.v[r.fd.journalmatch.n - 1]
+		    : NULL;
+
+		if (ml && journalmatch_add_line(&jm, ml, NULL, 0, &d) != 0) {
+			diags_print(&d, stdout);
+			goto done;
+		}
+		if (!o.out && !o.json) {
+			printf("Use         systemd journal\n");
+			printf("Use         encoding : %s\n", o.encoding);
+			if (ml) {
+				struct sbuf b = SBUF_INIT;
+
+				journalmatch_format(&jm, &b);
+				printf("Use    journal match : %s\n",
+				    sbuf_str(&b));
+				sbuf_cleanup(&b);
+			}
+			printf("\n");
+		}
+		t0 = wall_now();
+		ro.spec = log;
+		ro.match = &jm;
+		ro.entry = rj_feed;
+		ro.arg = &r;
+		if (regex_journal_read(&ro, &d) < 0) {
+			diags_print(&d, stdout);
+			journalmatch_cleanup(&jm);
+			goto done;
+		}
+		journalmatch_cleanup(&jm);
 	} else {
 		bool multi_in = filter_maxlines(r.f) > 1 || strchr(log, '\n');
 		size_t lineno = 0;
