@@ -4,7 +4,9 @@
  * manual bans of addresses and raw ids, prolongation, bantime.increment
  * and "known bad IPs fail faster" from the database's history, the
  * control-command results; and the built-in sshd filter of
- * src/default_conf.c against OpenSSH 9.x lines.
+ * src/default_conf.c against OpenSSH 9.x lines. Issue 7: the failure
+ * table's links, login tracking (locks, successes) through a report
+ * jail, and an aggregate jail fed by jail_feed().
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,8 +19,10 @@
 
 #include "conf.h"
 #include "db.h"
+#include "failtab.h"
 #include "filter.h"
 #include "jail.h"
+#include "report.h"
 #include "log.h"
 #include "tap.h"
 #include "wardend.h"
@@ -536,6 +540,182 @@ test_daemon_conf(void)
 	}
 }
 
+/* ---- issue 7 ---- */
+
+static void
+test_links(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft;
+	struct failtab_failure f = {0};
+	struct failtab_entry *e, *e2;
+	struct addr a1, a2, a3;
+	struct fkey k1, k2, k3;
+
+	addr_parse("192.0.2.1", 9, &a1);
+	addr_parse("192.0.2.2", 9, &a2);
+	addr_parse("192.0.2.3", 9, &a3);
+	k1 = fkey_from_addr(&a1);
+	k2 = fkey_from_addr(&a2);
+	k3 = fkey_from_addr(&a3);
+	o.findtime = 600;
+	o.max_links = 2;
+	ft = failtab_new(&o);
+	f.key = fkey_from_str(FKEY_USER, "alice", 5);
+	f.time = 100;
+	f.count = 1;
+	e = failtab_add(ft, &f, NULL);
+	failtab_link_add(ft, e, &k1, 100, 1);
+	failtab_link_add(ft, e, &k1, 101, 1);
+	ok(e->nlinks == 1 && failtab_link_find(ft, e, &k1)->count == 2 &&
+	        failtab_link_find(ft, e, &k1)->time == 101,
+	    "links: a pair's second failure adds to its link");
+	f.key = fkey_from_str(FKEY_USER, "bob", 3);
+	failtab_add(ft, &f, NULL);
+	e2 = failtab_add(ft, &f, NULL); /* retry 2 */
+	failtab_link_add(ft, e2, &k1, 102, 1);
+	ok(failtab_link_find(ft, e2, &k1) != NULL &&
+	        failtab_link_find(ft, e2, &k2) == NULL,
+	    "links: the same address under two logins is two pairs");
+	failtab_link_add(ft, e2, &k3, 103, 1);
+	ok(failtab_link_count(ft) == 2 && failtab_link_evictions(ft) == 1 &&
+	        failtab_link_find(ft, e, &k1) == NULL,
+	    "links: capped for the table, the stalest link goes");
+	ok(!failtab_forget(ft, e2, 1) && e2->retry == 1,
+	    "links: forget takes failures back");
+	ok(failtab_forget(ft, e2, 5) &&
+	        failtab_find(ft, &(struct fkey){FKEY_USER, {0}, "bob", 3}) ==
+	            NULL &&
+	        failtab_link_count(ft) == 0,
+	    "links: an entry left without failures goes, with its links");
+	failtab_free(ft);
+}
+
+/* A jail built from a whole jail.conf text (jail name). */
+static struct jail *
+make_text(struct jail_env *env, const char *text, const char *name)
+{
+	struct diags d = DIAGS_INIT;
+	struct conf *c = NULL;
+	const struct conf_jail *cj;
+	struct jail *j;
+
+	write_file("jail.conf", text);
+	if (conf_load(tmpdir, &c, &d) != 0 ||
+	    (cj = conf_find_jail(c, name)) == NULL) {
+		diags_print(&d, stderr);
+		fprintf(stderr, "cannot load jail %s\n", name);
+		exit(1);
+	}
+	j = jail_new(cj, env, &d);
+	if (j == NULL) {
+		diags_print(&d, stderr);
+		exit(1);
+	}
+	diags_cleanup(&d);
+	conf_free(c);
+	jail_start(j);
+	return j;
+}
+
+static void
+rep_msg(struct jail *j, const char *text, double t)
+{
+	struct report_msg m;
+	struct report_peer p = {1, 0, 0};
+
+	fake_now = t;
+	if (report_parse(text, strlen(text), &m) != REPORT_OK_PARSED) {
+		fprintf(stderr, "bad report in the test: %s\n", text);
+		exit(1);
+	}
+	jail_report(j, &m, &p, t);
+}
+
+static void
+test_users(struct jail_env *env)
+{
+	static const char conf[] =
+	    "[r]\nenabled = true\nbackend = report\nservice = imap\n"
+	    "maxretry = 10\nusermaxretry = 3\nuserbantime = 100\n";
+	struct jail *j = make_text(env, conf, "r");
+	double t0 = 1800001000.0;
+	json_t *st;
+	char *txt;
+
+	rep_msg(j, "fail imap 192.0.2.1 user=alice", t0);
+	rep_msg(j, "fail imap 192.0.2.2 user=alice", t0 + 1);
+	ok(!banned(j, "192.0.2.1") && jail_locked_now(j) == 0,
+	    "users: 2 failures of alice (usermaxretry 3): nothing yet");
+	rep_msg(j, "fail imap 192.0.2.3 user=alice", t0 + 2);
+	ok(jail_locked_now(j) == 1 && banned(j, "192.0.2.1") &&
+	        banned(j, "192.0.2.2") && banned(j, "192.0.2.3"),
+	    "users: the 3rd locks alice and bans every address");
+	rep_msg(j, "fail imap 192.0.2.4 user=alice", t0 + 3);
+	ok(banned(j, "192.0.2.4"),
+	    "users: a further address is banned at its first failure");
+	rep_msg(j, "fail imap 192.0.2.5 user=Alice", t0 + 4);
+	ok(!banned(j, "192.0.2.5"), "users: logins compare exactly (Alice)");
+	rep_msg(j, "ok imap 192.0.2.6 user=alice", t0 + 5);
+	ok(jail_locked_now(j) == 1, "users: a success never unlocks");
+	st = jail_status(j, NULL);
+	txt = json_dumps(st, JSON_COMPACT);
+	ok(strstr(txt, "[\"Currently locked users\",1]") != NULL &&
+	        strstr(txt, "[\"Locked user list\",[\"alice\"]]") != NULL,
+	    "users: status rows");
+	free(txt);
+	json_decref(st);
+	rep_msg(j, "fail imap 192.0.2.7 user=alice", t0 + 200);
+	ok(!banned(j, "192.0.2.7") && jail_locked_now(j) == 0,
+	    "users: after userbantime the lock is over, counting restarts");
+	/* success: the pair's failures go, the others stay */
+	rep_msg(j, "fail imap 198.51.100.1 user=bob", t0 + 300);
+	rep_msg(j, "fail imap 198.51.100.1 user=bob", t0 + 301);
+	rep_msg(j, "ok imap 198.51.100.1 user=bob", t0 + 302);
+	rep_msg(j, "fail imap 198.51.100.2 user=bob", t0 + 303);
+	rep_msg(j, "fail imap 198.51.100.3 user=bob", t0 + 304);
+	ok(jail_locked_now(j) == 0,
+	    "users: a success forgets its pair's 2 failures (2 more: no lock)");
+	rep_msg(j, "fail imap 198.51.100.4 user=bob", t0 + 305);
+	ok(jail_locked_now(j) == 1 && !banned(j, "198.51.100.1") &&
+	        banned(j, "198.51.100.4"),
+	    "users: the 3rd counted failure locks bob, not the forgotten "
+	    "address");
+	jail_stop(j, NULL, NULL);
+	jail_free(j);
+}
+
+static void
+test_aggregate(struct jail_env *env)
+{
+	static const char conf[] =
+	    "[DEFAULT]\nfilter = t\nlogpath = %s/t.log\n"
+	    "[a]\nenabled = true\n[b]\nenabled = true\n"
+	    "[all]\nenabled = true\njails = a, b\nmaxretry = 2\n";
+	char text[1024];
+	struct jail *j;
+	struct jail_failure f = {0};
+	struct addr a;
+
+	snprintf(text, sizeof(text), conf, tmpdir);
+	j = make_text(env, text, "all");
+	ok(jail_has_member(j, "a") && jail_has_member(j, "b") &&
+	        !jail_has_member(j, "all"),
+	    "aggregate: its members");
+	addr_parse("203.0.113.5", 11, &a);
+	f.key = fkey_from_addr(&a);
+	f.time = fake_now = 1800002000.0;
+	f.count = 1;
+	jail_feed(j, "a", &f);
+	ok(!banned(j, "203.0.113.5") && jail_failed_now(j) == 1,
+	    "aggregate: a member's failure is counted");
+	jail_feed(j, "b", &f);
+	ok(banned(j, "203.0.113.5"),
+	    "aggregate: the failures of two members add up to maxretry");
+	jail_stop(j, NULL, NULL);
+	jail_free(j);
+}
+
 int
 main(void)
 {
@@ -564,6 +744,9 @@ main(void)
 	test_builtin_sshd();
 	test_builtin_files();
 	test_daemon_conf();
+	test_links();
+	test_users(&env);
+	test_aggregate(&env);
 
 	db_close(env.db);
 	uv_run(&loop, UV_RUN_NOWAIT);
