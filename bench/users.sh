@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmark: what login tracking (issue 7, jail option usermaxretry) costs
+# wardend's line processing. The shipped configuration (etc/warden) with
+# its sshd jail replays a generated auth.log of --lines lines (24% failed
+# passwords from ~22 addresses per 1000 lines, logins u0..u96, the rest
+# benign sshd lines) from the start, no action (--no-firewall), no
+# database; the time until `warden status sshd` counts every failure, and
+# the peak RSS, best of --runs runs each, in three set-ups:
+#
+#   off        usermaxretry = 0 (fail2ban's counting only)
+#   tracking   usermaxretry = 1000000: every failure is also counted for
+#              its login, with its address linked, but no login is locked
+#              (the per-line cost of the feature)
+#   locking    usermaxretry = 5: logins lock within seconds and every
+#              later address of a locked login is banned at its first
+#              failure (far more bans: the feature at work)
+#
+# Prints a table and the ratios tracking/off and locking/off.
+#
+#   bench/users.sh [--quick] [--lines N] [--runs N] [--keep]
+#
+# Not a test: it fails only when wardend does not run or loses failures.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+WARDEND=${WARDEND:-$PWD/$BUILD/wardend}
+WARDEN=${WARDEN:-$PWD/$BUILD/warden}
+lines=1000000
+runs=3
+keep=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--quick) lines=200000; runs=2; shift ;;
+	--lines) lines=$2; shift 2 ;;
+	--runs) runs=$2; shift 2 ;;
+	--keep) keep=1; shift ;;
+	*) echo "usage: $0 [--quick] [--lines N] [--runs N] [--keep]" >&2; exit 2 ;;
+	esac
+done
+for p in "$WARDEND" "$WARDEN"; do
+	[ -x "$p" ] || { echo "bench/users.sh: $p not built (make BUILD=$BUILD)" >&2; exit 1; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/bench-users.XXXXXX") || exit 1
+PIDS=()
+cleanup() {
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	[ $keep = 1 ] && echo "kept $T" || rm -rf "$T"
+}
+trap cleanup EXIT
+ms() { date +%s%3N; }
+
+# the log: the failures it holds are printed
+want=$(python3 - "$T/auth.log" "$lines" <<'EOF'
+import random, sys, time
+path, n = sys.argv[1], int(sys.argv[2])
+random.seed(20261121)
+nips = 22000 if n >= 1000000 else max(100, 22 * n // 1000)
+ips = ["%d.%d.%d.%d" % (random.randint(11, 220), random.randint(0, 255),
+       random.randint(0, 255), random.randint(1, 254)) for _ in range(nips)]
+t0 = time.time() - 3000
+fails = 0
+with open(path, "w") as f:
+    for i in range(n):
+        ts = time.strftime("%b %d %H:%M:%S", time.localtime(t0 + 2900.0 * i / n))
+        if random.random() < 0.24:
+            fails += 1
+            f.write("%s bench sshd[%d]: Failed password for invalid user u%d from %s port %d ssh2\n"
+                    % (ts, 1000 + i % 5000, i % 97, random.choice(ips), 1024 + i % 60000))
+        else:
+            f.write("%s bench sshd[%d]: Connection closed by 192.0.2.%d port %d [preauth]\n"
+                    % (ts, 1000 + i % 5000, i % 250 + 1, 1024 + i % 60000))
+print(fails)
+EOF
+)
+
+# run NAME USERMAXRETRY: one replay; prints "MS RSS BANS"
+run() {
+	local d=$T/$1 t0 t1 got pid
+	rm -rf "$d"
+	mkdir -p "$d"
+	cp -r etc/warden "$d/conf"
+	cat >"$d/conf/jail.local" <<EOF
+[DEFAULT]
+findtime = 1d
+bantime = 1d
+maxretry = 5
+ignoreself = false
+[sshd]
+enabled = true
+backend = auto
+logpath = $T/auth.log
+usermaxretry = $2
+EOF
+	printf '[Definition]\nloglevel = NOTICE\n' >"$d/conf/warden.local"
+	t0=$(ms)
+	"$WARDEND" -f -x -c "$d/conf" -s "$d/s.sock" -p "$d/pid" \
+		--dbfile None --logtarget "$d/wardend.log" --no-firewall \
+		2>"$d/stderr" &
+	pid=$!
+	PIDS+=("$pid")
+	got=0
+	while :; do
+		got=$("$WARDEN" status -s "$d/s.sock" sshd 2>/dev/null |
+			awk -F'\t' '/Total failed/ {print $2}')
+		[ "${got:-0}" -ge "$want" ] && break
+		[ $(($(ms) - t0)) -gt 600000 ] && break
+		sleep 0.02
+	done
+	t1=$(ms)
+	echo "$((t1 - t0)) $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") $("$WARDEN" status -s "$d/s.sock" sshd | awk -F'\t' '/Total banned/ {print $2}') ${got:-0}"
+	"$WARDEN" stop -s "$d/s.sock" >/dev/null 2>&1
+	wait "$pid" 2>/dev/null
+}
+
+declare -A best rss bans
+for r in $(seq 1 "$runs"); do
+	for s in "off 0" "tracking 1000000" "locking 5"; do
+		set -- $s
+		read -r t m b g < <(run "$1" "$2")
+		if [ "${g:-0}" -lt "$want" ]; then
+			echo "bench/users.sh: $1 counted $g of $want failures" >&2
+			exit 1
+		fi
+		if [ -z "${best[$1]:-}" ] || [ "$t" -lt "${best[$1]}" ]; then
+			best[$1]=$t
+			rss[$1]=$m
+			bans[$1]=$b
+		fi
+	done
+done
+printf '\nreplay of %d lines (%d failures), best of %d\n' "$lines" "$want" "$runs"
+printf '%-10s %10s %12s %10s %8s\n' setup "ms" "lines/s" "peak KiB" bans
+for s in off tracking locking; do
+	printf '%-10s %10d %12d %10d %8d\n' "$s" "${best[$s]}" \
+		$((lines * 1000 / best[$s])) "${rss[$s]}" "${bans[$s]}"
+done
+python3 -c "print('ratio tracking/off: %.3f   locking/off: %.3f' % (${best[tracking]} / ${best[off]}, ${best[locking]} / ${best[off]}))"
