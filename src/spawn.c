@@ -1,24 +1,44 @@
 /*
  * spawn: one `/bin/sh -c` child in the libuv loop with captured output and
- * a timeout (see spawn.h). A spawn owns a uv_process_t, two pipes and two
- * timers; it completes when the shell has been reaped and both pipes have
- * reached EOF (or the drain delay after the exit has passed), and, after a
- * timeout, once the SIGKILL has been sent to the group. Then the callback
- * runs and every handle is closed; the struct is freed by the last close
- * callback.
+ * a timeout (see spawn.h). A spawn owns two pipes, two timers and a reaper
+ * (a uv_poll_t on the child's pidfd, or a polling timer where pidfds are
+ * not available); it completes when the shell has been reaped and both
+ * pipes have reached EOF (or the drain delay after the exit has passed),
+ * and, after a timeout, once the SIGKILL has been sent to the group. Then
+ * the callback runs and every handle is closed; the struct is freed by the
+ * last close callback.
+ *
+ * The child is started with posix_spawn(3), which glibc implements with
+ * clone(CLONE_VM | CLONE_VFORK): the parent's page tables are not copied,
+ * so starting a command costs the same whatever the daemon's size (fork(),
+ * which uv_spawn uses, copied ~90 MB of page tables per ban during a large
+ * replay). The child gets a new session (POSIX_SPAWN_SETSID), every signal
+ * at its default disposition and none blocked (as uv_spawn did), stdin
+ * from /dev/null, the pipes as stdout and stderr, and no other descriptor.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <spawn_sys.h> /* <spawn.h>: posix_spawn */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "beautify.h"
 #include "log.h"
 #include "sbuf.h"
 #include "spawn.h"
 #include "xmalloc.h"
+
+extern char **environ;
+
+/* Without a pidfd (kernel before 5.3, no descriptor left) the child is
+ * looked for with waitpid(WNOHANG) this often. */
+#define SPAWN_REAP_POLL_MS 5
 
 struct spawn_stream {
 	uv_pipe_t pipe;
@@ -31,7 +51,12 @@ struct spawn_stream {
 
 struct spawn {
 	uv_loop_t *loop;
-	uv_process_t proc;
+	union {
+		uv_poll_t poll;   /* readable when the child has exited */
+		uv_timer_t timer; /* fallback: waitpid(WNOHANG) polling */
+		uv_handle_t h;
+	} reap;
+	int pidfd; /* -1: the timer reaps */
 	struct spawn_stream out, err;
 	uv_timer_t tmo;   /* timeout, then the SIGKILL delay */
 	uv_timer_t drain; /* output drain after the exit; also defers the
@@ -41,7 +66,7 @@ struct spawn {
 	int nopen; /* handles not yet closed */
 	int spawn_error;
 	long pid;
-	bool started; /* uv_spawn succeeded */
+	bool started; /* the child runs (or ran) */
 	bool exited;
 	int64_t exit_status;
 	int term_signal;
@@ -62,6 +87,10 @@ on_close(uv_handle_t *h)
 {
 	struct spawn *s = h->data;
 
+	if (h == &s->reap.h && s->pidfd >= 0) {
+		close(s->pidfd);
+		s->pidfd = -1;
+	}
 	if (--s->nopen == 0) {
 		sbuf_cleanup(&s->out.buf);
 		sbuf_cleanup(&s->err.buf);
@@ -162,11 +191,10 @@ drain_cb(uv_timer_t *t)
 	spawn_maybe_finish(s);
 }
 
+/* The shell has exited (or was killed): status as uv_spawn reported it. */
 static void
-exit_cb(uv_process_t *p, int64_t status, int sig)
+on_exit_status(struct spawn *s, int64_t status, int sig)
 {
-	struct spawn *s = p->data;
-
 	s->exited = true;
 	s->exit_status = status;
 	s->term_signal = sig;
@@ -175,6 +203,61 @@ exit_cb(uv_process_t *p, int64_t status, int sig)
 	if (!(s->out.eof && s->err.eof))
 		uv_timer_start(&s->drain, drain_cb, SPAWN_DRAIN_MS, 0);
 	spawn_maybe_finish(s);
+}
+
+/*
+ * Collects the child if it has exited: returns false while it runs, else
+ * true with *status and *sig as uv_spawn reported them.
+ */
+static bool
+try_reap(struct spawn *s, int64_t *status, int *sig)
+{
+	siginfo_t si;
+	int rc;
+
+	*status = 0;
+	*sig = 0;
+	memset(&si, 0, sizeof(si));
+	do
+		rc = waitid(P_PID, (id_t)s->pid, &si, WEXITED | WNOHANG);
+	while (rc < 0 && errno == EINTR);
+	if (rc < 0)
+		return true; /* ECHILD: reaped by someone else, status lost */
+	if (si.si_pid == 0)
+		return false; /* still running */
+	if (si.si_code == CLD_EXITED)
+		*status = si.si_status;
+	else
+		*sig = si.si_status;
+	return true;
+}
+
+static void
+reap_poll_cb(uv_poll_t *p, int status, int events)
+{
+	struct spawn *s = p->data;
+	int64_t st;
+	int sig;
+
+	(void)status;
+	(void)events;
+	if (s->exited || !try_reap(s, &st, &sig))
+		return;
+	uv_poll_stop(p);
+	on_exit_status(s, st, sig);
+}
+
+static void
+reap_timer_cb(uv_timer_t *t)
+{
+	struct spawn *s = t->data;
+	int64_t st;
+	int sig;
+
+	if (s->exited || !try_reap(s, &st, &sig))
+		return;
+	uv_timer_stop(t);
+	on_exit_status(s, st, sig);
 }
 
 static void
@@ -209,7 +292,7 @@ finish(struct spawn *s)
 	r.elapsed = (double)(uv_now(s->loop) - s->start_ms) / 1000.0;
 	s->cb(s->arg, &r);
 
-	close_handle(s, (uv_handle_t *)&s->proc);
+	close_handle(s, &s->reap.h);
 	close_handle(s, (uv_handle_t *)&s->out.pipe);
 	close_handle(s, (uv_handle_t *)&s->err.pipe);
 	close_handle(s, (uv_handle_t *)&s->tmo);
@@ -238,15 +321,138 @@ failed_start_cb(uv_timer_t *t)
 	spawn_maybe_finish(t->data);
 }
 
+/* A pipe whose ends are close-on-exec and above the standard streams (a
+ * daemon started with one of them closed must not hand the child its own
+ * pipe end as stdin). Returns 0 or -errno. */
+static int
+make_pipe(int fds[2])
+{
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return -errno;
+	for (int i = 0; i < 2; i++) {
+		if (fds[i] <= 2) {
+			int fd = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+
+			if (fd < 0) {
+				int e = errno;
+
+				close(fds[0]);
+				close(fds[1]);
+				return -e;
+			}
+			close(fds[i]);
+			fds[i] = fd;
+		}
+	}
+	return 0;
+}
+
+static void
+close_fds(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (fds[i] >= 0) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/*
+ * Starts argv with its stdout on outfd and stderr on errfd. Returns 0 with
+ * *pid, or -errno (the exec's own error included: glibc reports it).
+ */
+static int
+start_child(
+    char **argv, char **env, const char *cwd, int outfd, int errfd, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, all;
+	int rc;
+
+	if (posix_spawn_file_actions_init(&fa) != 0)
+		return -ENOMEM;
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -ENOMEM;
+	}
+	sigemptyset(&none);
+	sigfillset(&all);
+	sigdelset(&all, SIGKILL);
+	sigdelset(&all, SIGSTOP);
+	rc = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, outfd, 1);
+	if (rc == 0)
+		rc = posix_spawn_file_actions_adddup2(&fa, errfd, 2);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	/* no descriptor of the daemon's reaches the shell, close-on-exec
+	 * or not */
+	if (rc == 0)
+		rc = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
+	if (rc == 0 && cwd != NULL)
+		rc = posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	if (rc == 0)
+		rc = posix_spawnattr_setflags(&at,
+		    POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
+		        POSIX_SPAWN_SETSIGDEF);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigmask(&at, &none);
+	if (rc == 0)
+		rc = posix_spawnattr_setsigdefault(&at, &all);
+	if (rc == 0)
+		rc = posix_spawnp(
+		    pid, argv[0], &fa, &at, argv, env != NULL ? env : environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	return -rc;
+}
+
+/* A child whose exit nobody collects is reaped by the kernel when SIGCHLD
+ * is ignored (inherited from whoever started the daemon): its status
+ * would be lost. The default disposition keeps zombies for waitid. */
+static void
+sigchld_default(void)
+{
+	static bool done;
+	struct sigaction sa;
+
+	if (done)
+		return;
+	done = true;
+	if (sigaction(SIGCHLD, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGCHLD, &sa, NULL);
+	}
+}
+
+/* Reads the parent's end fd of a pipe through ss (the pipe takes it). */
+static void
+open_stream(struct spawn_stream *ss, int fd)
+{
+	if (uv_pipe_open(&ss->pipe, fd) != 0) {
+		close(fd);
+		ss->eof = true;
+		return;
+	}
+	if (uv_read_start((uv_stream_t *)&ss->pipe, alloc_cb, read_cb) == 0)
+		ss->reading = true;
+	else
+		ss->eof = true;
+}
+
 struct spawn *
 spawn_run(uv_loop_t *loop, const char *script, const char *const *args,
     size_t nargs, const struct spawn_opts *opts, spawn_cb cb, void *arg)
 {
 	struct spawn *s = xcalloc(1, sizeof(*s));
 	struct spawn_opts o = {0};
-	uv_process_options_t po;
-	uv_stdio_container_t stdio[3];
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
 	char **argv;
+	pid_t pid = 0;
 	int rc;
 
 	if (opts != NULL)
@@ -254,10 +460,12 @@ spawn_run(uv_loop_t *loop, const char *script, const char *const *args,
 	s->loop = loop;
 	s->cb = cb;
 	s->arg = arg;
+	s->pidfd = -1;
 	s->out.cap = o.out_cap ? o.out_cap : SPAWN_OUT_CAP_DEFAULT;
 	s->err.cap = o.err_cap ? o.err_cap : SPAWN_OUT_CAP_DEFAULT;
 	uv_update_time(loop);
 	s->start_ms = uv_now(loop);
+	sigchld_default();
 
 	uv_pipe_init(loop, &s->out.pipe, 0);
 	uv_pipe_init(loop, &s->err.pipe, 0);
@@ -267,7 +475,7 @@ spawn_run(uv_loop_t *loop, const char *script, const char *const *args,
 	s->err.pipe.data = s;
 	s->tmo.data = s;
 	s->drain.data = s;
-	s->proc.data = s;
+	s->reap.h.data = s;
 	s->nopen = 5;
 
 	argv = xcalloc(nargs + 4, sizeof(*argv));
@@ -277,42 +485,44 @@ spawn_run(uv_loop_t *loop, const char *script, const char *const *args,
 	for (size_t i = 0; i < nargs; i++)
 		argv[3 + i] = (char *)args[i];
 
-	memset(&po, 0, sizeof(po));
-	memset(stdio, 0, sizeof(stdio));
-	stdio[0].flags = UV_IGNORE; /* libuv gives the child /dev/null */
-	stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[1].data.stream = (uv_stream_t *)&s->out.pipe;
-	stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-	stdio[2].data.stream = (uv_stream_t *)&s->err.pipe;
-	po.file = argv[0];
-	po.args = argv;
-	po.env = o.env;
-	po.cwd = o.cwd;
-	po.flags = UV_PROCESS_DETACHED; /* setsid(): own session and group */
-	po.stdio_count = 3;
-	po.stdio = stdio;
-	po.exit_cb = exit_cb;
-
-	rc = uv_spawn(loop, &s->proc, &po);
+	rc = make_pipe(outp);
+	if (rc == 0)
+		rc = make_pipe(errp);
+	if (rc == 0)
+		rc = start_child(argv, o.env, o.cwd, outp[1], errp[1], &pid);
 	free(argv);
+	close_fds(&outp[1], 1);
+	close_fds(&errp[1], 1);
+	if (rc == 0) {
+		s->pid = (long)pid;
+		s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	}
+	if (rc == 0 && s->pidfd >= 0 &&
+	    uv_poll_init(loop, &s->reap.poll, s->pidfd) != 0) {
+		close(s->pidfd);
+		s->pidfd = -1;
+	}
+	if (rc < 0 || s->pidfd < 0)
+		uv_timer_init(loop, &s->reap.timer);
+	s->reap.h.data = s;
 	if (rc < 0) {
-		/* The process handle is initialised even on failure and is
-		 * closed with the others; report from the loop. */
+		/* Report from the loop: every handle is initialised and is
+		 * closed with the others. */
+		close_fds(outp, 1);
+		close_fds(errp, 1);
 		s->spawn_error = rc;
 		s->out.eof = s->err.eof = true;
 		uv_timer_start(&s->drain, failed_start_cb, 0, 0);
 		return s;
 	}
 	s->started = true;
-	s->pid = s->proc.pid;
-	if (uv_read_start((uv_stream_t *)&s->out.pipe, alloc_cb, read_cb) == 0)
-		s->out.reading = true;
+	open_stream(&s->out, outp[0]);
+	open_stream(&s->err, errp[0]);
+	if (s->pidfd >= 0)
+		uv_poll_start(&s->reap.poll, UV_READABLE, reap_poll_cb);
 	else
-		s->out.eof = true;
-	if (uv_read_start((uv_stream_t *)&s->err.pipe, alloc_cb, read_cb) == 0)
-		s->err.reading = true;
-	else
-		s->err.eof = true;
+		uv_timer_start(&s->reap.timer, reap_timer_cb,
+		    SPAWN_REAP_POLL_MS, SPAWN_REAP_POLL_MS);
 	if (o.timeout > 0) {
 		double ms = o.timeout * 1000.0;
 

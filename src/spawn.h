@@ -8,10 +8,11 @@
  * callback. Used by command actions (action_cmd.c) and ignorecommand
  * (ignore.c).
  *
- * Nothing here blocks: the child is started with uv_spawn, reaped by libuv
- * (its SIGCHLD handling), the pipes are read by libuv streams and the
- * timeouts are uv timers. spawn_run() itself never logs; spawn_log() turns
- * a result into fail2ban's "fail2ban.utils" log records.
+ * Nothing here blocks: the child is started with posix_spawn (a vfork-style
+ * clone, so its cost does not grow with the daemon's memory), reaped when
+ * its pidfd becomes readable in the loop, the pipes are read by libuv
+ * streams and the timeouts are uv timers. spawn_run() itself never logs;
+ * spawn_log() turns a result into fail2ban's "fail2ban.utils" log records.
  */
 #ifndef WARDEN_SPAWN_H
 #define WARDEN_SPAWN_H

@@ -3,8 +3,10 @@
  * and its cap, arguments, a new session, stdin from /dev/null, the
  * timeout killing a whole process group (a grandchild that ignores
  * SIGTERM included), a background child holding the pipes, a shell that
- * cannot start, 200 concurrent children, fail2ban's log lines, and no
- * handle left behind (uv_loop_close succeeds).
+ * cannot start, what the child inherits (descriptors, signal
+ * dispositions and mask, an ignored SIGCHLD), 200 concurrent children,
+ * fail2ban's log lines, and no handle left behind (uv_loop_close
+ * succeeds).
  */
 #include "spawn.h"
 #include "log.h"
@@ -12,6 +14,7 @@
 #include "xmalloc.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -241,6 +244,76 @@ test_fail(uv_loop_t *loop)
 
 #define NCONC 200
 
+/*
+ * What the child inherits: only stdin/stdout/stderr among the daemon's
+ * descriptors (close-on-exec or not), default dispositions for signals the
+ * daemon ignores, no blocked signal.
+ */
+/* The first spawn of a daemon whose parent left SIGCHLD ignored: the
+ * exit status is still collected (an ignored SIGCHLD lets the kernel reap
+ * children before anyone asks). Runs first: spawn fixes the disposition
+ * once. */
+static void
+test_sigchld_ignored(uv_loop_t *loop)
+{
+	struct sigaction ign, old;
+	struct res s;
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGCHLD, &ign, &old);
+	run1(loop, "exit 7", NULL, 0, NULL, &s);
+	ok(s.exited && s.status == 7,
+	    "exit status kept with SIGCHLD ignored (got %d)", s.status);
+	res_free(&s);
+	sigaction(SIGCHLD, &old, NULL);
+}
+
+static void
+test_inherit(uv_loop_t *loop)
+{
+	struct sigaction ign, old_term;
+	sigset_t blk, old_mask;
+	struct res s;
+	int fd = open("/dev/null", O_RDONLY); /* no O_CLOEXEC */
+
+	/* no pipeline: the shell would hold its pipe ends while ls looks */
+	run1(loop, "ls /proc/$$/fd", NULL, 0, NULL, &s);
+	ok(s.exited && s.status == 0, "fd listing ran");
+	is_str(s.out, "0\n1\n2\n",
+	    "the child has only fds 0, 1, 2 (daemon fd %d not inherited)", fd);
+	res_free(&s);
+	close(fd);
+
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGTERM, &ign, &old_term);
+	sigemptyset(&blk);
+	sigaddset(&blk, SIGUSR1);
+	sigaddset(&blk, SIGHUP);
+	sigprocmask(SIG_BLOCK, &blk, &old_mask);
+
+	run1(loop, "kill -TERM $$; exit 0", NULL, 0, NULL, &s);
+	ok(!s.exited && s.sig == SIGTERM,
+	    "SIGTERM ignored by the daemon kills the child");
+	res_free(&s);
+	/* the standard signals (1..31); glibc keeps its own above them */
+	run1(loop,
+	    "sed -n 's/^Sig\\(Blk\\|Ign\\):.*\\(........\\)$/\\2/p' "
+	    "/proc/$$/status",
+	    NULL, 0, NULL, &s);
+	ok(s.out != NULL && strlen(s.out) == 18 &&
+	        strtoul(s.out, NULL, 16) == 0 &&
+	        (strtoul(s.out + 9, NULL, 16) & 0x7fffffffUL) == 0,
+	    "no standard signal blocked or ignored in the child");
+	res_free(&s);
+
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+}
+
 static void
 test_concurrent(uv_loop_t *loop)
 {
@@ -389,10 +462,12 @@ main(void)
 	uv_loop_init(&loop);
 	/* records go to the hook in test_log, not to the terminal */
 	wlog_set_target("/dev/null", NULL, err, sizeof(err));
+	test_sigchld_ignored(&loop);
 	test_basic(&loop);
 	test_cap(&loop);
 	test_timeout(&loop);
 	test_fail(&loop);
+	test_inherit(&loop);
 	test_concurrent(&loop);
 	test_log(&loop);
 	is_int(uv_loop_close(&loop), 0, "no handle left in the loop");
