@@ -1,7 +1,9 @@
 /*
  * The daemon's logger: fail2ban's line format, levels and targets (see
- * log.h). All state is in the one static struct below; nothing here
- * allocates per record except the formatted message.
+ * log.h). All state is in the one static struct below; records are
+ * formatted into reused buffers (no allocation per record), the local time
+ * text is computed once per second, and inside a batch (the sources feed a
+ * run of lines) the lines for a file are written with one write(2).
  */
 #include "log.h"
 
@@ -48,6 +50,18 @@ static struct {
 	long pid;
 	void (*hook)(void *ctx, int level, const char *logger, const char *msg);
 	void *hook_ctx;
+	/* wlog_batch_begin/end: lines for fd collected in pend */
+	int batch;                  /* nesting depth */
+	struct sbuf pend;           /* lines not written yet */
+	unsigned long npend;        /* records in pend */
+	int depth;                  /* wlog_v running (reentrancy: the hook) */
+	struct sbuf msg, line, raw; /* per-record buffers, reused */
+	/* the local time text of one second, "YYYY-mm-dd HH:MM:SS" */
+	struct {
+		time_t sec;
+		bool valid;
+		char text[WLOG_TIMESTRLEN];
+	} tcache[2]; /* [0] wlog_format, [1] wlog_time2str */
 } L = {
     .level = WLOG_INFO,
     .kind = T_STDERR,
@@ -57,6 +71,8 @@ static struct {
     .addtime = true,
     .padding = true,
 };
+
+static int write_all(int fd, const char *p, size_t n);
 
 /* ---- levels ---- */
 
@@ -281,9 +297,59 @@ real_clock(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-void
-wlog_format(struct sbuf *out, double t, long pid, int level, const char *logger,
-    const char *msg, bool addtime, bool padding)
+/* The local time text of sec, "YYYY-mm-dd HH:MM:SS", from cache c. */
+static const char *
+local_text(int c, time_t sec)
+{
+	struct tm tm;
+
+	if (L.tcache[c].valid && L.tcache[c].sec == sec)
+		return L.tcache[c].text;
+	if (!localtime_r(&sec, &tm))
+		memset(&tm, 0, sizeof(tm));
+	strftime(L.tcache[c].text, sizeof(L.tcache[c].text),
+	    "%Y-%m-%d %H:%M:%S", &tm);
+	L.tcache[c].sec = sec;
+	L.tcache[c].valid = true;
+	return L.tcache[c].text;
+}
+
+/* Appends s left-justified in width columns (Python's "%-Ns"). */
+static void
+add_padded(struct sbuf *out, const char *s, size_t width)
+{
+	size_t n = strlen(s);
+
+	sbuf_add(out, s, n);
+	while (n < width) {
+		static const char sp[] = "                        ";
+		size_t k =
+		    width - n < sizeof(sp) - 1 ? width - n : sizeof(sp) - 1;
+
+		sbuf_add(out, sp, k);
+		n += k;
+	}
+}
+
+static void
+add_long(struct sbuf *out, long v)
+{
+	char buf[24];
+	char *p = buf + sizeof(buf);
+	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	sbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
+}
+
+/* wlog_format with the message's length known. */
+static void
+format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
+    const char *msg, size_t msglen, bool addtime, bool padding)
 {
 	char lbuf[WLOG_LEVEL_NAMELEN];
 	const char *lname = wlog_level_name(level, lbuf);
@@ -291,31 +357,48 @@ wlog_format(struct sbuf *out, double t, long pid, int level, const char *logger,
 	if (addtime) {
 		/* Python logging: localtime(created), msecs truncated. */
 		double sec = floor(t);
-		time_t tt = (time_t)sec;
 		int ms = (int)((t - sec) * 1000);
-		struct tm tm;
-		char tbuf[64];
+		char msb[6];
 
 		if (ms > 999)
 			ms = 999;
-		if (!localtime_r(&tt, &tm))
-			memset(&tm, 0, sizeof(tm));
-		strftime(tbuf, sizeof(tbuf), "%Y-%m-%d %H:%M:%S", &tm);
-		sbuf_printf(out, "%s,%03d ", tbuf, ms);
+		if (ms < 0)
+			ms = 0;
+		sbuf_addstr(out, local_text(0, (time_t)sec));
+		msb[0] = ',';
+		msb[1] = (char)('0' + ms / 100);
+		msb[2] = (char)('0' + ms / 10 % 10);
+		msb[3] = (char)('0' + ms % 10);
+		msb[4] = ' ';
+		sbuf_add(out, msb, 5);
 	}
 	if (padding)
-		sbuf_printf(
-		    out, "%-24s[%ld]: %-7s %s", logger, pid, lname, msg);
+		add_padded(out, logger, 24);
 	else
-		sbuf_printf(out, "%s[%ld]: %s %s", logger, pid, lname, msg);
+		sbuf_addstr(out, logger);
+	sbuf_addch(out, '[');
+	add_long(out, pid);
+	sbuf_add(out, "]: ", 3);
+	if (padding)
+		add_padded(out, lname, 7);
+	else
+		sbuf_addstr(out, lname);
+	sbuf_addch(out, ' ');
+	sbuf_add(out, msg, msglen);
+}
+
+void
+wlog_format(struct sbuf *out, double t, long pid, int level, const char *logger,
+    const char *msg, bool addtime, bool padding)
+{
+	format_line(
+	    out, t, pid, level, logger, msg, strlen(msg), addtime, padding);
 }
 
 char *
 wlog_time2str(double t, char *buf)
 {
 	double sec, us;
-	time_t tt;
-	struct tm tm;
 
 	if (isnan(t)) {
 		snprintf(buf, WLOG_TIMESTRLEN, "nan");
@@ -333,18 +416,32 @@ wlog_time2str(double t, char *buf)
 	us = nearbyint((t - sec) * 1e6);
 	if (us >= 1e6)
 		sec += 1;
-	tt = (time_t)sec;
-	if (!localtime_r(&tt, &tm))
-		memset(&tm, 0, sizeof(tm));
-	strftime(buf, WLOG_TIMESTRLEN, "%Y-%m-%d %H:%M:%S", &tm);
+	memcpy(buf, local_text(1, (time_t)sec), WLOG_TIMESTRLEN);
 	return buf;
 }
 
 /* ---- targets ---- */
 
+/* Writes the lines collected by a batch. */
+static void
+flush_pending(void)
+{
+	if (L.pend.len == 0)
+		return;
+	if (L.fd >= 0 && write_all(L.fd, L.pend.s, L.pend.len) == 0)
+		L.written += L.npend;
+	else
+		L.dropped += L.npend;
+	sbuf_reset(&L.pend);
+	L.npend = 0;
+	if (L.pend.cap > 4 * WLOG_BATCH_BYTES)
+		sbuf_cleanup(&L.pend);
+}
+
 static void
 close_target(void)
 {
+	flush_pending();
 	if ((L.kind == T_FILE || L.kind == T_SYSLOG) && L.fd >= 0)
 		close(L.fd);
 	L.fd = -1;
@@ -358,6 +455,7 @@ void
 wlog_reset(void)
 {
 	close_target();
+	L.tcache[0].valid = L.tcache[1].valid = false;
 	L.kind = T_STDERR;
 	L.fd = 2;
 	L.level = WLOG_INFO;
@@ -687,6 +785,7 @@ wlog_get_target(void)
 int
 wlog_reopen(void)
 {
+	flush_pending();
 	if (L.kind == T_FILE) {
 		int fd = open(
 		    L.path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
@@ -784,34 +883,80 @@ send_syslog(const char *p, size_t n)
 	L.dropped++;
 }
 
+/* True when s holds only printable ASCII (nothing to escape). */
+static bool
+plain_ascii(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] >= 0x7F)
+			return false;
+	return true;
+}
+
+void
+wlog_batch_begin(void)
+{
+	L.batch++;
+}
+
+void
+wlog_batch_end(void)
+{
+	if (L.batch > 0 && --L.batch == 0)
+		flush_pending();
+}
+
 void
 wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 {
-	struct sbuf msg = SBUF_INIT, line = SBUF_INIT;
-	char *raw;
+	struct sbuf lmsg = SBUF_INIT, lline = SBUF_INIT, lraw = SBUF_INIT;
+	struct sbuf *msg, *line, *raw;
+	const char *m;
+	size_t mlen;
 	double t;
 	long pid;
 
 	if (!wlog_enabled(level))
 		return;
-	raw = xvasprintf(fmt, ap);
-	if (!escape_capped(&msg, raw, strlen(raw), WLOG_MAX_MSG - 3))
-		sbuf_addstr(&msg, "...");
-	free(raw);
+	/* the reused buffers, unless a hook logs from inside a record */
+	if (L.depth++ == 0) {
+		msg = &L.msg;
+		line = &L.line;
+		raw = &L.raw;
+		sbuf_reset(msg);
+		sbuf_reset(line);
+		sbuf_reset(raw);
+	} else {
+		msg = &lmsg;
+		line = &lline;
+		raw = &lraw;
+	}
+	sbuf_vprintf(raw, fmt, ap);
+	if (raw->len <= WLOG_MAX_MSG - 3 && plain_ascii(raw->s, raw->len)) {
+		m = raw->s != NULL ? raw->s : "";
+		mlen = raw->len;
+	} else {
+		if (!escape_capped(msg, raw->s, raw->len, WLOG_MAX_MSG - 3))
+			sbuf_addstr(msg, "...");
+		m = sbuf_str(msg);
+		mlen = msg->len;
+	}
 	t = L.clock ? L.clock() : real_clock();
 	pid = L.pid > 0 ? L.pid : (long)getpid();
 	if (L.hook)
-		L.hook(L.hook_ctx, level, logger, sbuf_str(&msg));
+		L.hook(L.hook_ctx, level, logger, m);
 
 	switch (L.kind) {
 	case T_SYSLOG:
 		sbuf_printf(
-		    &line, "<%d>", L.facility << 3 | syslog_priority(level));
-		wlog_format(&line, t, pid, level, logger, sbuf_str(&msg),
-		    L.addtime, L.padding);
-		sbuf_add(&line, "", 1); /* Python appends a NUL */
+		    line, "<%d>", L.facility << 3 | syslog_priority(level));
+		format_line(
+		    line, t, pid, level, logger, m, mlen, L.addtime, L.padding);
+		sbuf_add(line, "", 1); /* Python appends a NUL */
 		if (L.fd >= 0)
-			send_syslog(line.s, line.len);
+			send_syslog(line->s, line->len);
 		else
 			L.dropped++;
 		break;
@@ -823,28 +968,46 @@ wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 		 * one ("host fail2ban.actions[pid]: NOTICE [j] Ban ip") and
 		 * fail2ban's recidive filter matches it. */
 		if (sd_journal_send("MESSAGE=%s %s",
-		        wlog_level_name(level, lbuf), sbuf_str(&msg),
-		        "PRIORITY=%d", syslog_priority(level),
-		        "SYSLOG_FACILITY=%d", L.facility,
-		        "SYSLOG_IDENTIFIER=%s", logger, "SYSLOG_PID=%ld", pid,
-		        "LOGGER=%s", logger, NULL) == 0)
+		        wlog_level_name(level, lbuf), m, "PRIORITY=%d",
+		        syslog_priority(level), "SYSLOG_FACILITY=%d",
+		        L.facility, "SYSLOG_IDENTIFIER=%s", logger,
+		        "SYSLOG_PID=%ld", pid, "LOGGER=%s", logger, NULL) == 0)
 			L.written++;
 		else
 			L.dropped++;
 		break;
 	}
 	default:
-		wlog_format(&line, t, pid, level, logger, sbuf_str(&msg),
-		    L.addtime, L.padding);
-		sbuf_addch(&line, '\n');
-		if (L.fd >= 0 && write_all(L.fd, line.s, line.len) == 0)
+		if (L.batch > 0 && L.fd >= 0) {
+			format_line(&L.pend, t, pid, level, logger, m, mlen,
+			    L.addtime, L.padding);
+			sbuf_addch(&L.pend, '\n');
+			L.npend++;
+			if (L.pend.len >= WLOG_BATCH_BYTES)
+				flush_pending();
+			break;
+		}
+		format_line(
+		    line, t, pid, level, logger, m, mlen, L.addtime, L.padding);
+		sbuf_addch(line, '\n');
+		if (L.fd >= 0 && write_all(L.fd, line->s, line->len) == 0)
 			L.written++;
 		else
 			L.dropped++;
 		break;
 	}
-	sbuf_cleanup(&line);
-	sbuf_cleanup(&msg);
+	if (--L.depth == 0) {
+		/* a huge record must not keep its memory */
+		if (raw->cap > 2 * WLOG_MAX_MSG)
+			sbuf_cleanup(raw);
+		if (msg->cap > 2 * WLOG_MAX_MSG)
+			sbuf_cleanup(msg);
+		if (line->cap > 4 * WLOG_MAX_MSG)
+			sbuf_cleanup(line);
+	}
+	sbuf_cleanup(&lline);
+	sbuf_cleanup(&lmsg);
+	sbuf_cleanup(&lraw);
 }
 
 void

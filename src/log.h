@@ -24,7 +24,8 @@
  * send escape sequences to a terminal. Backslashes are kept as they are.
  *
  * Blocking: a record is written with one write(2) (file: O_APPEND, local,
- * one line of at most ~8 KiB) or one non-blocking send (syslog: a record
+ * one line of at most ~8 KiB; inside a batch several lines go in one
+ * write, see wlog_batch_begin) or one non-blocking send (syslog: a record
  * that finds the socket full is dropped and counted). STDOUT/STDERR may
  * block if they are a pipe whose reader stalls, and sd_journal_send()
  * may wait briefly if journald is congested; run the daemon with a file,
@@ -114,6 +115,20 @@ void wlog(int level, const char *logger, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void wlog_v(int level, const char *logger, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+
+/*
+ * Batching for a burst of records (a source feeding a run of lines):
+ * between wlog_batch_begin() and the matching wlog_batch_end() (they
+ * nest), the lines for a file, STDOUT or STDERR target are collected and
+ * written with one write(2) per WLOG_BATCH_BYTES and at the outermost
+ * end, in order. SYSLOG and SYSTEMD-JOURNAL records are sent at once as
+ * always. Call both from the same loop callback, so nothing is held while
+ * the loop waits; changing or reopening the target writes the batch
+ * first.
+ */
+#define WLOG_BATCH_BYTES (64 * 1024)
+void wlog_batch_begin(void);
+void wlog_batch_end(void);
 
 /* Records written, and records lost (write or send failed) so far. */
 unsigned long wlog_count_written(void);

@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "log.h"
 #include "sha1.h"
 #include "xmalloc.h"
 
@@ -1379,6 +1380,9 @@ sf_on_idle(uv_idle_t *h)
 
 	size_t turn_left = set->o.turn_budget, budget, last;
 
+	/* the records the lines cause (the jails' "Found" lines) go out in
+	 * one write per 64 KiB and at the end of the turn */
+	wlog_batch_begin();
 	batch = set->qhead;
 	set->qhead = set->qtail = NULL;
 	set->depth++;
@@ -1411,6 +1415,7 @@ sf_on_idle(uv_idle_t *h)
 		set->idle_on = false;
 		uv_idle_stop(&set->idle);
 	}
+	wlog_batch_end();
 }
 
 static void

@@ -35,6 +35,7 @@
 #include "conf.h"
 #include "diag.h"
 #include "journalmatch.h"
+#include "log.h"
 #include "sbuf.h"
 #include "timeval.h"
 #include "xmalloc.h"
@@ -1434,7 +1435,7 @@ fail_and_reopen(struct src_journal *sj, int err, const char *what)
 
 /* Reads entries up to the budget. */
 static void
-sj_drain(struct src_journal *sj)
+sj_drain_batch(struct src_journal *sj)
 {
 	size_t n = 0, bytes = 0;
 	bool more = true, delivered = false;
@@ -1544,6 +1545,16 @@ sj_drain(struct src_journal *sj)
 		emit(sj, SRC_JOURNAL_EV_CAUGHT_UP, 0,
 		    "%s: reached the end of the journal", where(sj));
 	}
+}
+
+/* Delivers a budget of entries; their log records (the jails' "Found"
+ * lines) go out in one write at the end (wlog_batch_begin). */
+static void
+sj_drain(struct src_journal *sj)
+{
+	wlog_batch_begin();
+	sj_drain_batch(sj);
+	wlog_batch_end();
 }
 
 static void

@@ -523,6 +523,65 @@ test_time2str(void)
 	    "9999-12-31 23:59:59", "fail2ban's MAX_TIME prints as 9999");
 }
 
+/* Batches: lines wait for the outermost end (or 64 KiB), in order; the
+ * time text of a second is computed once but follows the clock. */
+static void
+test_batch(void)
+{
+	char *path = xasprintf("%s/b.log", tmpdir);
+	char err[256] = "";
+	char *a;
+	double saved = fake_now;
+	unsigned long w0;
+
+	ok(wlog_set_target(path, NULL, err, sizeof(err)) == 0, "b.log opens");
+	fake_now = 1795238665.8825;
+	w0 = wlog_count_written();
+	wlog_batch_begin();
+	wlog(WLOG_INFO, "fail2ban.filter", "[j] Found 192.0.2.1 - first");
+	wlog_batch_begin();
+	wlog(WLOG_INFO, "fail2ban.filter", "[j] Found 192.0.2.2 - second");
+	wlog_batch_end();
+	a = slurp(path);
+	is_str(a, "", "inside a batch nothing is written yet");
+	free(a);
+	fake_now += 1.5;
+	wlog(WLOG_NOTICE, "fail2ban.actions", "[j] Ban 192.0.2.1");
+	wlog_batch_end();
+	a = slurp(path);
+	is_str(a,
+	    "2026-11-21 05:24:25,882 fail2ban.filter         [25178]: INFO    "
+	    "[j] Found 192.0.2.1 - first\n"
+	    "2026-11-21 05:24:25,882 fail2ban.filter         [25178]: INFO    "
+	    "[j] Found 192.0.2.2 - second\n"
+	    "2026-11-21 05:24:27,382 fail2ban.actions        [25178]: NOTICE  "
+	    "[j] Ban 192.0.2.1\n",
+	    "the batch's end writes the lines in order, times as logged");
+	free(a);
+	is_int(wlog_count_written() - w0, 3, "batched records are counted");
+
+	/* a big batch goes out in pieces; reopening writes the rest first */
+	wlog_batch_begin();
+	for (int i = 0; i < 2000; i++)
+		wlog(WLOG_INFO, "fail2ban.filter", "[j] Found 198.51.100.%d",
+		    i % 250);
+	a = slurp(path);
+	ok(strlen(a) >= WLOG_BATCH_BYTES,
+	    "a batch past WLOG_BATCH_BYTES is written before its end");
+	free(a);
+	wlog(WLOG_INFO, "fail2ban.filter", "[j] the last one");
+	wlog_reopen();
+	a = slurp(path);
+	ok(strstr(a, "the last one") != NULL, "reopen writes the batch first");
+	free(a);
+	wlog_batch_end();
+	is_int(wlog_count_written() - w0, 3 + 2001, "every record written");
+	fake_now = saved;
+	wlog_reset();
+	unlink(path);
+	free(path);
+}
+
 int
 main(void)
 {
@@ -544,6 +603,7 @@ main(void)
 	test_syslog();
 	test_rate();
 	test_time2str();
+	test_batch();
 
 	wlog_reset();
 	{
