@@ -18,6 +18,7 @@ extern const struct action_ops action_nft_ops; /* action_nft.c, nft.h */
 static const struct action_ops *const backends[] = {
     &action_cmd_ops,
     &action_nft_ops,
+    &action_rec_ops,
 };
 
 const struct action_ops *

@@ -199,6 +199,9 @@ void action_invalidate_epoch(struct action *a);
 
 /* The built-in backends (the registry in action.c lists them). */
 extern const struct action_ops action_cmd_ops;
+/* warden_backend = record: "ban ADDR" lines appended to recordfile,
+ * no command (tests, benchmarks; action_rec.c) */
+extern const struct action_ops action_rec_ops;
 
 /* ---------------------------------------------------------------------
  * Properties and methods: fail2ban's getattr/setattr/dir() on an action

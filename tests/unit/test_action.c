@@ -632,6 +632,46 @@ test_reload_and_close(void)
 	is_int(ncb, 0, "close: dropped jobs are not called back");
 }
 
+/* warden_backend = record: lines appended in-process, no command. */
+static void
+test_record_backend(void)
+{
+	static const char *const cmd[] = {
+	    "actionban", "echo shell >> <rec>", NULL};
+	static const char *const props[] = {
+	    "warden_backend", "record", "recordfile", NULL, NULL};
+	const char *pv[5];
+	struct action_queue *q = actq_new(&env);
+	struct action_ticket t[2] = {tk("192.0.2.7"), tk("2001:db8::7")};
+	struct action *a;
+	char *r;
+
+	reset();
+	memcpy(pv, props, sizeof(pv));
+	pv[3] = rec;
+	a = mk("recorder", cmd, pv);
+	ok(a != NULL && strcmp(a->ops->name, "record") == 0,
+	    "record backend chosen by warden_backend");
+	actq_add(q, a);
+	ncb = 0;
+	actq_start(q, done, NULL);
+	actq_ban(q, t, 2, done, NULL);
+	actq_unban(q, t, 1, done, NULL);
+	drain();
+	r = slurp(rec);
+	is_str(r, "ban 192.0.2.7\nban 2001:db8::7\nunban 192.0.2.7\n",
+	    "record backend: one line per ticket, no shell run");
+	free(r);
+	is_int(ncb, 3, "record backend: every job called back");
+	is_int(last_rc, 0, "record backend: success");
+	actq_close(q);
+	drain();
+
+	pv[3] = "";
+	ok(mk("recorder", cmd, pv) == NULL,
+	    "record backend without recordfile is refused");
+}
+
 int
 main(void)
 {
@@ -661,6 +701,7 @@ main(void)
 	test_timeout();
 	test_injection();
 	test_reload_and_close();
+	test_record_backend();
 
 	is_int(uv_loop_close(&loop), 0, "no handle left in the loop");
 	unlink(rec);
