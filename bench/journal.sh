@@ -21,7 +21,13 @@
 #               (fail2ban's recording action) ran; p50/p99/max.
 #
 #   bench/journal.sh [--quick] [--entries N] [--bans N] [--no-f2b]
-#                    [--no-latency] [--driver] [--keep]
+#                    [--no-latency] [--driver] [--keep] [--perf]
+#
+#   --perf      attach `perf record --call-graph dwarf` (cpu-clock) to
+#               both readers during the throughput run's appends and
+#               print their self time by library (libsystemd's share on
+#               each side) and top symbols; the data stays in
+#               bench/out/journal-{warden,fail2ban}.perf
 #
 # Warden side: wardend itself once jail.c runs backend = systemd through
 # src_journal; until then tests/tools/journal_follow (src_journal + the
@@ -44,6 +50,7 @@ f2b=1
 latency=1
 keep=0
 driver=0
+perf=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--quick) entries=20000; bans=50; shift ;;
@@ -53,6 +60,7 @@ while [ $# -gt 0 ]; do
 	--no-latency) latency=0; shift ;;
 	--keep) keep=1; shift ;;
 	--driver) driver=1; shift ;;
+	--perf) perf=1; shift ;;
 	--latency-inner) INNER=1; shift ;;
 	*) echo "usage: $0 [--quick] [--entries N] [--bans N] [--no-f2b] [--no-latency] [--driver] [--keep]" >&2; exit 2 ;;
 	esac
@@ -78,7 +86,7 @@ PIDS=()
 cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[ $keep = 1 ] && echo "kept $T" || rm -rf "$T"
+	[ $keep = 1 ] && echo "kept $T" >&2 || rm -rf "$T"
 }
 trap cleanup EXIT
 
@@ -87,6 +95,38 @@ cpu_ms() { # user+system CPU of a live process, ms
 	awk -v hz="$(getconf CLK_TCK)" '{ print int(($14 + $15) * 1000 / hz) }' "/proc/$1/stat"
 }
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+PERF_DIR=$PWD/bench/out
+PERFPID=
+perf_start() { # PID NAME
+	[ $perf = 1 ] || return 0
+	mkdir -p "$PERF_DIR"
+	local cg=(--call-graph dwarf,16384)
+	[ "$2" = fail2ban ] && cg=() # Python: stacks say little; keep it small
+	perf record -q "${cg[@]}" -e cpu-clock -F 2000 \
+		-o "$PERF_DIR/journal-$2.perf" -p "$1" 2>/dev/null &
+	PERFPID=$!
+	sleep 0.3
+}
+perf_stop() {
+	[ -n "$PERFPID" ] || return 0
+	kill -INT "$PERFPID" 2>/dev/null
+	wait "$PERFPID" 2>/dev/null
+	PERFPID=
+}
+# perf_print NAME CPU_MS: self time by library (ms from the reader's CPU
+# time), and the top symbols.
+perf_print() {
+	local f=$PERF_DIR/journal-$1.perf
+	[ $perf = 1 ] && [ -s "$f" ] || return 0
+	echo
+	echo "perf, $1 (appends): self time by library, ms of its ${2}ms CPU"
+	perf report -i "$f" --no-children --sort dso -g none 2>/dev/null |
+		awk -v cpu="$2" '/^ +[0-9.]+%/ { p = $1; sub("%", "", p);
+			if (p >= 0.5) printf "  %6.1f%% %6.0f ms  %s\n", p, p * cpu / 100, $2 }'
+	echo "top symbols (self):"
+	perf report -i "$f" --no-children --sort dso,sym -g none 2>/dev/null |
+		awk '/^ +[0-9.]+%/' | head -15
+}
 
 RE='Failed password for invalid user \S+ from <HOST>'
 
@@ -231,6 +271,7 @@ throughput_warden() {
 		dstart wardend "$d"
 		pid=$SPID
 		sleep 0.5
+		perf_start "$pid" warden
 		c0=$(cpu_ms "$pid")
 		t0=$(ms)
 		"$TOOLS/journal_export" gen "$entries" -u ssh.service >&3
@@ -241,6 +282,7 @@ throughput_warden() {
 		done
 		t1=$(ms)
 		c1=$(cpu_ms "$pid")
+		perf_stop
 		R[w,peak]=$(hwm "$pid")
 		dstop wardend "$d"
 	else
@@ -251,12 +293,14 @@ throughput_warden() {
 		pid=$!
 		PIDS+=("$pid")
 		for _ in $(seq 500); do grep -q '^E caught-up' "$d/out" && break; sleep 0.02; done
+		perf_start "$pid" warden
 		c0=$(cpu_ms "$pid")
 		t0=$(ms)
 		"$TOOLS/journal_export" gen "$entries" -u ssh.service >&3
 		# the driver exits after exactly $entries entries
 		wait "$pid"
 		t1=$(ms)
+		perf_stop
 		# its own getrusage at exit: whole-run CPU and peak RSS
 		c1=$(sed -n 's/.* cpu_ms=\([0-9]*\).*/\1/p' "$d/err")
 		R[w,peak]=$(sed -n 's/.* maxrss_kb=\([0-9]*\).*/\1/p' "$d/err")
@@ -276,12 +320,14 @@ throughput_f2b() {
 	dstart fail2ban "$d" || return 1
 	pid=$SPID
 	base=$(f2b_wait_failed "$d" 10 30)
+	perf_start "$pid" fail2ban
 	c0=$(cpu_ms "$pid")
 	t0=$(ms)
 	"$TOOLS/journal_export" gen "$entries" -u ssh.service >&3
 	got=$(f2b_wait_failed "$d" $((base + entries)) 1800)
 	t1=$(ms)
 	c1=$(cpu_ms "$pid")
+	perf_stop
 	R[f,peak]=$(hwm "$pid")
 	dstop fail2ban "$d"
 	writer_stop
@@ -421,6 +467,7 @@ if [ $latency = 1 ]; then
 		args=(--bans "$bans" --latency-inner)
 		[ $driver = 1 ] && args+=(--driver)
 		[ $f2b = 0 ] && args+=(--no-f2b)
+		[ $keep = 1 ] && args+=(--keep)
 		LAT_OUT=$(unshare -m -p -f --mount-proc --propagation private \
 			env BUILD="$BUILD" TMPDIR="$T" "$0" "${args[@]}")
 	else
@@ -473,6 +520,8 @@ if [ -n "$LAT_OUT" ]; then
 		esac
 	done
 fi
+perf_print warden "${R[w,cpu]:-0}"
+[ $f2b = 1 ] && perf_print fail2ban "${R[f,cpu]:-0}"
 [ "${R[w,got]:-0}" -ge "$entries" ] && [ "${R[wb,got]:-0}" -ge "$entries" ] || exit 1
 [ $f2b = 0 ] || { [ "${R[f,got]:-0}" -ge "$entries" ] && [ "${R[fb,got]:-0}" -ge "$entries" ]; } || exit 1
 exit 0

@@ -141,6 +141,18 @@ py_int10(const char *s, size_t len, char *out, size_t outsz)
 	bool neg = false, any = false, prev_us = false;
 	size_t n = 0;
 
+	/* the usual shape, plain digits without a leading zero */
+	if (len > 0 && len < outsz && s[0] >= '1' && s[0] <= '9') {
+		size_t i = 1;
+
+		while (i < len && s[i] >= '0' && s[i] <= '9')
+			i++;
+		if (i == len) {
+			memcpy(out, s, len);
+			out[len] = '\0';
+			return 0;
+		}
+	}
 	while (s < e && strchr(" \t\n\v\f\r", *s) && *s)
 		s++;
 	while (e > s && strchr(" \t\n\v\f\r", e[-1]) && e[-1])
@@ -598,7 +610,6 @@ src_journal_format_line(
 {
 	size_t room = line_max ? line_max : SIZE_MAX;
 	bool first = true, ok = true;
-	struct sbuf ident = SBUF_INIT;
 	const char *id = NULL;
 	size_t idlen = 0;
 
@@ -625,25 +636,33 @@ src_journal_format_line(
 			pl = f->pid_len;
 			pv = pid_value(ps, pl, num, sizeof(num));
 		}
-		sbuf_add(&ident, id, idlen);
-		if (pv == PIDV_INT) {
-			sbuf_printf(&ident, "[%s]", num);
-		} else if (pv == PIDV_BYTES) {
-			sbuf_addch(&ident, '[');
-			if (py_int0(ps, pl, num, sizeof(num)) == 0)
-				sbuf_addstr(&ident, num);
-			else
-				bytes_repr(ps, pl, &ident);
-			sbuf_addch(&ident, ']');
-		}
-		sbuf_addch(&ident, ':');
 		if (!first)
 			ok = put(out, " ", 1, &room);
-		if (ok)
-			ok = put(out, ident.s, ident.len, &room);
 		first = false;
-		if (ok && ident.len == 7 &&
-		    memcmp(ident.s, "kernel:", 7) == 0) {
+		/* "IDENT[PID]:" piece by piece (put() cuts and escapes the
+		 * same way whatever the pieces are) */
+		if (ok)
+			ok = put(out, id, idlen, &room);
+		if (ok && pv == PIDV_INT) {
+			ok = put(out, "[", 1, &room) &&
+			    put(out, num, strlen(num), &room) &&
+			    put(out, "]", 1, &room);
+		} else if (ok && pv == PIDV_BYTES) {
+			struct sbuf b = SBUF_INIT;
+
+			sbuf_addch(&b, '[');
+			if (py_int0(ps, pl, num, sizeof(num)) == 0)
+				sbuf_addstr(&b, num);
+			else
+				bytes_repr(ps, pl, &b);
+			sbuf_addch(&b, ']');
+			ok = put(out, b.s, b.len, &room);
+			sbuf_cleanup(&b);
+		}
+		if (ok)
+			ok = put(out, ":", 1, &room);
+		if (ok && pv == PIDV_NONE && idlen == 6 &&
+		    memcmp(id, "kernel", 6) == 0) {
 			long long us;
 			char mono[64];
 
@@ -664,7 +683,6 @@ src_journal_format_line(
 		if (ok)
 			ok = put(out, f->message[i], f->message_len[i], &room);
 	}
-	sbuf_cleanup(&ident);
 	return !ok;
 }
 
@@ -831,6 +849,7 @@ struct src_journal {
 	time_t date_sec; /* date_text cache: second */
 	char date_pre[128];
 	char date_off[128];
+	size_t date_pre_len, date_off_len;
 	char date[272];
 };
 
@@ -1386,11 +1405,13 @@ date_cached(struct src_journal *sj, uint64_t usec)
 		sj->date_off[len - cut] = '\0';
 		memcpy(sj->date_pre, full, cut);
 		sj->date_pre[cut] = '\0';
+		sj->date_pre_len = cut;
+		sj->date_off_len = len - cut;
 		sj->date_sec = t;
 	}
 	/* once per entry: no printf */
-	np = strlen(sj->date_pre);
-	no = strlen(sj->date_off);
+	np = sj->date_pre_len;
+	no = sj->date_off_len;
 	memcpy(sj->date, sj->date_pre, np);
 	n = np;
 	if (frac) {
