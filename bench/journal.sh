@@ -17,8 +17,11 @@
 #               reader until all were counted, CPU, peak RSS.
 #   latency     (root: journald by hand in unshare -m -p) entries sent
 #               with sd_journal_send, maxretry 3: time from sending the
-#               3rd entry until the ban (Warden) / the ban action
-#               (fail2ban's recording action) ran; p50/p99/max.
+#               3rd entry until the ban action ran (the same shell
+#               action on both sides, `echo "ban <ip>" >> FIFO`, stamped
+#               on arrival); p50/p99/max. A second Warden row uses its
+#               recording backend (the same line, no shell): the
+#               daemon's own part of the latency.
 #
 #   bench/journal.sh [--quick] [--entries N] [--bans N] [--no-f2b]
 #                    [--no-latency] [--driver] [--keep] [--perf]
@@ -421,22 +424,39 @@ if [ -n "${INNER:-}" ]; then
 		echo "fail2ban-server (ban action ran) $(wc -l <"$d/lat") $(pct "$d/lat")"
 	fi
 	# Warden
-	d=$T/lat-warden
-	mkdir -p "$d"
-	if [ $WIRED = 1 ]; then
+	# lat_wardend DIR FIRST LABEL [record]: one wardend run, the shell
+	# action as fail2ban's, or (record) Warden's recording backend
+	# writing the same line to the FIFO without a shell
+	lat_wardend() {
+		local d=$1 first=$2 label=$3
+		mkdir -p "$d"
 		conf "$d" wardend systemd 3 record
+		if [ "${4:-}" = record ]; then
+			cat >"$d/conf/action.d/record.conf" <<EOF2
+[Definition]
+actionban =
+actionunban =
+[Init]
+warden_backend = record
+recordfile = $d/act.fifo
+EOF2
+		fi
 		recorder "$d"
 		# the default journal flags, as a stock jail has them
 		sed -i 's/^_SYSTEMD_UNIT=.*//; s/^journalmatch = .*/journalmatch = SYSLOG_IDENTIFIER=sshd/' \
 			"$d/conf/filter.d/bench.conf"
 		dstart wardend "$d"
 		sleep 0.5
-		"$TOOLS/journal_send" "$bans" -r 3 -w 7000 >"$d/sent"
+		"$TOOLS/journal_send" "$bans" -s "$first" -r 3 -w 7000 >"$d/sent"
 		for _ in $(seq 500); do [ "$(wc -l <"$d/rec")" -ge "$bans" ] && break; sleep 0.02; done
 		awk 'NR == FNR { if ($1 == "S") s[$2] = $3; next }
 		     $1 == "ban" && ($2 in s) { print $3 - s[$2] }' "$d/sent" "$d/rec" | sort -n >"$d/lat"
 		dstop wardend "$d"
-		echo "wardend (ban action ran) $(wc -l <"$d/lat") $(pct "$d/lat")"
+		echo "$label $(wc -l <"$d/lat") $(pct "$d/lat")"
+	}
+	if [ $WIRED = 1 ]; then
+		lat_wardend "$T/lat-warden" 0 "wardend (ban action ran)"
+		lat_wardend "$T/lat-warden-rec" 10000 "wardend, record backend (no shell)" record
 	else
 		"$TOOLS/journal_follow" -m SYSLOG_IDENTIFIER=sshd -r "$RE" -n 3 -E \
 			-X "$bans" -T 120000 >"$d/out" 2>"$d/err" &
