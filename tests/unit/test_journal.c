@@ -633,6 +633,51 @@ test_format(void)
 	sbuf_reset(&out);
 	ok(!src_journal_format_line(&f, 1000, &out), "no cut under the cap");
 
+	/* every cap cuts inside the host, identifier, pid or message the
+	 * same way: a prefix of the whole line, short only by an escaped
+	 * newline that did not fit */
+	{
+		static const char *const pids[] = {"4242", "a\nb", "0x1f"};
+		bool prefix = true, tight = true, flag = true;
+
+		for (size_t pi = 0; pi < 3; pi++) {
+			struct src_journal_fields g = {0};
+			struct sbuf full = SBUF_INIT, cut = SBUF_INIT;
+			const char *m1[1] = {"Failed\npassword"};
+			size_t l1[1] = {15};
+
+			g.hostname = "h\n1";
+			g.hostname_len = 3;
+			g.ident = "ss\nhd";
+			g.ident_len = 5;
+			g.syslog_pid = pids[pi];
+			g.syslog_pid_len = strlen(pids[pi]);
+			g.message = m1;
+			g.message_len = l1;
+			g.nmessage = 1;
+			src_journal_format_line(&g, 0, &full);
+			for (size_t k = 1; k <= full.len + 1; k++) {
+				bool t;
+
+				sbuf_reset(&cut);
+				t = src_journal_format_line(&g, k, &cut);
+				if (cut.len > k ||
+				    memcmp(cut.s ? cut.s : "", full.s,
+				        cut.len) != 0)
+					prefix = false;
+				if (cut.len + 1 < k && cut.len < full.len)
+					tight = false;
+				if (t != (k < full.len))
+					flag = false;
+			}
+			sbuf_cleanup(&full);
+			sbuf_cleanup(&cut);
+		}
+		ok(prefix, "a capped line is a prefix of the whole line");
+		ok(tight, "... cut at the cap (or one byte before an escape)");
+		ok(flag, "... and reported as cut exactly when it is shorter");
+	}
+
 	f.realtime_usec = 5000000;
 	f.src_realtime = "1700000000123456";
 	f.src_realtime_len = 16;
