@@ -32,6 +32,9 @@
 #               each side) and top symbols; the data stays in
 #               bench/out/journal-{warden,fail2ban}.perf
 #
+# After the backlog, tests/tools/journal_floor reads the backlog file with
+# nothing but libsystemd calls: the floor under both readers' CPU.
+#
 # Warden side: wardend itself once jail.c runs backend = systemd through
 # src_journal; until then tests/tools/journal_follow (src_journal + the
 # filter engine + a per-address failure count, the module level of the
@@ -68,7 +71,7 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--quick] [--entries N] [--bans N] [--no-f2b] [--no-latency] [--driver] [--keep]" >&2; exit 2 ;;
 	esac
 done
-for p in "$TOOLS/journal_follow" "$TOOLS/journal_export" "$TOOLS/journal_send"; do
+for p in "$TOOLS/journal_follow" "$TOOLS/journal_export" "$TOOLS/journal_send" "$TOOLS/journal_floor"; do
 	[ -x "$p" ] || { echo "bench/journal.sh: $p not built (make BUILD=$BUILD check)" >&2; exit 1; }
 done
 [ -x "$REMOTE" ] || { echo "bench/journal.sh: $REMOTE missing (tools/install-deps)" >&2; exit 1; }
@@ -479,6 +482,7 @@ echo "== backlog: $entries entries already in the journal, read from the start" 
 backlog_file
 backlog_warden
 [ $f2b = 1 ] && backlog_f2b
+FLOOR=$("$TOOLS/journal_floor" -m _SYSTEMD_UNIT=ssh.service "$T/bl/backlog.journal")
 
 LAT_OUT=
 if [ $latency = 1 ]; then
@@ -525,6 +529,12 @@ printf '%-34s %-18s %-18s %s\n' "entries/s (wall)" "$(rate "$entries" "${R[wb,wa
 printf '%-34s %-18s %-18s %s\n' "CPU ms (whole run)" "${R[wb,cpu]:-?}" "${R[fb,cpu]:--}" \
 	"$(ratio "${R[wb,cpu]:-0}" "${R[fb,cpu]:-0}")"
 printf '%-34s %-18s %-18s %s\n' "peak RSS KiB" "${R[wb,peak]:-?}" "${R[fb,peak]:--}" ""
+echo
+echo "libsystemd alone on the backlog file (tests/tools/journal_floor, CPU):"
+echo "$FLOOR" | awk '{ split($3, a, "="); split($4, b, "=");
+	printf "  %-7s %5s ns/entry  %7s ms per %s entries\n", $1, a[2], b[2], substr($2, 9) }'
+echo "  (warden: the calls src_journal makes per entry; python: python-systemd's"
+echo "  get_next, which fail2ban calls per entry)"
 if [ -n "$LAT_OUT" ]; then
 	echo
 	echo "Ban latency through journald, maxretry 3, 3rd entry sent -> ban (ms)"
