@@ -365,6 +365,20 @@ q_free(struct action_queue *q)
 	free(q);
 }
 
+/* Whether some action of q needs the matches of the tickets it gets. */
+static bool
+q_uses_matches(const struct action_queue *q)
+{
+	for (size_t i = 0; i < q->n; i++) {
+		const struct action *a = q->acts[i];
+
+		if (a->ops->uses_matches == NULL ||
+		    a->ops->uses_matches(q->acts[i]))
+			return true;
+	}
+	return false;
+}
+
 static struct job *
 submit(struct action_queue *q, enum job_kind kind,
     const struct action_ticket *t, size_t n, action_done_cb cb, void *arg)
@@ -375,9 +389,16 @@ submit(struct action_queue *q, enum job_kind kind,
 	j->cb = cb;
 	j->arg = arg;
 	if (n > 0) {
+		bool keep = q_uses_matches(q);
+
 		j->t = xcalloc(n, sizeof(*j->t));
-		for (size_t i = 0; i < n; i++)
-			tags_ticket_dup(&j->t[i], &t[i]);
+		for (size_t i = 0; i < n; i++) {
+			struct action_ticket c = t[i];
+
+			if (!keep)
+				c.nmatches = 0;
+			tags_ticket_dup(&j->t[i], &c);
+		}
 		j->n = n;
 	}
 	if (q->tail != NULL)

@@ -119,6 +119,14 @@ struct action_ops {
 	 */
 	void (*user)(struct action *a, const struct action_ticket *t, bool lock,
 	    action_done_cb cb, void *arg);
+	/*
+	 * Optional: whether the tickets handed to ban/unban/... must carry
+	 * their matches (the <matches>-like tags, <F-*>, <raw-ticket>). The
+	 * queue copies a ticket's matches only when some action of the jail
+	 * says so at submission (NULL: it does); the copies are most of a
+	 * long queue's memory (a shell action behind a replay).
+	 */
+	bool (*uses_matches)(struct action *a);
 
 	/*
 	 * Properties at run time (`get/set J action A P`), optional: NULL

@@ -1549,6 +1549,38 @@ props_changed(struct cmdact *ca)
 		}
 }
 
+/* Text that may show a ticket's matches: <matches>, <ipmatches> and
+ * <ipjailmatches> (their fallback), <F-*> and the <F-...> data,
+ * <raw-ticket>; also through a property it names. */
+static bool
+shows_matches(const char *s)
+{
+	return s != NULL &&
+	    (strstr(s, "matches") != NULL || strstr(s, "F-") != NULL ||
+	        strstr(s, "raw-ticket") != NULL);
+}
+
+static bool
+cmd_uses_matches(struct action *a)
+{
+	struct cmdact *ca = a->priv;
+
+	for (int k = 0; k < CONF_ACT_NCMDS; k++)
+		if (shows_matches(ca->cmds[k]))
+			return true;
+	for (int k = 0; k < 2; k++)
+		if (shows_matches(ca->ucmd[k]))
+			return true;
+	for (size_t i = 0; i < tags_props_count(ca->props); i++) {
+		const char *k, *v;
+
+		tags_props_at(ca->props, i, &k, &v);
+		if (shows_matches(v))
+			return true;
+	}
+	return false;
+}
+
 static void
 cmd_prop_names(struct action *a, struct strv *out)
 {
@@ -1679,5 +1711,6 @@ const struct action_ops action_cmd_ops = {
     .prop_names = cmd_prop_names,
     .prop_get = cmd_prop_get,
     .prop_set = cmd_prop_set,
+    .uses_matches = cmd_uses_matches,
     .clear_params = cmd_clear_params,
 };

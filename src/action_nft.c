@@ -1294,6 +1294,13 @@ nft_cancel(struct action *a)
 	(void)a;
 }
 
+static bool
+nft_uses_matches(struct action *a)
+{
+	(void)a; /* addresses and end times only */
+	return false;
+}
+
 const struct action_ops action_nft_ops = {
     .name = NFT_BACKEND_NAME,
     .init = nft_init,
@@ -1310,6 +1317,7 @@ const struct action_ops action_nft_ops = {
     .reload = nft_reload,
     .check = nft_check,
     .cancel = nft_cancel,
+    .uses_matches = nft_uses_matches,
 };
 
 int

@@ -211,6 +211,13 @@ rec_cancel(struct action *a)
 	(void)a; /* nothing runs for long: the callback comes anyway */
 }
 
+static bool
+rec_uses_matches(struct action *a)
+{
+	(void)a; /* only the address is written */
+	return false;
+}
+
 const struct action_ops action_rec_ops = {
     .name = "record",
     .init = rec_init,
@@ -227,4 +234,5 @@ const struct action_ops action_rec_ops = {
     .reload = rec_reload,
     .check = rec_nothing,
     .cancel = rec_cancel,
+    .uses_matches = rec_uses_matches,
 };

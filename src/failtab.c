@@ -50,12 +50,27 @@ fdata_cleanup(struct fdata *d)
 	for (size_t i = 0; i < d->nmatches; i++)
 		free(d->matches[i]);
 	free(d->matches);
-	for (size_t i = 0; i < d->nkv; i++) {
+	for (size_t i = 0; i < d->nkv; i++)
 		free(d->kv[i].name);
-		free(d->kv[i].value);
-	}
 	free(d->kv);
 	memset(d, 0, sizeof(*d));
+}
+
+/* One allocation for a pair (most values are a few bytes: two blocks
+ * would double the allocator's overhead per pair). */
+void
+fdata_kv_set(
+    struct fdata_kv *kv, const char *name, const char *value, size_t vl)
+{
+	size_t nl = strlen(name);
+	char *b = xmalloc(nl + vl + 2);
+
+	memcpy(b, name, nl);
+	b[nl] = '\0';
+	memcpy(b + nl + 1, value, vl);
+	b[nl + 1 + vl] = '\0';
+	kv->name = b;
+	kv->value = b + nl + 1;
 }
 
 void
@@ -72,10 +87,9 @@ fdata_copy(struct fdata *dst, const struct fdata *src)
 	}
 	if (src->nkv) {
 		dst->kv = xreallocarray(NULL, src->nkv, sizeof(*dst->kv));
-		for (size_t i = 0; i < src->nkv; i++) {
-			dst->kv[i].name = xstrdup(src->kv[i].name);
-			dst->kv[i].value = xstrdup(src->kv[i].value);
-		}
+		for (size_t i = 0; i < src->nkv; i++)
+			fdata_kv_set(&dst->kv[i], src->kv[i].name,
+			    src->kv[i].value, strlen(src->kv[i].value));
 		dst->nkv = src->nkv;
 	}
 }
@@ -100,8 +114,7 @@ fdata_add_kv(struct fdata *d, const char *name, const char *value)
 	if (d->nkv >= FDATA_KV_MAX || used + nl + vl > FDATA_KV_BYTES)
 		return false;
 	d->kv = xreallocarray(d->kv, d->nkv + 1, sizeof(*d->kv));
-	d->kv[d->nkv].name = xstrdup(name);
-	d->kv[d->nkv].value = xstrndup(value, vl);
+	fdata_kv_set(&d->kv[d->nkv], name, value, vl);
 	d->nkv++;
 	return true;
 }

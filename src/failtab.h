@@ -42,11 +42,17 @@
 #define FDATA_KV_MAX              16     /* captured groups kept */
 #define FDATA_KV_BYTES            1024   /* bytes of names + values kept */
 
-/* One captured group: "user" = "root", "f-port" = "22", ... */
+/* One captured group: "user" = "root", "f-port" = "22", ... One block
+ * per pair: name is owned and value points into it (after its NUL), so
+ * only name is freed. */
 struct fdata_kv {
-	char *name;  /* owned */
-	char *value; /* owned */
+	char *name;        /* owned: "name\0value\0" */
+	const char *value; /* inside name's block */
 };
+
+/* Fills kv with one block holding name and the vl bytes of value. */
+void fdata_kv_set(
+    struct fdata_kv *kv, const char *name, const char *value, size_t vl);
 
 /* What a failure (and later its ban) carries besides its key. */
 struct fdata {

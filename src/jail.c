@@ -866,10 +866,8 @@ found_cleanup(struct found *f)
 			free(f->matches[i]);
 		free(f->matches);
 	}
-	for (size_t i = 0; i < f->nkv; i++) {
+	for (size_t i = 0; i < f->nkv; i++)
 		free(f->kv[i].name);
-		free(f->kv[i].value);
-	}
 	free(f->kv);
 	memset(f, 0, sizeof(*f));
 }
@@ -928,8 +926,8 @@ found_kv(struct found *f)
 			sbuf_cleanup(&b);
 			break;
 		}
-		f->kv[f->nkv].name = xstrdup(e->key);
-		f->kv[f->nkv].value = sbuf_detach(&b);
+		fdata_kv_set(&f->kv[f->nkv], e->key, sbuf_str(&b), b.len);
+		sbuf_cleanup(&b);
 		f->nkv++;
 	}
 }
@@ -1429,10 +1427,9 @@ dns_answer(struct jail *j, struct found *f, const char *name,
 		g.nkv = 0;
 		if (f->fl == NULL && f->nkv > 0) {
 			g.kv = xcalloc(f->nkv, sizeof(*g.kv));
-			for (size_t k = 0; k < f->nkv; k++) {
-				g.kv[k].name = xstrdup(f->kv[k].name);
-				g.kv[k].value = xstrdup(f->kv[k].value);
-			}
+			for (size_t k = 0; k < f->nkv; k++)
+				fdata_kv_set(&g.kv[k], f->kv[k].name,
+				    f->kv[k].value, strlen(f->kv[k].value));
 			g.nkv = f->nkv;
 		}
 		check_failure(j, &g);
@@ -3013,8 +3010,7 @@ jail_report(struct jail *j, const struct report_msg *m,
 	f.nmatches = 1;
 	if (m->has_user) {
 		f.kv = xcalloc(1, sizeof(*f.kv));
-		f.kv[0].name = xstrdup("user");
-		f.kv[0].value = xmemdup(m->user, m->user_len + 1);
+		fdata_kv_set(&f.kv[0], "user", m->user, m->user_len);
 		f.nkv = 1;
 	}
 	j->lines++;
@@ -3054,8 +3050,7 @@ jail_feed(struct jail *j, const char *from, const struct jail_failure *jf)
 	f.count = jf->count;
 	if (jf->user != NULL) {
 		f.kv = xcalloc(1, sizeof(*f.kv));
-		f.kv[0].name = xstrdup("user");
-		f.kv[0].value = xstrndup(jf->user, jf->user_len);
+		fdata_kv_set(&f.kv[0], "user", jf->user, jf->user_len);
 		f.nkv = 1;
 	}
 	j->lines++;
