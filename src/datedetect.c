@@ -73,6 +73,7 @@ struct tmpl {
 	bool shares_default; /* its key is a line-start copy's: see
 	                        tmpl_weight() */
 	uint32_t ngroups;    /* capturing groups in the regex */
+	bool jit_tried;      /* pcre2_jit_compile() was called */
 	struct tkey keys[DD_MAX_FIELDS];
 	size_t nkeys;
 	enum fastkind fast;
@@ -1113,7 +1114,9 @@ tmpl_compile(struct datedetect *dd, struct tmpl *t, char **err)
 		        t->regex, (const char *)msg, (size_t)eoff);
 		return -1;
 	}
-	(void)pcre2_jit_compile(t->code, PCRE2_JIT_COMPLETE);
+	/* JIT-compiled at its first regex match (tmpl_match): a jail tries
+	 * few of its templates, and machine code is most of a pattern's
+	 * memory */
 	pcre2_pattern_info(t->code, PCRE2_INFO_CAPTURECOUNT, &t->ngroups);
 	pcre2_pattern_info(t->code, PCRE2_INFO_NAMECOUNT, &count);
 	pcre2_pattern_info(t->code, PCRE2_INFO_NAMEENTRYSIZE, &esize);
@@ -2517,6 +2520,11 @@ tmpl_search(struct datedetect *dd, const struct tmpl *t, const char *line,
 	}
 	if (!need_ok(dd, t, line, len))
 		return 0;
+	if (!t->jit_tried) {
+		/* t is dd's own (allocated): only this cache changes */
+		((struct tmpl *)t)->jit_tried = true;
+		(void)pcre2_jit_compile(t->code, PCRE2_JIT_COMPLETE);
+	}
 	rc = pcre2_match(t->code, (PCRE2_SPTR)subject(dd, line, len), to, from,
 	    0, dd->md, dd->mctx);
 	if (rc <= 0)

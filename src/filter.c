@@ -170,7 +170,8 @@ struct filter {
 	bool line_ignored;
 	unsigned warn;
 
-	struct mlf_entry cache[FILTER_MLFID_MAX];
+	struct mlf_entry *cache; /* FILTER_MLFID_MAX slots, allocated at the
+	                            first entry (most filters have none) */
 	size_t ncache;
 	int mlf_head, mlf_tail; /* oldest and newest entry, -1 */
 	int mlf_free;           /* free slots */
@@ -1126,6 +1127,15 @@ cache_init(struct filter *f)
 	f->mlf_head = f->mlf_tail = -1;
 	for (int i = 0; i < MLF_BUCKETS; i++)
 		f->mlf_bucket[i] = -1;
+	f->mlf_free = 0;
+}
+
+/* The slots, on the first entry: 100 of them are tens of KiB per filter,
+ * and only filters with <F-MLFID> use them. */
+static void
+cache_alloc(struct filter *f)
+{
+	f->cache = xcalloc(FILTER_MLFID_MAX, sizeof(*f->cache));
 	for (int i = 0; i < FILTER_MLFID_MAX; i++) {
 		f->cache[i].key = NULL;
 		arena_init_chunk(&f->cache[i].mem, MLF_CHUNK);
@@ -1199,6 +1209,8 @@ cache_add(struct filter *f, const char *key, double now)
 	struct mlf_entry *e;
 	int i;
 
+	if (f->cache == NULL)
+		cache_alloc(f);
 	if (f->ncache >= FILTER_MLFID_MAX) {
 		/* FIFO: drop expired entries from the front and one live one */
 		while (f->mlf_head >= 0) {
@@ -2646,8 +2658,9 @@ filter_free(struct filter *f)
 	sbuf_cleanup(&f->utf8);
 	sbuf_cleanup(&f->last_text);
 	cache_clear(f);
-	for (int i = 0; i < FILTER_MLFID_MAX; i++)
+	for (int i = 0; f->cache != NULL && i < FILTER_MLFID_MAX; i++)
 		free(f->cache[i].v);
+	free(f->cache);
 	grave_empty(f);
 	free(f->grave);
 	free(f->usedns);

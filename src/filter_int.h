@@ -120,6 +120,8 @@ struct fre_alt {
 	const char *target; /* the group it fills ("user", "fid"), interned */
 };
 
+enum { FRE_JIT_TODO, FRE_JIT_OK, FRE_JIT_NO };
+
 struct fre {
 	char *src;      /* as configured (with tags) */
 	char *expanded; /* after tag expansion and flag rewrite */
@@ -141,7 +143,6 @@ struct fre {
 	size_t nskip;
 	uint32_t ncaptures; /* capture count */
 	bool has_id_group;  /* fid, ip4, ip6, dns or mlfid present */
-	bool jit;           /* JIT-compiled: pcre2_jit_match() may be used */
 	/*
 	 * Variants of code with the same results on the subjects they are
 	 * used for, NULL when the pattern does not allow them (see
@@ -152,7 +153,8 @@ struct fre {
 	 * var[0] is code itself.
 	 */
 	pcre2_code *var[4];
-	bool var_jit[4];
+	/* per variant: FRE_JIT_TODO until its first match (fre_match) */
+	unsigned char jit_state[4];
 	uint32_t tail_grp; /* the group a rewritten tail closes, 0 for none */
 	/* The screen (filter_screen.c), checks that are cheaper than a
 	 * call into PCRE2 and never reject a subject the regex matches. */

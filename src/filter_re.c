@@ -1048,9 +1048,7 @@ compile_var(struct fre *re, int k, const char *pat, size_t len, uint32_t opts)
 	re->var[k] =
 	    pcre2_compile((PCRE2_SPTR)pat, len, opts, &errcode, &off, cc);
 	pcre2_compile_context_free(cc);
-	if (re->var[k])
-		re->var_jit[k] =
-		    pcre2_jit_compile(re->var[k], PCRE2_JIT_COMPLETE) == 0;
+	/* JIT-compiled at its first use (fre_match) */
 }
 
 /*
@@ -1073,7 +1071,6 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 	uint32_t grp;
 
 	re->var[0] = re->code;
-	re->var_jit[0] = re->jit;
 	if (ascii)
 		compile_var(re, FRE_ASCII, pc, len, aopts);
 	if (!(opts & PCRE2_MULTILINE) && fre_tail(pc, &dot, &plus, &grp)) {
@@ -1107,7 +1104,21 @@ fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
 	                                : len > 0 && s[len - 1] == '\n' &&
 	                memchr(s, '\n', len - 1) == NULL))
 		k = re->var[k | FRE_TAIL] ? k | FRE_TAIL : FRE_TAIL;
-	if (re->var_jit[k])
+	if (re->jit_state[k] == FRE_JIT_TODO) {
+		/* The JIT's machine code is most of a pattern's memory (up to
+		 * four variants of every regex of every jail), and a daemon
+		 * uses few of the variants: each is compiled when first used.
+		 * A JIT failure is not an error: the interpreter gives the
+		 * same results, only slower. The object is the caller's own;
+		 * only this cache changes. */
+		struct fre *w = (struct fre *)re;
+
+		w->jit_state[k] =
+		    pcre2_jit_compile(re->var[k], PCRE2_JIT_COMPLETE) == 0
+		    ? FRE_JIT_OK
+		    : FRE_JIT_NO;
+	}
+	if (re->jit_state[k] == FRE_JIT_OK)
 		rc = pcre2_jit_match(
 		    re->var[k], (PCRE2_SPTR)s, len, 0, 0, md, mctx);
 	else
@@ -1179,9 +1190,6 @@ fre_compile(struct fre *re, const char *src, const char *file, int line,
 		    omap[pcoff <= pc.len ? pcoff : pc.len]);
 		goto out;
 	}
-	/* JIT failure is not an error: the interpreter gives the same
-	 * results, only slower. */
-	re->jit = pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE) == 0;
 	load_names(re, keys);
 	if (kind == FRE_FAIL && !re->has_id_group &&
 	    (pref == NULL || !pref->has_id_group)) {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -803,6 +804,7 @@ out:
 		wlog(WLOG_ERROR, WLOG_SERVER, "%s", err);
 	conf_free(nc);
 	diags_cleanup(&d);
+	malloc_trim(0); /* the configurations read and freed */
 	if (w->notify)
 		sd_notify(0, "READY=1");
 	return rc;
@@ -928,6 +930,10 @@ start_next(uv_idle_t *h)
 		return;
 	log_broken(w->conf);
 	warden_commit(w);
+	/* Reading the configuration and compiling the filters freed most of
+	 * what they allocated: give those pages back (the idle daemon's
+	 * heap is what stays). */
+	malloc_trim(0);
 	if (w->notify)
 		sd_notify(0, "READY=1");
 	warden_ready(w, NULL);
