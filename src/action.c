@@ -372,6 +372,8 @@ q_uses_matches(const struct action_queue *q)
 	for (size_t i = 0; i < q->n; i++) {
 		const struct action *a = q->acts[i];
 
+		if (a->ops == NULL)
+			continue; /* a Python action: never runs */
 		if (a->ops->uses_matches == NULL ||
 		    a->ops->uses_matches(q->acts[i]))
 			return true;

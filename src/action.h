@@ -124,7 +124,9 @@ struct action_ops {
 	 * their matches (the <matches>-like tags, <F-*>, <raw-ticket>). The
 	 * queue copies a ticket's matches only when some action of the jail
 	 * says so at submission (NULL: it does); the copies are most of a
-	 * long queue's memory (a shell action behind a replay).
+	 * long queue's memory (a shell action behind a replay). Without
+	 * them the "Failed to execute ban ..." line of a failed command
+	 * shows 'matches': [] in its ActionInfo (fail2ban shows the lines).
 	 */
 	bool (*uses_matches)(struct action *a);
 

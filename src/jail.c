@@ -228,10 +228,32 @@ ubantime(const struct jail *j)
 	return isnan(j->ubantime_cfg) ? j->bantime : j->ubantime_cfg;
 }
 
+/*
+ * The key's text (fkey_format). A single IPv4 address, by far the most
+ * common key, is written here by hand: inet_ntop() goes through
+ * sprintf, and "Found", "Ban" and the status lists format a key per
+ * line or per ban.
+ */
 static char *
 key_text(const struct fkey *k, char buf[FKEY_STRLEN])
 {
-	return fkey_format(k, buf);
+	char *p = buf;
+
+	if (k->kind != FKEY_ADDR || k->addr.family != AF_INET ||
+	    k->addr.prefix != 32)
+		return fkey_format(k, buf);
+	for (int i = 0; i < 4; i++) {
+		unsigned v = k->addr.b[i];
+
+		if (v >= 100)
+			*p++ = (char)('0' + v / 100);
+		if (v >= 10)
+			*p++ = (char)('0' + v / 10 % 10);
+		*p++ = (char)('0' + v % 10);
+		*p++ = '.';
+	}
+	p[-1] = '\0';
+	return buf;
 }
 
 /* Python's str() of a number of seconds: "600", or "1.5". */
@@ -2795,6 +2817,9 @@ jail_banlist(struct jail *j, bool by_end, bool with_time)
 
 			json_array_append_new(l, ctl_json_string(s, strlen(s)));
 			free(s);
+		} else if (v[i]->key.kind == FKEY_ADDR) {
+			/* an address's text is ASCII: nothing to replace */
+			json_array_append_new(l, json_string_nocheck(k));
 		} else {
 			json_array_append_new(l, ctl_json_string(k, strlen(k)));
 		}
