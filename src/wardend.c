@@ -458,16 +458,39 @@ warden_commit(struct warden *w)
 		jail_commit(w->jails[i]);
 }
 
+/*
+ * A loop iteration's end. When the loop goes on at once (a source reads a
+ * backlog, or other work is ready: no wait for I/O), the commit may wait
+ * for the next iterations, up to TICK_BATCH_MS after the last one: a
+ * replay of a large log then commits a few hundred bans at a time instead
+ * of a few dozen, for a fraction of the writes. A ban is still announced
+ * only after its commit; a line that arrives on a quiet loop is committed
+ * in its own iteration (no added latency).
+ */
+#define TICK_BATCH_MS 50
+
+static void
+tick(struct warden *w)
+{
+	uint64_t now = uv_now(w->loop);
+
+	if (uv_backend_timeout(w->loop) == 0 &&
+	    now - w->tick_commit < TICK_BATCH_MS)
+		return;
+	w->tick_commit = now;
+	warden_commit(w);
+}
+
 static void
 on_tick(uv_check_t *h)
 {
-	warden_commit(h->data);
+	tick(h->data);
 }
 
 static void
 on_tick2(uv_prepare_t *h)
 {
-	warden_commit(h->data);
+	tick(h->data);
 }
 
 static void

@@ -9,7 +9,9 @@
  * Ticks: every loop iteration ends in warden_commit() (a uv_check), which
  * commits the database writes queued during the iteration and only then
  * lets the jails log and act on the bans they decided, so that a ban that
- * was logged or reported survives kill -9.
+ * was logged or reported survives kill -9. While the loop has more work at
+ * once (a source reading a backlog: no wait for I/O follows), the ticks
+ * of up to TICK_BATCH_MS share one commit.
  */
 #ifndef WARDEN_WARDEND_H
 #define WARDEN_WARDEND_H
@@ -84,6 +86,7 @@ struct warden {
 
 	uv_check_t tick;               /* warden_commit after every iteration */
 	uv_prepare_t tick2;            /* and before it (timers, idle work) */
+	uint64_t tick_commit;          /* uv_now() of the last tick's commit */
 	uv_timer_t purge;              /* hourly db_purge */
 	uv_timer_t possave;            /* lazy log position saving */
 	uv_signal_t sig[5];            /* TERM INT HUP USR1 PIPE(ignored) */
