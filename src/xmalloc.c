@@ -29,7 +29,20 @@ xmalloc(size_t n)
 void *
 xcalloc(size_t nmemb, size_t size)
 {
-	void *p = calloc(nmemb ? nmemb : 1, size ? size : 1);
+	void *p;
+
+	/* glibc's calloc bypasses the thread cache: small blocks come
+	 * from malloc (cached) and are cleared here */
+	if (nmemb <= 1024 && size <= 1024 && nmemb * size <= 1024) {
+		size_t n = nmemb * size > 0 ? nmemb * size : 1;
+
+		p = malloc(n);
+		if (p == NULL)
+			oom(n);
+		memset(p, 0, n);
+		return p;
+	}
+	p = calloc(nmemb ? nmemb : 1, size ? size : 1);
 
 	if (p == NULL)
 		oom(nmemb * size);
