@@ -30,6 +30,11 @@
 #define BAN_MAX_TIME ((double)0x7FFFFFFFFFFFLL)
 
 struct ban {
+	/* private, first: a walk in insertion order (status lists) then
+	 * finds the link and the key's address in one cache line */
+	struct ban *prev, *next; /* insertion order */
+	struct ban *hnext;
+
 	struct fkey key;   /* owned */
 	double time;       /* ticket time: the last failure, epoch s */
 	double bantime;    /* seconds; -1 = permanent */
@@ -41,10 +46,8 @@ struct ban {
 
 	/* private */
 	uint64_t hash;
-	struct ban *hnext;
-	struct ban *prev, *next; /* insertion order */
-	size_t heap;             /* index in the heap */
-	uint64_t seq;            /* insertion number, breaks ties */
+	size_t heap;  /* index in the heap */
+	uint64_t seq; /* insertion number, breaks ties */
 };
 
 /* A new ban of a copy of key. */

@@ -1309,6 +1309,7 @@ count_failure(struct jail *j, struct found *f)
 	struct failtab_failure ff = {0};
 	struct failtab_entry *e;
 	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
+	bool lazy, created = false;
 
 	if (!f->manual)
 		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s", j->name,
@@ -1319,13 +1320,19 @@ count_failure(struct jail *j, struct found *f)
 	ff.attempt = f->attempt;
 	ff.matches = (const char *const *)f->matches;
 	ff.nmatches = f->nmatches;
-	/* captured groups are kept for a new key only */
-	if (f->kv == NULL && f->fl != NULL &&
-	    failtab_find(j->ft, &f->key) == NULL)
-		found_kv(f);
+	/* captured groups are kept for a new key only: a filter's are
+	 * turned into pairs once the entry turned out new (one lookup) */
+	lazy = f->kv == NULL && f->fl != NULL;
 	ff.kv = f->kv;
 	ff.nkv = f->nkv;
-	e = failtab_add(j->ft, &ff, NULL);
+	e = failtab_add(j->ft, &ff, &created);
+	if (created && lazy) {
+		found_kv(f);
+		for (size_t i = 0; i < f->nkv; i++)
+			fdata_add_kv(&e->data, f->kv[i].name, f->kv[i].value);
+		ff.kv = f->kv;
+		ff.nkv = f->nkv;
+	}
 	log_evictions(j);
 	if (e != NULL && e->retry >= j->maxretry)
 		ban_entry(j, e);
@@ -2797,6 +2804,20 @@ jail_banlist(struct jail *j, bool by_end, bool with_time)
 	size_t n = 0;
 	char kb[FKEY_STRLEN];
 
+	if (!by_end && !with_time) {
+		/* one walk: each ban is touched once */
+		for (struct ban *b = banlist_first(j->bl); b;
+		     b = banlist_next(b)) {
+			const char *k = key_text(&b->key, kb);
+
+			/* an address's text is ASCII: nothing to replace */
+			json_array_append_new(l,
+			    b->key.kind == FKEY_ADDR
+			        ? json_string_nocheck(k)
+			        : ctl_json_string(k, strlen(k)));
+		}
+		return l;
+	}
 	if (by_end) {
 		n = banlist_by_end(j->bl, &v);
 	} else {
@@ -2817,9 +2838,6 @@ jail_banlist(struct jail *j, bool by_end, bool with_time)
 
 			json_array_append_new(l, ctl_json_string(s, strlen(s)));
 			free(s);
-		} else if (v[i]->key.kind == FKEY_ADDR) {
-			/* an address's text is ASCII: nothing to replace */
-			json_array_append_new(l, json_string_nocheck(k));
 		} else {
 			json_array_append_new(l, ctl_json_string(k, strlen(k)));
 		}
