@@ -263,16 +263,19 @@ tline_free_list(struct tline *t)
 static void
 tlist_push(struct tlist *l, struct tline *t)
 {
-	xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
+	if (l->n + 1 > l->cap)
+		xgrow(&l->v, &l->cap, l->n + 1, sizeof(*l->v));
 	l->v[l->n++] = t;
 }
 
 static void
 tlist_assign(struct tlist *dst, const struct tlist *src)
 {
-	xgrow(&dst->v, &dst->cap, src->n, sizeof(*dst->v));
-	if (src->n)
-		memcpy(dst->v, src->v, src->n * sizeof(*src->v));
+	if (src->n > dst->cap)
+		xgrow(&dst->v, &dst->cap, src->n, sizeof(*dst->v));
+	/* usually one line: no call into memcpy */
+	for (size_t i = 0; i < src->n; i++)
+		dst->v[i] = src->v[i];
 	dst->n = src->n;
 }
 
@@ -289,8 +292,10 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 		size_t n = t->pre + t->post;
 
 		sbuf_reset(out);
-		xgrow(&out->s, &out->cap, n + 2, 1);
-		memcpy(out->s, t->s, t->pre);
+		if (n + 2 > out->cap)
+			xgrow(&out->s, &out->cap, n + 2, 1);
+		if (t->pre) /* text before the date: rare */
+			memcpy(out->s, t->s, t->pre);
 		memcpy(out->s + t->pre, t->s + t->pre + t->date, t->post);
 		out->s[n] = '\n';
 		out->s[n + 1] = '\0';
