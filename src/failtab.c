@@ -50,7 +50,7 @@ fdata_cleanup(struct fdata *d)
 	for (size_t i = 0; i < d->nmatches; i++)
 		free(d->matches[i]);
 	free(d->matches);
-	for (size_t i = 0; i < d->nkv; i++)
+	for (size_t i = 0; !d->kv_block && i < d->nkv; i++)
 		free(d->kv[i].name);
 	free(d->kv);
 	memset(d, 0, sizeof(*d));
@@ -73,6 +73,52 @@ fdata_kv_set(
 	kv->value = b + nl + 1;
 }
 
+/*
+ * Sets the captured groups of d (which has none) to those of kv that
+ * fdata_add_kv() would take one by one, in one block: the array, then
+ * every "name\0value\0" (a failure's five or so groups were ten
+ * allocations).
+ */
+void
+fdata_set_kv(struct fdata *d, const struct fdata_kv *kv, size_t n)
+{
+	size_t used = 0, take = 0, bytes = 0;
+	size_t nl[FDATA_KV_MAX], vl[FDATA_KV_MAX], pick[FDATA_KV_MAX];
+	char *p;
+
+	for (size_t i = 0; i < n; i++) {
+		size_t a = strlen(kv[i].name);
+		size_t b =
+		    utf8_cut(kv[i].value, strlen(kv[i].value), FDATA_VALUE_MAX);
+
+		if (take >= FDATA_KV_MAX || used + a + b > FDATA_KV_BYTES)
+			continue;
+		used += a + b;
+		nl[take] = a;
+		vl[take] = b;
+		pick[take++] = i;
+		bytes += a + b + 2;
+	}
+	if (take == 0)
+		return;
+	d->kv = xmalloc(take * sizeof(*d->kv) + bytes);
+	p = (char *)(d->kv + take);
+	for (size_t k = 0; k < take; k++) {
+		const struct fdata_kv *s = &kv[pick[k]];
+
+		memcpy(p, s->name, nl[k]);
+		p[nl[k]] = '\0';
+		d->kv[k].name = p;
+		p += nl[k] + 1;
+		memcpy(p, s->value, vl[k]);
+		p[vl[k]] = '\0';
+		d->kv[k].value = p;
+		p += vl[k] + 1;
+	}
+	d->nkv = take;
+	d->kv_block = true;
+}
+
 void
 fdata_copy(struct fdata *dst, const struct fdata *src)
 {
@@ -85,13 +131,8 @@ fdata_copy(struct fdata *dst, const struct fdata *src)
 		dst->nmatches = src->nmatches;
 		dst->match_bytes = src->match_bytes;
 	}
-	if (src->nkv) {
-		dst->kv = xreallocarray(NULL, src->nkv, sizeof(*dst->kv));
-		for (size_t i = 0; i < src->nkv; i++)
-			fdata_kv_set(&dst->kv[i], src->kv[i].name,
-			    src->kv[i].value, strlen(src->kv[i].value));
-		dst->nkv = src->nkv;
-	}
+	if (src->nkv)
+		fdata_set_kv(dst, src->kv, src->nkv);
 }
 
 const char *
@@ -113,6 +154,17 @@ fdata_add_kv(struct fdata *d, const char *name, const char *value)
 		used += strlen(d->kv[i].name) + strlen(d->kv[i].value);
 	if (d->nkv >= FDATA_KV_MAX || used + nl + vl > FDATA_KV_BYTES)
 		return false;
+	if (d->kv_block) {
+		/* one block per pair from now on */
+		struct fdata_kv *v = xcalloc(d->nkv + 1, sizeof(*v));
+
+		for (size_t i = 0; i < d->nkv; i++)
+			fdata_kv_set(&v[i], d->kv[i].name, d->kv[i].value,
+			    strlen(d->kv[i].value));
+		free(d->kv);
+		d->kv = v;
+		d->kv_block = false;
+	}
 	d->kv = xreallocarray(d->kv, d->nkv + 1, sizeof(*d->kv));
 	fdata_kv_set(&d->kv[d->nkv], name, value, vl);
 	d->nkv++;
@@ -605,8 +657,7 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 	/* a new entry keeps all of its first failure's lines */
 	matches_append(&e->data, f->matches, f->nmatches, ft->o.match_max_len,
 	    ft->o.entry_match_bytes);
-	for (size_t i = 0; i < f->nkv; i++)
-		fdata_add_kv(&e->data, f->kv[i].name, f->kv[i].value);
+	fdata_set_kv(&e->data, f->kv, f->nkv);
 
 	if (ft->n + 1 > ft->nbuckets &&
 	    ft->nbuckets < pow2_at_least(ft->o.max_entries))

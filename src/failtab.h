@@ -61,6 +61,8 @@ struct fdata {
 	size_t match_bytes;  /* sum of the lines' lengths */
 	struct fdata_kv *kv; /* owned, in capture order */
 	size_t nkv;
+	bool kv_block; /* kv and its pairs' texts are one block (only kv is
+	                  freed), see fdata_set_kv() */
 };
 
 void fdata_cleanup(struct fdata *d);
@@ -74,6 +76,9 @@ const char *fdata_get(const struct fdata *d, const char *name);
  * is cut at 256 bytes on a UTF-8 boundary.
  */
 bool fdata_add_kv(struct fdata *d, const char *name, const char *value);
+/* Into a d without groups: the pairs of kv fdata_add_kv() would take one
+ * by one (same caps), in one block. */
+void fdata_set_kv(struct fdata *d, const struct fdata_kv *kv, size_t n);
 
 struct failtab_opts {
 	size_t max_entries;       /* 0 = FAILTAB_DEFAULT_MAX */

@@ -1328,8 +1328,7 @@ count_failure(struct jail *j, struct found *f)
 	e = failtab_add(j->ft, &ff, &created);
 	if (created && lazy) {
 		found_kv(f);
-		for (size_t i = 0; i < f->nkv; i++)
-			fdata_add_kv(&e->data, f->kv[i].name, f->kv[i].value);
+		fdata_set_kv(&e->data, f->kv, f->nkv);
 		ff.kv = f->kv;
 		ff.nkv = f->nkv;
 	}

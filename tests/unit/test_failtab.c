@@ -259,6 +259,40 @@ test_eviction(void)
 	failtab_free(ft);
 }
 
+/* Groups set at once (one block) are the ones added one by one would
+ * be, and the data still takes groups one by one afterwards. */
+static void
+test_kv_block(void)
+{
+	struct fdata a = {0}, b = {0}, c;
+	struct fdata_kv kv[4];
+	char *big = xmalloc(FDATA_KV_BYTES);
+
+	memset(big, 'y', FDATA_KV_BYTES - 1);
+	big[FDATA_KV_BYTES - 1] = '\0';
+	kv[0] = (struct fdata_kv){"user", "root"};
+	kv[1] = (struct fdata_kv){"huge", big}; /* cut at 256: fits */
+	kv[2] = (struct fdata_kv){"ip4", "192.0.2.1"};
+	kv[3] = (struct fdata_kv){"port", "22"};
+	fdata_set_kv(&a, kv, 4);
+	for (int i = 0; i < 4; i++)
+		fdata_add_kv(&b, kv[i].name, kv[i].value);
+	is_int(a.nkv, b.nkv, "set at once: as many groups as one by one");
+	for (size_t i = 0; i < a.nkv && i < b.nkv; i++) {
+		is_str(a.kv[i].name, b.kv[i].name, "same name %zu", i);
+		is_str(a.kv[i].value, b.kv[i].value, "same value %zu", i);
+	}
+	ok(fdata_add_kv(&a, "late", "x"), "a block takes one more group");
+	is_str(fdata_get(&a, "late"), "x", "which reads back");
+	is_str(fdata_get(&a, "user"), "root", "next to the earlier ones");
+	fdata_copy(&c, &a);
+	is_str(fdata_get(&c, "port"), "22", "a copy holds them too");
+	fdata_cleanup(&a);
+	fdata_cleanup(&b);
+	fdata_cleanup(&c);
+	free(big);
+}
+
 static void
 test_bounds(void)
 {
@@ -401,6 +435,7 @@ main(void)
 	test_cleanup_and_del();
 	test_eviction();
 	test_bounds();
+	test_kv_block();
 	test_million();
 	return done_testing();
 }
