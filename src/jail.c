@@ -1311,7 +1311,8 @@ count_failure(struct jail *j, struct found *f)
 	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
 	bool lazy, created = false;
 
-	if (!f->manual)
+	/* the key and date texts only when the record is kept */
+	if (!f->manual && wlog_enabled(WLOG_INFO))
 		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s", j->name,
 		    key_text(&f->key, kb), time2str(f->time, tb));
 	ff.key = f->key;
