@@ -5,6 +5,8 @@
  * it can poll a set of 100,000 elements every few hundred microseconds.
  *
  *   nft_probe [-t TABLE] SET has IP...           exit 0 when all present
+ *   nft_probe [-t TABLE] SET gone SECONDS IP...  polls until none present;
+ *                                                prints the time waited
  *   nft_probe [-t TABLE] SET wait SECONDS IP...  polls until all present;
  *                                                prints the time waited
  *   nft_probe [-t TABLE] SET count               elements in a set dump
@@ -162,6 +164,19 @@ all_present(const struct addr *a, int n)
 
 		if (r <= 0)
 			return r;
+	}
+	return 1;
+}
+
+/* 1 when no address of a is in the set, 0 when one is, -1 on error. */
+static int
+none_present(const struct addr *a, int n)
+{
+	for (int i = 0; i < n; i++) {
+		int r = has(&a[i]);
+
+		if (r != 0)
+			return r < 0 ? -1 : 0;
 	}
 	return 1;
 }
@@ -397,7 +412,7 @@ main(int argc, char **argv)
 	if (argc - i < 2) {
 		fprintf(stderr,
 		    "usage: nft_probe [-t TABLE] SET has|wait|"
-		    "count|latency ...\n");
+		    "gone|count|latency ...\n");
 		return 2;
 	}
 	set = argv[i++];
@@ -437,6 +452,21 @@ main(int argc, char **argv)
 			printf("%s after %.1f ms\n",
 			    r == 1 ? "present" : "absent",
 			    (mono() - t0) * 1000);
+		free(a);
+		return r == 1 ? 0 : 1;
+	}
+	if (strcmp(mode, "gone") == 0 && i < argc) {
+		double limit = strtod(argv[i++], NULL);
+		int n = argc - i, r;
+		struct addr *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
+		double t0 = mono();
+
+		if (parse_addrs(n, argv + i, a) < 0)
+			return 2;
+		while ((r = none_present(a, n)) == 0 && mono() - t0 < limit)
+			sleep_ms(0.2);
+		printf("%s after %.1f ms\n", r == 1 ? "gone" : "present",
+		    (mono() - t0) * 1000);
 		free(a);
 		return r == 1 ? 0 : 1;
 	}
