@@ -257,19 +257,39 @@ failtab_new(const struct failtab_opts *opts)
 
 /* ---- links ---- */
 
+/* A link's hash: its key's keyed hash kh with the owner's address mixed
+ * in (its memory is ours, not chosen by anyone; kh is already keyed). */
 static uint64_t
-link_hash(const struct failtab *ft, const struct failtab_entry *e,
-    const struct fkey *key)
+link_hash(const struct failtab_entry *e, uint64_t kh)
 {
-	uint64_t h = fkey_hash(key, &ft->hk);
 	uint64_t p = (uint64_t)(uintptr_t)e;
 
-	/* the owner's address mixed in (its memory is ours, not chosen by
-	 * anyone); the key's part is already keyed */
 	p ^= p >> 33;
 	p *= 0xff51afd7ed558ccdULL;
 	p ^= p >> 33;
-	return h ^ p;
+	return kh ^ p;
+}
+
+/* Hash chains are doubly linked (hpprev: the pointer to l) so that a
+ * link leaves its chain in O(1), without walking it. */
+static void
+lchain_insert(struct failtab_link **b, struct failtab_link *l)
+{
+	l->hnext = *b;
+	if (*b != NULL)
+		(*b)->hpprev = &l->hnext;
+	*b = l;
+	l->hpprev = b;
+}
+
+static void
+lchain_unlink(struct failtab_link *l)
+{
+	*l->hpprev = l->hnext;
+	if (l->hnext != NULL)
+		l->hnext->hpprev = l->hpprev;
+	l->hnext = NULL;
+	l->hpprev = NULL;
 }
 
 static void
@@ -298,15 +318,14 @@ llist_append(struct failtab *ft, struct failtab_link *l)
 	ft->ltail = l;
 }
 
-void
-failtab_link_del(struct failtab *ft, struct failtab_link *l)
+/* Takes l out of the table (chain, update order, owner) and releases its
+ * key; the caller frees or reuses its memory. */
+static void
+link_unlink(struct failtab *ft, struct failtab_link *l)
 {
-	struct failtab_link **pp = &ft->lbuckets[l->hash & (ft->nlbuckets - 1)];
 	struct failtab_entry *e = l->owner;
 
-	while (*pp != l)
-		pp = &(*pp)->hnext;
-	*pp = l->hnext;
+	lchain_unlink(l);
 	llist_unlink(ft, l);
 	if (l->eprev)
 		l->eprev->enext = l->enext;
@@ -317,6 +336,12 @@ failtab_link_del(struct failtab *ft, struct failtab_link *l)
 	e->nlinks--;
 	ft->nlinks--;
 	fkey_release(&l->key);
+}
+
+void
+failtab_link_del(struct failtab *ft, struct failtab_link *l)
+{
+	link_unlink(ft, l);
 	free(l);
 }
 
@@ -338,8 +363,7 @@ lgrow(struct failtab *ft)
 
 		for (; l; l = nx) {
 			nx = l->hnext;
-			l->hnext = b[l->hash & (nb - 1)];
-			b[l->hash & (nb - 1)] = l;
+			lchain_insert(&b[l->hash & (nb - 1)], l);
 		}
 	}
 	free(ft->lbuckets);
@@ -347,16 +371,15 @@ lgrow(struct failtab *ft)
 	ft->nlbuckets = nb;
 }
 
-struct failtab_link *
-failtab_link_find(
-    struct failtab *ft, struct failtab_entry *e, const struct fkey *key)
+/* e's link for key, h its link_hash(). */
+static struct failtab_link *
+link_lookup(struct failtab *ft, const struct failtab_entry *e,
+    const struct fkey *key, uint64_t h)
 {
-	uint64_t h;
 	struct failtab_link *l;
 
 	if (ft->nlbuckets == 0)
 		return NULL;
-	h = link_hash(ft, e, key);
 	for (l = ft->lbuckets[h & (ft->nlbuckets - 1)]; l; l = l->hnext)
 		if (l->hash == h && l->owner == e && fkey_equal(&l->key, key))
 			return l;
@@ -364,14 +387,34 @@ failtab_link_find(
 }
 
 struct failtab_link *
+failtab_link_find(
+    struct failtab *ft, struct failtab_entry *e, const struct fkey *key)
+{
+	if (ft->nlbuckets == 0)
+		return NULL;
+	return link_lookup(ft, e, key, link_hash(e, fkey_hash(key, &ft->hk)));
+}
+
+struct failtab_link *
 failtab_link_add(struct failtab *ft, struct failtab_entry *e,
     const struct fkey *key, double time, double count)
 {
+	if (ft->o.max_links == 0)
+		return NULL;
+	return failtab_link_add_hashed(
+	    ft, e, key, fkey_hash(key, &ft->hk), time, count);
+}
+
+struct failtab_link *
+failtab_link_add_hashed(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, uint64_t hash, double time, double count)
+{
+	uint64_t h = link_hash(e, hash);
 	struct failtab_link *l;
 
 	if (ft->o.max_links == 0)
 		return NULL;
-	l = failtab_link_find(ft, e, key);
+	l = link_lookup(ft, e, key, h);
 	if (l != NULL) {
 		l->count += count;
 		if (time > l->time)
@@ -391,20 +434,23 @@ failtab_link_add(struct failtab *ft, struct failtab_entry *e,
 		return l;
 	}
 	if (ft->nlinks >= ft->o.max_links) {
-		failtab_link_del(ft, ft->lhead);
+		/* the stalest link goes; its memory serves the new one */
+		l = ft->lhead;
+		link_unlink(ft, l);
+		memset(l, 0, sizeof(*l));
 		ft->link_evictions++;
+	} else {
+		l = xcalloc(1, sizeof(*l));
 	}
 	if (ft->nlinks + 1 > ft->nlbuckets &&
 	    ft->nlbuckets < pow2_at_least(ft->o.max_links))
 		lgrow(ft);
-	l = xcalloc(1, sizeof(*l));
 	fkey_dup(&l->key, key);
 	l->time = time;
 	l->count = count;
 	l->owner = e;
-	l->hash = link_hash(ft, e, key);
-	l->hnext = ft->lbuckets[l->hash & (ft->nlbuckets - 1)];
-	ft->lbuckets[l->hash & (ft->nlbuckets - 1)] = l;
+	l->hash = h;
+	lchain_insert(&ft->lbuckets[h & (ft->nlbuckets - 1)], l);
 	llist_append(ft, l);
 	l->enext = e->links;
 	if (e->links)
@@ -462,6 +508,33 @@ failtab_free(struct failtab *ft)
 	free(ft->buckets);
 	free(ft->lbuckets);
 	free(ft);
+}
+
+void
+failtab_share_hashkey(struct failtab *ft, const struct failtab *from)
+{
+	ft->hk = from->hk;
+	memset(ft->buckets, 0, ft->nbuckets * sizeof(*ft->buckets));
+	for (struct failtab_entry *e = ft->head; e; e = e->next) {
+		size_t i;
+
+		e->hash = fkey_hash(&e->key, &ft->hk);
+		i = e->hash & (ft->nbuckets - 1);
+		e->hnext = ft->buckets[i];
+		ft->buckets[i] = e;
+	}
+	if (ft->nlbuckets > 0)
+		memset(ft->lbuckets, 0, ft->nlbuckets * sizeof(*ft->lbuckets));
+	for (struct failtab_link *l = ft->lhead; l; l = l->lnext) {
+		l->hash = link_hash(l->owner, fkey_hash(&l->key, &ft->hk));
+		lchain_insert(&ft->lbuckets[l->hash & (ft->nlbuckets - 1)], l);
+	}
+}
+
+uint64_t
+failtab_hash(const struct failtab *ft, const struct fkey *key)
+{
+	return fkey_hash(key, &ft->hk);
 }
 
 void
@@ -595,7 +668,7 @@ adjust_time(struct failtab_entry *e, double t, double findtime)
 struct failtab_entry *
 failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 {
-	uint64_t h = fkey_hash(&f->key, &ft->hk);
+	uint64_t h = f->hashed ? f->hash : fkey_hash(&f->key, &ft->hk);
 	struct failtab_entry *e = lookup(ft, &f->key, h);
 
 	if (created)

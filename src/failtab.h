@@ -102,9 +102,9 @@ struct failtab_link {
 	/* private */
 	struct failtab_entry *owner;
 	uint64_t hash;
-	struct failtab_link *hnext;
-	struct failtab_link *eprev, *enext; /* the owner's links */
-	struct failtab_link *lprev, *lnext; /* update order, whole table */
+	struct failtab_link *hnext, **hpprev; /* hash chain (O(1) unlink) */
+	struct failtab_link *eprev, *enext;   /* the owner's links */
+	struct failtab_link *lprev, *lnext;   /* update order, whole table */
 };
 
 /* One key's state. Read-only outside failtab.c. */
@@ -143,6 +143,9 @@ struct failtab_failure {
 	bool same_ticket; /* re-adding the failure that created the entry:
 	                     no lines added, failures + 1 (fail2ban's
 	                     "fData is ticket") */
+	bool hashed;      /* hash is failtab_hash(ft, &key) (saves hashing
+	                     the key again) */
+	uint64_t hash;
 };
 
 struct failtab;
@@ -150,6 +153,15 @@ struct failtab;
 /* A new table; opts is copied. Seeds its hash from the kernel. */
 struct failtab *failtab_new(const struct failtab_opts *opts);
 void failtab_free(struct failtab *ft);
+
+/*
+ * Makes ft hash keys with from's random key (entries and links rehashed),
+ * so that one failtab_hash() serves both tables: a jail's per-login table
+ * links the addresses its per-address table has just hashed.
+ */
+void failtab_share_hashkey(struct failtab *ft, const struct failtab *from);
+/* The table's keyed hash of key (what failtab_add() computes). */
+uint64_t failtab_hash(const struct failtab *ft, const struct fkey *key);
 
 void failtab_set_findtime(struct failtab *ft, double findtime);
 void failtab_set_maxmatches(struct failtab *ft, int maxmatches);
@@ -209,6 +221,10 @@ uint64_t failtab_evictions(const struct failtab *ft);
  */
 struct failtab_link *failtab_link_add(struct failtab *ft,
     struct failtab_entry *e, const struct fkey *key, double time, double count);
+/* The same with hash = failtab_hash(ft, key), computed by the caller. */
+struct failtab_link *failtab_link_add_hashed(struct failtab *ft,
+    struct failtab_entry *e, const struct fkey *key, uint64_t hash, double time,
+    double count);
 struct failtab_link *failtab_link_find(
     struct failtab *ft, struct failtab_entry *e, const struct fkey *key);
 void failtab_link_del(struct failtab *ft, struct failtab_link *l);

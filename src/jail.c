@@ -1204,15 +1204,17 @@ lock_user(struct jail *j, struct failtab_entry *ue, double t)
 	schedule_unban(j);
 }
 
-/* A counted failure of key for login (n bytes) at t. */
+/* A counted failure of key (kh: its failtab_hash(), uft shares ft's
+ * hash key) for login (n bytes) at t. */
 static void
-user_failure(struct jail *j, const struct fkey *key, double t,
+user_failure(struct jail *j, const struct fkey *key, uint64_t kh, double t,
     const char *login, size_t n, double count)
 {
 	struct fkey uk = fkey_from_str(FKEY_USER, login, n);
 	struct failtab_failure uf = {0};
 	struct failtab_entry *ue;
-	struct ban *lk = banlist_find(j->locks, &uk);
+	struct ban *lk =
+	    banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
 
 	if (lk != NULL) {
 		if (ban_end(lk) > jnow(j)) {
@@ -1227,7 +1229,7 @@ user_failure(struct jail *j, const struct fkey *key, double t,
 	uf.time = t;
 	uf.count = count > 0 ? count : 1;
 	ue = failtab_add(j->uft, &uf, NULL);
-	failtab_link_add(j->uft, ue, key, t, uf.count);
+	failtab_link_add_hashed(j->uft, ue, key, kh, t, uf.count);
 	if (ue->retry >= j->umaxretry)
 		lock_user(j, ue, t);
 }
@@ -1316,6 +1318,9 @@ count_failure(struct jail *j, struct found *f)
 		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s", j->name,
 		    key_text(&f->key, kb), time2str(f->time, tb));
 	ff.key = f->key;
+	/* hashed once: the login tracking links the key too */
+	ff.hash = failtab_hash(j->ft, &f->key);
+	ff.hashed = true;
 	ff.time = f->time;
 	ff.count = f->count > 0 ? f->count : 1;
 	ff.attempt = f->attempt;
@@ -1341,7 +1346,8 @@ count_failure(struct jail *j, struct found *f)
 		size_t n;
 
 		if (found_login(f, &login, &n))
-			user_failure(j, &f->key, f->time, login, n, ff.count);
+			user_failure(
+			    j, &f->key, ff.hash, f->time, login, n, ff.count);
 	}
 	feed_aggregates(j, f, ff.count);
 	observe_failure(j, f, &ff);
@@ -1995,6 +2001,8 @@ set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
 		o.findtime = ufindtime(j);
 		o.max_links = maxf;
 		j->uft = failtab_new(&o);
+		if (j->ft != NULL)
+			failtab_share_hashkey(j->uft, j->ft);
 	} else if (j->umaxretry == 0 && j->uft != NULL) {
 		failtab_free(j->uft);
 		j->uft = NULL;
@@ -2089,6 +2097,8 @@ jail_new(
 	fo.findtime = j->findtime;
 	fo.maxmatches = j->maxmatches;
 	j->ft = failtab_new(&fo);
+	if (j->uft != NULL)
+		failtab_share_hashkey(j->uft, j->ft);
 	j->bl = banlist_new(0);
 	j->aenv.loop = env->loop;
 	j->aenv.jail = j->name;

@@ -5,6 +5,7 @@
  * distinct keys into a 100k-entry table.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -259,6 +260,130 @@ test_eviction(void)
 	failtab_free(ft);
 }
 
+/* An address 10.x.y.z for n. */
+static struct fkey
+ipn(unsigned n)
+{
+	char b[32];
+
+	snprintf(b, sizeof(b), "10.%u.%u.%u", (n >> 16) & 255, (n >> 8) & 255,
+	    n & 255);
+	return ip4(b);
+}
+
+/* The same as a pointer (valid until the next call). */
+static const struct fkey *
+ipp(unsigned n)
+{
+	static struct fkey k;
+
+	k = ipn(n);
+	return &k;
+}
+
+/*
+ * Links: a pair found again adds up; at the cap the least recently
+ * updated pair goes (counted) and the others stay findable, whichever
+ * hash chain they share; deleting one leaves the rest; a table sharing
+ * another's hash key finds its links by either table's hash.
+ */
+static void
+test_links(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft, *at;
+	struct failtab_entry *u[3];
+	struct fkey uk[3] = {fkey_from_str(FKEY_USER, "root", 4),
+	    fkey_from_str(FKEY_USER, "admin", 5),
+	    fkey_from_str(FKEY_USER, "oracle", 6)};
+	enum { CAP = 300, N = 3000 };
+	static unsigned pair_u[N], pair_a[N];
+	size_t found = 0, wrong = 0;
+	struct failtab_link *l;
+
+	o.findtime = 600;
+	o.max_links = CAP;
+	ft = failtab_new(&o);
+	o.max_links = 0;
+	at = failtab_new(&o);
+	for (int i = 0; i < 3; i++)
+		u[i] = fail(ft, uk[i], 1, NULL);
+	l = failtab_link_add(ft, u[0], ipp(1), 5, 1);
+	ok(l != NULL, "a link for a new pair");
+	ok(failtab_link_add(ft, u[0], ipp(1), 7, 2) == l,
+	    "the same pair again: the same link");
+	is_dbl(l->count, 3, "counts added up");
+	is_dbl(l->time, 7, "the later time kept");
+	ok(failtab_link_find(ft, u[1], ipp(1)) == NULL,
+	    "another login's pair is another link");
+	/* share the key once there are entries and links: rehashed */
+	failtab_share_hashkey(ft, at);
+	{
+		struct fkey k = ipn(1);
+
+		ok(failtab_hash(ft, &k) == failtab_hash(at, &k),
+		    "both tables hash alike");
+		ok(failtab_link_find(ft, u[0], &k) == l,
+		    "the link is found after the rehash");
+		ok(failtab_find(ft, &uk[2]) == u[2],
+		    "an entry is found after the rehash");
+		ok(failtab_link_add_hashed(
+		       ft, u[0], &k, failtab_hash(at, &k), 8, 1) == l,
+		    "the other table's hash finds the same link");
+		is_dbl(l->count, 4, "and counts on it");
+	}
+	failtab_link_del(ft, l);
+	is_int(failtab_link_count(ft), 0, "deleted");
+	/* churn: N pairs (some repeated) into CAP links */
+	srand(7);
+	for (unsigned i = 0; i < N; i++) {
+		pair_u[i] = (unsigned)rand() % 3;
+		pair_a[i] = (unsigned)rand() % 1500;
+		failtab_link_add(ft, u[pair_u[i]], ipp(pair_a[i]), 10 + i, 1);
+		if (i % 97 == 0) {
+			/* a deletion from the middle of the table */
+			struct fkey k = ipn(pair_a[i / 2]);
+			struct failtab_link *d =
+			    failtab_link_find(ft, u[pair_u[i / 2]], &k);
+
+			if (d != NULL)
+				failtab_link_del(ft, d);
+		}
+	}
+	is_int(failtab_link_count(ft), CAP, "links stay at the cap");
+	ok(failtab_link_evictions(ft) > 0, "evictions counted");
+	/* every link is found under its own pair, with the pair's last time */
+	for (int i = 0; i < 3; i++)
+		for (l = failtab_links(u[i]); l; l = failtab_link_next(l)) {
+			unsigned last = 0;
+			bool seen = false;
+
+			for (unsigned k = 0; k < N; k++)
+				if (pair_u[k] == (unsigned)i) {
+					struct fkey a = ipn(pair_a[k]);
+
+					if (fkey_equal(&a, &l->key)) {
+						last = k;
+						seen = true;
+					}
+				}
+			found++;
+			if (!seen || l->time != 10 + last ||
+			    failtab_link_find(ft, u[i], &l->key) != l)
+				wrong++;
+		}
+	is_int(found, CAP, "the owners' lists hold every link");
+	is_int(wrong, 0, "each link is its pair's, found by lookup");
+	/* the newest pair always stays */
+	ok(failtab_link_find(ft, u[pair_u[N - 1]], ipp(pair_a[N - 1])) != NULL,
+	    "the newest pair is kept");
+	ok(failtab_del(ft, &uk[0]), "an entry deleted with its links");
+	is_int(failtab_link_count(ft), u[1]->nlinks + u[2]->nlinks,
+	    "the other logins' links remain");
+	failtab_free(ft);
+	failtab_free(at);
+}
+
 /* Groups set at once (one block) are the ones added one by one would
  * be, and the data still takes groups one by one afterwards. */
 static void
@@ -434,6 +559,7 @@ main(void)
 	test_observed();
 	test_cleanup_and_del();
 	test_eviction();
+	test_links();
 	test_bounds();
 	test_kv_block();
 	test_million();
