@@ -6,6 +6,8 @@
 #include "failtab.h"
 
 #include <math.h>
+#include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +30,19 @@ struct failtab {
 	size_t nlinks;
 	struct failtab_link *lhead, *ltail; /* update order */
 	uint64_t link_evictions;
+	struct lslab *lslabs; /* where links live */
+	size_t lslab_used;    /* links handed out from lslabs (the newest) */
+	struct failtab_link *lfree; /* deleted links (through hnext) */
+};
+
+/* Links come from slabs of LSLAB links, never more in all than max_links
+ * (a deleted link is reused before a slab grows): no malloc/free per
+ * link while they churn at the cap. */
+#define LSLAB 256
+struct lslab {
+	struct lslab *next;
+	size_t n;                /* links in l */
+	struct failtab_link l[]; /* 64-byte aligned */
 };
 
 /* ---- fdata ---- */
@@ -338,11 +353,48 @@ link_unlink(struct failtab *ft, struct failtab_link *l)
 	fkey_release(&l->key);
 }
 
+/* A zeroed link from the free list or a slab. */
+static struct failtab_link *
+link_alloc(struct failtab *ft)
+{
+	struct failtab_link *l = ft->lfree;
+
+	if (l != NULL) {
+		ft->lfree = l->hnext;
+	} else {
+		if (ft->lslabs == NULL || ft->lslab_used == ft->lslabs->n) {
+			size_t n =
+			    ft->o.max_links < LSLAB ? ft->o.max_links : LSLAB;
+			size_t sz = offsetof(struct lslab, l) + n * sizeof(*l);
+			struct lslab *s;
+
+			sz = (sz + 63) / 64 * 64;
+			s = aligned_alloc(64, sz);
+			if (s == NULL) {
+				/* as xmalloc() does */
+				fprintf(stderr,
+				    "warden: out of memory allocating %zu "
+				    "bytes\n",
+				    sz);
+				abort();
+			}
+			s->next = ft->lslabs;
+			s->n = n;
+			ft->lslabs = s;
+			ft->lslab_used = 0;
+		}
+		l = &ft->lslabs->l[ft->lslab_used++];
+	}
+	memset(l, 0, sizeof(*l));
+	return l;
+}
+
 void
 failtab_link_del(struct failtab *ft, struct failtab_link *l)
 {
 	link_unlink(ft, l);
-	free(l);
+	l->hnext = ft->lfree;
+	ft->lfree = l;
 }
 
 static void
@@ -440,7 +492,7 @@ failtab_link_add_hashed(struct failtab *ft, struct failtab_entry *e,
 		memset(l, 0, sizeof(*l));
 		ft->link_evictions++;
 	} else {
-		l = xcalloc(1, sizeof(*l));
+		l = link_alloc(ft);
 	}
 	if (ft->nlinks + 1 > ft->nlbuckets &&
 	    ft->nlbuckets < pow2_at_least(ft->o.max_links))
@@ -507,6 +559,12 @@ failtab_free(struct failtab *ft)
 	}
 	free(ft->buckets);
 	free(ft->lbuckets);
+	while (ft->lslabs != NULL) {
+		struct lslab *s = ft->lslabs;
+
+		ft->lslabs = s->next;
+		free(s);
+	}
 	free(ft);
 }
 

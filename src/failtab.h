@@ -93,19 +93,25 @@ struct failtab_opts {
 
 struct failtab_entry;
 
-/* One (entry, key) pair: an address that failed for a login. */
+/* One (entry, key) pair: an address that failed for a login. Links live
+ * in 64-byte aligned slabs, two cache lines each: what a lookup reads
+ * (key, owner, hash, chain) in the first. */
 struct failtab_link {
 	struct fkey key; /* owned copy */
-	double time;     /* the pair's last failure, epoch s */
-	double count;    /* failures of the pair (sum of the counts added) */
 
 	/* private */
 	struct failtab_entry *owner;
 	uint64_t hash;
-	struct failtab_link *hnext, **hpprev; /* hash chain (O(1) unlink) */
-	struct failtab_link *eprev, *enext;   /* the owner's links */
-	struct failtab_link *lprev, *lnext;   /* update order, whole table */
-};
+	struct failtab_link *hnext; /* hash chain */
+
+	double time;  /* the pair's last failure, epoch s */
+	double count; /* failures of the pair (sum of the counts added) */
+
+	/* private */
+	struct failtab_link **hpprev;       /* O(1) unlink from the chain */
+	struct failtab_link *eprev, *enext; /* the owner's links */
+	struct failtab_link *lprev, *lnext; /* update order, whole table */
+} __attribute__((aligned(64)));
 
 /* One key's state. Read-only outside failtab.c. */
 struct failtab_entry {
