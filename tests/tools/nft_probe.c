@@ -436,8 +436,9 @@ main(int argc, char **argv)
 	if (strcmp(mode, "append") == 0 && argc - i >= 3)
 		return append(argv[i], argv[i + 1], strtod(argv[i + 2], NULL),
 		    argc - i - 3, argv + i + 3);
-	if (strcmp(mode, "has") == 0 || strcmp(mode, "wait") == 0) {
-		bool wait = mode[0] == 'w';
+	if (strcmp(mode, "has") == 0 || strcmp(mode, "wait") == 0 ||
+	    strcmp(mode, "gone") == 0) {
+		bool gone = mode[0] == 'g', wait = mode[0] != 'h';
 		double limit = wait && i < argc ? strtod(argv[i++], NULL) : 0;
 		int n = argc - i, r;
 		struct addr *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
@@ -446,27 +447,14 @@ main(int argc, char **argv)
 		if (parse_addrs(n, argv + i, a) < 0)
 			return 2;
 		while (
-		    (r = all_present(a, n)) == 0 && wait && mono() - t0 < limit)
+		    (r = gone ? none_present(a, n) : all_present(a, n)) == 0 &&
+		    wait && mono() - t0 < limit)
 			sleep_ms(0.2);
 		if (wait)
 			printf("%s after %.1f ms\n",
-			    r == 1 ? "present" : "absent",
+			    r == 1 ? (gone ? "gone" : "present")
+			           : (gone ? "present" : "absent"),
 			    (mono() - t0) * 1000);
-		free(a);
-		return r == 1 ? 0 : 1;
-	}
-	if (strcmp(mode, "gone") == 0 && i < argc) {
-		double limit = strtod(argv[i++], NULL);
-		int n = argc - i, r;
-		struct addr *a = calloc((size_t)(n > 0 ? n : 1), sizeof(*a));
-		double t0 = mono();
-
-		if (parse_addrs(n, argv + i, a) < 0)
-			return 2;
-		while ((r = none_present(a, n)) == 0 && mono() - t0 < limit)
-			sleep_ms(0.2);
-		printf("%s after %.1f ms\n", r == 1 ? "gone" : "present",
-		    (mono() - t0) * 1000);
 		free(a);
 		return r == 1 ? 0 : 1;
 	}
