@@ -401,6 +401,13 @@ server_handle(void *arg, struct ctl_reply *r, int argc, char **argv,
 	(void)peer;
 	if (wlog_enabled(WLOG_HEAVYDEBUG))
 		wlog(WLOG_HEAVYDEBUG, WLOG_TRANSM, "Command: %s", cmd);
+	/*
+	 * A ban decided in this iteration (or in the ticks batched behind
+	 * it) is committed before any answer can show it: what `status`,
+	 * `banned` or `get JAIL banned` report survives kill -9.
+	 */
+	if (strcmp(cmd, "ping") != 0 && strcmp(cmd, "version") != 0)
+		warden_commit(w);
 	if (strcmp(cmd, "ping") == 0) {
 		ctl_reply_ok(r, jstr("pong"));
 	} else if (strcmp(cmd, "version") == 0) {
