@@ -122,7 +122,9 @@ cmd_check(int argc, char **argv)
 	rc = parse_args(argc, argv, "warden check [-c DIR]", &dir, NULL, &tmp);
 	if (rc != 0)
 		return rc > 0 ? 0 : 255;
-	if (conf_load(dir, &c, &d) != 0) {
+	/* checked as wardend reads it: a jail whose log file does not exist
+	 * yet runs and waits for it (a warning, not a disabled jail) */
+	if (conf_load_flags(dir, CONF_LOAD_DAEMON, &c, &d) != 0) {
 		diags_print(&d, stderr);
 		diags_cleanup(&d);
 		remove_tmp(tmp);

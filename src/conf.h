@@ -284,7 +284,8 @@ enum conf_load_flag {
 	 * The daemon's reading: a file jail whose logpath matches no file
 	 * yet is kept in jails[] with a warning (wardend watches for the
 	 * file and reads it once it appears) instead of being disabled as
-	 * fail2ban does. `warden check` and `warden dump` never set it.
+	 * fail2ban does. `warden check` sets it (it checks what wardend
+	 * would run); `warden dump` does not (its output is fail2ban's).
 	 */
 	CONF_LOAD_DAEMON = 1u << 0,
 };
