@@ -232,6 +232,8 @@ struct db {
 	size_t nq, capq;
 	size_t dropped; /* writes dropped at DB_QUEUE_MAX since last report */
 	enum tx_state tx;
+	int wal_frames;  /* frames in the WAL after the last commit */
+	bool autockpt;   /* commits checkpoint at DB_CKPT_FRAMES */
 	int last_rc;     /* result of the last write statement */
 	size_t poisoned; /* writes dropped as impossible since last report */
 	struct sbuf err;
@@ -715,6 +717,130 @@ unsigned
 db_maxmatches(const struct db *db)
 {
 	return db ? db->maxmatches : 0;
+}
+
+/* ---- checkpoints ------------------------------------------------------- */
+
+/*
+ * Our replacement for SQLite's automatic checkpoint (which a wal hook
+ * replaces): the same PASSIVE checkpoint at the same size while
+ * autockpt is on; when it is off (the daemon checkpoints through
+ * db_ckpt_run), only past DB_CKPT_HARD, then TRUNCATE (waits for a
+ * background checkpoint under way), so the WAL stays bounded.
+ */
+static int
+wal_hook(void *arg, sqlite3 *h, const char *name, int nframes)
+{
+	struct db *db = arg;
+
+	db->wal_frames = nframes;
+	if (db->autockpt && nframes >= DB_CKPT_FRAMES)
+		sqlite3_wal_checkpoint_v2(
+		    h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	else if (!db->autockpt && nframes >= DB_CKPT_HARD &&
+	    sqlite3_wal_checkpoint_v2(
+	        h, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK)
+		db->wal_frames = 0;
+	return SQLITE_OK;
+}
+
+void
+db_set_autocheckpoint(struct db *db, bool on)
+{
+	if (db)
+		db->autockpt = on;
+}
+
+bool
+db_ckpt_due(const struct db *db)
+{
+	return db && !db->memory && !db->autockpt &&
+	    db->wal_frames >= DB_CKPT_FRAMES;
+}
+
+struct db_ckpt {
+	sqlite3 *h;
+	char *path;
+	int wal_frames, done; /* of the last run */
+	struct sbuf err;
+};
+
+struct db_ckpt *
+db_ckpt_new(struct db *db)
+{
+	struct db_ckpt *c;
+	sqlite3_stmt *s = NULL;
+	bool wal = false;
+
+	if (!db || db->memory || !sqlite3_threadsafe())
+		return NULL;
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(db->path);
+	sbuf_init(&c->err);
+	/* Used by one thread at a time (db_ckpt_run's caller). Reading the
+	 * journal mode opens the WAL on this connection and tells it is
+	 * one (a checkpoint of a rollback journal file does nothing). */
+	if (sqlite3_open_v2(c->path, &c->h,
+	        SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+	        NULL) == SQLITE_OK &&
+	    sqlite3_exec(c->h, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	        NULL) == SQLITE_OK &&
+	    sqlite3_prepare_v2(c->h, "PRAGMA journal_mode", -1, &s, NULL) ==
+	        SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW) {
+		const char *m = (const char *)sqlite3_column_text(s, 0);
+
+		wal = m && strcmp(m, "wal") == 0;
+	}
+	sqlite3_finalize(s);
+	if (!wal) {
+		db_ckpt_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+int
+db_ckpt_run(struct db_ckpt *c)
+{
+	int rc;
+
+	if (!c)
+		return 0;
+	c->wal_frames = c->done = 0;
+	rc = sqlite3_wal_checkpoint_v2(
+	    c->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &c->wal_frames, &c->done);
+	/* BUSY: another checkpoint is under way (db_purge's) */
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+		sbuf_reset(&c->err);
+		sbuf_printf(&c->err, "checkpoint: %s", sqlite3_errmsg(c->h));
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_ckpt_result(const struct db_ckpt *c, int *wal_frames, int *done)
+{
+	*wal_frames = c ? c->wal_frames : 0;
+	*done = c ? c->done : 0;
+}
+
+const char *
+db_ckpt_error(const struct db_ckpt *c)
+{
+	return c ? sbuf_str(&c->err) : "";
+}
+
+void
+db_ckpt_free(struct db_ckpt *c)
+{
+	if (!c)
+		return;
+	sqlite3_close(c->h);
+	free(c->path);
+	sbuf_cleanup(&c->err);
+	free(c);
 }
 
 /* ---- jails --------------------------------------------------------------
@@ -1376,6 +1502,7 @@ try_open(struct db *db, const struct db_options *o, struct diags *d, char **why)
 		    db->h, "PRAGMA journal_mode = WAL", NULL, NULL, NULL);
 		sqlite3_exec(db->h, "PRAGMA journal_size_limit = 4194304", NULL,
 		    NULL, NULL);
+		sqlite3_wal_hook(db->h, wal_hook, db);
 	}
 	/* 2 MiB of page cache: a larger tick spills dirty pages to the WAL
 	 * mid-transaction (still one commit); 8 MiB cost 6 MiB of peak RSS
@@ -1528,6 +1655,7 @@ db_open(const char *path, const struct db_options *opts, struct diags *d)
 	db->path = xstrdup(path);
 	db->memory = strcmp(path, ":memory:") == 0;
 	db->maxmatches = o.maxmatches;
+	db->autockpt = true;
 	sbuf_init(&db->err);
 	res = try_open(db, &o, d, &why);
 	if (res == OPEN_CORRUPT) {

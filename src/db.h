@@ -20,7 +20,8 @@
  * All times are wall-clock epoch seconds (double) passed in by the caller;
  * nothing here reads the clock except db_open() when opts->now is 0. No
  * function logs: errors go to `struct diags` (open, import) or
- * db_last_error() (everything else). Single-threaded, like the daemon.
+ * db_last_error() (everything else). Single-threaded, like the daemon,
+ * except db_ckpt_run (see there).
  */
 #ifndef WARDEN_DB_H
 #define WARDEN_DB_H
@@ -231,6 +232,59 @@ void db_journal_set(struct db *db, const char *jail, const char *cursor);
  * on a loaded 2-core machine. Returns the number of rows deleted or -1.
  */
 long db_purge(struct db *db, double now, double purgeage);
+
+/* --- checkpoints ------------------------------------------------------- */
+
+/*
+ * A commit appends to the WAL without fsync; a checkpoint copies the WAL
+ * back into the database file and fsyncs both (milliseconds, more on a
+ * busy disk). By default the commit that takes the WAL past
+ * DB_CKPT_FRAMES pages (SQLite's default, 4 MiB) checkpoints, inside
+ * db_flush. The daemon takes that out of its loop instead:
+ * db_set_autocheckpoint(db, false), then db_ckpt_run() on a second
+ * connection in another thread (libuv's work queue) whenever db_ckpt_due()
+ * says so after a commit. A commit that finds the WAL past DB_CKPT_HARD
+ * (the background checkpoints fell behind) still checkpoints in place.
+ * Checkpoints never change what a commit guarantees (see db_flush).
+ */
+#define DB_CKPT_FRAMES 1000
+#define DB_CKPT_HARD   (8 * DB_CKPT_FRAMES)
+
+/* Whether db's commits checkpoint at DB_CKPT_FRAMES (default: true). */
+void db_set_autocheckpoint(struct db *db, bool on);
+
+/*
+ * True when the automatic checkpoint is off and the WAL had at least
+ * DB_CKPT_FRAMES pages after the last commit (a file database only).
+ */
+bool db_ckpt_due(const struct db *db);
+
+struct db_ckpt;
+
+/*
+ * A second connection on db's file, for db_ckpt_run. NULL for a NULL or
+ * ":memory:" db, a file not in WAL mode, an SQLite without threads, or an
+ * error (the caller keeps the automatic checkpoint then). Independent of
+ * db afterwards: either may be freed first; the last one closed
+ * checkpoints the whole WAL and removes it.
+ */
+struct db_ckpt *db_ckpt_new(struct db *db);
+
+/*
+ * One PASSIVE checkpoint: copies what is committed and no longer needed
+ * by a reader, never waits for a lock, never touches db (whose commits go
+ * on meanwhile). Any thread, one call at a time. Returns 0 (also when
+ * another checkpoint was under way) or -1 (db_ckpt_error says why).
+ */
+int db_ckpt_run(struct db_ckpt *c);
+
+/* The last run: frames in the WAL and frames checkpointed. */
+void db_ckpt_result(const struct db_ckpt *c, int *wal_frames, int *done);
+
+const char *db_ckpt_error(const struct db_ckpt *c);
+
+/* Closes (NULL: no-op); not while db_ckpt_run runs. */
+void db_ckpt_free(struct db_ckpt *c);
 
 /* What db_import_fail2ban did. */
 struct db_import_stats {

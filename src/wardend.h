@@ -11,7 +11,10 @@
  * lets the jails log and act on the bans they decided, so that a ban that
  * was logged or reported survives kill -9. While the loop has more work at
  * once (a source reading a backlog: no wait for I/O follows), the ticks
- * of up to TICK_BATCH_MS share one commit.
+ * of up to TICK_BATCH_MS share one commit. A commit does not fsync (WAL,
+ * synchronous=NORMAL); the WAL checkpoint, which does, runs in libuv's
+ * work queue on a second connection (db_ckpt_run), so no tick waits for
+ * a disk flush.
  */
 #ifndef WARDEN_WARDEND_H
 #define WARDEN_WARDEND_H
@@ -28,6 +31,7 @@ struct conf;
 struct ctl_reply;
 struct ctl_server;
 struct db;
+struct db_ckpt;
 struct jail;
 struct report_server;
 struct src_file_set;
@@ -83,6 +87,13 @@ struct warden {
 	/* Jails in start order (fail2ban's order); owned. */
 	struct jail **jails;
 	size_t njails;
+
+	/* WAL checkpoints off the loop (wardend.c, ckpt_maybe) */
+	struct db_ckpt *ckpt; /* the second connection, or NULL */
+	uv_work_t ckpt_work;  /* one db_ckpt_run in libuv's pool */
+	bool ckpt_busy;       /* ckpt_work queued or running */
+	int ckpt_rc;          /* its result (set in the pool) */
+	uint64_t ckpt_ns;     /* its duration (set in the pool) */
 
 	uv_check_t tick;               /* warden_commit after every iteration */
 	uv_prepare_t tick2;            /* and before it (timers, idle work) */

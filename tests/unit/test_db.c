@@ -4,10 +4,13 @@
  * <ipmatches> aggregation, purge keeping the file small, version refusal,
  * corrupt files, flush failure and retry, a fail2ban-shaped database
  * imported (the schema written here by hand; tests/integ/run-db imports
- * one written by fail2ban itself), and the time to flush 10,000 bans.
+ * one written by fail2ban itself), the time to flush 10,000 bans, and the
+ * WAL checkpoints: automatic, deferred to another thread (the daemon's
+ * way), and the bound that holds when nobody runs them.
  */
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +560,127 @@ test_flush_time(void)
 	free(p);
 }
 
+static long
+wal_size(const char *p)
+{
+	struct stat sb;
+	char *wal = xasprintf("%s-wal", p);
+	long n = stat(wal, &sb) == 0 ? (long)sb.st_size : 0;
+
+	free(wal);
+	return n;
+}
+
+/* One ban per commit, as a quiet daemon does: returns the largest WAL. */
+static long commit_singles(struct db *db, const char *p, unsigned from,
+    unsigned n, struct db_ckpt *c, pthread_t *th, bool *running, int *runs);
+
+static void *
+ckpt_thread(void *arg)
+{
+	db_ckpt_run(arg);
+	return NULL;
+}
+
+static long
+commit_singles(struct db *db, const char *p, unsigned from, unsigned n,
+    struct db_ckpt *c, pthread_t *th, bool *running, int *runs)
+{
+	long max = 0;
+
+	for (unsigned i = from; i < from + n; i++) {
+		add_many(db, "sshd", i, 1, 1e9, 600, 3);
+		db_log_set(db, "sshd", "/var/log/auth.log", "abc", i);
+		if (db_flush(db) != 0)
+			return -1;
+		if (wal_size(p) > max)
+			max = wal_size(p);
+		/* the daemon's rhythm: one checkpoint at a time, started
+		 * after a commit that finds the WAL large enough */
+		if (c && *running && i % 16 == 0) {
+			pthread_join(*th, NULL);
+			*running = false;
+		}
+		if (c && !*running && db_ckpt_due(db)) {
+			if (pthread_create(th, NULL, ckpt_thread, c) != 0)
+				return -1;
+			*running = true;
+			(*runs)++;
+		}
+	}
+	return max;
+}
+
+static void
+test_checkpoints(void)
+{
+	char *p = tpath("ckpt.db");
+	struct diags d = DIAGS_INIT;
+	struct db *db = db_open(p, NULL, &d);
+	struct db_ckpt *c;
+	long page = 4096 + 24, max;
+	pthread_t th;
+	bool running = false;
+	int runs = 0, frames, done;
+
+	ok(db_ckpt_new(NULL) == NULL, "ckpt: none for no database");
+	{
+		struct db *m = db_open(":memory:", NULL, &d);
+
+		ok(db_ckpt_new(m) == NULL, "ckpt: none for :memory:");
+		db_close(m);
+	}
+	db_jail_add(db, "sshd");
+	db_flush(db);
+
+	/* automatic (the default): the WAL stays near DB_CKPT_FRAMES */
+	max = commit_singles(db, p, 0, 600, NULL, NULL, NULL, NULL);
+	ok(!db_ckpt_due(db), "ckpt: never due while automatic");
+	ok(max > 0 && max < (DB_CKPT_FRAMES + 50) * page,
+	    "ckpt automatic: WAL at most %ld bytes", max);
+
+	/* deferred, never run: the commit past DB_CKPT_HARD checkpoints */
+	c = db_ckpt_new(db);
+	ok(c != NULL, "ckpt: second connection");
+	db_set_autocheckpoint(db, false);
+	max = commit_singles(db, p, 1000, 3000, NULL, NULL, NULL, NULL);
+	printf("# deferred, no checkpoint run: WAL up to %ld bytes\n", max);
+	ok(max > (DB_CKPT_FRAMES + 50) * page,
+	    "ckpt deferred: commits no longer checkpoint at %d pages",
+	    DB_CKPT_FRAMES);
+	ok(max < (DB_CKPT_HARD + 50) * page,
+	    "ckpt deferred: WAL bounded by DB_CKPT_HARD (%ld bytes)", max);
+	is_int(db_count_history(db), 3600, "ckpt deferred: every ban there");
+
+	/* run on another thread whenever due: the WAL stays small, and
+	 * the loop's commits never did the checkpoint's fsyncs */
+	if (wal_size(p) > 0) /* start from an emptied WAL */
+		db_ckpt_run(c);
+	max = commit_singles(db, p, 5000, 3000, c, &th, &running, &runs);
+	if (running)
+		pthread_join(th, NULL);
+	db_ckpt_result(c, &frames, &done);
+	printf("# deferred, %d checkpoint runs on a thread: WAL up to %ld "
+	       "bytes; last run %d of %d pages\n",
+	    runs, max, done, frames);
+	ok(runs >= 2 && db_ckpt_error(c)[0] == '\0',
+	    "ckpt thread: %d checkpoints ran", runs);
+	ok(max > 0 && max < 3 * DB_CKPT_FRAMES * page,
+	    "ckpt thread: WAL stays small (%ld bytes)", max);
+	is_int(db_count_history(db), 6600, "ckpt thread: every ban there");
+
+	/* closed in either order, the last connection empties the WAL */
+	db_close(db);
+	db_ckpt_free(c);
+	is_int(wal_size(p), 0, "ckpt: WAL gone after both closed");
+	db = db_open(p, NULL, &d);
+	is_int(db_count_history(db), 6600, "ckpt: reopened, all there");
+	is_int(d.n, 0, "ckpt: reopened without a warning");
+	db_close(db);
+	diags_cleanup(&d);
+	free(p);
+}
+
 static void
 test_purge(void)
 {
@@ -1062,6 +1186,7 @@ main(void)
 	test_import();
 	test_purge();
 	test_flush_time();
+	test_checkpoints();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
