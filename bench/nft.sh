@@ -20,7 +20,14 @@
 #
 #   bench/nft.sh [--sizes "2000 20000 100000"] [--f2b-sizes "2000 20000"]
 #                [--f2b-timeout SECONDS] [--lat N] [--no-f2b] [--quick]
+#                [--only "backend flood latency f2b"] [--nft-args ARGS]
 #                [--keep]
+#
+# --only runs the named parts alone (restart goes with flood's 100,000);
+# `--only latency --no-f2b` is the quick way to measure ban latency.
+# --nft-args adds arguments to wardend's action, e.g. killconns=false
+# (the default warden-nft-allports ends the banned addresses' connections
+# after each ban: two conntrack table dumps that block the loop).
 #
 # fail2ban runs one `nft` process per ban (~100 bans/s here), so its
 # 100,000 flood takes about 20 minutes: it runs only when named in
@@ -40,6 +47,8 @@ f2b_timeout=600
 lat=200
 f2b=1
 keep=0
+nftargs=
+parts="backend flood latency f2b"
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sizes) sizes=$2; shift 2 ;;
@@ -48,6 +57,8 @@ while [ $# -gt 0 ]; do
 	--lat) lat=$2; shift 2 ;;
 	--no-f2b) f2b=0; shift ;;
 	--quick) sizes="2000 20000"; f2b_sizes=2000; lat=50; shift ;;
+	--only) parts=$2; shift 2 ;;
+	--nft-args) nftargs=,$2; shift 2 ;;
 	--keep) keep=1; shift ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; exit 2 ;;
 	esac
@@ -56,6 +67,8 @@ done
 for p in "$WARDEND" "$WARDEN" "$DRIVE" "$PROBE"; do
 	[ -x "$p" ] || { echo "bench/nft.sh: $p not built (make BUILD=$BUILD check)" >&2; exit 1; }
 done
+want() { case " $parts " in *" $1 "*) return 0 ;; esac; return 1; }
+want f2b || f2b=0
 command -v fail2ban-client >/dev/null || f2b=0
 if [ -f /etc/fail2ban/action.d/nftables-allports.conf ]; then
 	STOCK=/etc/fail2ban
@@ -123,7 +136,7 @@ ignoreself = false
 [bench]
 enabled = true
 filter = bench
-action = warden-nft-allports[checkinterval=0]
+action = warden-nft-allports[checkinterval=0$nftargs]
 logpath = $d/bench.log
 EOF
 	: >"$d/bench.log"
@@ -237,6 +250,7 @@ base_of() { # distinct /16 per size so runs never share addresses
 }
 
 # --- the backend alone ------------------------------------------------------
+want backend && {
 echo "== backend alone (nft_drive)" >&2
 for n in $sizes; do
 	inns nft delete table inet warden 2>/dev/null
@@ -249,10 +263,11 @@ R[drv,restore]=$(inns "$DRIVE" -n bench -p type=allports -p checkinterval=0 \
 	start restore:100000@86400@100.80.0.1 exit 2>/dev/null |
 	sed -n 's/^restore [0-9]* in \([0-9.]*\) ms$/\1/p')
 inns nft delete table inet warden 2>/dev/null
+}
 
 # --- wardend ------------------------------------------------------------------
 echo "== wardend" >&2
-for n in $sizes; do
+want flood && for n in $sizes; do
 	d=$T/w-$n
 	wconf "$d"
 	wstart "$d" >/dev/null || exit 1
@@ -281,6 +296,7 @@ for n in $sizes; do
 	fi
 	wstop "$d"
 done
+want latency && {
 d=$T/w-lat
 wconf "$d"
 wstart "$d" >/dev/null || exit 1
@@ -288,19 +304,21 @@ sleep 0.3
 R[w,lat]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.90.0.1 10 |
 	sed -n 's/.*p50=\([0-9.]*\) p90=[0-9.]* p99=\([0-9.]*\) max=\([0-9.]*\).*/\1 \/ \2 (max \3)/p')
 wstop "$d"
-# the same without the database file (its WAL checkpoints fsync in the
-# daemon's tick): what the pipeline and the backend cost alone
+# the same without the database file (its commits write the WAL; its
+# checkpoints fsync in libuv's pool): what the pipeline and the backend
+# cost alone
 wconf "$d"
 wstart "$d" :memory: >/dev/null || exit 1
 sleep 0.3
 R[w,latm]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.92.0.1 10 |
 	sed -n 's/.*p50=\([0-9.]*\) p90=[0-9.]* p99=\([0-9.]*\) max=\([0-9.]*\).*/\1 \/ \2 (max \3)/p')
 wstop "$d"
+}
 
 # --- fail2ban -----------------------------------------------------------------
 if [ $f2b = 1 ]; then
 	echo "== fail2ban ($(fail2ban-client --version 2>/dev/null | head -1))" >&2
-	for n in $f2b_sizes; do
+	want flood && for n in $f2b_sizes; do
 		d=$T/f-$n
 		fconf "$d"
 		fstart "$d" || break
@@ -310,8 +328,7 @@ if [ $f2b = 1 ]; then
 		inns nft delete table inet f2b-table 2>/dev/null
 	done
 	d=$T/f-lat
-	fconf "$d"
-	fstart "$d" && {
+	want latency && fconf "$d" && fstart "$d" && {
 		sleep 1
 		flat=$((lat < 20 ? lat : 20))
 		R[f,lat]=$(inns "$PROBE" -t f2b-table addr-set-bench latency \
@@ -333,7 +350,7 @@ cell() { # cell "ms count" N
 	fi
 }
 printf '\n%-34s %-26s %s\n' "" "Warden (native)" "fail2ban (nftables-allports)"
-for n in $sizes; do
+want flood && for n in $sizes; do
 	fr=${R[f,$n]:-}
 	fc=$(cell "$fr" "$n")
 	if [ -z "$fr" ] && [ -n "${R[f,2000]:-}" ]; then
@@ -346,9 +363,12 @@ if [ -n "${R[w,rkill]:-}" ]; then
 	printf '%-34s %-26s\n' "restart 100k, kill -9: reconciled" "$(secs 0 "${R[w,rkill]}") s (stale gone, ${R[w,rkillc]} in set)"
 	printf '%-34s %-26s\n' "restart 100k after stop: all back" "$(secs 0 "${R[w,rstop]}") s (${R[w,stopc]:-0} -> ${R[w,rstopc]})"
 fi
+want latency && {
 printf '%-34s %-26s %s\n' "latency 3rd line -> set p50/p99 ms" "${R[w,lat]:-}" "${R[f,lat]:-not run}"
 printf '%-34s %-26s\n' "  ... wardend with dbfile :memory:" "${R[w,latm]:-}"
+}
 printf '(load average during the run: %s)\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+want backend || exit 0
 printf '\nbackend alone (one batch through the action queue into the kernel):\n'
 for n in $sizes; do
 	[ -n "${R[drv,$n]:-}" ] && printf '  %6d bans: %8s ms  (%s bans/s)\n' "$n" "${R[drv,$n]}" \
