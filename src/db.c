@@ -401,6 +401,132 @@ match_text(json_t *m, struct strv *out)
 	}
 }
 
+static void add_utf8(struct sbuf *b, unsigned long cp);
+
+static int
+hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		int c = (unsigned char)p[i], h;
+
+		if (c >= '0' && c <= '9')
+			h = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			h = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			h = c - 'A' + 10;
+		else
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/*
+ * matches_parse's fast path, for what matches_json writes: a JSON array
+ * of strings, no white space, escapes \" \\ \/ \b \f \n \r \t and
+ * \uXXXX outside surrogates, valid UTF-8. A restart with 100k bans parses
+ * 300k matches: jansson's tree of objects cost half of db_bans_restore.
+ * Anything else returns -1 with out unchanged (jansson decides then).
+ */
+static int
+matches_parse_fast(const char *p, size_t n, struct strv *out)
+{
+	const char *e = p + n;
+	size_t start = out->n;
+	struct sbuf b = SBUF_INIT;
+
+	if (n < 2 || *p++ != '[')
+		return -1;
+	if (*p == ']')
+		return p + 1 == e ? 0 : -1;
+	for (;;) {
+		if (p == e || *p++ != '"')
+			goto bad;
+		sbuf_reset(&b);
+		for (;;) {
+			const char *q = p;
+			int c;
+
+			while (q < e && *q != '"' && *q != '\\' &&
+			    (unsigned char)*q >= 0x20 &&
+			    (unsigned char)*q < 0x80)
+				q++;
+			sbuf_add(&b, p, (size_t)(q - p));
+			p = q;
+			if (p == e || (unsigned char)*p < 0x20)
+				goto bad;
+			if ((unsigned char)*p >= 0x80) {
+				size_t len = utf8_seq(
+				    (const unsigned char *)p, (size_t)(e - p));
+
+				if (len == 0)
+					goto bad;
+				sbuf_add(&b, p, len);
+				p += len;
+				continue;
+			}
+			if (*p++ == '"')
+				break;
+			if (p == e)
+				goto bad;
+			switch (*p++) {
+			case '"':
+				sbuf_addch(&b, '"');
+				break;
+			case '\\':
+				sbuf_addch(&b, '\\');
+				break;
+			case '/':
+				sbuf_addch(&b, '/');
+				break;
+			case 'b':
+				sbuf_addch(&b, '\b');
+				break;
+			case 'f':
+				sbuf_addch(&b, '\f');
+				break;
+			case 'n':
+				sbuf_addch(&b, '\n');
+				break;
+			case 'r':
+				sbuf_addch(&b, '\r');
+				break;
+			case 't':
+				sbuf_addch(&b, '\t');
+				break;
+			case 'u':
+				c = e - p >= 4 ? hex4(p) : -1;
+				if (c <= 0 || (c >= 0xD800 && c <= 0xDFFF))
+					goto bad; /* NUL, pairs: jansson's */
+				add_utf8(&b, (unsigned long)c);
+				p += 4;
+				break;
+			default:
+				goto bad;
+			}
+		}
+		strv_take(out, xmemdup(sbuf_str(&b), b.len));
+		if (p == e)
+			goto bad;
+		if (*p == ']' && p + 1 == e)
+			break;
+		if (*p++ != ',')
+			goto bad;
+	}
+	sbuf_cleanup(&b);
+	return 0;
+bad:
+	sbuf_cleanup(&b);
+	while (out->n > start)
+		free(out->v[--out->n]);
+	if (out->n > 0 || out->v)
+		out->v[out->n] = NULL;
+	return -1;
+}
+
 /* Parses stored matches text into out (appends). Bad JSON adds nothing. */
 static void
 matches_parse(const char *text, int n, struct strv *out)
@@ -408,7 +534,7 @@ matches_parse(const char *text, int n, struct strv *out)
 	json_t *a, *m;
 	size_t i;
 
-	if (!text || n <= 0)
+	if (!text || n <= 0 || matches_parse_fast(text, (size_t)n, out) == 0)
 		return;
 	a = json_loadb(text, (size_t)n, JSON_DECODE_ANY, NULL);
 	if (!json_is_array(a)) {

@@ -560,6 +560,61 @@ test_flush_time(void)
 	free(p);
 }
 
+static void exec_sql(const char *path, const char *sql);
+
+/* Stored matches read back byte for byte, whoever wrote the JSON text. */
+static void
+test_matches_text(void)
+{
+	char *p = tpath("mtext.db");
+	struct diags d = DIAGS_INIT;
+	struct db *db = db_open(p, NULL, &d);
+	const char *m[] = {"", "q\"uo\\te/ \t tab\nnl \x01 ctl \x7f",
+	    "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80 ok", "[\"not\",\"an\"]"};
+	struct db_ban b = {.key = ip("192.0.2.8"),
+	    .time = 1000,
+	    .bantime = 600,
+	    .bancount = 1,
+	    .failures = 4,
+	    .matches = m,
+	    .nmatches = 4};
+	struct strv sv = STRV_INIT;
+	unsigned long fails = 0;
+	bool same = true;
+
+	db_ban_add(db, "sshd", &b);
+	db_flush(db);
+	db_ban_matches(db, "sshd", &b.key, &sv, &fails);
+	is_int(sv.n, 4, "matches text: all lines back");
+	for (size_t i = 0; i < sv.n && i < 4; i++)
+		if (strcmp(sv.v[i], m[i]) != 0)
+			same = false;
+	ok(same && sv.n == 4, "matches text: quotes, controls, UTF-8 intact");
+	strv_cleanup(&sv);
+	db_close(db);
+
+	/* JSON as another writer may put it: spaces, escaped pairs */
+	exec_sql(p,
+	    "UPDATE ban_history SET matches ="
+	    " '[ \"a\\u00e9\" , \"\\ud83d\\ude00\\/\" ]'");
+	db = db_open(p, NULL, &d);
+	db_ban_matches(db, "sshd", &b.key, &sv, &fails);
+	ok(sv.n == 2 && strcmp(sv.v[0], "a\xc3\xa9") == 0 &&
+	        strcmp(sv.v[1], "\xf0\x9f\x98\x80/") == 0,
+	    "matches text: white space and surrogate pairs decoded");
+	strv_cleanup(&sv);
+	db_close(db);
+	exec_sql(p, "UPDATE ban_history SET matches = '[\"a\",\"b\"'");
+	db = db_open(p, NULL, &d);
+	db_ban_matches(db, "sshd", &b.key, &sv, &fails);
+	is_int(sv.n, 0, "matches text: a broken array gives none");
+	strv_cleanup(&sv);
+	db_close(db);
+	is_int(d.n, 0, "matches text: no warning");
+	diags_cleanup(&d);
+	free(p);
+}
+
 static long
 wal_size(const char *p)
 {
@@ -571,9 +626,14 @@ wal_size(const char *p)
 	return n;
 }
 
-/* One ban per commit, as a quiet daemon does: returns the largest WAL. */
-static long commit_singles(struct db *db, const char *p, unsigned from,
-    unsigned n, struct db_ckpt *c, pthread_t *th, bool *running, int *runs);
+/* Checkpoints on a thread of their own, as the daemon's libuv pool. */
+struct ckpt_runner {
+	struct db_ckpt *c;
+	bool concurrent; /* joined when the next one is due, else at once */
+	pthread_t th;
+	bool running;
+	int runs;
+};
 
 static void *
 ckpt_thread(void *arg)
@@ -582,9 +642,14 @@ ckpt_thread(void *arg)
 	return NULL;
 }
 
+/*
+ * One ban per commit, as a quiet daemon does; after each commit a
+ * checkpoint when db_ckpt_due (one at a time, as the daemon does).
+ * Returns the largest WAL size seen, -1 on failure.
+ */
 static long
 commit_singles(struct db *db, const char *p, unsigned from, unsigned n,
-    struct db_ckpt *c, pthread_t *th, bool *running, int *runs)
+    struct ckpt_runner *cr)
 {
 	long max = 0;
 
@@ -595,18 +660,24 @@ commit_singles(struct db *db, const char *p, unsigned from, unsigned n,
 			return -1;
 		if (wal_size(p) > max)
 			max = wal_size(p);
-		/* the daemon's rhythm: one checkpoint at a time, started
-		 * after a commit that finds the WAL large enough */
-		if (c && *running && i % 16 == 0) {
-			pthread_join(*th, NULL);
-			*running = false;
+		if (!cr || !db_ckpt_due(db))
+			continue;
+		if (cr->running) {
+			pthread_join(cr->th, NULL);
+			cr->running = false;
 		}
-		if (c && !*running && db_ckpt_due(db)) {
-			if (pthread_create(th, NULL, ckpt_thread, c) != 0)
-				return -1;
-			*running = true;
-			(*runs)++;
+		if (pthread_create(&cr->th, NULL, ckpt_thread, cr->c) != 0)
+			return -1;
+		cr->runs++;
+		cr->running = true;
+		if (!cr->concurrent) {
+			pthread_join(cr->th, NULL);
+			cr->running = false;
 		}
+	}
+	if (cr && cr->running) {
+		pthread_join(cr->th, NULL);
+		cr->running = false;
 	}
 	return max;
 }
@@ -617,11 +688,9 @@ test_checkpoints(void)
 	char *p = tpath("ckpt.db");
 	struct diags d = DIAGS_INIT;
 	struct db *db = db_open(p, NULL, &d);
-	struct db_ckpt *c;
+	struct ckpt_runner cr = {0};
 	long page = 4096 + 24, max;
-	pthread_t th;
-	bool running = false;
-	int runs = 0, frames, done;
+	int frames, done;
 
 	ok(db_ckpt_new(NULL) == NULL, "ckpt: none for no database");
 	{
@@ -634,16 +703,16 @@ test_checkpoints(void)
 	db_flush(db);
 
 	/* automatic (the default): the WAL stays near DB_CKPT_FRAMES */
-	max = commit_singles(db, p, 0, 600, NULL, NULL, NULL, NULL);
+	max = commit_singles(db, p, 0, 600, NULL);
 	ok(!db_ckpt_due(db), "ckpt: never due while automatic");
 	ok(max > 0 && max < (DB_CKPT_FRAMES + 50) * page,
 	    "ckpt automatic: WAL at most %ld bytes", max);
 
 	/* deferred, never run: the commit past DB_CKPT_HARD checkpoints */
-	c = db_ckpt_new(db);
-	ok(c != NULL, "ckpt: second connection");
+	cr.c = db_ckpt_new(db);
+	ok(cr.c != NULL, "ckpt: second connection");
 	db_set_autocheckpoint(db, false);
-	max = commit_singles(db, p, 1000, 3000, NULL, NULL, NULL, NULL);
+	max = commit_singles(db, p, 1000, 3000, NULL);
 	printf("# deferred, no checkpoint run: WAL up to %ld bytes\n", max);
 	ok(max > (DB_CKPT_FRAMES + 50) * page,
 	    "ckpt deferred: commits no longer checkpoint at %d pages",
@@ -652,26 +721,35 @@ test_checkpoints(void)
 	    "ckpt deferred: WAL bounded by DB_CKPT_HARD (%ld bytes)", max);
 	is_int(db_count_history(db), 3600, "ckpt deferred: every ban there");
 
-	/* run on another thread whenever due: the WAL stays small, and
-	 * the loop's commits never did the checkpoint's fsyncs */
+	/* each due checkpoint run on another thread and waited for: the
+	 * next commit starts the WAL over, as SQLite's own checkpoint does */
 	if (wal_size(p) > 0) /* start from an emptied WAL */
-		db_ckpt_run(c);
-	max = commit_singles(db, p, 5000, 3000, c, &th, &running, &runs);
-	if (running)
-		pthread_join(th, NULL);
-	db_ckpt_result(c, &frames, &done);
-	printf("# deferred, %d checkpoint runs on a thread: WAL up to %ld "
-	       "bytes; last run %d of %d pages\n",
-	    runs, max, done, frames);
-	ok(runs >= 2 && db_ckpt_error(c)[0] == '\0',
-	    "ckpt thread: %d checkpoints ran", runs);
-	ok(max > 0 && max < 3 * DB_CKPT_FRAMES * page,
-	    "ckpt thread: WAL stays small (%ld bytes)", max);
-	is_int(db_count_history(db), 6600, "ckpt thread: every ban there");
+		db_ckpt_run(cr.c);
+	max = commit_singles(db, p, 5000, 1500, &cr);
+	db_ckpt_result(cr.c, &frames, &done);
+	printf("# %d checkpoint runs on a thread: WAL up to %ld bytes; "
+	       "last run %d of %d pages\n",
+	    cr.runs, max, done, frames);
+	ok(cr.runs >= 2 && done == frames && db_ckpt_error(cr.c)[0] == '\0',
+	    "ckpt thread: %d checkpoints ran, the last one whole", cr.runs);
+	ok(max > 0 && max < (DB_CKPT_FRAMES + 50) * page,
+	    "ckpt thread: WAL as small as with the automatic one (%ld bytes)",
+	    max);
+
+	/* the daemon's way: commits go on while the checkpoint runs */
+	cr.concurrent = true;
+	cr.runs = 0;
+	max = commit_singles(db, p, 7000, 1500, &cr);
+	printf("# %d checkpoints concurrent with the commits: WAL up to %ld "
+	       "bytes\n",
+	    cr.runs, max);
+	ok(max > 0 && cr.runs >= 1 && db_ckpt_error(cr.c)[0] == '\0',
+	    "ckpt concurrent: %d checkpoints ran, no error", cr.runs);
+	is_int(db_count_history(db), 6600, "ckpt concurrent: every ban there");
 
 	/* closed in either order, the last connection empties the WAL */
 	db_close(db);
-	db_ckpt_free(c);
+	db_ckpt_free(cr.c);
 	is_int(wal_size(p), 0, "ckpt: WAL gone after both closed");
 	db = db_open(p, NULL, &d);
 	is_int(db_count_history(db), 6600, "ckpt: reopened, all there");
@@ -1187,6 +1265,7 @@ main(void)
 	test_purge();
 	test_flush_time();
 	test_checkpoints();
+	test_matches_text();
 	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return done_testing();
 }
