@@ -21,13 +21,14 @@
 #   bench/nft.sh [--sizes "2000 20000 100000"] [--f2b-sizes "2000 20000"]
 #                [--f2b-timeout SECONDS] [--lat N] [--no-f2b] [--quick]
 #                [--only "backend flood latency f2b"] [--nft-args ARGS]
-#                [--keep]
+#                [--lat-gap MS] [--keep]
 #
 # --only runs the named parts alone (restart goes with flood's 100,000);
 # `--only latency --no-f2b` is the quick way to measure ban latency.
 # --nft-args adds arguments to wardend's action, e.g. killconns=false
 # (the default warden-nft-allports ends the banned addresses' connections
 # after each ban: two conntrack table dumps that block the loop).
+# --lat-gap is the pause before the 3rd line and after each ban (10 ms).
 #
 # fail2ban runs one `nft` process per ban (~100 bans/s here), so its
 # 100,000 flood takes about 20 minutes: it runs only when named in
@@ -45,6 +46,7 @@ sizes="2000 20000 100000"
 f2b_sizes="2000 20000"
 f2b_timeout=600
 lat=200
+latgap=10
 f2b=1
 keep=0
 nftargs=
@@ -55,6 +57,7 @@ while [ $# -gt 0 ]; do
 	--f2b-sizes) f2b_sizes=$2; shift 2 ;;
 	--f2b-timeout) f2b_timeout=$2; shift 2 ;;
 	--lat) lat=$2; shift 2 ;;
+	--lat-gap) latgap=$2; shift 2 ;;
 	--no-f2b) f2b=0; shift ;;
 	--quick) sizes="2000 20000"; f2b_sizes=2000; lat=50; shift ;;
 	--only) parts=$2; shift 2 ;;
@@ -301,7 +304,7 @@ d=$T/w-lat
 wconf "$d"
 wstart "$d" >/dev/null || exit 1
 sleep 0.3
-R[w,lat]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.90.0.1 10 |
+R[w,lat]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.90.0.1 "$latgap" |
 	sed -n 's/.*p50=\([0-9.]*\) p90=[0-9.]* p99=\([0-9.]*\) max=\([0-9.]*\).*/\1 \/ \2 (max \3)/p')
 wstop "$d"
 # the same without the database file (its commits write the WAL; its
@@ -310,7 +313,7 @@ wstop "$d"
 wconf "$d"
 wstart "$d" :memory: >/dev/null || exit 1
 sleep 0.3
-R[w,latm]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.92.0.1 10 |
+R[w,latm]=$(inns "$PROBE" addr4-bench latency "$d/bench.log" "$lat" 100.92.0.1 "$latgap" |
 	sed -n 's/.*p50=\([0-9.]*\) p90=[0-9.]* p99=\([0-9.]*\) max=\([0-9.]*\).*/\1 \/ \2 (max \3)/p')
 wstop "$d"
 }
@@ -332,7 +335,7 @@ if [ $f2b = 1 ]; then
 		sleep 1
 		flat=$((lat < 20 ? lat : 20))
 		R[f,lat]=$(inns "$PROBE" -t f2b-table addr-set-bench latency \
-			"$d/bench.log" "$flat" 100.91.0.1 10 |
+			"$d/bench.log" "$flat" 100.91.0.1 "$latgap" |
 			sed -n 's/.*p50=\([0-9.]*\) p90=[0-9.]* p99=\([0-9.]*\) max=\([0-9.]*\).*/\1 \/ \2 (max \3)/p')
 		fstop "$d"
 	}
