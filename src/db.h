@@ -90,7 +90,8 @@ void db_close(struct db *db);
  * them are on disk, -1 on failure (db_last_error says why); the writes then
  * stay queued and the next db_flush retries them. Blocks for the commit
  * (measured by test_db: 10,000 bans with 3 matches each cost ~65 ms of
- * CPU, queueing included, ~6 us a ban; a commit itself does not fsync).
+ * CPU, queueing included, ~6 us a ban; a commit itself does not fsync,
+ * the automatic checkpoint it may run does: see "checkpoints" below).
  */
 int db_flush(struct db *db);
 
