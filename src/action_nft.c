@@ -223,6 +223,12 @@ struct nftact {
 	action_done_cb cb;
 	void *cbarg;
 	int rc;
+	/* killconns in libuv's work queue (kill_conns) */
+	struct killjob *kjob; /* the one under way, or NULL */
+	struct addr *kq;      /* addresses waiting for the next one */
+	size_t nkq, kqcap;
+	action_done_cb stop_cb; /* a stop waiting for kjob to end */
+	void *stop_arg;
 };
 
 static double
@@ -860,39 +866,121 @@ batch_info(const struct action_ticket *t, size_t n)
 
 /*
  * killconns: ends the established connections of the addresses just
- * banned (not of restored bans: those were cut when first banned).
+ * banned (not of restored bans: those were cut when first banned). Each
+ * of the two kernel dumps walks a whole table (every conntrack bucket:
+ * ~9 ms with an empty table of 262k buckets), so they run in libuv's
+ * work queue while the loop goes on; the ban itself is in the kernel set
+ * before. One job at a time per action: addresses banned meanwhile wait
+ * in kq for the next one. nft_kill only reads the job's own copies.
  */
+struct killjob {
+	uv_work_t req;
+	struct nftact *na; /* NULL once the action is gone */
+	struct addr *v;
+	size_t n;
+	struct nft_spec sp; /* ports and protocols only (nft_kill.h) */
+	long conns, cts;
+	char err1[256], err2[256];
+};
+
+static void kill_start(struct nftact *na);
+static void nft_stop(struct action *a, action_done_cb cb, void *arg);
+
+static void
+kill_work(uv_work_t *req)
+{
+	struct killjob *kj = req->data;
+
+	kj->conns =
+	    nft_kill_conns(kj->v, kj->n, &kj->sp, kj->err1, sizeof(kj->err1));
+	kj->cts = nft_kill_conntrack(
+	    kj->v, kj->n, &kj->sp, kj->err2, sizeof(kj->err2));
+}
+
+static void
+kill_after(uv_work_t *req, int status)
+{
+	struct killjob *kj = req->data;
+	struct nftact *na = kj->na;
+
+	if (na != NULL && status == 0) {
+		if (kj->conns > 0)
+			wlog(WLOG_INFO, LOGGER,
+			    "[%s] nftables: killconns ended %ld connection(s) "
+			    "of banned addresses",
+			    jail_name(na), kj->conns);
+		else if (kj->conns < 0 &&
+		    wlog_rate_allow(&na->rate, now_wall(na), NULL))
+			wlog(WLOG_WARNING, LOGGER,
+			    "[%s] nftables: killconns: %s", jail_name(na),
+			    kj->err1);
+		if (kj->cts > 0)
+			wlog(WLOG_INFO, LOGGER,
+			    "[%s] nftables: killconns deleted %ld conntrack "
+			    "entr%s of banned addresses",
+			    jail_name(na), kj->cts, kj->cts == 1 ? "y" : "ies");
+		else if (kj->cts < 0 &&
+		    wlog_rate_allow(&na->rate, now_wall(na), NULL))
+			wlog(WLOG_WARNING, LOGGER,
+			    "[%s] nftables: killconns: %s", jail_name(na),
+			    kj->err2);
+	}
+	free(kj->v);
+	free(kj);
+	if (na == NULL)
+		return;
+	na->kjob = NULL;
+	if (na->stop_cb != NULL) {
+		action_done_cb cb = na->stop_cb;
+
+		na->stop_cb = NULL;
+		na->nkq = 0; /* the action stops: its bans are lifted */
+		nft_stop(na->a, cb, na->stop_arg);
+		return;
+	}
+	if (na->nkq > 0)
+		kill_start(na);
+}
+
+/* Hands the waiting addresses to a new job (none under way). */
+static void
+kill_start(struct nftact *na)
+{
+	struct killjob *kj = xcalloc(1, sizeof(*kj));
+
+	kj->na = na;
+	kj->v = na->kq;
+	kj->n = na->nkq;
+	na->kq = NULL;
+	na->nkq = na->kqcap = 0;
+	kj->sp.allports = na->spec.allports;
+	memcpy(kj->sp.protos, na->spec.protos, sizeof(kj->sp.protos));
+	kj->sp.nprotos = na->spec.nprotos;
+	memcpy(kj->sp.ports, na->spec.ports, sizeof(kj->sp.ports));
+	kj->sp.nports = na->spec.nports;
+	kj->req.data = kj;
+	if (uv_queue_work(na->a->env->loop, &kj->req, kill_work, kill_after) !=
+	    0) {
+		/* cannot happen with a live loop; run it here then */
+		kill_work(&kj->req);
+		kill_after(&kj->req, 0);
+		return;
+	}
+	na->kjob = kj;
+}
+
 static void
 kill_conns(struct nftact *na, const struct action_ticket *t, size_t n,
     const bool *skip)
 {
-	struct addr *v = xcalloc(n ? n : 1, sizeof(*v));
-	size_t k = 0;
-	char err[256];
-	long r;
-
 	for (size_t i = 0; i < n; i++)
-		if (t[i].has_addr && !skip[i] && !t[i].restored)
-			v[k++] = t[i].addr;
-	r = k > 0 ? nft_kill_conns(v, k, &na->spec, err, sizeof(err)) : 0;
-	if (r > 0)
-		wlog(WLOG_INFO, LOGGER,
-		    "[%s] nftables: killconns ended %ld connection(s) of "
-		    "banned addresses",
-		    jail_name(na), r);
-	else if (r < 0 && wlog_rate_allow(&na->rate, now_wall(na), NULL))
-		wlog(WLOG_WARNING, LOGGER, "[%s] nftables: killconns: %s",
-		    jail_name(na), err);
-	r = k > 0 ? nft_kill_conntrack(v, k, &na->spec, err, sizeof(err)) : 0;
-	if (r > 0)
-		wlog(WLOG_INFO, LOGGER,
-		    "[%s] nftables: killconns deleted %ld conntrack "
-		    "entr%s of banned addresses",
-		    jail_name(na), r, r == 1 ? "y" : "ies");
-	else if (r < 0 && wlog_rate_allow(&na->rate, now_wall(na), NULL))
-		wlog(WLOG_WARNING, LOGGER, "[%s] nftables: killconns: %s",
-		    jail_name(na), err);
-	free(v);
+		if (t[i].has_addr && !skip[i] && !t[i].restored) {
+			xgrow(
+			    &na->kq, &na->kqcap, na->nkq + 1, sizeof(*na->kq));
+			na->kq[na->nkq++] = t[i].addr;
+		}
+	if (na->nkq > 0 && na->kjob == NULL)
+		kill_start(na);
 }
 
 /* ---------------------------------------------------------------------
@@ -1076,6 +1164,13 @@ nft_stop(struct action *a, action_done_cb cb, void *arg)
 	char *why = NULL;
 	int rc = 0;
 
+	if (na->kjob != NULL) {
+		/* the connections of the last bans are cut first */
+		na->stop_cb = cb;
+		na->stop_arg = arg;
+		return;
+	}
+	na->nkq = 0;
 	uv_timer_stop(na->settle);
 	uv_timer_stop(na->retry);
 	uv_timer_stop(na->check);
@@ -1217,6 +1312,9 @@ nft_destroy(struct action *a)
 		timers[i]->data = NULL;
 		uv_close((uv_handle_t *)timers[i], close_free);
 	}
+	if (na->kjob != NULL)
+		na->kjob->na = NULL; /* it frees itself when done */
+	free(na->kq);
 	nft_sock_close(na->sock);
 	nft_spec_cleanup(&na->spec);
 	tags_props_free(na->props);
