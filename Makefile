@@ -19,15 +19,20 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS := libpcre2-8 jansson libuv sqlite3 libsystemd libnftables libnftnl libmnl
+# Linked into every program. libsystemd is not: src/dl_systemd.c loads it
+# when a journal jail or the SYSTEMD-JOURNAL log target needs it (its
+# headers are still needed); only the test drivers that call it link it.
+PKGS := libpcre2-8 jansson libuv sqlite3 libnftables libnftnl libmnl
+DL_PKGS := libsystemd
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wimplicit-fallthrough -Wpointer-arith
 OPT ?= -O2
 CFLAGS ?= -g $(OPT)
 ALL_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Isrc -MMD -MP
-ALL_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -lm $(LDLIBS)
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) $(DL_PKGS)) -Isrc -MMD -MP
+ALL_LDLIBS := $(shell $(PKG_CONFIG) --libs $(PKGS)) -ldl -lm $(LDLIBS)
+TOOL_LDLIBS := $(ALL_LDLIBS) $(shell $(PKG_CONFIG) --libs $(DL_PKGS))
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif
@@ -81,7 +86,7 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
 
 $(BUILD)/tests/tools/%: $(BUILD)/tests/tools/%.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(TOOL_LDLIBS)
 
 # The corpus replayer: each harness linked with a plain main() that feeds it
 # every file named on the command line (no clang needed).
@@ -100,7 +105,7 @@ FUZZ_BUILD := $(BUILD)-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+	$(shell $(PKG_CONFIG) --cflags $(PKGS) $(DL_PKGS))
 fuzz-build:
 	@mkdir -p $(FUZZ_BUILD)
 	@for f in $(FUZZ_SRCS); do \

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "dl_systemd.h"
 #include "sbuf.h"
 #include "xmalloc.h"
 
@@ -245,21 +246,21 @@ journalmatch_apply(const struct journalmatch *m, sd_journal *j)
 {
 	int r;
 
-	sd_journal_flush_matches(j);
+	dl_sd_journal_flush_matches(j);
 	for (size_t g = 0; g < m->n; g++) {
 		for (size_t i = 0; i < m->groups[g].n; i++) {
 			const char *t = m->groups[g].v[i];
 
-			r = sd_journal_add_match(j, t, strlen(t));
+			r = dl_sd_journal_add_match(j, t, strlen(t));
 			if (r < 0)
 				goto fail;
 		}
-		r = sd_journal_add_disjunction(j);
+		r = dl_sd_journal_add_disjunction(j);
 		if (r < 0)
 			goto fail;
 	}
 	return 0;
 fail:
-	sd_journal_flush_matches(j);
+	dl_sd_journal_flush_matches(j);
 	return r;
 }

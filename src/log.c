@@ -20,8 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-journal.h>
-
+#include "dl_systemd.h"
 #include "xmalloc.h"
 
 enum target_kind {
@@ -756,6 +755,10 @@ wlog_set_target(
 		break;
 	}
 	case T_JOURNAL:
+		/* libsystemd is loaded only for this target (dl_systemd.h) */
+		if (dl_systemd_load(err, errlen) != 0)
+			goto fail;
+		break;
 	case T_INHERITED:
 		break;
 	}
@@ -967,7 +970,7 @@ wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 		 * with the level, so the journal line reads like the SYSLOG
 		 * one ("host fail2ban.actions[pid]: NOTICE [j] Ban ip") and
 		 * fail2ban's recidive filter matches it. */
-		if (sd_journal_send("MESSAGE=%s %s",
+		if (dl_sd_journal_send("MESSAGE=%s %s",
 		        wlog_level_name(level, lbuf), m, "PRIORITY=%d",
 		        syslog_priority(level), "SYSLOG_FACILITY=%d",
 		        L.facility, "SYSLOG_IDENTIFIER=%s", logger,

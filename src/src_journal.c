@@ -34,6 +34,7 @@
 
 #include "conf.h"
 #include "diag.h"
+#include "dl_systemd.h"
 #include "journalmatch.h"
 #include "log.h"
 #include "sbuf.h"
@@ -1002,7 +1003,7 @@ arm_timeout(struct src_journal *sj)
 {
 	uint64_t to = UINT64_MAX, now;
 
-	if (sj->j == NULL || sd_journal_get_timeout(sj->j, &to) <= 0 ||
+	if (sj->j == NULL || dl_sd_journal_get_timeout(sj->j, &to) <= 0 ||
 	    to == UINT64_MAX) {
 		uv_timer_stop(&sj->timer);
 		return;
@@ -1055,7 +1056,7 @@ do_open(struct src_journal *sj, struct strv *files)
 
 	switch (sj->mode) {
 	case SJ_PATH:
-		r = sd_journal_open_directory(&sj->j, sj->path, sj->flags);
+		r = dl_sd_journal_open_directory(&sj->j, sj->path, sj->flags);
 		break;
 	case SJ_FILES: {
 		const char **v = xcalloc(files->n + 1, sizeof(*v));
@@ -1063,16 +1064,16 @@ do_open(struct src_journal *sj, struct strv *files)
 		for (size_t i = 0; i < files->n; i++)
 			v[i] = files->v[i];
 		/* the active-files mode used the flags to choose files */
-		r = sd_journal_open_files(
+		r = dl_sd_journal_open_files(
 		    &sj->j, v, sj->files_mode_active ? 0 : sj->flags);
 		free(v);
 		break;
 	}
 	case SJ_NAMESPACE:
-		r = sd_journal_open_namespace(&sj->j, sj->ns, sj->flags);
+		r = dl_sd_journal_open_namespace(&sj->j, sj->ns, sj->flags);
 		break;
 	case SJ_DEFAULT:
-		r = sd_journal_open(&sj->j, sj->flags);
+		r = dl_sd_journal_open(&sj->j, sj->flags);
 		break;
 	}
 	if (r < 0)
@@ -1089,7 +1090,7 @@ position(struct src_journal *sj)
 
 	sj->check_cursor = false;
 	if (sj->cursor && sj->cursor[0]) {
-		r = sd_journal_seek_cursor(sj->j, sj->cursor);
+		r = dl_sd_journal_seek_cursor(sj->j, sj->cursor);
 		if (r >= 0) {
 			sj->check_cursor = true;
 			return "after the saved cursor";
@@ -1108,10 +1109,10 @@ position(struct src_journal *sj)
 	}
 	switch (sj->start) {
 	case SRC_JOURNAL_START_HEAD:
-		sd_journal_seek_head(sj->j);
+		dl_sd_journal_seek_head(sj->j);
 		return "at the head";
 	case SRC_JOURNAL_START_SINCE:
-		sd_journal_seek_realtime_usec(sj->j, sj->since_usec);
+		dl_sd_journal_seek_realtime_usec(sj->j, sj->since_usec);
 		return "at the requested time";
 	case SRC_JOURNAL_START_TAIL:
 		break;
@@ -1119,18 +1120,18 @@ position(struct src_journal *sj)
 	/* seek_tail + previous lands ON the last (matching) entry: it
 	 * counts as seen, and its cursor is where a restart resumes. An
 	 * empty (or match-less) journal: everything that comes is new. */
-	sd_journal_seek_tail(sj->j);
-	r = sd_journal_previous(sj->j);
+	dl_sd_journal_seek_tail(sj->j);
+	r = dl_sd_journal_previous(sj->j);
 	if (r > 0) {
 		char *c = NULL;
 
-		if (sd_journal_get_cursor(sj->j, &c) >= 0) {
+		if (dl_sd_journal_get_cursor(sj->j, &c) >= 0) {
 			free(sj->cursor);
 			sj->cursor = c;
 		}
 		return "at the tail";
 	}
-	sd_journal_seek_head(sj->j);
+	dl_sd_journal_seek_head(sj->j);
 	/* a reopen without any entry seen reads whatever is there */
 	sj->start = SRC_JOURNAL_START_HEAD;
 	return "at the tail (no entry yet)";
@@ -1166,25 +1167,25 @@ sj_open(struct src_journal *sj)
 		goto retry;
 	}
 	/* the inotify watches are set up by the first get_fd */
-	fd = sd_journal_get_fd(sj->j);
+	fd = dl_sd_journal_get_fd(sj->j);
 	if (fd < 0) {
 		report_error(sj, -fd, "cannot watch the journal");
 		goto close;
 	}
-	sd_journal_set_data_threshold(sj->j, sj->line_max + 64);
+	dl_sd_journal_set_data_threshold(sj->j, sj->line_max + 64);
 	r = journalmatch_apply(&sj->match, sj->j);
 	if (r < 0) {
 		report_error(sj, -r, "cannot apply journalmatch");
 		goto close;
 	}
-	if (sd_journal_get_usage(sj->j, &usage) < 0 || usage == 0) {
+	if (dl_sd_journal_get_usage(sj->j, &usage) < 0 || usage == 0) {
 		missing(sj, "no journal file");
 		goto close;
 	}
 	pos = position(sj);
 	if (sj->dead)
 		return -1;
-	events = sd_journal_get_events(sj->j);
+	events = dl_sd_journal_get_events(sj->j);
 	sj->poll = xcalloc(1, sizeof(*sj->poll));
 	sj->poll->sj = sj;
 	if (uv_poll_init(sj->loop, &sj->poll->h, fd) != 0) {
@@ -1215,7 +1216,7 @@ sj_open(struct src_journal *sj)
 	strv_cleanup(&files);
 	return 0;
 close:
-	sd_journal_close(sj->j);
+	dl_sd_journal_close(sj->j);
 	sj->j = NULL;
 retry:
 	strv_cleanup(&files);
@@ -1256,7 +1257,7 @@ sj_close_journal(struct src_journal *sj)
 		sj->poll = NULL;
 	}
 	if (sj->j != NULL) {
-		sd_journal_close(sj->j);
+		dl_sd_journal_close(sj->j);
 		sj->j = NULL;
 	}
 	uv_timer_stop(&sj->timer);
@@ -1325,14 +1326,14 @@ read_fields(struct src_journal *sj, struct src_journal_fields *f)
 	memset(f, 0, sizeof(*f));
 	f->message = sj->msgv;
 	f->message_len = sj->msgl;
-	r = sd_journal_get_realtime_usec(sj->j, &f->realtime_usec);
+	r = dl_sd_journal_get_realtime_usec(sj->j, &f->realtime_usec);
 	if (r < 0)
 		return r;
-	sd_journal_restart_data(sj->j);
+	dl_sd_journal_restart_data(sj->j);
 	for (;;) {
 		const char *d;
 
-		r = sd_journal_enumerate_data(sj->j, &data, &len);
+		r = dl_sd_journal_enumerate_data(sj->j, &data, &len);
 		if (r <= 0)
 			break;
 		d = data;
@@ -1378,7 +1379,7 @@ read_fields(struct src_journal *sj, struct src_journal_fields *f)
 	    memcmp(f->ident, "kernel", 6) == 0) {
 		sd_id128_t boot;
 
-		if (sd_journal_get_monotonic_usec(
+		if (dl_sd_journal_get_monotonic_usec(
 		        sj->j, &f->monotonic_usec, &boot) < 0)
 			f->monotonic_usec = 0;
 	}
@@ -1464,7 +1465,7 @@ sj_drain_batch(struct src_journal *sj)
 	while (sj->j != NULL && n < sj->budget && bytes < sj->max_bytes) {
 		struct src_journal_fields f;
 		struct src_journal_entry e;
-		int r = sd_journal_next(sj->j);
+		int r = dl_sd_journal_next(sj->j);
 
 		if (r < 0) {
 			fail_and_reopen(sj, -r, "cannot read the next entry");
@@ -1476,7 +1477,7 @@ sj_drain_batch(struct src_journal *sj)
 		}
 		if (sj->check_cursor) {
 			sj->check_cursor = false;
-			if (sd_journal_test_cursor(sj->j, sj->cursor) > 0)
+			if (dl_sd_journal_test_cursor(sj->j, sj->cursor) > 0)
 				continue;
 			emit(sj, SRC_JOURNAL_EV_CURSOR_LOST, 0,
 			    "%s: the entry of the saved cursor is gone; "
@@ -1545,7 +1546,7 @@ sj_drain_batch(struct src_journal *sj)
 	if (delivered) {
 		char *c = NULL;
 
-		if (sd_journal_get_cursor(sj->j, &c) >= 0) {
+		if (dl_sd_journal_get_cursor(sj->j, &c) >= 0) {
 			free(sj->cursor);
 			sj->cursor = c;
 		}
@@ -1606,7 +1607,7 @@ wake(struct src_journal *sj)
 
 	if (sj->j == NULL)
 		return;
-	r = sd_journal_process(sj->j);
+	r = dl_sd_journal_process(sj->j);
 	if (r < 0) {
 		fail_and_reopen(sj, -r, "cannot process journal changes");
 		return;
@@ -1618,7 +1619,7 @@ wake(struct src_journal *sj)
 		    "%s: journal files were added or removed", where(sj));
 		if (sj->dead)
 			return;
-		if (sd_journal_get_usage(sj->j, &usage) < 0 || usage == 0) {
+		if (dl_sd_journal_get_usage(sj->j, &usage) < 0 || usage == 0) {
 			/* every file went away: wait for new ones */
 			sj_close_journal(sj);
 			missing(sj, "no journal file left");
@@ -1673,6 +1674,15 @@ src_journal_new(
 					return NULL;
 				}
 			}
+	}
+	{
+		char err[600];
+
+		/* the first journal source loads libsystemd (dl_systemd.h) */
+		if (dl_systemd_load(err, sizeof(err)) != 0) {
+			diag_add(d, DIAG_ERROR, NULL, 0, "%s", err);
+			return NULL;
+		}
 	}
 	src_journal_sigbus_install();
 	sj = xcalloc(1, sizeof(*sj));
@@ -1782,7 +1792,7 @@ src_journal_entry_cursor(struct src_journal *sj)
 {
 	char *c = NULL;
 
-	if (sj->j == NULL || sd_journal_get_cursor(sj->j, &c) < 0)
+	if (sj->j == NULL || dl_sd_journal_get_cursor(sj->j, &c) < 0)
 		return NULL;
 	return c;
 }

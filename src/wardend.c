@@ -24,7 +24,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <systemd/sd-daemon.h>
 #include <uv.h>
 
 #include "cmds.h"
@@ -32,6 +31,7 @@
 #include "ctl_client.h"
 #include "ctl_server.h"
 #include "db.h"
+#include "dl_systemd.h"
 #include "ignore.h"
 #include "ini.h"
 #include "jail.h"
@@ -774,7 +774,7 @@ warden_reload(struct warden *w, const char *name, bool restart, bool unban,
 		return -2;
 	}
 	if (w->notify)
-		sd_notify(0, "RELOADING=1");
+		dl_sd_notify("RELOADING=1");
 	wlog(WLOG_INFO, WLOG_SERVER, "Reload %s%s",
 	    name ? "jail " : "all jails", name ? name : "");
 	if (load_conf(w, &nc, &d, err, errlen) != 0) {
@@ -892,7 +892,7 @@ out:
 	diags_cleanup(&d);
 	malloc_trim(0); /* the configurations read and freed */
 	if (w->notify)
-		sd_notify(0, "READY=1");
+		dl_sd_notify("READY=1");
 	return rc;
 }
 
@@ -962,7 +962,7 @@ warden_shutdown(struct warden *w)
 		return;
 	w->stopping = true;
 	if (w->notify)
-		sd_notify(0, "STOPPING=1");
+		dl_sd_notify("STOPPING=1");
 	wlog(WLOG_INFO, WLOG_SERVER, "Shutdown in progress...");
 	uv_timer_stop(&w->purge);
 	uv_timer_stop(&w->possave);
@@ -1026,7 +1026,7 @@ start_next(uv_idle_t *h)
 	 * heap is what stays). */
 	malloc_trim(0);
 	if (w->notify)
-		sd_notify(0, "READY=1");
+		dl_sd_notify("READY=1");
 	warden_ready(w, NULL);
 }
 
