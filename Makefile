@@ -19,11 +19,13 @@ endif
 
 CC ?= cc
 PKG_CONFIG ?= pkg-config
-# Linked into every program. libsystemd is not: src/dl_systemd.c loads it
-# when a journal jail or the SYSTEMD-JOURNAL log target needs it (its
-# headers are still needed); only the test drivers that call it link it.
-PKGS := libpcre2-8 jansson libuv sqlite3 libnftables libnftnl libmnl
-DL_PKGS := libsystemd
+# Linked into every program. libsystemd and libnftnl are not: wardend
+# loads them (src/dl_systemd.c, src/dl_nftnl.c) when a journal jail, the
+# SYSTEMD-JOURNAL log target or the nftables backend needs them, so a
+# daemon without those never maps them (idle RSS, bench/daemon.sh). Their
+# headers are still needed; only the test drivers that call them link them.
+PKGS := libpcre2-8 jansson libuv sqlite3 libmnl
+DL_PKGS := libsystemd libnftnl
 
 WARN := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 	-Wformat=2 -Wvla -Wimplicit-fallthrough -Wpointer-arith

@@ -52,6 +52,7 @@
 
 #include "action.h"
 #include "addr.h"
+#include "dl_nftnl.h"
 #include "fkey.h"
 #include "log.h"
 #include "nft.h"
@@ -564,10 +565,15 @@ probe_destroy(struct nftact *na)
 static int
 ensure_sock(struct nftact *na, char **why)
 {
-	char err[256];
+	char err[512];
 
 	if (na->sock != NULL)
 		return 0;
+	/* libnftnl is loaded by the first nftables action (dl_nftnl.h) */
+	if (dl_nftnl_load(err, sizeof(err)) != 0) {
+		*why = xasprintf("nftables: %s", err);
+		return -1;
+	}
 	na->sock = nft_sock_open(err, sizeof(err));
 	if (na->sock == NULL) {
 		*why = xasprintf("nftables: %s", err);

@@ -77,7 +77,8 @@ load(void)
 int
 dl_systemd_load(char *err, size_t errlen)
 {
-	if (state == DL_UNTRIED)
+	/* a failure is tried again: the package may have been installed */
+	if (state != DL_OK)
 		state = load() == 0 ? DL_OK : DL_FAILED;
 	if (state == DL_OK)
 		return 0;

@@ -64,9 +64,10 @@ DL_SYSTEMD_FUNCS(DL_SYSTEMD_DECL)
 #define DL_SYSTEMD_SONAME "libsystemd.so.0"
 
 /*
- * Loads libsystemd and resolves every function above, once (later calls
- * return the first outcome). Returns 0, or -1 with a message in err
- * naming the library, what failed and the package to install.
+ * Loads libsystemd and resolves every function above. Once it succeeded
+ * later calls return 0 at once; a failure is tried again at the next call
+ * (the package may have been installed since). Returns 0, or -1 with a
+ * message in err naming the library, what failed and the package to install.
  */
 int dl_systemd_load(char *err, size_t errlen);
 

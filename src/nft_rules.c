@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "dl_nftnl.h"
 #include "nft_msg.h"
 #include "nft_rules.h"
 #include "nft_sock.h"
@@ -612,99 +613,99 @@ nft_setkind_for(int family, unsigned prefix)
 static void
 put_obj_table(struct nft_batch *b, const struct nft_spec *sp)
 {
-	struct nftnl_table *t = nftnl_table_alloc();
+	struct nftnl_table *t = dl_nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, sp->table);
-	nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
+	dl_nftnl_table_set_str(t, NFTNL_TABLE_NAME, sp->table);
+	dl_nftnl_table_set_u32(t, NFTNL_TABLE_FAMILY, NFPROTO_INET);
 	nlh = nft_batch_obj_begin(
 	    b, NFT_MSG_NEWTABLE, NFPROTO_INET, NLM_F_CREATE, 512);
-	nftnl_table_nlmsg_build_payload(nlh, t);
+	dl_nftnl_table_nlmsg_build_payload(nlh, t);
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
-	nftnl_table_free(t);
+	dl_nftnl_table_free(t);
 }
 
 static void
 put_obj_chain(struct nft_batch *b, const struct nft_spec *sp)
 {
-	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_chain *c = dl_nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, sp->chain);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, sp->hook);
-	nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, sp->priority);
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, sp->chain_type);
-	nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
+	dl_nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
+	dl_nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, sp->chain);
+	dl_nftnl_chain_set_u32(c, NFTNL_CHAIN_HOOKNUM, sp->hook);
+	dl_nftnl_chain_set_s32(c, NFTNL_CHAIN_PRIO, sp->priority);
+	dl_nftnl_chain_set_str(c, NFTNL_CHAIN_TYPE, sp->chain_type);
+	dl_nftnl_chain_set_u32(c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
 	nlh = nft_batch_obj_begin(
 	    b, NFT_MSG_NEWCHAIN, NFPROTO_INET, NLM_F_CREATE, 1024);
-	nftnl_chain_nlmsg_build_payload(nlh, c);
+	dl_nftnl_chain_nlmsg_build_payload(nlh, c);
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
-	nftnl_chain_free(c);
+	dl_nftnl_chain_free(c);
 }
 
 static void
 put_obj_set(struct nft_batch *b, const struct nft_spec *sp, const char *name,
     uint32_t keytype, uint32_t keylen, uint32_t flags, uint32_t id)
 {
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = dl_nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, sp->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-	nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype);
-	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keylen);
-	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
-	nftnl_set_set_u32(s, NFTNL_SET_ID, id);
+	dl_nftnl_set_set_str(s, NFTNL_SET_TABLE, sp->table);
+	dl_nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+	dl_nftnl_set_set_u32(s, NFTNL_SET_FAMILY, NFPROTO_INET);
+	dl_nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, keytype);
+	dl_nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, keylen);
+	dl_nftnl_set_set_u32(s, NFTNL_SET_FLAGS, flags);
+	dl_nftnl_set_set_u32(s, NFTNL_SET_ID, id);
 	nlh = nft_batch_obj_begin(
 	    b, NFT_MSG_NEWSET, NFPROTO_INET, NLM_F_CREATE, 1024);
-	nftnl_set_nlmsg_build_payload(nlh, s);
+	dl_nftnl_set_nlmsg_build_payload(nlh, s);
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
-	nftnl_set_free(s);
+	dl_nftnl_set_free(s);
 }
 
 static void
 e_meta(struct nftnl_rule *r, uint32_t key)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("meta");
+	struct nftnl_expr *e = dl_nftnl_expr_alloc("meta");
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, key);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_META_DREG, NFT_REG_1);
+	dl_nftnl_rule_add_expr(r, e);
 }
 
 static void
 e_cmp_u8(struct nftnl_rule *r, uint8_t v)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("cmp");
+	struct nftnl_expr *e = dl_nftnl_expr_alloc("cmp");
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
-	nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v, 1);
-	nftnl_rule_add_expr(r, e);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
+	dl_nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &v, 1);
+	dl_nftnl_rule_add_expr(r, e);
 }
 
 static void
 e_payload(struct nftnl_rule *r, uint32_t base, uint32_t off, uint32_t len)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("payload");
+	struct nftnl_expr *e = dl_nftnl_expr_alloc("payload");
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
-	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-	nftnl_rule_add_expr(r, e);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, base);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, off);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, len);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	dl_nftnl_rule_add_expr(r, e);
 }
 
 static void
 e_lookup(struct nftnl_rule *r, const char *set)
 {
-	struct nftnl_expr *e = nftnl_expr_alloc("lookup");
+	struct nftnl_expr *e = dl_nftnl_expr_alloc("lookup");
 
-	nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-	nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
-	nftnl_rule_add_expr(r, e);
+	dl_nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
+	dl_nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, set);
+	dl_nftnl_rule_add_expr(r, e);
 }
 
 static void
@@ -712,14 +713,15 @@ put_rule(struct nft_batch *b, const struct nft_spec *sp, enum nft_setkind k,
     int proto)
 {
 	bool v6 = k == NFT_SET_ADDR6 || k == NFT_SET_NET6;
-	struct nftnl_rule *r = nftnl_rule_alloc();
-	struct nftnl_udata_buf *ud = nftnl_udata_buf_alloc(NFT_NAME_MAX + 16);
+	struct nftnl_rule *r = dl_nftnl_rule_alloc();
+	struct nftnl_udata_buf *ud =
+	    dl_nftnl_udata_buf_alloc(NFT_NAME_MAX + 16);
 	struct nftnl_expr *e;
 	struct nlmsghdr *nlh;
 
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
+	dl_nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	dl_nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
+	dl_nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
 	e_meta(r, NFT_META_NFPROTO);
 	e_cmp_u8(r, v6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	if (proto >= 0) {
@@ -737,11 +739,11 @@ put_rule(struct nft_batch *b, const struct nft_spec *sp, enum nft_setkind k,
 	else
 		e_payload(r, NFT_PAYLOAD_NETWORK_HEADER, 12, 4);
 	e_lookup(r, sp->sets[k]);
-	nftnl_rule_add_expr(r, nftnl_expr_alloc("counter"));
+	dl_nftnl_rule_add_expr(r, dl_nftnl_expr_alloc("counter"));
 	if (sp->verdict == NFT_V_DROP) {
-		e = nftnl_expr_alloc("immediate");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
-		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+		e = dl_nftnl_expr_alloc("immediate");
+		dl_nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		dl_nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
 	} else {
 		uint32_t type = v6 ? sp->reject_type6 : sp->reject_type4;
 		uint32_t code = v6 ? sp->reject_code6 : sp->reject_code4;
@@ -751,36 +753,36 @@ put_rule(struct nft_batch *b, const struct nft_spec *sp, enum nft_setkind k,
 			type = NFT_REJECT_ICMPX_UNREACH;
 			code = NFT_REJECT_ICMPX_PORT_UNREACH;
 		}
-		e = nftnl_expr_alloc("reject");
-		nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
-		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)code);
+		e = dl_nftnl_expr_alloc("reject");
+		dl_nftnl_expr_set_u32(e, NFTNL_EXPR_REJECT_TYPE, type);
+		dl_nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, (uint8_t)code);
 	}
-	nftnl_rule_add_expr(r, e);
-	nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, sp->comment);
-	nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
-	    nftnl_udata_buf_len(ud));
+	dl_nftnl_rule_add_expr(r, e);
+	dl_nftnl_udata_put_strz(ud, NFTNL_UDATA_RULE_COMMENT, sp->comment);
+	dl_nftnl_rule_set_data(r, NFTNL_RULE_USERDATA,
+	    dl_nftnl_udata_buf_data(ud), dl_nftnl_udata_buf_len(ud));
 	nlh = nft_batch_obj_begin(b, NFT_MSG_NEWRULE, NFPROTO_INET,
 	    NLM_F_CREATE | NLM_F_APPEND, 4096);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
+	dl_nftnl_rule_nlmsg_build_payload(nlh, r);
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
-	nftnl_udata_buf_free(ud);
-	nftnl_rule_free(r);
+	dl_nftnl_udata_buf_free(ud);
+	dl_nftnl_rule_free(r);
 }
 
 static void
 put_del_rule(struct nft_batch *b, const struct nft_spec *sp, uint64_t handle)
 {
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = dl_nftnl_rule_alloc();
 	struct nlmsghdr *nlh;
 
-	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
-	nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
-	nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
-	nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
+	dl_nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, NFPROTO_INET);
+	dl_nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
+	dl_nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
+	dl_nftnl_rule_set_u64(r, NFTNL_RULE_HANDLE, handle);
 	nlh = nft_batch_obj_begin(b, NFT_MSG_DELRULE, NFPROTO_INET, 0, 1024);
-	nftnl_rule_nlmsg_build_payload(nlh, r);
+	dl_nftnl_rule_nlmsg_build_payload(nlh, r);
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
-	nftnl_rule_free(r);
+	dl_nftnl_rule_free(r);
 }
 
 /* Deletes a set, chain or table by name (they exist: we just saw them). */
@@ -792,25 +794,25 @@ put_del_named(struct nft_batch *b, uint16_t type, const struct nft_spec *sp,
 
 	nlh = nft_batch_obj_begin(b, type, NFPROTO_INET, 0, 1024);
 	if (type == NFT_MSG_DELSET) {
-		struct nftnl_set *s = nftnl_set_alloc();
+		struct nftnl_set *s = dl_nftnl_set_alloc();
 
-		nftnl_set_set_str(s, NFTNL_SET_TABLE, sp->table);
-		nftnl_set_set_str(s, NFTNL_SET_NAME, name);
-		nftnl_set_nlmsg_build_payload(nlh, s);
-		nftnl_set_free(s);
+		dl_nftnl_set_set_str(s, NFTNL_SET_TABLE, sp->table);
+		dl_nftnl_set_set_str(s, NFTNL_SET_NAME, name);
+		dl_nftnl_set_nlmsg_build_payload(nlh, s);
+		dl_nftnl_set_free(s);
 	} else if (type == NFT_MSG_DELCHAIN) {
-		struct nftnl_chain *c = nftnl_chain_alloc();
+		struct nftnl_chain *c = dl_nftnl_chain_alloc();
 
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		nftnl_chain_free(c);
+		dl_nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
+		dl_nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name);
+		dl_nftnl_chain_nlmsg_build_payload(nlh, c);
+		dl_nftnl_chain_free(c);
 	} else {
-		struct nftnl_table *t = nftnl_table_alloc();
+		struct nftnl_table *t = dl_nftnl_table_alloc();
 
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftnl_table_free(t);
+		dl_nftnl_table_set_str(t, NFTNL_TABLE_NAME, name);
+		dl_nftnl_table_nlmsg_build_payload(nlh, t);
+		dl_nftnl_table_free(t);
 	}
 	nft_batch_obj_end(b, nlh, NFT_TAG_OBJECT);
 }
@@ -826,6 +828,7 @@ nft_rules_setup(
 	    NFT_SET_TIMEOUT, NFT_SET_TIMEOUT | NFT_SET_INTERVAL,
 	    NFT_SET_TIMEOUT | NFT_SET_INTERVAL};
 
+	dl_nftnl_need();
 	put_obj_table(b, sp);
 	put_obj_chain(b, sp);
 	for (int k = 0; k < NFT_SET_NADDR; k++)
@@ -862,6 +865,7 @@ void
 nft_rules_teardown(
     struct nft_batch *b, const struct nft_spec *sp, const struct nft_found *f)
 {
+	dl_nftnl_need();
 	if (!f->table)
 		return;
 	if ((!f->chain || f->others == 0) && f->table_chains == 0 &&
@@ -904,7 +908,7 @@ udata_cb(const struct nftnl_udata *attr, void *data)
 {
 	const struct nftnl_udata **tb = data;
 
-	if (nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
+	if (dl_nftnl_udata_type(attr) == NFTNL_UDATA_RULE_COMMENT)
 		tb[0] = attr;
 	return 0;
 }
@@ -913,30 +917,30 @@ static int
 rule_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct find_ctx *fc = data;
-	struct nftnl_rule *r = nftnl_rule_alloc();
+	struct nftnl_rule *r = dl_nftnl_rule_alloc();
 	const struct nftnl_udata *tb[1] = {NULL};
 	const void *ud;
 	uint32_t udlen = 0;
 	bool ours = false;
 
-	if (nftnl_rule_nlmsg_parse(nlh, r) < 0) {
-		nftnl_rule_free(r);
+	if (dl_nftnl_rule_nlmsg_parse(nlh, r) < 0) {
+		dl_nftnl_rule_free(r);
 		return MNL_CB_OK;
 	}
-	if (!nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||
-	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_TABLE), fc->sp->table) !=
+	if (!dl_nftnl_rule_is_set(r, NFTNL_RULE_TABLE) ||
+	    strcmp(dl_nftnl_rule_get_str(r, NFTNL_RULE_TABLE), fc->sp->table) !=
 	        0 ||
-	    !nftnl_rule_is_set(r, NFTNL_RULE_CHAIN) ||
-	    strcmp(nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), fc->sp->chain) !=
+	    !dl_nftnl_rule_is_set(r, NFTNL_RULE_CHAIN) ||
+	    strcmp(dl_nftnl_rule_get_str(r, NFTNL_RULE_CHAIN), fc->sp->chain) !=
 	        0) {
-		nftnl_rule_free(r);
+		dl_nftnl_rule_free(r);
 		return MNL_CB_OK;
 	}
-	ud = nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
-	if (ud != NULL && nftnl_udata_parse(ud, udlen, udata_cb, tb) >= 0 &&
+	ud = dl_nftnl_rule_get_data(r, NFTNL_RULE_USERDATA, &udlen);
+	if (ud != NULL && dl_nftnl_udata_parse(ud, udlen, udata_cb, tb) >= 0 &&
 	    tb[0] != NULL) {
-		const char *c = nftnl_udata_get(tb[0]);
-		uint32_t l = nftnl_udata_len(tb[0]);
+		const char *c = dl_nftnl_udata_get(tb[0]);
+		uint32_t l = dl_nftnl_udata_len(tb[0]);
 
 		ours = l == strlen(fc->sp->comment) + 1 &&
 		    memcmp(c, fc->sp->comment, l) == 0;
@@ -945,11 +949,11 @@ rule_cb(const struct nlmsghdr *nlh, void *data)
 		xgrow(&fc->f->ours, &fc->cap, fc->f->nours + 1,
 		    sizeof(*fc->f->ours));
 		fc->f->ours[fc->f->nours++] =
-		    nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
+		    dl_nftnl_rule_get_u64(r, NFTNL_RULE_HANDLE);
 	} else {
 		fc->f->others++;
 	}
-	nftnl_rule_free(r);
+	dl_nftnl_rule_free(r);
 	return MNL_CB_OK;
 }
 
@@ -957,16 +961,16 @@ static int
 chain_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct find_ctx *fc = data;
-	struct nftnl_chain *c = nftnl_chain_alloc();
+	struct nftnl_chain *c = dl_nftnl_chain_alloc();
 
-	if (nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
-	    nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == NFPROTO_INET &&
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), fc->sp->table) ==
-	        0 &&
-	    strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), fc->sp->chain) !=
-	        0)
+	if (dl_nftnl_chain_nlmsg_parse(nlh, c) == 0 &&
+	    dl_nftnl_chain_get_u32(c, NFTNL_CHAIN_FAMILY) == NFPROTO_INET &&
+	    strcmp(dl_nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE),
+	        fc->sp->table) == 0 &&
+	    strcmp(dl_nftnl_chain_get_str(c, NFTNL_CHAIN_NAME),
+	        fc->sp->chain) != 0)
 		fc->f->table_chains++;
-	nftnl_chain_free(c);
+	dl_nftnl_chain_free(c);
 	return MNL_CB_OK;
 }
 
@@ -974,12 +978,13 @@ static int
 set_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct find_ctx *fc = data;
-	struct nftnl_set *s = nftnl_set_alloc();
+	struct nftnl_set *s = dl_nftnl_set_alloc();
 
-	if (nftnl_set_nlmsg_parse(nlh, s) == 0 &&
-	    nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == NFPROTO_INET &&
-	    strcmp(nftnl_set_get_str(s, NFTNL_SET_TABLE), fc->sp->table) == 0) {
-		const char *n = nftnl_set_get_str(s, NFTNL_SET_NAME);
+	if (dl_nftnl_set_nlmsg_parse(nlh, s) == 0 &&
+	    dl_nftnl_set_get_u32(s, NFTNL_SET_FAMILY) == NFPROTO_INET &&
+	    strcmp(dl_nftnl_set_get_str(s, NFTNL_SET_TABLE), fc->sp->table) ==
+	        0) {
+		const char *n = dl_nftnl_set_get_str(s, NFTNL_SET_NAME);
 		unsigned bit = 0;
 
 		if (strcmp(n, fc->sp->portset) == 0)
@@ -992,7 +997,7 @@ set_cb(const struct nlmsghdr *nlh, void *data)
 		else
 			fc->f->table_sets++;
 	}
-	nftnl_set_free(s);
+	dl_nftnl_set_free(s);
 	return MNL_CB_OK;
 }
 
@@ -1005,15 +1010,16 @@ nft_rules_find(struct nft_sock *s, const struct nft_spec *sp, bool whole,
 	struct find_ctx fc = {sp, f, 0};
 	int rc;
 
+	dl_nftnl_need();
 	memset(f, 0, sizeof(*f));
 	{
-		struct nftnl_table *t = nftnl_table_alloc();
+		struct nftnl_table *t = dl_nftnl_table_alloc();
 
-		nlh = nftnl_nlmsg_build_hdr(
+		nlh = dl_nftnl_nlmsg_build_hdr(
 		    buf, NFT_MSG_GETTABLE, NFPROTO_INET, 0, 0);
-		nftnl_table_set_str(t, NFTNL_TABLE_NAME, sp->table);
-		nftnl_table_nlmsg_build_payload(nlh, t);
-		nftnl_table_free(t);
+		dl_nftnl_table_set_str(t, NFTNL_TABLE_NAME, sp->table);
+		dl_nftnl_table_nlmsg_build_payload(nlh, t);
+		dl_nftnl_table_free(t);
 		rc = nft_sock_request(s, nlh, NULL, NULL, msg, msglen);
 		if (rc == -ENOENT)
 			return 0;
@@ -1022,47 +1028,47 @@ nft_rules_find(struct nft_sock *s, const struct nft_spec *sp, bool whole,
 		f->table = true;
 	}
 	{
-		struct nftnl_chain *c = nftnl_chain_alloc();
+		struct nftnl_chain *c = dl_nftnl_chain_alloc();
 
-		nlh = nftnl_nlmsg_build_hdr(
+		nlh = dl_nftnl_nlmsg_build_hdr(
 		    buf, NFT_MSG_GETCHAIN, NFPROTO_INET, 0, 0);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
-		nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, sp->chain);
-		nftnl_chain_nlmsg_build_payload(nlh, c);
-		nftnl_chain_free(c);
+		dl_nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, sp->table);
+		dl_nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, sp->chain);
+		dl_nftnl_chain_nlmsg_build_payload(nlh, c);
+		dl_nftnl_chain_free(c);
 		rc = nft_sock_request(s, nlh, NULL, NULL, msg, msglen);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
 		f->chain = rc == 0;
 	}
 	if (f->chain) {
-		struct nftnl_rule *r = nftnl_rule_alloc();
+		struct nftnl_rule *r = dl_nftnl_rule_alloc();
 
-		nlh = nftnl_nlmsg_build_hdr(
+		nlh = dl_nftnl_nlmsg_build_hdr(
 		    buf, NFT_MSG_GETRULE, NFPROTO_INET, NLM_F_DUMP, 0);
-		nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
-		nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
-		nftnl_rule_nlmsg_build_payload(nlh, r);
-		nftnl_rule_free(r);
+		dl_nftnl_rule_set_str(r, NFTNL_RULE_TABLE, sp->table);
+		dl_nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, sp->chain);
+		dl_nftnl_rule_nlmsg_build_payload(nlh, r);
+		dl_nftnl_rule_free(r);
 		rc = nft_sock_request(s, nlh, rule_cb, &fc, msg, msglen);
 		if (rc < 0)
 			return rc;
 	}
 	if (!whole)
 		return 0;
-	nlh = nftnl_nlmsg_build_hdr(
+	nlh = dl_nftnl_nlmsg_build_hdr(
 	    buf, NFT_MSG_GETCHAIN, NFPROTO_INET, NLM_F_DUMP, 0);
 	rc = nft_sock_request(s, nlh, chain_cb, &fc, msg, msglen);
 	if (rc < 0)
 		return rc;
 	{
-		struct nftnl_set *st = nftnl_set_alloc();
+		struct nftnl_set *st = dl_nftnl_set_alloc();
 
-		nlh = nftnl_nlmsg_build_hdr(
+		nlh = dl_nftnl_nlmsg_build_hdr(
 		    buf, NFT_MSG_GETSET, NFPROTO_INET, NLM_F_DUMP, 0);
-		nftnl_set_set_str(st, NFTNL_SET_TABLE, sp->table);
-		nftnl_set_nlmsg_build_payload(nlh, st);
-		nftnl_set_free(st);
+		dl_nftnl_set_set_str(st, NFTNL_SET_TABLE, sp->table);
+		dl_nftnl_set_nlmsg_build_payload(nlh, st);
+		dl_nftnl_set_free(st);
 		rc = nft_sock_request(s, nlh, set_cb, &fc, msg, msglen);
 		if (rc < 0)
 			return rc;

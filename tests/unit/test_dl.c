@@ -1,7 +1,8 @@
 /*
- * dl_systemd: libsystemd is mapped only once something needs it, a
- * missing library is a clear error for the journal source and the
- * SYSTEMD-JOURNAL log target, and sd_notify works without the library.
+ * dl_systemd, dl_nftnl: libsystemd and libnftnl are mapped only once
+ * something needs them, a missing library is a clear error (the journal
+ * source, the SYSTEMD-JOURNAL log target, the nftables action), and
+ * sd_notify works without libsystemd.
  */
 #include <errno.h>
 #include <stddef.h>
@@ -14,14 +15,15 @@
 #include <unistd.h>
 
 #include "diag.h"
+#include "dl_nftnl.h"
 #include "dl_systemd.h"
 #include "log.h"
 #include "src_journal.h"
 #include "tap.h"
 
-/* True when /proc/self/maps names a libsystemd file. */
+/* True when /proc/self/maps names a file holding lib (e.g. "/libx.so"). */
 static int
-libsystemd_mapped(void)
+mapped(const char *lib)
 {
 	char line[512];
 	int found = 0;
@@ -30,7 +32,7 @@ libsystemd_mapped(void)
 	if (f == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL)
-		if (strstr(line, "/libsystemd.so") != NULL)
+		if (strstr(line, lib) != NULL)
 			found = 1;
 	fclose(f);
 	return found;
@@ -146,10 +148,12 @@ main(void)
 	char err[600], *msg;
 
 	uv_loop_init(&loop);
-	is_int(libsystemd_mapped(), 0, "libsystemd is not mapped at start");
+	is_int(
+	    mapped("/libsystemd.so"), 0, "libsystemd is not mapped at start");
 
 	test_notify();
-	is_int(libsystemd_mapped(), 0, "sd_notify does not load libsystemd");
+	is_int(
+	    mapped("/libsystemd.so"), 0, "sd_notify does not load libsystemd");
 
 	/* a missing library: the journal source and the log target fail
 	 * with the library's name and the package to install */
@@ -173,7 +177,7 @@ main(void)
 	err[0] = '\0';
 	is_int(
 	    dl_systemd_load(err, sizeof(err)), 0, "libsystemd loads (%s)", err);
-	is_int(libsystemd_mapped(), 1, "... and is mapped only now");
+	is_int(mapped("/libsystemd.so"), 1, "... and is mapped only now");
 	{
 		sd_journal *j = NULL;
 
@@ -193,5 +197,28 @@ main(void)
 	is_int(wlog_set_target("SYSTEMD-JOURNAL", NULL, err, sizeof(err)), 0,
 	    "the SYSTEMD-JOURNAL target works once loaded");
 	wlog_set_target("STDERR", NULL, err, sizeof(err));
+
+	/* libnftnl: nothing maps it before the nftables backend loads it */
+	is_int(mapped("/libnftnl.so"), 0, "libnftnl is not mapped at start");
+	dl_nftnl_set_soname("libwarden-test-missing-nftnl.so.11");
+	is_int(dl_nftnl_load(err, sizeof(err)), -1,
+	    "libnftnl missing: the load fails");
+	ok(strstr(err, "libwarden-test-missing-nftnl.so.11") != NULL &&
+	        strstr(err, "libnftnl11") != NULL,
+	    "... with the library and the package to install (%s)", err);
+	dl_nftnl_set_soname(NULL);
+	err[0] = '\0';
+	is_int(dl_nftnl_load(err, sizeof(err)), 0,
+	    "a failed load is tried again: libnftnl loads (%s)", err);
+	is_int(mapped("/libnftnl.so"), 1, "... and is mapped only now");
+	{
+		struct nftnl_chain *c = dl_nftnl_chain_alloc();
+
+		ok(c != NULL, "nftnl_chain_alloc through the loaded pointer");
+		dl_nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, "input");
+		is_str(dl_nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), "input",
+		    "... and the object works");
+		dl_nftnl_chain_free(c);
+	}
 	return done_testing();
 }
