@@ -3,6 +3,8 @@
 #   make                 build build/warden (and the other programs)
 #   make check           build, then run every test; ends with "N passed, N failed"
 #   make SANITIZE=1 check  the same under ASan+UBSan (objects in build-san/)
+#   make STATIC_LIBS=1   PCRE2, Jansson, libuv, SQLite linked statically into
+#                        the programs (less idle RSS; see below)
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make bench           side-by-side benchmarks against fail2ban (bench/)
 #   make format          clang-format -i; make format-check is what CI runs
@@ -38,6 +40,27 @@ TOOL_LDLIBS := $(ALL_LDLIBS) $(shell $(PKG_CONFIG) --libs $(DL_PKGS))
 ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif
+# STATIC_LIBS=1 links PCRE2, Jansson, libuv and SQLite statically into
+# warden and wardend (Debian's -dev packages ship the .a files), keeping
+# only the code they use: about 0.3 MB less idle RSS (bench/daemon.sh), at
+# the price of Debian's security updates of those libraries reaching
+# wardend only when it is rebuilt. Off by default for that reason; the
+# tests always link dynamically, as ASan builds do.
+STATIC_LIBS ?= 0
+ifeq ($(STATIC_LIBS),1)
+ifeq ($(SANITIZE),1)
+$(error STATIC_LIBS=1 is for release builds: SANITIZE=1 links dynamically)
+endif
+PROG_LDLIBS := -Wl,--gc-sections -Wl,-Bstatic -lpcre2-8 -ljansson -luv_a \
+	-lsqlite3 -Wl,-Bdynamic $(shell $(PKG_CONFIG) --libs libmnl) \
+	-lpthread -ldl -lm $(LDLIBS)
+else
+PROG_LDLIBS := $(ALL_LDLIBS)
+endif
+# The programs are relinked when the link mode changes.
+LINK_MODE := $(BUILD)/link-mode
+$(shell mkdir -p $(BUILD) && { echo '$(PROG_LDLIBS)' | \
+	cmp -s - $(LINK_MODE) || echo '$(PROG_LDLIBS)' >$(LINK_MODE); })
 ifeq ($(SANITIZE),1)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-fno-omit-frame-pointer
@@ -78,11 +101,11 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/src/default_conf.o: etc/warden/filter.d/sshd.conf \
     etc/warden/filter.d/common.conf
 
-$(BUILD)/warden: $(BUILD)/src/warden.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+$(BUILD)/warden: $(BUILD)/src/warden.o $(LIB) $(LINK_MODE)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LINK_MODE),$^) $(PROG_LDLIBS)
 
-$(BUILD)/wardend: $(BUILD)/src/wardend.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
+$(BUILD)/wardend: $(BUILD)/src/wardend.o $(LIB) $(LINK_MODE)
+	$(CC) $(LDFLAGS) -o $@ $(filter-out $(LINK_MODE),$^) $(PROG_LDLIBS)
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(ALL_LDLIBS)
