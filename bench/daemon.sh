@@ -6,7 +6,11 @@
 # "ban IP" to a file; no firewall is touched). Prints a table:
 #
 #   start    exec to first answered ping (ms)
-#   idle     RSS with 6 stock jails enabled on empty logs (KiB)
+#   idle     RSS with 6 stock jails enabled on empty logs (KiB), and how
+#            much of it is anonymous memory (heap, stacks: the daemon's
+#            own) and file pages (program and library code, shared with
+#            other processes); again with sshd on the systemd journal
+#            (Debian 12 logs sshd there), which loads libsystemd
 #   latency  3rd failing line appended -> recording action has run,
 #            p50/p99 over N bans (maxretry 3)
 #   replay   a pre-written log of --lines lines (~24% failures from
@@ -61,7 +65,8 @@ ms() { date +%s%3N; }
 
 # conf DIR MAXRETRY [JAILS...]: stock config copy with private paths; the
 # jails named (default sshd) enabled on DIR/logs/NAME.log with the
-# recording action.
+# recording action; a name written journal:NAME reads the local journal
+# (backend = systemd) instead.
 conf() {
 	local d=$1 mr=$2 j
 	shift 2
@@ -92,6 +97,13 @@ EOF
 		echo "bantime = 1d"
 		echo "ignoreself = false"
 		for j in "$@"; do
+			case $j in
+			journal:*)
+				printf '[%s]\nenabled = true\nbackend = systemd\n' \
+					"${j#journal:}"
+				continue
+				;;
+			esac
 			: >"$d/logs/$j.log"
 			printf '[%s]\nenabled = true\nlogpath = %s\n' \
 				"$j" "$d/logs/$j.log"
@@ -160,6 +172,11 @@ stopd() {
 }
 
 rss() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+# "ANON / FILE": RssAnon (+ RssShmem) and RssFile in KiB
+rss_split() {
+	awk '/^RssAnon/ {a = $2} /^RssShmem/ {s = $2} /^RssFile/ {f = $2}
+		END {print a + s " / " f}' "/proc/$1/status"
+}
 hwm() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
 
 banned_now() { # banned_now KIND DIR
@@ -213,6 +230,17 @@ run_kind() {
 	R[$kind,start]=$STARTMS
 	sleep 1
 	R[$kind,idle]=$(rss "$SPID")
+	R[$kind,idlesplit]=$(rss_split "$SPID")
+	stopd "$kind" "$d"
+
+	# the same with sshd on the journal
+	d=$T/$kind-idlej
+	conf "$d" 3 journal:sshd apache-auth nginx-http-auth postfix dovecot \
+		vsftpd
+	start "$kind" "$d" || return 1
+	sleep 1
+	R[$kind,idlej]=$(rss "$SPID")
+	R[$kind,idlejsplit]=$(rss_split "$SPID")
 	stopd "$kind" "$d"
 
 	# ban latency
@@ -257,6 +285,9 @@ row() {
 }
 row "start to first pong (ms)" start
 row "idle RSS, 6 jails (KiB)" idle
+row "  anon / file (KiB)" idlesplit
+row "  sshd on the journal" idlej
+row "  anon / file (KiB)" idlejsplit
 row "ban latency p50/p99 (ms)" lat
 row "replay $lines lines" replay
 row "replay peak RSS (KiB)" peak
