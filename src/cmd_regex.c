@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <math.h>
 #include <netdb.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,7 @@ struct opts {
 	double now;
 	bool journal_lines;
 	size_t max_line_len;
+	long threads; /* 0: two when two CPUs are online */
 	bool debuggex;
 	struct strv args;
 };
@@ -102,8 +104,8 @@ struct run {
 	size_t nentries;                       /* journal entries fed */
 };
 
-static void test_line(
-    struct run *r, const char *line, size_t len, size_t lineno);
+static void test_line(struct run *r, const char *line, size_t len,
+    size_t lineno, const struct filter_pre *pre);
 
 static void
 rj_feed(void *arg, const struct src_journal_entry *e)
@@ -112,7 +114,7 @@ rj_feed(void *arg, const struct src_journal_entry *e)
 	char *joined = xasprintf("%s%s", e->date, e->line);
 
 	r->entry = e;
-	test_line(r, joined, strlen(joined), ++r->nentries);
+	test_line(r, joined, strlen(joined), ++r->nentries, NULL);
 	r->entry = NULL;
 	free(joined);
 }
@@ -368,7 +370,10 @@ print_help(FILE *fp)
 	    "  --now=EPOCH           the current time (seconds)\n"
 	    "  --journal-lines       lines are journal messages: no date "
 	    "detection\n"
-	    "  --max-line-length=N   truncate longer lines (default 65536)\n");
+	    "  --max-line-length=N   truncate longer lines (default 65536)\n"
+	    "  --threads=N           1, or 2 to read and detect dates in a "
+	    "second thread\n"
+	    "                        (default: 2 with two CPUs online)\n");
 }
 
 enum optid {
@@ -399,6 +404,7 @@ enum optid {
 	O_NOW,
 	O_JOURNALLINES,
 	O_MAXLINELEN,
+	O_THREADS,
 	O_HELP,
 	O_VERSION,
 };
@@ -438,6 +444,7 @@ static const struct {
     {"now", 0, true, O_NOW},
     {"journal-lines", 0, false, O_JOURNALLINES},
     {"max-line-length", 0, true, O_MAXLINELEN},
+    {"threads", 0, true, O_THREADS},
     {"help", 'h', false, O_HELP},
     {"version", 0, false, O_VERSION},
 };
@@ -572,6 +579,13 @@ apply_option(struct opts *o, enum optid id, const char *arg, const char *name)
 			    xasprintf("option %s: invalid integer value: '%s'",
 			        name, arg));
 		o->max_line_len = (size_t)v;
+		break;
+	case O_THREADS:
+		if (parse_long(arg, 1, 2, &v) < 0)
+			return opt_error(
+			    xasprintf("option %s: invalid value: '%s' (1 or 2)",
+			        name, arg));
+		o->threads = v;
 		break;
 	case O_HELP:
 		print_help(stdout);
@@ -1446,7 +1460,8 @@ hit_add(struct rstat *s, const struct failure *fl, bool multi, bool keep)
 
 /* fail2ban-regex's testRegex plus the classification of process(). */
 static void
-test_line(struct run *r, const char *line, size_t len, size_t lineno)
+test_line(struct run *r, const char *line, size_t len, size_t lineno,
+    const struct filter_pre *pre)
 {
 	struct opts *o = r->o;
 	struct filter *f = r->f;
@@ -1471,6 +1486,8 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno)
 		gmtime_r(&t, &tm);
 		strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%S", &tm);
 		filter_process_entry(f, iso, line, len, r->now, r->now, &res);
+	} else if (pre) {
+		filter_process_pre(f, pre, r->now, &res);
 	} else {
 		filter_process(f, line, len, r->now, &res);
 	}
@@ -1580,7 +1597,7 @@ feed(struct run *r, const char *line, size_t len, size_t lineno)
 		len--;
 	if (len == 0 || line[0] == '#')
 		return;
-	test_line(r, line, len, lineno);
+	test_line(r, line, len, lineno, NULL);
 }
 
 #define READ_CHUNK     (1024 * 1024)
@@ -1593,8 +1610,10 @@ feed(struct run *r, const char *line, size_t len, size_t lineno)
  * LINE_BYTES_MAX is fed as its first LINE_BYTES_MAX bytes (the filter
  * truncates far earlier anyway); the rest of it is skipped.
  */
+typedef void line_fn(void *ctx, const char *line, size_t len, size_t lineno);
+
 static void
-feed_fd(struct run *r, int fd)
+read_lines(int fd, line_fn *fn, void *ctx)
 {
 	size_t cap = 2 * READ_CHUNK, have = 0, lineno = 0;
 	char *buf = xmalloc(cap + 1);
@@ -1633,7 +1652,7 @@ feed_fd(struct run *r, int fd)
 
 			if (nl == NULL)
 				break;
-			feed(r, buf + start, (size_t)(nl - (buf + start)) + 1,
+			fn(ctx, buf + start, (size_t)(nl - (buf + start)) + 1,
 			    ++lineno);
 			start = (size_t)(nl - buf) + 1;
 		}
@@ -1645,6 +1664,172 @@ feed_fd(struct run *r, int fd)
 		}
 	}
 	free(buf);
+}
+
+static void
+feed_one(void *ctx, const char *line, size_t len, size_t lineno)
+{
+	feed(ctx, line, len, lineno);
+}
+
+/*
+ * The pipeline (--threads=2): a reader thread reads and splits the file
+ * and runs each line's first stage (filter_prep_line: date detection,
+ * and the regex searches while the main thread has work queued), the
+ * main thread the rest (filter_process_pre, the report) in file order.
+ * Lines go over in batches through a ring of PIPE_DEPTH.
+ */
+#define PIPE_LINES 512
+#define PIPE_BYTES (64 * 1024)
+#define PIPE_DEPTH 8
+
+struct pbatch {
+	struct sbuf text; /* the lines, back to back */
+	size_t n;
+	size_t off[PIPE_LINES], len[PIPE_LINES], lineno[PIPE_LINES];
+	struct filter_pre *pre[PIPE_LINES];
+};
+
+struct pipeline {
+	struct run *r;
+	int fd;
+	struct filter_prep *prep;
+	struct pbatch b[PIPE_DEPTH];
+	pthread_mutex_t mu;
+	pthread_cond_t filled, freed;
+	size_t made; /* batches handed over (b[made % PIPE_DEPTH] is next) */
+	size_t used; /* batches done with */
+	bool eof;
+};
+
+/* The reader: the batch being filled is complete; hands it over. */
+static void
+pipe_publish(struct pipeline *p)
+{
+	struct pbatch *b = &p->b[p->made % PIPE_DEPTH];
+	bool searches;
+
+	pthread_mutex_lock(&p->mu);
+	/* searches here while the main thread has two batches to go,
+	 * else leaves them to it */
+	searches = p->made - p->used >= 2;
+	pthread_mutex_unlock(&p->mu);
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->pre[i] == NULL)
+			b->pre[i] = filter_pre_new(p->r->f);
+		filter_prep_line(p->prep, b->text.s + b->off[i], b->len[i],
+		    p->r->now, searches, b->pre[i]);
+	}
+	pthread_mutex_lock(&p->mu);
+	p->made++;
+	pthread_cond_signal(&p->filled);
+	while (p->made - p->used >= PIPE_DEPTH)
+		pthread_cond_wait(&p->freed, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	b = &p->b[p->made % PIPE_DEPTH];
+	b->n = 0;
+	sbuf_reset(&b->text);
+}
+
+/* The reader: feed() into the batch being filled. */
+static void
+pipe_line(void *ctx, const char *line, size_t len, size_t lineno)
+{
+	struct pipeline *p = ctx;
+	struct pbatch *b = &p->b[p->made % PIPE_DEPTH];
+
+	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	if (len == 0 || line[0] == '#')
+		return;
+	b->off[b->n] = b->text.len;
+	b->len[b->n] = len;
+	b->lineno[b->n] = lineno;
+	b->n++;
+	sbuf_add(&b->text, line, len);
+	if (b->n == PIPE_LINES || b->text.len >= PIPE_BYTES)
+		pipe_publish(p);
+}
+
+static void *
+pipe_reader(void *arg)
+{
+	struct pipeline *p = arg;
+
+	read_lines(p->fd, pipe_line, p);
+	if (p->b[p->made % PIPE_DEPTH].n)
+		pipe_publish(p);
+	pthread_mutex_lock(&p->mu);
+	p->eof = true;
+	pthread_cond_signal(&p->filled);
+	pthread_mutex_unlock(&p->mu);
+	return NULL;
+}
+
+/* feed_fd() in two threads; false when the thread could not start. */
+static bool
+feed_fd_pipe(struct run *r, int fd)
+{
+	struct pipeline *p = xcalloc(1, sizeof(*p));
+	pthread_t th;
+
+	p->r = r;
+	p->fd = fd;
+	p->prep = filter_prep_new(r->f);
+	for (size_t i = 0; i < PIPE_DEPTH; i++)
+		sbuf_init(&p->b[i].text);
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->filled, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	if (pthread_create(&th, NULL, pipe_reader, p) != 0) {
+		filter_prep_free(p->prep);
+		free(p);
+		return false;
+	}
+	for (;;) {
+		struct pbatch *b;
+
+		pthread_mutex_lock(&p->mu);
+		while (p->used == p->made && !p->eof)
+			pthread_cond_wait(&p->filled, &p->mu);
+		if (p->used == p->made) {
+			pthread_mutex_unlock(&p->mu);
+			break;
+		}
+		pthread_mutex_unlock(&p->mu);
+		b = &p->b[p->used % PIPE_DEPTH];
+		for (size_t i = 0; i < b->n; i++)
+			test_line(r, b->text.s + b->off[i], b->len[i],
+			    b->lineno[i], b->pre[i]);
+		pthread_mutex_lock(&p->mu);
+		p->used++;
+		pthread_cond_signal(&p->freed);
+		pthread_mutex_unlock(&p->mu);
+	}
+	pthread_join(th, NULL);
+	filter_prep_free(p->prep);
+	for (size_t i = 0; i < PIPE_DEPTH; i++) {
+		for (size_t k = 0; k < PIPE_LINES; k++)
+			filter_pre_free(p->b[i].pre[k]);
+		sbuf_cleanup(&p->b[i].text);
+	}
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->filled);
+	pthread_cond_destroy(&p->freed);
+	free(p);
+	return true;
+}
+
+static void
+feed_fd(struct run *r, int fd)
+{
+	long threads = r->o->threads;
+
+	if (threads == 0)
+		threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	if (threads == 2 && !r->o->journal_lines && feed_fd_pipe(r, fd))
+		return;
+	read_lines(fd, feed_one, r);
 }
 
 /* ---- the report ---- */

@@ -181,6 +181,41 @@ struct filter {
 	size_t capgrave;
 
 	struct filter_stats stats;
+	const struct filter_pre *pre; /* the line worked out ahead, while
+	                                 filter_process_pre() runs */
+};
+
+/* One search worked out ahead. */
+struct pre_res {
+	int rc;    /* fre_match()'s result */
+	size_t ov; /* where its ovector starts in pre->ov */
+};
+
+/* A line worked out ahead (see filter.h). */
+struct filter_pre {
+	const char *line; /* clipped, repaired (the caller's or utf8) */
+	size_t len;
+	bool truncated; /* cut at max_line_len */
+	bool ascii, nl, nul;
+	int drc; /* datedetect_match()'s result, 0 without a detector */
+	struct date_match m;
+	struct sbuf utf8; /* the repaired line */
+	/*
+	 * The subjects searched, described by the line (which the second
+	 * stage reads anyway: comparing with it costs no cache misses): s1
+	 * is the line without line[cut0, cut0 + cut) plus "\n", s2 is
+	 * s1[s2off, s2off + s2len) plus "\n".
+	 */
+	size_t cut0, cut;
+	bool has_s1; /* the prefregex was searched on s1 */
+	struct pre_res pref;
+	bool has_s2; /* failregexes were searched on s2 */
+	size_t s2off, s2len;
+	uint64_t *known; /* bit i: fr[i] holds failregex i's search */
+	size_t nfail;
+	struct pre_res *fr;
+	PCRE2_SIZE *ov; /* ovectors of the matches */
+	size_t nov, capov;
 };
 
 /* ---- tuple lines ---- */
@@ -324,6 +359,53 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 
 /* ---- matching ---- */
 
+/* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut). */
+static bool
+s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
+{
+	if (off < p->cut0) {
+		size_t k = p->cut0 - off < n ? p->cut0 - off : n;
+
+		if (memcmp(s, p->line + off, k) != 0)
+			return false;
+		s += k;
+		off += k;
+		n -= k;
+	}
+	return n == 0 || memcmp(s, p->line + off + p->cut, n) == 0;
+}
+
+/*
+ * re's search in s worked out ahead, when it was and on the same subject
+ * (its ovector copied to f->md), else a search of its own.
+ */
+static int
+pre_search(struct filter *f, const struct fre *re, const char *s, size_t len,
+    unsigned subj)
+{
+	const struct filter_pre *p = f->pre;
+	const struct pre_res *r = NULL;
+
+	if (re == &f->pref) {
+		if (p->has_s1 && len == p->len - p->cut + 1 &&
+		    s[len - 1] == '\n' && s1_equal(p, 0, s, len - 1))
+			r = &p->pref;
+	} else if (re >= f->fail && re < f->fail + f->nfail) {
+		size_t i = (size_t)(re - f->fail);
+
+		if (p->has_s2 && (p->known[i / 64] >> (i % 64) & 1) &&
+		    len == p->s2len + 1 && s[len - 1] == '\n' &&
+		    s1_equal(p, p->s2off, s, len - 1))
+			r = &p->fr[i];
+	}
+	if (r == NULL)
+		return fre_match(re, s, len, subj, f->md, f->mctx);
+	if (r->rc >= 0)
+		memcpy(pcre2_get_ovector_pointer(f->md), p->ov + r->ov,
+		    2 * (re->ncaptures + 1) * sizeof(PCRE2_SIZE));
+	return r->rc;
+}
+
 /* Searches re in s; returns true on a match (ovector in f->md). A match
  * or depth limit counts as no match. */
 static bool
@@ -342,7 +424,10 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 	}
 	if (re->nlit && (len < re->nlit || memcmp(s, re->lit, re->nlit) != 0))
 		return false;
-	rc = fre_match(re, s, len, subj, f->md, f->mctx);
+	if (f->pre)
+		rc = pre_search(f, re, s, len, subj);
+	else
+		rc = fre_match(re, s, len, subj, f->md, f->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -2220,16 +2305,31 @@ check_findtime(struct filter *f, bool has_date, double *date, double now)
 	return true;
 }
 
+/* line's length without trailing "\r\n", cut at max (*cut then). */
 static size_t
-clip(struct filter *f, const char *line, size_t len)
+clip_len(size_t max, const char *line, size_t len, bool *cut)
 {
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
-	if (len > f->cfg.max_line_len) {
-		len = f->cfg.max_line_len;
-		f->stats.truncated++;
-		f->warn |= FILTER_WARN_TRUNCATED;
-	}
+	*cut = len > max;
+	return *cut ? max : len;
+}
+
+static void
+count_cut(struct filter *f)
+{
+	f->stats.truncated++;
+	f->warn |= FILTER_WARN_TRUNCATED;
+}
+
+static size_t
+clip(struct filter *f, const char *line, size_t len)
+{
+	bool cut;
+
+	len = clip_len(f->cfg.max_line_len, line, len, &cut);
+	if (cut)
+		count_cut(f);
 	return len;
 }
 
@@ -2331,18 +2431,20 @@ scan_line(const unsigned char *s, size_t n, bool *ascii, bool *nl, bool *nul)
 
 /*
  * Lines are decoded as UTF-8 with replacement, as fail2ban decodes them:
- * returns line itself when it is valid, else a copy in f->utf8 with each
- * invalid subpart replaced by U+FFFD. Sets f->line_ascii.
+ * returns line itself when it is valid, else a copy in out with each
+ * invalid subpart replaced by U+FFFD. Sets *ascii, *nl and *nul as
+ * scan_line().
  */
 static const char *
-utf8_clean(struct filter *f, const char *line, size_t *len)
+utf8_repair(struct sbuf *out, const char *line, size_t *len, bool *ascii,
+    bool *nl, bool *nul)
 {
 	const unsigned char *s = (const unsigned char *)line;
 	size_t n = *len, i = 0, bad;
 	uint64_t w;
 
-	scan_line(s, n, &f->line_ascii, &f->line_nl, &f->line_nul);
-	if (f->line_ascii)
+	scan_line(s, n, ascii, nl, nul);
+	if (*ascii)
 		return line;
 	while (i < n) {
 		size_t l;
@@ -2365,21 +2467,29 @@ utf8_clean(struct filter *f, const char *line, size_t *len)
 	}
 	if (i == n)
 		return line;
-	sbuf_reset(&f->utf8);
-	sbuf_add(&f->utf8, line, i);
+	sbuf_reset(out);
+	sbuf_add(out, line, i);
 	while (i < n) {
 		size_t l = utf8_seq(s + i, n - i, &bad);
 
 		if (l) {
-			sbuf_add(&f->utf8, s + i, l);
+			sbuf_add(out, s + i, l);
 			i += l;
 		} else {
-			sbuf_addstr(&f->utf8, "\xef\xbf\xbd");
+			sbuf_addstr(out, "\xef\xbf\xbd");
 			i += bad;
 		}
 	}
-	*len = f->utf8.len;
-	return f->utf8.s;
+	*len = out->len;
+	return out->s;
+}
+
+/* utf8_repair() into f->utf8, setting f->line_ascii, _nl and _nul. */
+static const char *
+utf8_clean(struct filter *f, const char *line, size_t *len)
+{
+	return utf8_repair(
+	    &f->utf8, line, len, &f->line_ascii, &f->line_nl, &f->line_nul);
 }
 
 static bool
@@ -2388,39 +2498,35 @@ last_date_recent(const struct filter *f, double now)
 	return f->has_last_date && f->last_date != 0 && f->last_date > now - 60;
 }
 
-size_t
-filter_process(struct filter *f, const char *line, size_t len, double now,
-    struct filter_result *res)
+/* filter_process() after the date detection (drc, *m). */
+static size_t
+process_dated(struct filter *f, const char *line, size_t len, int drc,
+    const struct date_match *m, double now, struct filter_result *res)
 {
-	struct date_match m;
 	struct tline *t;
 	bool has_date = false, nodate = false;
 	double date = 0;
 
-	begin_line(f);
-	len = clip(f, line, len);
-	line = utf8_clean(f, line, &len);
-	if (f->dd && datedetect_match(f->dd, line, len, (time_t)now, &m) == 1 &&
-	    m.start <= m.end && m.end <= len) {
-		if (!m.has_time && m.err == DATE_EOTHER) {
+	if (drc == 1 && m->start <= m->end && m->end <= len) {
+		if (!m->has_time && m->err == DATE_EOTHER) {
 			/* fail2ban raises while converting the date and loses
 			 * the whole line ("Failed to process line") */
 			f->stats.date_errors++;
 			f->warn |= FILTER_WARN_DATE_ERROR;
 			return end_line(f, res);
 		}
-		t = tline_new(f, line, m.start, line + m.start, m.end - m.start,
-		    line + m.end, len - m.end);
-		if (m.end > m.start) {
-			if (m.has_time) {
-				date = m.time;
-				f->date_int = m.int_time;
+		t = tline_new(f, line, m->start, line + m->start,
+		    m->end - m->start, line + m->end, len - m->end);
+		if (m->end > m->start) {
+			if (m->has_time) {
+				date = m->time;
+				f->date_int = m->int_time;
 				has_date = true;
 				sbuf_reset(&f->last_text);
-				sbuf_add(&f->last_text, line + m.start,
-				    m.end - m.start);
+				sbuf_add(&f->last_text, line + m->start,
+				    m->end - m->start);
 				f->last_date = date;
-				f->last_date_int = m.int_time;
+				f->last_date_int = m->int_time;
 				f->has_last_date = true;
 			}
 		} else if (last_date_recent(f, now)) {
@@ -2455,6 +2561,21 @@ filter_process(struct filter *f, const char *line, size_t len, double now,
 	if (check_findtime(f, has_date, &date, now))
 		find_failure(f, t, has_date, date, nodate, now);
 	return end_line(f, res);
+}
+
+size_t
+filter_process(struct filter *f, const char *line, size_t len, double now,
+    struct filter_result *res)
+{
+	struct date_match m;
+	int drc = 0;
+
+	begin_line(f);
+	len = clip(f, line, len);
+	line = utf8_clean(f, line, &len);
+	if (f->dd)
+		drc = datedetect_match(f->dd, line, len, (time_t)now, &m);
+	return process_dated(f, line, len, drc, &m, now, res);
 }
 
 size_t
@@ -2758,4 +2879,204 @@ void
 filter_get_stats(const struct filter *f, struct filter_stats *st)
 {
 	*st = f->stats;
+}
+
+/* ---- pipelines: the first stage (filter.h) ---- */
+
+struct filter_prep {
+	struct filter *f;   /* its dd is this stage's; the rest is read */
+	struct sbuf s1, s2; /* the subjects (struct filter_pre) */
+	pcre2_match_data *md;
+	pcre2_match_context *mctx;
+	pcre2_jit_stack *jstack;
+};
+
+struct filter_prep *
+filter_prep_new(struct filter *f)
+{
+	struct filter_prep *p = xcalloc(1, sizeof(*p));
+
+	p->f = f;
+	sbuf_init(&p->s1);
+	sbuf_init(&p->s2);
+	p->md = pcre2_match_data_create(pcre2_get_ovector_count(f->md), NULL);
+	/* the same limits, so that a search ends as the filter's would */
+	p->mctx = pcre2_match_context_copy(f->mctx);
+	p->jstack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
+	pcre2_jit_stack_assign(p->mctx, NULL, p->jstack);
+	return p;
+}
+
+void
+filter_prep_free(struct filter_prep *p)
+{
+	if (p == NULL)
+		return;
+	sbuf_cleanup(&p->s1);
+	sbuf_cleanup(&p->s2);
+	pcre2_match_data_free(p->md);
+	pcre2_match_context_free(p->mctx);
+	pcre2_jit_stack_free(p->jstack);
+	free(p);
+}
+
+struct filter_pre *
+filter_pre_new(const struct filter *f)
+{
+	struct filter_pre *pre = xcalloc(1, sizeof(*pre));
+
+	sbuf_init(&pre->utf8);
+	pre->nfail = f->nfail;
+	pre->known = xcalloc(f->nfail / 64 + 1, sizeof(*pre->known));
+	pre->fr = xcalloc(f->nfail + 1, sizeof(*pre->fr));
+	return pre;
+}
+
+void
+filter_pre_free(struct filter_pre *pre)
+{
+	if (pre == NULL)
+		return;
+	sbuf_cleanup(&pre->utf8);
+	free(pre->known);
+	free(pre->fr);
+	free(pre->ov);
+	free(pre);
+}
+
+/* re_search()'s screens, then a search kept in *r (ovector in pre). */
+static void
+prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
+    const struct sbuf *s, unsigned subj, struct pre_res *r)
+{
+	size_t n = 2 * ((size_t)re->ncaptures + 1);
+
+	r->rc = PCRE2_ERROR_NOMATCH;
+	if (s->len < re->minlen)
+		return;
+	if (re->has_first) {
+		unsigned char c = (unsigned char)s->s[0];
+
+		if (!(re->first[c >> 3] & (1u << (c & 7))))
+			return;
+	}
+	if (re->nlit &&
+	    (s->len < re->nlit || memcmp(s->s, re->lit, re->nlit) != 0))
+		return;
+	r->rc = fre_match(re, s->s, s->len, subj, p->md, p->mctx);
+	if (r->rc < 0)
+		return;
+	if (pre->nov + n > pre->capov)
+		xgrow(&pre->ov, &pre->capov, pre->nov + n, sizeof(*pre->ov));
+	memcpy(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md),
+	    n * sizeof(PCRE2_SIZE));
+	r->ov = pre->nov;
+	pre->nov += n;
+}
+
+/*
+ * The searches of a single-line filter: the prefregex on the date-less
+ * line + "\n" (tlist_join()), then the failregexes its first byte admits
+ * on the content as content_direct() makes it, or on the same subject
+ * without a prefregex.
+ */
+static void
+prep_searches(struct filter_prep *p, struct filter_pre *pre)
+{
+	const struct filter *f = p->f;
+	const struct date_match *m = &pre->m;
+	unsigned subj = pre->ascii ? FRE_SUBJ_ASCII : 0;
+	struct sbuf *s1 = &p->s1, *s2 = s1;
+	const uint64_t *cand;
+
+	if (f->maxlines > 1 || (f->has_pref && f->content_grp == 0))
+		return; /* the subject depends on more than this line */
+	pre->cut0 = pre->len;
+	pre->cut = 0;
+	if (pre->drc == 1 && m->start <= m->end && m->end <= pre->len) {
+		if (!m->has_time && m->err == DATE_EOTHER)
+			return; /* the line is dropped */
+		pre->cut0 = m->start;
+		pre->cut = m->end - m->start;
+	}
+	sbuf_reset(s1);
+	sbuf_add(s1, pre->line, pre->cut0);
+	sbuf_add(s1, pre->line + pre->cut0 + pre->cut,
+	    pre->len - pre->cut0 - pre->cut);
+	sbuf_addch(s1, '\n');
+	pre->s2off = 0;
+	pre->s2len = s1->len - 1;
+	if (f->has_pref) {
+		const PCRE2_SIZE *ov;
+		uint32_t g = f->content_grp;
+		size_t cs, ce;
+		const char *z;
+
+		pre->has_s1 = true;
+		prep_search(p, pre, &f->pref, s1, subj, &pre->pref);
+		if (pre->pref.rc < 0)
+			return;
+		ov = pre->ov + pre->pref.ov;
+		cs = ov[2 * g];
+		ce = ov[2 * g + 1];
+		if (cs != PCRE2_UNSET && ce > cs && s1->s[cs] != '\0') {
+			z = memchr(s1->s + cs, '\0', ce - cs);
+			if (z)
+				ce = (size_t)(z - s1->s);
+			if (ce > s1->len - 1)
+				return; /* holds the final newline */
+			s2 = &p->s2;
+			sbuf_reset(s2);
+			sbuf_add(s2, s1->s + cs, ce - cs);
+			sbuf_addch(s2, '\n');
+			pre->s2off = cs;
+			pre->s2len = ce - cs;
+		}
+	}
+	pre->has_s2 = true;
+	cand = f->cand + (size_t)(unsigned char)s2->s[0] * f->ncandw;
+	for (size_t w = 0; w < f->ncandw; w++) {
+		pre->known[w] = cand[w];
+		for (uint64_t b = cand[w]; b; b &= b - 1) {
+			size_t i = w * 64 + (size_t)__builtin_ctzll(b);
+
+			prep_search(p, pre, &f->fail[i], s2, subj, &pre->fr[i]);
+		}
+	}
+}
+
+void
+filter_prep_line(struct filter_prep *p, const char *line, size_t len,
+    double now, bool searches, struct filter_pre *out)
+{
+	struct filter *f = p->f;
+
+	out->len = clip_len(f->cfg.max_line_len, line, len, &out->truncated);
+	out->line = utf8_repair(
+	    &out->utf8, line, &out->len, &out->ascii, &out->nl, &out->nul);
+	out->drc = f->dd
+	    ? datedetect_match(f->dd, out->line, out->len, (time_t)now, &out->m)
+	    : 0;
+	out->has_s1 = out->has_s2 = false;
+	out->nov = 0;
+	if (searches)
+		prep_searches(p, out);
+}
+
+size_t
+filter_process_pre(struct filter *f, const struct filter_pre *pre, double now,
+    struct filter_result *res)
+{
+	size_t n;
+
+	begin_line(f);
+	if (pre->truncated)
+		count_cut(f);
+	f->line_ascii = pre->ascii;
+	f->line_nl = pre->nl;
+	f->line_nul = pre->nul;
+	f->pre = pre;
+	n = process_dated(f, pre->line, pre->len, pre->drc, &pre->m, now, res);
+	f->pre = NULL;
+	return n;
 }

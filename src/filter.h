@@ -217,6 +217,39 @@ size_t filter_process_entry(struct filter *f, const char *date_text,
     const char *msg, size_t len, double time, double now,
     struct filter_result *res);
 
+/*
+ * Two threads on one filter (`warden regex`'s pipeline): the first works
+ * lines out ahead with filter_prep_line(), the second hands each to
+ * filter_process_pre() in the same order; together they give exactly
+ * filter_process()'s results. The first stage clips and repairs the
+ * line and runs the date detector (whose state it alone then touches:
+ * one thread per stage keeps the template order), and, when asked,
+ * searches the prefregex and failregexes on the subject the second
+ * stage will build for a single-line filter. The second stage uses a
+ * search worked out ahead only when its own subject is byte for byte
+ * the one searched, else searches itself. Searches are pure, so where
+ * they run changes no result.
+ */
+struct filter_pre;  /* one line worked out ahead */
+struct filter_prep; /* the first stage's own match data */
+
+/* For f; f must outlive it. Thread-safe against filter_process_pre(). */
+struct filter_prep *filter_prep_new(struct filter *f);
+void filter_prep_free(struct filter_prep *p);
+/* A reusable line record for f's regexes. */
+struct filter_pre *filter_pre_new(const struct filter *f);
+void filter_pre_free(struct filter_pre *pre);
+/*
+ * The first stage for line (len bytes, trailing "\r\n" stripped as by
+ * filter_process()), which must stay unchanged until its
+ * filter_process_pre(); searches: also the regex searches.
+ */
+void filter_prep_line(struct filter_prep *p, const char *line, size_t len,
+    double now, bool searches, struct filter_pre *out);
+/* The second stage: filter_process() of pre's line. */
+size_t filter_process_pre(struct filter *f, const struct filter_pre *pre,
+    double now, struct filter_result *res);
+
 /* Operation mode (spec 3.5), for FILTER_CHECK_FINDTIME. Default: on. */
 void filter_set_in_operation(struct filter *f, bool on);
 

@@ -6,6 +6,7 @@
  * literal '[' in classes, global flags). Errors carry the regex's file,
  * line and the byte offset. It knows nothing about log lines (filter.c).
  */
+#include <pthread.h>
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1092,11 +1093,15 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 	}
 }
 
+/* Guards the first JIT compile of a variant (fre_match). */
+static pthread_mutex_t jit_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int
 fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
     pcre2_match_data *md, pcre2_match_context *mctx)
 {
 	int k = (subj & FRE_SUBJ_ASCII) && re->var[FRE_ASCII] ? FRE_ASCII : 0;
+	unsigned char st;
 	int rc;
 
 	if (re->var[FRE_TAIL] &&
@@ -1104,21 +1109,30 @@ fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
 	                                : len > 0 && s[len - 1] == '\n' &&
 	                memchr(s, '\n', len - 1) == NULL))
 		k = re->var[k | FRE_TAIL] ? k | FRE_TAIL : FRE_TAIL;
-	if (re->jit_state[k] == FRE_JIT_TODO) {
+	st = __atomic_load_n(&re->jit_state[k], __ATOMIC_ACQUIRE);
+	if (st == FRE_JIT_TODO) {
 		/* The JIT's machine code is most of a pattern's memory (up to
 		 * four variants of every regex of every jail), and a daemon
 		 * uses few of the variants: each is compiled when first used.
 		 * A JIT failure is not an error: the interpreter gives the
 		 * same results, only slower. The object is the caller's own;
-		 * only this cache changes. */
+		 * only this cache changes, under a lock: `warden regex`
+		 * searches one filter from two threads. */
 		struct fre *w = (struct fre *)re;
 
-		w->jit_state[k] =
-		    pcre2_jit_compile(re->var[k], PCRE2_JIT_COMPLETE) == 0
-		    ? FRE_JIT_OK
-		    : FRE_JIT_NO;
+		pthread_mutex_lock(&jit_lock);
+		st = w->jit_state[k];
+		if (st == FRE_JIT_TODO) {
+			st = pcre2_jit_compile(
+			         re->var[k], PCRE2_JIT_COMPLETE) == 0
+			    ? FRE_JIT_OK
+			    : FRE_JIT_NO;
+			__atomic_store_n(
+			    &w->jit_state[k], st, __ATOMIC_RELEASE);
+		}
+		pthread_mutex_unlock(&jit_lock);
 	}
-	if (re->jit_state[k] == FRE_JIT_OK)
+	if (st == FRE_JIT_OK)
 		rc = pcre2_jit_match(
 		    re->var[k], (PCRE2_SPTR)s, len, 0, 0, md, mctx);
 	else
