@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "datedetect.h"
 #include "filter.h"
 #include "filter_int.h"
 #include "sbuf.h"
@@ -916,6 +917,133 @@ test_maxlines_set(void)
 	rmdir(dir);
 }
 
+/* One line's results as text, to compare two runs. */
+static void
+result_text(const struct filter_result *res, struct sbuf *out)
+{
+	sbuf_printf(out, "n=%zu ign=%d pref=%d warn=%u;", res->n, res->ignored,
+	    res->pref_matched, res->warn);
+	for (size_t i = 0; i < res->n; i++) {
+		const struct failure *fl = &res->v[i];
+
+		sbuf_printf(out, " [%d %d %s %d %.3f %d]", fl->regex, fl->kind,
+		    fl->id.text ? fl->id.text : "-", fl->has_time, fl->time,
+		    fl->nofail);
+	}
+	sbuf_addch(out, '\n');
+}
+
+/*
+ * The two-stage pipeline (filter_prep_line + filter_process_pre) gives
+ * filter_process()'s results line for line, with the searches worked out
+ * ahead or not, in every mode warden regex uses.
+ */
+static void
+test_pipeline(void)
+{
+	static const char *const fail[] = {
+	    "^Failed \\S+ for (?:invalid user )?<F-USER>\\S+</F-USER> from "
+	    "<HOST>( port \\d+)?$",
+	    "^<F-NOFAIL>Connection from</F-NOFAIL> <HOST>",
+	    "^<F-MLFFORGET>Disconnected</F-MLFFORGET> from <HOST>",
+	    "^Invalid user <F-USER>.*?</F-USER> from <HOST>", NULL};
+	static const char *const ign[] = {"from 10\\.9\\.", NULL};
+	static const char *const lines[] = {
+	    "Aug 14 11:58:59 srv sshd[1]: Failed password for root from "
+	    "192.0.2.1 port 22",
+	    "Aug 14 11:58:59 srv sshd[1]: Connection from 192.0.2.7",
+	    "srv sshd[2]: Failed password for bob from 192.0.2.2",
+	    "Aug 14 11:59:00 srv sshd[3]: Failed password for \xff\xfe from "
+	    "192.0.2.3",
+	    "Aug 14 11:59:01 srv cron[4]: Failed password for x from "
+	    "192.0.2.4",
+	    "Aug 14 11:59:02 srv sshd[5]: Invalid user a b from 10.9.1.1",
+	    "Aug 14 11:59:03 srv sshd[5]: Disconnected from 192.0.2.8",
+	    "[Aug 14 11:59:04] srv sshd[6]: Failed none for c from ::1",
+	    "Aug 14 11:59:05 srv sshd[7]: Failed password for "
+	    "dddddddddddddddddddddddddddddddddddddddddddddd from 192.0.2.9",
+	    "Aug 14 11:59:06 srv sshd[8]: ",
+	    "Aug 14 11:59:07 srv sshd[9]: Invalid user \xc3\xa9 from "
+	    "2001:db8::1",
+	};
+	static const unsigned modes[] = {FILTER_CHECK_ALL | FILTER_LEAN |
+	        FILTER_KEEP_PENDING | FILTER_WIDE_YEARS,
+	    FILTER_CHECK_ALL | FILTER_KEEP_PENDING, FILTER_LEAN, 0};
+	size_t nl = sizeof(lines) / sizeof(lines[0]);
+
+	for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
+		for (int withign = 0; withign < 2; withign++) {
+			struct filterdef fd;
+			struct filter_config cfg = {
+			    .flags = modes[m], .max_line_len = 90};
+			struct diags d = DIAGS_INIT;
+			struct filter *a, *b;
+			struct filter_prep *prep;
+			struct sbuf ta = SBUF_INIT, tb = SBUF_INIT;
+			struct filter_pre *pre[16];
+			size_t pos[16];
+
+			fd_init(&fd,
+			    "^\\S+ (?:sshd|cron)\\[\\d+\\]: "
+			    "<F-CONTENT>.+</F-CONTENT>$",
+			    fail, withign ? ign : NULL, 1);
+			a = filter_new(&fd, &cfg, (time_t)NOW, &d);
+			b = filter_new(&fd, &cfg, (time_t)NOW, &d);
+			filterdef_cleanup(&fd);
+			if (!ok(a && b, "pipeline filters compile")) {
+				diags_print(&d, stdout);
+				filter_free(a);
+				filter_free(b);
+				diags_cleanup(&d);
+				continue;
+			}
+			prep = filter_prep_new(b);
+			/* three passes, the second stage two lines behind,
+			 * searches ahead on every other line */
+			for (int pass = 0; pass < 3; pass++) {
+				for (size_t i = 0; i < nl + 2; i++) {
+					struct filter_result ra, rb;
+
+					if (i < nl) {
+						pre[i % 16] = filter_pre_new(b);
+						pos[i % 16] = i;
+						filter_process(a, lines[i],
+						    strlen(lines[i]), NOW, &ra);
+						result_text(&ra, &ta);
+						filter_prep_line(prep, lines[i],
+						    strlen(lines[i]), NOW,
+						    (i + pass) % 2,
+						    pre[i % 16]);
+					}
+					if (i >= 2) {
+						size_t k = (i - 2) % 16;
+
+						(void)pos[k];
+						filter_process_pre(
+						    b, pre[k], NOW, &rb);
+						result_text(&rb, &tb);
+						filter_pre_free(pre[k]);
+					}
+				}
+			}
+			is_str(sbuf_str(&tb), sbuf_str(&ta),
+			    "pipeline = filter_process (mode %zu, ign %d)", m,
+			    withign);
+			for (size_t t = 0;
+			     t < datedetect_count(filter_datedetect(a)); t++)
+				if (datedetect_hits(filter_datedetect(a), t) !=
+				    datedetect_hits(filter_datedetect(b), t))
+					ok(0, "date template %zu hits", t);
+			filter_prep_free(prep);
+			filter_free(a);
+			filter_free(b);
+			sbuf_cleanup(&ta);
+			sbuf_cleanup(&tb);
+			diags_cleanup(&d);
+		}
+	}
+}
+
 int
 main(void)
 {
@@ -938,5 +1066,6 @@ main(void)
 	test_date_error_drops();
 	test_int_time();
 	test_maxlines_set();
+	test_pipeline();
 	return done_testing();
 }
