@@ -2,7 +2,9 @@
 # Benchmark: `warden regex` against `fail2ban-regex` on the same generated
 # auth.log with fail2ban's own sshd filter. Not a timed test: it prints a
 # table and fails only when a tool does not run or the two disagree on the
-# "Lines:" counts.
+# "Lines:" counts. warden runs twice: with its default two threads (a
+# reader thread that splits lines, detects dates and searches ahead) and
+# with --threads=1; both print wall-clock and CPU (user + sys) seconds.
 #
 #   bench/regex.sh [--lines N] [--quick] [--filter SPEC] [--seed S]
 #                  [--warden PATH] [--keep]
@@ -75,7 +77,7 @@ fi
 out=bench/out
 mkdir -p "$out"
 log=$out/authlog-$lines-$seed.log
-cleanup() { [ $keep -eq 1 ] || rm -f "$log" "$out"/regex-*.txt; }
+cleanup() { [ $keep -eq 1 ] || rm -f "$log" "$out"/regex-*.txt "$out"/regex-*.cpu; }
 trap cleanup EXIT
 
 now() { date +%s.%N; }
@@ -97,50 +99,57 @@ run_tool() {
 	shift
 	local a b
 	a=$(now)
-	"$@" >"$outf" 2>&1
+	/usr/bin/time -f '%U %S' -o "$outf.cpu" "$@" >"$outf" 2>&1
 	rc=$?
 	b=$(now)
 	secs=$(calc "$b - $a")
+	cpu=$(awk 'END { printf "%.2f", $1 + $2 }' "$outf.cpu")
 	counts=$(sed -n 's/^Lines: \([0-9]*\) lines, \([0-9]*\) ignored, \([0-9]*\) matched, \([0-9]*\) missed.*/\1 \2 \3 \4/p' "$outf" | head -1)
 }
 
 opts=(--print-no-missed --print-no-ignored)
 
 run_tool "$out/regex-f2b.txt" nice "${f2b_cmd[@]}" -c "$config" "${opts[@]}" "$log" "$spec"
-f2b_rc=$rc f2b_secs=$secs f2b_counts=$counts
+f2b_rc=$rc f2b_secs=$secs f2b_counts=$counts cpu_f2b=$cpu
 if [ $f2b_rc -ne 0 ] || [ -z "$f2b_counts" ]; then
 	echo "FAIL: fail2ban-regex did not run (status $f2b_rc):" >&2
 	tail -5 "$out/regex-f2b.txt" >&2
 	exit 1
 fi
 
-w_rc=127 w_secs=0 w_counts=
+w_rc=127 w_secs=0 w_counts= w1_rc=127
 if [ -x "$warden" ]; then
 	run_tool "$out/regex-warden.txt" nice "$warden" regex -c "$config" "${opts[@]}" "$log" "$spec"
-	w_rc=$rc w_secs=$secs w_counts=$counts
+	w_rc=$rc w_secs=$secs w_counts=$counts w_cpu=$cpu
+	run_tool "$out/regex-warden1.txt" nice "$warden" regex --threads=1 -c "$config" "${opts[@]}" "$log" "$spec"
+	w1_rc=$rc w1_secs=$secs w1_counts=$counts w1_cpu=$cpu
 else
 	echo "warden binary not found or not executable: $warden" >"$out/regex-warden.txt"
 fi
 
 echo
-printf '%-15s %9s %9s %9s %9s %9s %11s\n' tool lines ignored matched missed seconds lines/s
+printf '%-17s %9s %9s %9s %9s %9s %7s %11s\n' tool lines ignored matched missed seconds cpu lines/s
 row() {
-	local name=$1 c=$2 s=$3
+	local name=$1 c=$2 s=$3 u=$4
 	# shellcheck disable=SC2086
 	set -- $c
-	printf '%-15s %9s %9s %9s %9s %9.2f %11.0f\n' "$name" "$1" "$2" "$3" "$4" \
-		"$s" "$(calc "$lines / $s")"
+	printf '%-17s %9s %9s %9s %9s %9.2f %7s %11.0f\n' "$name" "$1" "$2" "$3" "$4" \
+		"$s" "$u" "$(calc "$lines / $s")"
 }
-row fail2ban-regex "$f2b_counts" "$f2b_secs"
+row fail2ban-regex "$f2b_counts" "$f2b_secs" "$cpu_f2b"
 status=0
 if [ $w_rc -eq 0 ] && [ -n "$w_counts" ]; then
-	row "warden regex" "$w_counts" "$w_secs"
-	printf 'speedup (fail2ban-regex time / warden time): %.1fx\n' \
-		"$(calc "$f2b_secs / $w_secs")"
-	if [ "$w_counts" = "$f2b_counts" ]; then
+	row "warden regex" "$w_counts" "$w_secs" "$w_cpu"
+	[ "$w1_rc" -eq 0 ] && row "warden 1 thread" "$w1_counts" "$w1_secs" "$w1_cpu"
+	printf 'speedup (fail2ban-regex time / warden time): %.1fx wall, %.1fx cpu; 1 thread: %.1fx wall\n' \
+		"$(calc "$f2b_secs / $w_secs")" "$(calc "$cpu_f2b / $w_cpu")" \
+		"$(calc "$f2b_secs / $w1_secs")"
+	if [ "$w_counts" = "$f2b_counts" ] && [ "$w1_counts" = "$f2b_counts" ] &&
+		diff -q <(grep -v '^\[processed in' "$out/regex-warden.txt") \
+			<(grep -v '^\[processed in' "$out/regex-warden1.txt") >/dev/null; then
 		echo "counts: identical"
 	else
-		echo "counts: DIFFER (fail2ban: $f2b_counts; warden: $w_counts)"
+		echo "counts: DIFFER (fail2ban: $f2b_counts; warden: $w_counts; 1 thread: $w1_counts; or the two warden reports differ)"
 		status=1
 	fi
 else
