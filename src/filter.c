@@ -2886,6 +2886,7 @@ filter_get_stats(const struct filter *f, struct filter_stats *st)
 struct filter_prep {
 	struct filter *f;   /* its dd is this stage's; the rest is read */
 	struct sbuf s1, s2; /* the subjects (struct filter_pre) */
+	struct sbuf tail;   /* s2 when it is s1's tail (s and len only) */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
@@ -2988,6 +2989,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre)
 	unsigned subj = pre->ascii ? FRE_SUBJ_ASCII : 0;
 	struct sbuf *s1 = &p->s1, *s2 = s1;
 	const uint64_t *cand;
+	size_t n;
 
 	if (f->maxlines > 1 || (f->has_pref && f->content_grp == 0))
 		return; /* the subject depends on more than this line */
@@ -2999,11 +3001,16 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre)
 		pre->cut0 = m->start;
 		pre->cut = m->end - m->start;
 	}
-	sbuf_reset(s1);
-	sbuf_add(s1, pre->line, pre->cut0);
-	sbuf_add(s1, pre->line + pre->cut0 + pre->cut,
-	    pre->len - pre->cut0 - pre->cut);
-	sbuf_addch(s1, '\n');
+	/* one copy, as tlist_join() makes it */
+	n = pre->len - pre->cut;
+	if (n + 2 > s1->cap)
+		xgrow(&s1->s, &s1->cap, n + 2, 1);
+	memcpy(s1->s, pre->line, pre->cut0);
+	memcpy(
+	    s1->s + pre->cut0, pre->line + pre->cut0 + pre->cut, n - pre->cut0);
+	s1->s[n] = '\n';
+	s1->s[n + 1] = '\0';
+	s1->len = n + 1;
 	pre->s2off = 0;
 	pre->s2len = s1->len - 1;
 	if (f->has_pref) {
@@ -3020,17 +3027,24 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre)
 		cs = ov[2 * g];
 		ce = ov[2 * g + 1];
 		if (cs != PCRE2_UNSET && ce > cs && s1->s[cs] != '\0') {
-			z = memchr(s1->s + cs, '\0', ce - cs);
+			z = pre->nul ? memchr(s1->s + cs, '\0', ce - cs) : NULL;
 			if (z)
 				ce = (size_t)(z - s1->s);
 			if (ce > s1->len - 1)
 				return; /* holds the final newline */
-			s2 = &p->s2;
-			sbuf_reset(s2);
-			sbuf_add(s2, s1->s + cs, ce - cs);
-			sbuf_addch(s2, '\n');
 			pre->s2off = cs;
 			pre->s2len = ce - cs;
+			if (ce + 1 == s1->len) {
+				/* the usual tail of s1: searched in place */
+				p->tail.s = s1->s + cs;
+				p->tail.len = s1->len - cs;
+				s2 = &p->tail;
+			} else {
+				s2 = &p->s2;
+				sbuf_reset(s2);
+				sbuf_add(s2, s1->s + cs, ce - cs);
+				sbuf_addch(s2, '\n');
+			}
 		}
 	}
 	pre->has_s2 = true;
