@@ -1747,6 +1747,7 @@ pipe_line(void *ctx, const char *line, size_t len, size_t lineno)
 	b->lineno[b->n] = lineno;
 	b->n++;
 	sbuf_add(&b->text, line, len);
+	sbuf_addch(&b->text, '\n'); /* see filter_prep_line() */
 	if (b->n == PIPE_LINES || b->text.len >= PIPE_BYTES)
 		pipe_publish(p);
 }

@@ -2886,6 +2886,7 @@ filter_get_stats(const struct filter *f, struct filter_stats *st)
 struct filter_prep {
 	struct filter *f;   /* its dd is this stage's; the rest is read */
 	struct sbuf s1, s2; /* the subjects (struct filter_pre) */
+	struct sbuf view;   /* s1 when it is in the line (s and len only) */
 	struct sbuf tail;   /* s2 when it is s1's tail (s and len only) */
 	pcre2_match_data *md;
 	pcre2_match_context *mctx;
@@ -2982,7 +2983,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
  * without a prefregex.
  */
 static void
-prep_searches(struct filter_prep *p, struct filter_pre *pre)
+prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 {
 	const struct filter *f = p->f;
 	const struct date_match *m = &pre->m;
@@ -3001,16 +3002,25 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre)
 		pre->cut0 = m->start;
 		pre->cut = m->end - m->start;
 	}
-	/* one copy, as tlist_join() makes it */
 	n = pre->len - pre->cut;
-	if (n + 2 > s1->cap)
-		xgrow(&s1->s, &s1->cap, n + 2, 1);
-	memcpy(s1->s, pre->line, pre->cut0);
-	memcpy(
-	    s1->s + pre->cut0, pre->line + pre->cut0 + pre->cut, n - pre->cut0);
-	s1->s[n] = '\n';
-	s1->s[n + 1] = '\0';
-	s1->len = n + 1;
+	if (pre->line == line && pre->line[pre->len] == '\n' &&
+	    (pre->cut0 == 0 || pre->cut == 0)) {
+		/* the line followed by its newline, the date at its start
+		 * or none: the subject is in place */
+		p->view.s = (char *)pre->line + (pre->cut0 == 0 ? pre->cut : 0);
+		p->view.len = n + 1;
+		s1 = s2 = &p->view;
+	} else {
+		/* one copy, as tlist_join() makes it */
+		if (n + 2 > s1->cap)
+			xgrow(&s1->s, &s1->cap, n + 2, 1);
+		memcpy(s1->s, pre->line, pre->cut0);
+		memcpy(s1->s + pre->cut0, pre->line + pre->cut0 + pre->cut,
+		    n - pre->cut0);
+		s1->s[n] = '\n';
+		s1->s[n + 1] = '\0';
+		s1->len = n + 1;
+	}
 	pre->s2off = 0;
 	pre->s2len = s1->len - 1;
 	if (f->has_pref) {
@@ -3074,7 +3084,7 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 	out->has_s1 = out->has_s2 = false;
 	out->nov = 0;
 	if (searches)
-		prep_searches(p, out);
+		prep_searches(p, out, line);
 }
 
 size_t

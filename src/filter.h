@@ -242,7 +242,9 @@ void filter_pre_free(struct filter_pre *pre);
 /*
  * The first stage for line (len bytes, trailing "\r\n" stripped as by
  * filter_process()), which must stay unchanged until its
- * filter_process_pre(); searches: also the regex searches.
+ * filter_process_pre(); searches: also the regex searches. line[len]
+ * must be readable: when it is '\n', the searches may read the subject
+ * in place.
  */
 void filter_prep_line(struct filter_prep *p, const char *line, size_t len,
     double now, bool searches, struct filter_pre *out);

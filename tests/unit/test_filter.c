@@ -981,6 +981,7 @@ test_pipeline(void)
 			struct filter_prep *prep;
 			struct sbuf ta = SBUF_INIT, tb = SBUF_INIT;
 			struct filter_pre *pre[16];
+			char *copy[16];
 			size_t pos[16];
 
 			fd_init(&fd,
@@ -999,7 +1000,7 @@ test_pipeline(void)
 			}
 			prep = filter_prep_new(b);
 			/* three passes, the second stage two lines behind,
-			 * searches ahead on every other line */
+			 * searches ahead on every other line, then on all */
 			for (int pass = 0; pass < 3; pass++) {
 				for (size_t i = 0; i < nl + 2; i++) {
 					struct filter_result ra, rb;
@@ -1010,9 +1011,15 @@ test_pipeline(void)
 						filter_process(a, lines[i],
 						    strlen(lines[i]), NOW, &ra);
 						result_text(&ra, &ta);
-						filter_prep_line(prep, lines[i],
+						/* passes 1 and 2: each line
+						 * followed by its newline (a
+						 * subject searched in place) */
+						copy[i % 16] = xasprintf("%s%s",
+						    lines[i], pass ? "\n" : "");
+						filter_prep_line(prep,
+						    copy[i % 16],
 						    strlen(lines[i]), NOW,
-						    (i + pass) % 2,
+						    pass == 2 || (i + pass) % 2,
 						    pre[i % 16]);
 					}
 					if (i >= 2) {
@@ -1023,6 +1030,7 @@ test_pipeline(void)
 						    b, pre[k], NOW, &rb);
 						result_text(&rb, &tb);
 						filter_pre_free(pre[k]);
+						free(copy[k]);
 					}
 				}
 			}
