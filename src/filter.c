@@ -183,13 +183,23 @@ struct filter {
 	struct filter_stats stats;
 	const struct filter_pre *pre; /* the line worked out ahead, while
 	                                 filter_process_pre() runs */
+	const PCRE2_SIZE *ov; /* the last match's ovector (md's or pre's) */
+	uint32_t nov;         /* its pairs */
+	PCRE2_SIZE *md_ov;    /* md's ovector */
+	uint32_t md_nov;
 };
 
 /* One search worked out ahead. */
 struct pre_res {
-	int rc;    /* fre_match()'s result */
-	size_t ov; /* where its ovector starts in pre->ov */
+	uint32_t idx; /* the failregex */
+	int rc;       /* fre_match()'s result */
+	uint32_t ov;  /* where its ovector starts in pre->ov */
 };
+
+/* What a line keeps of its searches, inline: the second stage reads a
+ * few cache lines per line. Searches that do not fit are its own. */
+#define PRE_RES 8   /* failregex searches */
+#define PRE_OV  128 /* ovector entries of their matches */
 
 /* A line worked out ahead (see filter.h). */
 struct filter_pre {
@@ -211,11 +221,11 @@ struct filter_pre {
 	struct pre_res pref;
 	bool has_s2; /* failregexes were searched on s2 */
 	size_t s2off, s2len;
-	uint64_t *known; /* bit i: fr[i] holds failregex i's search */
-	size_t nfail;
-	struct pre_res *fr;
-	PCRE2_SIZE *ov; /* ovectors of the matches */
-	size_t nov, capov;
+	uint64_t known; /* bit i: res holds failregex i's search (i < 64) */
+	size_t nres;
+	struct pre_res res[PRE_RES];
+	size_t nov;
+	PCRE2_SIZE ov[PRE_OV]; /* ovectors of the matches */
 };
 
 /* ---- tuple lines ---- */
@@ -393,16 +403,19 @@ pre_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 	} else if (re >= f->fail && re < f->fail + f->nfail) {
 		size_t i = (size_t)(re - f->fail);
 
-		if (p->has_s2 && (p->known[i / 64] >> (i % 64) & 1) &&
+		if (p->has_s2 && i < 64 && (p->known >> i & 1) &&
 		    len == p->s2len + 1 && s[len - 1] == '\n' &&
 		    s1_equal(p, p->s2off, s, len - 1))
-			r = &p->fr[i];
+			for (size_t k = 0; k < p->nres && !r; k++)
+				if (p->res[k].idx == i)
+					r = &p->res[k];
 	}
 	if (r == NULL)
 		return fre_match(re, s, len, subj, f->md, f->mctx);
-	if (r->rc >= 0)
-		memcpy(pcre2_get_ovector_pointer(f->md), p->ov + r->ov,
-		    2 * (re->ncaptures + 1) * sizeof(PCRE2_SIZE));
+	if (r->rc >= 0) {
+		f->ov = p->ov + r->ov;
+		f->nov = re->ncaptures + 1;
+	}
 	return r->rc;
 }
 
@@ -424,6 +437,8 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 	}
 	if (re->nlit && (len < re->nlit || memcmp(s, re->lit, re->nlit) != 0))
 		return false;
+	f->ov = f->md_ov;
+	f->nov = f->md_nov;
 	if (f->pre)
 		rc = pre_search(f, re, s, len, subj);
 	else
@@ -583,8 +598,8 @@ static void
 get_kept(
     struct filter *f, const struct fre *re, const char *s, struct fdict *out)
 {
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
-	uint32_t nov = pcre2_get_ovector_count(f->md);
+	const PCRE2_SIZE *ov = f->ov;
+	uint32_t nov = f->nov;
 	size_t total = 0;
 	char *p;
 
@@ -624,8 +639,8 @@ static void
 get_groups(
     struct filter *f, const struct fre *re, const char *s, struct fdict *out)
 {
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
-	uint32_t nov = pcre2_get_ovector_count(f->md);
+	const PCRE2_SIZE *ov = f->ov;
+	uint32_t nov = f->nov;
 	/* without alt_/tuple_ groups, FILTER_LEAN leaves the rest out now */
 	bool skip = re->need && re->nalts == 0 && re->ntuples == 0;
 	size_t total = 0;
@@ -768,7 +783,7 @@ fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
 {
 	const char *s = f->buf.s;
 	size_t len = f->buf.len, mstart, mend, ls, le, lc1 = 0, lc2 = 0;
-	PCRE2_SIZE *ov;
+	const PCRE2_SIZE *ov;
 	struct sbuf *sk = &f->tmp;
 	size_t *spans, nsp, n = 0;
 
@@ -780,7 +795,7 @@ fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
 		tlist_assign(&f->matched, org);
 		return true;
 	}
-	ov = pcre2_get_ovector_pointer(f->md);
+	ov = f->ov;
 	mstart = ov[0];
 	mend = ov[1];
 	/* rindex("\n", 0, start + 1) */
@@ -1783,7 +1798,7 @@ merge_pre(struct filter *f, const struct fdict *pre, struct fdict *fail)
 static void
 content_direct(struct filter *f)
 {
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
+	const PCRE2_SIZE *ov = f->ov;
 	uint32_t g = f->content_grp;
 	size_t cs = ov[2 * g], ce = ov[2 * g + 1], len = f->buf.len;
 	const char *z;
@@ -1854,8 +1869,8 @@ static void
 get_lean(
     struct filter *f, const struct fre *re, const char *s, struct ldict *out)
 {
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(f->md);
-	uint32_t nov = pcre2_get_ovector_count(f->md);
+	const PCRE2_SIZE *ov = f->ov;
+	uint32_t nov = f->nov;
 	size_t total = 0;
 	struct fdict d;
 	char *p;
@@ -2729,6 +2744,10 @@ filter_new(const struct filterdef *fd, const struct filter_config *cfg,
 				f->cand[c * f->ncandw + i / 64] |= 1ULL
 				    << (i % 64);
 	f->md = pcre2_match_data_create(maxcap + 1, NULL);
+	f->md_ov = pcre2_get_ovector_pointer(f->md);
+	f->md_nov = pcre2_get_ovector_count(f->md);
+	f->ov = f->md_ov;
+	f->nov = f->md_nov;
 	f->mctx = pcre2_match_context_create(NULL);
 	pcre2_set_match_limit(f->mctx,
 	    f->cfg.match_limit ? f->cfg.match_limit : DEFAULT_MATCH_LIMIT);
@@ -2927,10 +2946,8 @@ filter_pre_new(const struct filter *f)
 {
 	struct filter_pre *pre = xcalloc(1, sizeof(*pre));
 
+	(void)f;
 	sbuf_init(&pre->utf8);
-	pre->nfail = f->nfail;
-	pre->known = xcalloc(f->nfail / 64 + 1, sizeof(*pre->known));
-	pre->fr = xcalloc(f->nfail + 1, sizeof(*pre->fr));
 	return pre;
 }
 
@@ -2940,14 +2957,14 @@ filter_pre_free(struct filter_pre *pre)
 	if (pre == NULL)
 		return;
 	sbuf_cleanup(&pre->utf8);
-	free(pre->known);
-	free(pre->fr);
-	free(pre->ov);
 	free(pre);
 }
 
-/* re_search()'s screens, then a search kept in *r (ovector in pre). */
-static void
+/*
+ * re_search()'s screens, then the search into *r (its ovector into pre).
+ * Returns false when a match's ovector does not fit: it is not kept.
+ */
+static bool
 prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
     const struct sbuf *s, unsigned subj, struct pre_res *r)
 {
@@ -2955,25 +2972,26 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 
 	r->rc = PCRE2_ERROR_NOMATCH;
 	if (s->len < re->minlen)
-		return;
+		return true;
 	if (re->has_first) {
 		unsigned char c = (unsigned char)s->s[0];
 
 		if (!(re->first[c >> 3] & (1u << (c & 7))))
-			return;
+			return true;
 	}
 	if (re->nlit &&
 	    (s->len < re->nlit || memcmp(s->s, re->lit, re->nlit) != 0))
-		return;
+		return true;
 	r->rc = fre_match(re, s->s, s->len, subj, p->md, p->mctx);
 	if (r->rc < 0)
-		return;
-	if (pre->nov + n > pre->capov)
-		xgrow(&pre->ov, &pre->capov, pre->nov + n, sizeof(*pre->ov));
+		return true;
+	if (pre->nov + n > PRE_OV)
+		return false;
 	memcpy(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md),
 	    n * sizeof(PCRE2_SIZE));
-	r->ov = pre->nov;
+	r->ov = (uint32_t)pre->nov;
 	pre->nov += n;
+	return true;
 }
 
 /*
@@ -3029,8 +3047,9 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		size_t cs, ce;
 		const char *z;
 
+		if (!prep_search(p, pre, &f->pref, s1, subj, &pre->pref))
+			return;
 		pre->has_s1 = true;
-		prep_search(p, pre, &f->pref, s1, subj, &pre->pref);
 		if (pre->pref.rc < 0)
 			return;
 		ov = pre->ov + pre->pref.ov;
@@ -3059,13 +3078,17 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 	}
 	pre->has_s2 = true;
 	cand = f->cand + (size_t)(unsigned char)s2->s[0] * f->ncandw;
-	for (size_t w = 0; w < f->ncandw; w++) {
-		pre->known[w] = cand[w];
-		for (uint64_t b = cand[w]; b; b &= b - 1) {
-			size_t i = w * 64 + (size_t)__builtin_ctzll(b);
+	pre->known = 0;
+	pre->nres = 0;
+	for (uint64_t b = cand[0]; b && pre->nres < PRE_RES; b &= b - 1) {
+		unsigned i = (unsigned)__builtin_ctzll(b);
+		struct pre_res *r = &pre->res[pre->nres];
 
-			prep_search(p, pre, &f->fail[i], s2, subj, &pre->fr[i]);
-		}
+		r->idx = i;
+		if (!prep_search(p, pre, &f->fail[i], s2, subj, r))
+			break;
+		pre->known |= 1ULL << i;
+		pre->nres++;
 	}
 }
 
