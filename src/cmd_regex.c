@@ -1746,8 +1746,13 @@ pipe_line(void *ctx, const char *line, size_t len, size_t lineno)
 	b->len[b->n] = len;
 	b->lineno[b->n] = lineno;
 	b->n++;
-	sbuf_add(&b->text, line, len);
-	sbuf_addch(&b->text, '\n'); /* see filter_prep_line() */
+	/* the line and a newline (see filter_prep_line()) */
+	if (b->text.len + len + 2 > b->text.cap)
+		xgrow(&b->text.s, &b->text.cap, b->text.len + len + 2, 1);
+	memcpy(b->text.s + b->text.len, line, len);
+	b->text.len += len;
+	b->text.s[b->text.len++] = '\n';
+	b->text.s[b->text.len] = '\0';
 	if (b->n == PIPE_LINES || b->text.len >= PIPE_BYTES)
 		pipe_publish(p);
 }
