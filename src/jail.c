@@ -829,6 +829,8 @@ jail_commit(struct jail *j)
 	if (n > JAIL_BATCH_MAX)
 		n = JAIL_BATCH_MAX;
 	v = xcalloc(n, sizeof(*v));
+	/* the "Ban" lines of a batch go out in one write(2) */
+	wlog_batch_begin();
 	for (size_t i = 0; i < n; i++) {
 		struct ban *b = j->pend[i].b;
 
@@ -847,6 +849,7 @@ jail_commit(struct jail *j)
 		}
 		v[k++] = b;
 	}
+	wlog_batch_end();
 	memmove(j->pend, j->pend + n, (j->npend - n) * sizeof(*j->pend));
 	j->npend -= n;
 	if (have_actions(j)) {
