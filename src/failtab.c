@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "ctl.h"
+#include "sbuf.h"
 #include "xmalloc.h"
 
 #define FDATA_VALUE_MAX 256 /* bytes per captured value */
@@ -184,6 +188,60 @@ fdata_add_kv(struct fdata *d, const char *name, const char *value)
 	fdata_kv_set(&d->kv[d->nkv], name, value, vl);
 	d->nkv++;
 	return true;
+}
+
+/* True when jansson writes s between quotes as it is: printable ASCII
+ * other than '"' and '\\' (no escape, nothing for ctl_json_string to
+ * replace). */
+static bool
+json_plain(const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+char *
+fdata_json(const struct fdata *d)
+{
+	struct sbuf b = SBUF_INIT;
+	json_t *o;
+	char *s;
+	bool plain = true;
+
+	if (d->nkv == 0)
+		return NULL;
+	/* the common case (one ban per group set: per ban) written here */
+	for (size_t i = 0; i < d->nkv && plain; i++) {
+		plain = json_plain(d->kv[i].name) && json_plain(d->kv[i].value);
+		for (size_t k = 0; k < i && plain; k++)
+			plain = strcmp(d->kv[k].name, d->kv[i].name) != 0;
+	}
+	if (plain) {
+		sbuf_addch(&b, '{');
+		for (size_t i = 0; i < d->nkv; i++) {
+			if (i > 0)
+				sbuf_addch(&b, ',');
+			sbuf_addch(&b, '"');
+			sbuf_addstr(&b, d->kv[i].name);
+			sbuf_add(&b, "\":\"", 3);
+			sbuf_addstr(&b, d->kv[i].value);
+			sbuf_addch(&b, '"');
+		}
+		sbuf_addch(&b, '}');
+		return sbuf_detach(&b);
+	}
+	o = json_object();
+	for (size_t i = 0; i < d->nkv; i++)
+		json_object_set_new(o, d->kv[i].name,
+		    ctl_json_string(d->kv[i].value, strlen(d->kv[i].value)));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
 }
 
 /* Drops the oldest lines so that at most keep remain. */

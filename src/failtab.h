@@ -79,6 +79,13 @@ bool fdata_add_kv(struct fdata *d, const char *name, const char *value);
 /* Into a d without groups: the pairs of kv fdata_add_kv() would take one
  * by one (same caps), in one block. */
 void fdata_set_kv(struct fdata *d, const struct fdata_kv *kv, size_t n);
+/*
+ * The groups as a JSON object (the database's `data`), exactly what
+ * jansson's json_dumps(JSON_COMPACT) writes for them (values through
+ * ctl_json_string, a repeated name keeps its first place and its last
+ * value); NULL without groups. Owned (free()).
+ */
+char *fdata_json(const struct fdata *d);
 
 struct failtab_opts {
 	size_t max_entries;       /* 0 = FAILTAB_DEFAULT_MAX */

@@ -652,23 +652,6 @@ pend_add(struct jail *j, struct ban *b, bool increased)
 	j->npend++;
 }
 
-static char *
-fdata_json(const struct fdata *d)
-{
-	json_t *o;
-	char *s;
-
-	if (d->nkv == 0)
-		return NULL;
-	o = json_object();
-	for (size_t i = 0; i < d->nkv; i++)
-		json_object_set_new(o, d->kv[i].name,
-		    ctl_json_string(d->kv[i].value, strlen(d->kv[i].value)));
-	s = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
-	return s;
-}
-
 /* The actions' epoch rose (a repair): bans older than now get a reban
  * at their next failure (fail2ban's banEpoch, per jail here). */
 static void

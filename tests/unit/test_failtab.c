@@ -11,6 +11,9 @@
 #include <sys/resource.h>
 #include <time.h>
 
+#include <jansson.h>
+
+#include "ctl.h"
 #include "failtab.h"
 #include "tap.h"
 #include "xmalloc.h"
@@ -551,6 +554,67 @@ test_million(void)
 	failtab_free(ft);
 }
 
+/* What the database got before fdata_json() wrote the plain case by
+ * hand: jansson's compact dump of the groups. */
+static char *
+json_reference(const struct fdata *d)
+{
+	json_t *o = json_object();
+	char *s;
+
+	for (size_t i = 0; i < d->nkv; i++)
+		json_object_set_new(o, d->kv[i].name,
+		    ctl_json_string(d->kv[i].value, strlen(d->kv[i].value)));
+	s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return s;
+}
+
+static void
+test_fdata_json(void)
+{
+	static const char *const sets[][6] = {
+	    {"ip4", "192.0.2.1", NULL},
+	    {"ip4", "192.0.2.1", "user", "root", "f-port", "22"},
+	    {"user", "", "x", " a b ~!{}[]:,/", NULL},
+	    {"user", "say \"hi\"", NULL},
+	    {"user", "back\\slash", "ip4", "192.0.2.9", NULL},
+	    {"user", "tab\there", NULL},
+	    {"user", "\x7f del", NULL},
+	    {"user", "caf\xc3\xa9", NULL},
+	    {"user", "bad \xff utf-8", NULL},
+	    {"user", "a", "user", "b", NULL},
+	    {"us\"er", "a", NULL},
+	};
+	struct fdata d = {0};
+
+	ok(fdata_json(&d) == NULL, "json: no groups, no data");
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		char *got, *want;
+
+		memset(&d, 0, sizeof(d));
+		for (size_t k = 0; k < 6 && sets[i][k] != NULL; k += 2)
+			fdata_add_kv(&d, sets[i][k], sets[i][k + 1]);
+		got = fdata_json(&d);
+		want = json_reference(&d);
+		is_str(got, want, "json: set %zu as jansson writes it", i);
+		free(got);
+		free(want);
+		fdata_cleanup(&d);
+	}
+	memset(&d, 0, sizeof(d));
+	fdata_add_kv(&d, "ip4", "192.0.2.1");
+	fdata_add_kv(&d, "user", "root");
+	{
+		char *got = fdata_json(&d);
+
+		is_str(got, "{\"ip4\":\"192.0.2.1\",\"user\":\"root\"}",
+		    "json: capture order, compact");
+		free(got);
+	}
+	fdata_cleanup(&d);
+}
+
 int
 main(void)
 {
@@ -562,6 +626,7 @@ main(void)
 	test_links();
 	test_bounds();
 	test_kv_block();
+	test_fdata_json();
 	test_million();
 	return done_testing();
 }
