@@ -1299,10 +1299,33 @@ count_failure(struct jail *j, struct found *f)
 	char kb[FKEY_STRLEN], tb[WLOG_TIMESTRLEN];
 	bool lazy, created = false;
 
-	/* the key and date texts only when the record is kept */
-	if (!f->manual && wlog_enabled(WLOG_INFO))
-		wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s", j->name,
-		    key_text(&f->key, kb), time2str(f->time, tb));
+	/* the key and date texts only when the record is kept; one per
+	 * failure: "[%s] Found %s - %s" put together here */
+	if (!f->manual && wlog_enabled(WLOG_INFO)) {
+		char m[256 + FKEY_STRLEN + WLOG_TIMESTRLEN];
+		size_t nl = strlen(j->name), n = 0;
+		const char *k = key_text(&f->key, kb);
+		size_t kl = strlen(k);
+
+		time2str(f->time, tb);
+		if (nl > 200) {
+			wlog(WLOG_INFO, WLOG_FILTER, "[%s] Found %s - %s",
+			    j->name, k, tb);
+		} else {
+			m[n++] = '[';
+			memcpy(m + n, j->name, nl);
+			n += nl;
+			memcpy(m + n, "] Found ", 8);
+			n += 8;
+			memcpy(m + n, k, kl);
+			n += kl;
+			memcpy(m + n, " - ", 3);
+			n += 3;
+			memcpy(m + n, tb, strlen(tb));
+			n += strlen(tb);
+			wlog_str(WLOG_INFO, WLOG_FILTER, m, n);
+		}
+	}
 	ff.key = f->key;
 	/* hashed once: the login tracking links the key too */
 	ff.hash = failtab_hash(j->ft, &f->key);

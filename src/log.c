@@ -911,8 +911,13 @@ wlog_batch_end(void)
 		flush_pending();
 }
 
-void
-wlog_v(int level, const char *logger, const char *fmt, va_list ap)
+/*
+ * One record: the message from fmt and *ap, or (fmt NULL) the n bytes
+ * of text as they are.
+ */
+static void
+record(int level, const char *logger, const char *text, size_t n,
+    const char *fmt, va_list *ap)
 {
 	struct sbuf lmsg = SBUF_INIT, lline = SBUF_INIT, lraw = SBUF_INIT;
 	struct sbuf *msg, *line, *raw;
@@ -921,8 +926,6 @@ wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 	double t;
 	long pid;
 
-	if (!wlog_enabled(level))
-		return;
 	/* the reused buffers, unless a hook logs from inside a record */
 	if (L.depth++ == 0) {
 		msg = &L.msg;
@@ -936,12 +939,16 @@ wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 		line = &lline;
 		raw = &lraw;
 	}
-	sbuf_vprintf(raw, fmt, ap);
-	if (raw->len <= WLOG_MAX_MSG - 3 && plain_ascii(raw->s, raw->len)) {
-		m = raw->s != NULL ? raw->s : "";
-		mlen = raw->len;
+	if (fmt != NULL) {
+		sbuf_vprintf(raw, fmt, *ap);
+		text = raw->s != NULL ? raw->s : "";
+		n = raw->len;
+	}
+	if (n <= WLOG_MAX_MSG - 3 && plain_ascii(text, n)) {
+		m = text;
+		mlen = n;
 	} else {
-		if (!escape_capped(msg, raw->s, raw->len, WLOG_MAX_MSG - 3))
+		if (!escape_capped(msg, text, n, WLOG_MAX_MSG - 3))
 			sbuf_addstr(msg, "...");
 		m = sbuf_str(msg);
 		mlen = msg->len;
@@ -1011,6 +1018,27 @@ wlog_v(int level, const char *logger, const char *fmt, va_list ap)
 	sbuf_cleanup(&lline);
 	sbuf_cleanup(&lmsg);
 	sbuf_cleanup(&lraw);
+}
+
+void
+wlog_v(int level, const char *logger, const char *fmt, va_list ap)
+{
+	va_list cp;
+
+	if (!wlog_enabled(level))
+		return;
+	/* a va_list parameter is a pointer on some ABIs: a local to point
+	 * to */
+	va_copy(cp, ap);
+	record(level, logger, NULL, 0, fmt, &cp);
+	va_end(cp);
+}
+
+void
+wlog_str(int level, const char *logger, const char *msg, size_t n)
+{
+	if (wlog_enabled(level))
+		record(level, logger, msg, n, NULL, NULL);
 }
 
 void

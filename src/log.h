@@ -115,6 +115,9 @@ void wlog(int level, const char *logger, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void wlog_v(int level, const char *logger, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
+/* wlog(level, logger, "%s", msg) for the n bytes of msg, without the
+ * printf pass: for records formatted by hand on hot paths. */
+void wlog_str(int level, const char *logger, const char *msg, size_t n);
 
 /*
  * Batching for a burst of records (a source feeding a run of lines):

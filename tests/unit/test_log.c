@@ -87,6 +87,11 @@ test_exact_format(void)
 	wlog(WLOG_NOTICE, "fail2ban.actions", "[%s] Ban %s", "test",
 	    "192.0.2.10");
 	wlog(WLOG_DEBUG, "fail2ban.actions", "not shown at INFO");
+	/* the same record put together by the caller: no printf pass,
+	 * only the n bytes given */
+	wlog_str(WLOG_INFO, "fail2ban.filter",
+	    "[test] Found 192.0.2.11 - 2026-11-21 05:24:25 and no more", 45);
+	wlog_str(WLOG_DEBUG, "fail2ban.filter", "not shown either", 16);
 	text = slurp(path);
 	/* these two lines are byte for byte what fail2ban 1.0.2 wrote
 	 * (spec section 9), except the milliseconds of the first */
@@ -94,7 +99,9 @@ test_exact_format(void)
 	    "2026-11-21 05:24:25,882 fail2ban.filter         [25178]: INFO    "
 	    "[test] Found 192.0.2.10 - 2026-11-21 05:24:25\n"
 	    "2026-11-21 05:24:25,882 fail2ban.actions        [25178]: NOTICE  "
-	    "[test] Ban 192.0.2.10\n",
+	    "[test] Ban 192.0.2.10\n"
+	    "2026-11-21 05:24:25,882 fail2ban.filter         [25178]: INFO    "
+	    "[test] Found 192.0.2.11 - 2026-11-21 05:24:25\n",
 	    "file lines have fail2ban's exact format");
 	free(text);
 	free(path);
@@ -293,6 +300,10 @@ test_escape(void)
 	    "\\u202e end",
 	    "control characters, C1, bidi and invalid bytes are escaped");
 	is_str(c.logger, "fail2ban.filter", "the hook sees the logger");
+	wlog_str(WLOG_WARNING, "fail2ban.actions", "a\x1b[0m\xff%s%d b", 12);
+	is_str(c.msg, "a\\x1b[0m\\xff%s%d b",
+	    "wlog_str escapes as wlog does, and '%%' is no format");
+	is_str(c.logger, "fail2ban.actions", "wlog_str: the hook sees it");
 
 	wlog_escape(&b, "a\\b\0c", 5);
 	is_str(sbuf_str(&b), "a\\b\\x00c", "NUL escaped, backslash kept");
