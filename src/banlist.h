@@ -48,6 +48,11 @@ struct ban {
 	uint64_t hash;
 	size_t heap;  /* index in the heap */
 	uint64_t seq; /* insertion number, breaks ties */
+
+	/* the jail's (jail.c): in its list of bans not committed yet, at
+	 * position pend_seq counted from that list's first entry ever */
+	bool pending;
+	uint64_t pend_seq;
 };
 
 /* A new ban of a copy of key. */

@@ -62,7 +62,7 @@ struct jsource {
 };
 
 struct pending {
-	struct ban *b;
+	struct ban *b;  /* NULL: dropped before its commit */
 	bool increased; /* log "Increase Ban" */
 };
 
@@ -111,8 +111,12 @@ struct jail {
 	struct src_journal_params jp;
 	struct journalmatch jm;
 
+	/* bans not committed yet, in order; a ban knows its place
+	 * (pend_seq - pend_base), so is_pending and drop_pending are O(1) */
 	struct pending *pend;
 	size_t npend, pendcap;
+	size_t nlive;       /* entries of pend not dropped */
+	uint64_t pend_base; /* pend_seq of pend[0] */
 
 	uv_timer_t unban_timer;
 	bool timer_init;
@@ -207,7 +211,7 @@ jail_banned_total(const struct jail *j)
 bool
 jail_has_pending(const struct jail *j)
 {
-	return j->npend > 0;
+	return j->nlive > 0;
 }
 
 size_t
@@ -531,23 +535,19 @@ unlock_user(struct jail *j, struct ban *lk)
 static bool
 drop_pending(struct jail *j, struct ban *b)
 {
-	for (size_t i = 0; i < j->npend; i++)
-		if (j->pend[i].b == b) {
-			memmove(&j->pend[i], &j->pend[i + 1],
-			    (j->npend - i - 1) * sizeof(*j->pend));
-			j->npend--;
-			return true;
-		}
-	return false;
+	if (!b->pending)
+		return false;
+	j->pend[b->pend_seq - j->pend_base].b = NULL;
+	b->pending = false;
+	j->nlive--;
+	return true;
 }
 
 static bool
 is_pending(const struct jail *j, const struct ban *b)
 {
-	for (size_t i = 0; i < j->npend; i++)
-		if (j->pend[i].b == b)
-			return true;
-	return false;
+	(void)j;
+	return b->pending;
 }
 
 /*
@@ -649,7 +649,10 @@ pend_add(struct jail *j, struct ban *b, bool increased)
 	xgrow(&j->pend, &j->pendcap, j->npend + 1, sizeof(*j->pend));
 	j->pend[j->npend].b = b;
 	j->pend[j->npend].increased = increased;
+	b->pending = true;
+	b->pend_seq = j->pend_base + j->npend;
 	j->npend++;
+	j->nlive++;
 }
 
 /* The actions' epoch rose (a repair): bans older than now get a reban
@@ -817,6 +820,10 @@ jail_commit(struct jail *j)
 	for (size_t i = 0; i < n; i++) {
 		struct ban *b = j->pend[i].b;
 
+		if (b == NULL)
+			continue; /* dropped (unbanned) before its commit */
+		b->pending = false;
+		j->nlive--;
 		wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] %sBan %s", j->name,
 		    b->restored ? "Restore " : "", key_text(&b->key, kb));
 		if (j->pend[i].increased) {
@@ -835,6 +842,7 @@ jail_commit(struct jail *j)
 	wlog_batch_end();
 	memmove(j->pend, j->pend + n, (j->npend - n) * sizeof(*j->pend));
 	j->npend -= n;
+	j->pend_base += n;
 	if (have_actions(j)) {
 		struct tickets ts;
 
@@ -1886,7 +1894,7 @@ jail_save_dirty(struct jail *j)
 	/* with bans to commit: always (exactly once across kill -9);
 	 * else at most once a second (a trickle of lines must not cost a
 	 * transaction per line) */
-	if (j->npend == 0 && now - j->pos_saved < POS_SAVE_INTERVAL &&
+	if (j->nlive == 0 && now - j->pos_saved < POS_SAVE_INTERVAL &&
 	    now >= j->pos_saved)
 		return;
 	j->pos_dirty = false;

@@ -187,12 +187,33 @@ test_manual(struct jail_env *env)
 	is_int(jail_unbanip(j, NULL, 0, false, err, sizeof(err)), 2,
 	    "unbanip all: the rest");
 	is_int(jail_banned_total(j), 3, "total banned stays");
+	ok(!jail_has_pending(j), "unbanned before their commit: none left");
+	is_int(jail_commit(j), 0, "... and none announced");
+	/* one dropped between two others before the commit: the others
+	 * are announced in order, the dropped one never */
+	{
+		char *three[] = {"192.0.2.21", "192.0.2.22", "192.0.2.23"};
+		char *mid[] = {"192.0.2.22"};
+
+		is_int(jail_banip(j, three, 3), 3, "banip: three more");
+		is_int(jail_unbanip(j, mid, 1, false, err, sizeof(err)), 1,
+		    "unbanip: the middle one, still pending");
+		ok(jail_has_pending(j), "two still pending");
+		is_int(jail_commit(j), 2, "commit: the two others");
+		ok(!jail_has_pending(j), "nothing pending after the commit");
+		is_int(jail_unbanip(j, three, 1, false, err, sizeof(err)), 1,
+		    "unbanip: a committed ban");
+		is_int(jail_commit(j), 0, "no commit left");
+		is_int(jail_unbanip(j, NULL, 0, false, err, sizeof(err)), 1,
+		    "unbanip all: the last one");
+	}
+	is_int(jail_banned_total(j), 6, "total banned: six");
 	st = jail_status(j, "short");
 	s = json_dumps(st, JSON_COMPACT);
 	is_str(s,
 	    "[[\"Filter\",[[\"Currently failed\",0],[\"Total failed\",0],"
 	    "[\"File list\",[]]]],[\"Actions\",[[\"Currently banned\",0],"
-	    "[\"Total banned\",3]]]]",
+	    "[\"Total banned\",6]]]]",
 	    "status short: fail2ban's shape");
 	free(s);
 	json_decref(st);
