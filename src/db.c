@@ -1069,7 +1069,8 @@ db_ban_add(struct db *db, const char *jail, const struct db_ban *b)
 	op.bancount = b->bancount;
 	op.failures = b->failures;
 	op.matches = matches_json(b->matches, b->nmatches, db->maxmatches);
-	op.data = data_copy(b->data);
+	op.data =
+	    b->data_object && b->data ? xstrdup(b->data) : data_copy(b->data);
 	enqueue(db, &op);
 }
 

@@ -129,12 +129,14 @@ struct db_ban {
 	const char *const *matches; /* matched lines, oldest first */
 	size_t nmatches;
 	const char *data; /* JSON object of captured groups, or NULL */
+	bool data_object; /* the caller made data a JSON object: not checked */
 };
 
 /*
  * Queues a new (not restored) ban of key in jail: one history row, and the
  * jail's latest ban of key replaced. Only the last dbmaxmatches matches are
- * kept. data, when given, must be a JSON object (else it is dropped). Takes
+ * kept. data, when given, must be a JSON object (else it is dropped; it is
+ * parsed to check that unless data_object says so, as fdata_json's). Takes
  * copies; never fails (see DB_QUEUE_MAX).
  */
 void db_ban_add(struct db *db, const char *jail, const struct db_ban *b);

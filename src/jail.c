@@ -795,6 +795,7 @@ ban_ticket(struct jail *j, struct bticket *t)
 		row.matches = (const char *const *)b->data.matches;
 		row.nmatches = b->data.nmatches;
 		row.data = data;
+		row.data_object = true; /* fdata_json's output */
 		db_ban_add(j->env->db, j->name, &row);
 		free(data);
 	}
