@@ -3,81 +3,51 @@
  */
 #include "dl_nftnl.h"
 
-#include <dlfcn.h>
+#include "dl.h"
+
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
 #define DL_NFTNL_DEF(name) __typeof__(name) *dl_##name;
 DL_NFTNL_FUNCS(DL_NFTNL_DEF)
 #undef DL_NFTNL_DEF
 
-static enum { DL_UNTRIED, DL_OK, DL_FAILED } state;
-static char failure[512];
-static const char *soname_override;
+#define DL_NFTNL_SYM(name) {#name, &dl_##name},
+static const struct dl_sym syms[] = {DL_NFTNL_FUNCS(DL_NFTNL_SYM)};
+#undef DL_NFTNL_SYM
+
+static struct dl_lib lib = {
+    .soname = DL_NFTNL_SONAME,
+    .user = "the nftables backend",
+    .package = "libnftnl11",
+    .too_old = "",
+    .syms = syms,
+    .nsyms = sizeof(syms) / sizeof(syms[0]),
+};
 
 void
 dl_nftnl_set_soname(const char *soname)
 {
-	soname_override = soname;
-	if (state == DL_FAILED)
-		state = DL_UNTRIED;
+	dl_lib_set_soname(&lib, soname);
 }
 
 bool
 dl_nftnl_loaded(void)
 {
-	return state == DL_OK;
-}
-
-static int
-load(void)
-{
-	const char *so = soname_override ? soname_override : DL_NFTNL_SONAME;
-	void *h, *sym;
-	const char *e;
-
-	h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		e = dlerror();
-		snprintf(failure, sizeof(failure),
-		    "the nftables backend needs %s, which cannot be loaded "
-		    "(%s); install the libnftnl11 package",
-		    so, e ? e : "unknown error");
-		return -1;
-	}
-#define DL_NFTNL_SYM(name)                                                     \
-	sym = dlsym(h, #name);                                                 \
-	if (sym == NULL) {                                                     \
-		snprintf(                                                      \
-		    failure, sizeof(failure), "%s has no %s()", so, #name);    \
-		dlclose(h);                                                    \
-		return -1;                                                     \
-	}                                                                      \
-	memcpy(&dl_##name, &sym, sizeof(sym));
-	DL_NFTNL_FUNCS(DL_NFTNL_SYM)
-#undef DL_NFTNL_SYM
-	return 0;
+	return lib.state == DL_OK;
 }
 
 int
 dl_nftnl_load(char *err, size_t errlen)
 {
-	/* a failure is tried again: the package may have been installed */
-	if (state != DL_OK)
-		state = load() == 0 ? DL_OK : DL_FAILED;
-	if (state == DL_OK)
-		return 0;
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", failure);
-	return -1;
+	return dl_lib_load(&lib, err, errlen);
 }
 
 void
 dl_nftnl_need(void)
 {
 	if (dl_nftnl_load(NULL, 0) != 0) {
-		fprintf(stderr, "wardend: %s\n", failure);
+		fprintf(stderr, "wardend: %s\n", lib.failure);
 		abort();
 	}
 }

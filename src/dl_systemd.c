@@ -4,7 +4,8 @@
  */
 #include "dl_systemd.h"
 
-#include <dlfcn.h>
+#include "dl.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,66 +26,35 @@ DL_SYSTEMD_FUNCS(DL_SYSTEMD_DEF)
 DL_SYSTEMD_FUNCS(DL_SYSTEMD_CHECK)
 #undef DL_SYSTEMD_CHECK
 
-static enum { DL_UNTRIED, DL_OK, DL_FAILED } state;
-static char failure[512];
-static const char *soname_override;
+#define DL_SYSTEMD_SYM(ret, name, params) {#name, &dl_##name},
+static const struct dl_sym syms[] = {DL_SYSTEMD_FUNCS(DL_SYSTEMD_SYM)};
+#undef DL_SYSTEMD_SYM
+
+static struct dl_lib lib = {
+    .soname = DL_SYSTEMD_SONAME,
+    .user = "the systemd journal",
+    .package = "libsystemd0",
+    .too_old = ": libsystemd 246 or later is needed",
+    .syms = syms,
+    .nsyms = sizeof(syms) / sizeof(syms[0]),
+};
 
 void
 dl_systemd_set_soname(const char *soname)
 {
-	soname_override = soname;
-	if (state == DL_FAILED)
-		state = DL_UNTRIED;
+	dl_lib_set_soname(&lib, soname);
 }
 
 bool
 dl_systemd_loaded(void)
 {
-	return state == DL_OK;
-}
-
-static int
-load(void)
-{
-	const char *so = soname_override ? soname_override : DL_SYSTEMD_SONAME;
-	void *h, *sym;
-	const char *e;
-
-	h = dlopen(so, RTLD_NOW | RTLD_LOCAL);
-	if (h == NULL) {
-		e = dlerror();
-		snprintf(failure, sizeof(failure),
-		    "the systemd journal needs %s, which cannot be loaded "
-		    "(%s); install the libsystemd0 package",
-		    so, e ? e : "unknown error");
-		return -1;
-	}
-#define DL_SYSTEMD_SYM(ret, name, params)                                      \
-	sym = dlsym(h, #name);                                                 \
-	if (sym == NULL) {                                                     \
-		snprintf(failure, sizeof(failure),                             \
-		    "%s has no %s(): libsystemd 246 or later is needed", so,   \
-		    #name);                                                    \
-		dlclose(h);                                                    \
-		return -1;                                                     \
-	}                                                                      \
-	memcpy(&dl_##name, &sym, sizeof(sym));
-	DL_SYSTEMD_FUNCS(DL_SYSTEMD_SYM)
-#undef DL_SYSTEMD_SYM
-	return 0;
+	return lib.state == DL_OK;
 }
 
 int
 dl_systemd_load(char *err, size_t errlen)
 {
-	/* a failure is tried again: the package may have been installed */
-	if (state != DL_OK)
-		state = load() == 0 ? DL_OK : DL_FAILED;
-	if (state == DL_OK)
-		return 0;
-	if (err != NULL && errlen > 0)
-		snprintf(err, errlen, "%s", failure);
-	return -1;
+	return dl_lib_load(&lib, err, errlen);
 }
 
 int
