@@ -212,6 +212,8 @@ main(int argc, char **argv)
 	uv_signal_start(&sigs[0], on_signal, SIGINT);
 	uv_signal_init(loop, &sigs[1]);
 	uv_signal_start(&sigs[1], on_signal, SIGTERM);
+	/* the socket has its final mode and owner, SIGTERM prints the stats */
+	fprintf(stderr, "ready\n");
 	uv_run(loop, UV_RUN_DEFAULT);
 	uv_loop_close(loop);
 	strv_cleanup(&services);
