@@ -962,7 +962,7 @@ test_budget(uv_loop_t *loop)
 	r.sj = src_journal_new(loop, &o, &d);
 	ok(run_until(loop, &r, got_caught_up, 5000), "budget: caught up");
 	is_int(r.n, 3000, "budget: every entry delivered");
-	ok(r.turns_used >= 15 && r.max_in_turn <= 200,
+	ok(r.turns_used >= 15 && r.max_in_turn <= 100,
 	    "... over %llu loop turns, at most %zu per turn: a backlog does "
 	    "not starve the loop",
 	    (unsigned long long)r.turns_used, r.max_in_turn);
