@@ -5,9 +5,11 @@
 # "Lines:" counts. warden runs twice: with its default two threads (a
 # reader thread that splits lines, detects dates and searches ahead) and
 # with --threads=1; both print wall-clock and CPU (user + sys) seconds.
+# Then, unless --no-filters, bench/filters.sh times every filter Warden
+# ships against fail2ban's filter of the same service.
 #
 #   bench/regex.sh [--lines N] [--quick] [--filter SPEC] [--seed S]
-#                  [--warden PATH] [--keep]
+#                  [--warden PATH] [--keep] [--no-filters]
 #
 #   --lines N      log size (default 1000000)
 #   --quick        50000 lines, for a smoke run
@@ -18,6 +20,10 @@
 #   --extracted    use the extracted fail2ban package (tests/fetch-fail2ban)
 #                  for fail2ban-regex and the config, even if one is installed
 #   --keep         keep the generated log in bench/out/
+#   --no-filters   skip the second part: bench/filters.sh, every filter
+#                  Warden ships (etc/warden/filter.d) against fail2ban's
+#                  filter of the same service, on its sample repeated and
+#                  on a generated auth.log (--quick passes --quick to it)
 #
 # fail2ban-regex is the installed one when present, else the extracted
 # package from tests/fetch-fail2ban run with /usr/bin/python3. The filter
@@ -31,11 +37,14 @@ seed=20051124
 spec=sshd
 keep=0
 extracted=0
+filters=1
+quick=0
 warden=${WARDEN:-$PWD/${BUILD:-build}/warden}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--lines) lines=$2; shift 2 ;;
-	--quick) lines=50000; shift ;;
+	--quick) lines=50000 quick=1; shift ;;
+	--no-filters) filters=0; shift ;;
 	--filter) spec=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	--warden) warden=$2; shift 2 ;;
@@ -157,5 +166,13 @@ else
 	echo "FAIL: warden regex did not produce a 'Lines:' summary:" >&2
 	tail -5 "$out/regex-warden.txt" | sed 's/^/  /' >&2
 	status=1
+fi
+if [ $filters -eq 1 ]; then
+	echo
+	echo "shipped filters (bench/filters.sh):"
+	fargs=(--warden "$warden")
+	[ $quick -eq 1 ] && fargs+=(--quick)
+	[ $keep -eq 1 ] && fargs+=(--keep)
+	bench/filters.sh "${fargs[@]}" || status=1
 fi
 exit $status
