@@ -245,6 +245,9 @@ flood() {
 }
 
 declare -A R
+# cputicks PID [TID]: user+system CPU ticks of a process (or of one of
+# its threads) so far
+cputicks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1${2:+/task/$2}/stat"; }
 base_of() { # distinct /16 per size so runs never share addresses
 	case $1 in
 	2000) echo 100.64.0.1 ;; 20000) echo 100.65.0.1 ;;
@@ -275,7 +278,11 @@ want flood && for n in $sizes; do
 	wconf "$d"
 	wstart "$d" >/dev/null || exit 1
 	sleep 0.3
+	c0=$(cputicks "$WPID") m0=$(cputicks "$WPID" "$WPID")
 	R[w,$n]=$(flood warden "$d" "$n" "$(base_of "$n")" 120)
+	R[w,cpu,$n]=$(awk -v a="$c0" -v b="$(cputicks "$WPID")" \
+		-v c="$m0" -v d="$(cputicks "$WPID" "$WPID")" -v hz="$(getconf CLK_TCK)" \
+		'BEGIN { printf "%.2f s, the loop'"'"'s thread %.2f s", (b - a) / hz, (d - c) / hz }')
 	if [ "$n" = 100000 ]; then
 		# restart, the sets kept (the daemon dies, the kernel keeps):
 		# a stale element (not in the database) shows the reconcile
@@ -361,6 +368,7 @@ want flood && for n in $sizes; do
 		fc="not run (~$(awk -v n="$n" -v c="$c" -v t="$t" 'BEGIN { printf "%.0f", n * t / 1000 / c }') s at its 2,000 rate)"
 	fi
 	printf '%-34s %-26s %s\n' "flood: $n bans into the set" "$(cell "${R[w,$n]:-}" "$n")" "$fc"
+	[ -n "${R[w,cpu,$n]:-}" ] && printf '%-34s %-26s\n' "  ... wardend CPU (user+sys)" "${R[w,cpu,$n]}"
 done
 if [ -n "${R[w,rkill]:-}" ]; then
 	printf '%-34s %-26s\n' "restart 100k, kill -9: reconciled" "$(secs 0 "${R[w,rkill]}") s (stale gone, ${R[w,rkillc]} in set)"

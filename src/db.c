@@ -10,8 +10,16 @@
  * succeeds: if a statement or the commit fails (disk full, I/O error, a
  * lock held too long by another process), the transaction is rolled back
  * and the next flush replays the whole queue in a new one.
+ *
+ * Lazy mode (the daemon's, db_set_lazy): writes only wait in the queue;
+ * a read runs them first (in an open transaction, as above), else a
+ * commit job (db_flush_begin) takes the whole queue to another thread,
+ * which runs it and commits. While a job is out the connection is the
+ * job's: every function that touches it first settles the job (waits for
+ * it, or runs it here when no thread has started it yet).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -217,7 +225,7 @@ struct op {
 };
 
 enum tx_state {
-	TX_NONE,   /* no transaction open, queue empty */
+	TX_NONE,   /* no transaction open, queue empty (lazy: not run yet) */
 	TX_OPEN,   /* the queued ops are executed in an open transaction */
 	TX_BROKEN, /* a failure: the queue waits for a replay at flush */
 };
@@ -232,11 +240,35 @@ struct db {
 	size_t nq, capq;
 	size_t dropped; /* writes dropped at DB_QUEUE_MAX since last report */
 	enum tx_state tx;
-	int wal_frames;  /* frames in the WAL after the last commit */
-	bool autockpt;   /* commits checkpoint at DB_CKPT_FRAMES */
-	int last_rc;     /* result of the last write statement */
-	size_t poisoned; /* writes dropped as impossible since last report */
+	int wal_frames;     /* frames in the WAL after the last commit */
+	bool autockpt;      /* commits checkpoint at DB_CKPT_FRAMES */
+	int last_rc;        /* result of the last write statement */
+	size_t poisoned;    /* writes dropped as impossible since last report */
+	bool lazy;          /* writes wait for a read or a flush */
+	struct db_job *job; /* the commit job out, or NULL */
 	struct sbuf err;
+};
+
+enum job_state {
+	JOB_QUEUED,  /* waits for a thread */
+	JOB_RUNNING, /* a thread runs it */
+	JOB_TAKEN,   /* the db's thread ran it itself (settle) */
+	JOB_DONE,
+};
+
+/* A commit job: the writes of db's queue, run and committed elsewhere. */
+struct db_job {
+	struct db *db;
+	struct op *q; /* the writes, oldest first */
+	size_t nq;    /* shrinks when an impossible write is dropped */
+	size_t nq0;   /* at db_flush_begin (read by the db's thread) */
+	size_t poisoned;
+	char *why; /* the error that broke the previous attempt, or NULL */
+	int rc;    /* 0 committed, -1 rolled back */
+	bool reaped;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	enum job_state state;
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -701,15 +733,72 @@ is_transient(int rc)
 	return false;
 }
 
-/* Rolls back whatever is open; the queue is kept for a replay. */
 static void
-tx_abort(struct db *db)
+rollback(struct db *db)
 {
 	if (!sqlite3_get_autocommit(db->h)) {
 		sqlite3_step(db->st[ST_ROLLBACK]);
 		sqlite3_reset(db->st[ST_ROLLBACK]);
 	}
+}
+
+/* Rolls back whatever is open; the queue is kept for a replay. */
+static void
+tx_abort(struct db *db)
+{
+	rollback(db);
 	db->tx = TX_BROKEN;
+}
+
+/*
+ * BEGIN, then the n writes of v in order, then (with commit) COMMIT. A
+ * write that can never succeed (a constraint, a value too big) must not
+ * hold every later one hostage: when the transaction survived it, it is
+ * dropped (freed, v compacted, *n and *poisoned updated). Returns 0, or
+ * -1 after a rollback (db->err says why). Touches only the connection,
+ * db->err and db->last_rc: a commit job runs it in another thread.
+ */
+static int
+batch_run(struct db *db, struct op *v, size_t *n, size_t *poisoned, bool commit)
+{
+	if (run(db, ST_BEGIN) < 0)
+		return -1;
+	for (size_t i = 0; i < *n;) {
+		if (op_exec(db, &v[i]) == 0) {
+			i++;
+			continue;
+		}
+		if (is_transient(db->last_rc) || sqlite3_get_autocommit(db->h))
+			goto fail;
+		op_free(&v[i]);
+		memmove(&v[i], &v[i + 1], (*n - i - 1) * sizeof(*v));
+		(*n)--;
+		(*poisoned)++;
+	}
+	if (commit && run(db, ST_COMMIT) < 0)
+		goto fail;
+	return 0;
+fail:
+	rollback(db);
+	return -1;
+}
+
+static void settle(struct db *db);
+
+/*
+ * Before a read: the job out settled, and in lazy mode the queued writes
+ * run in an open transaction, so that the read sees them.
+ */
+static void
+read_prepare(struct db *db)
+{
+	settle(db);
+	if (db->tx != TX_NONE || db->nq == 0)
+		return;
+	if (batch_run(db, db->q, &db->nq, &db->poisoned, false) == 0)
+		db->tx = TX_OPEN;
+	else
+		db->tx = TX_BROKEN;
 }
 
 /* Appends op (taking its contents) and executes it unless broken. */
@@ -718,7 +807,7 @@ enqueue(struct db *db, struct op *op)
 {
 	struct op *q;
 
-	if (db->nq >= DB_QUEUE_MAX) {
+	if (db->nq + (db->job ? db->job->nq0 : 0) >= DB_QUEUE_MAX) {
 		db->dropped++;
 		op_free(op);
 		return;
@@ -726,9 +815,13 @@ enqueue(struct db *db, struct op *op)
 	xgrow(&db->q, &db->capq, db->nq + 1, sizeof(*db->q));
 	q = &db->q[db->nq++];
 	*q = *op;
-	if (db->tx == TX_BROKEN)
+	/* a job out owns the connection, and is never out while a
+	 * transaction is open here (read_prepare settles it first) */
+	if (db->tx == TX_BROKEN || db->job != NULL)
 		return;
 	if (db->tx == TX_NONE) {
+		if (db->lazy)
+			return;
 		if (run(db, ST_BEGIN) < 0) {
 			tx_abort(db);
 			return;
@@ -752,57 +845,10 @@ queue_clear(struct db *db)
 	}
 }
 
-int
-db_flush(struct db *db)
+/* Reports writes dropped since the last report: -1 (db->err says). */
+static int
+report_drops(struct db *db)
 {
-	if (!db)
-		return 0;
-	if (db->tx == TX_OPEN) {
-		if (run(db, ST_COMMIT) == 0) {
-			db->tx = TX_NONE;
-			queue_clear(db);
-			goto out;
-		}
-		tx_abort(db);
-	}
-	if (db->tx == TX_BROKEN) {
-		char *why = xstrdup(sbuf_str(&db->err));
-
-		if (run(db, ST_BEGIN) < 0)
-			goto fail;
-		for (size_t i = 0; i < db->nq;) {
-			if (op_exec(db, &db->q[i]) == 0) {
-				i++;
-				continue;
-			}
-			/* A write that can never succeed (a constraint, a value
-			 * too big) must not hold every later one hostage:
-			 * drop it when the transaction survived it. */
-			if (is_transient(db->last_rc) ||
-			    sqlite3_get_autocommit(db->h))
-				goto fail;
-			op_free(&db->q[i]);
-			memmove(&db->q[i], &db->q[i + 1],
-			    (db->nq - i - 1) * sizeof(*db->q));
-			db->nq--;
-			db->poisoned++;
-		}
-		if (run(db, ST_COMMIT) < 0)
-			goto fail;
-		free(why);
-		db->tx = TX_NONE;
-		queue_clear(db);
-		goto out;
-	fail:
-		tx_abort(db);
-		if (*why) {
-			sbuf_printf(&db->err, " (first: %s)", why);
-		}
-		free(why);
-		sbuf_printf(&db->err, "; %zu writes kept for retry", db->nq);
-		return -1;
-	}
-out:
 	if (db->poisoned) {
 		sbuf_printf(&db->err, "; %zu writes dropped as impossible",
 		    db->poisoned);
@@ -820,10 +866,177 @@ out:
 	return 0;
 }
 
+int
+db_flush(struct db *db)
+{
+	if (!db)
+		return 0;
+	settle(db);
+	if (db->tx == TX_OPEN) {
+		if (run(db, ST_COMMIT) == 0) {
+			db->tx = TX_NONE;
+			queue_clear(db);
+			return report_drops(db);
+		}
+		tx_abort(db);
+	}
+	if (db->nq > 0) { /* a replay (TX_BROKEN), or lazy writes */
+		char *why =
+		    xstrdup(db->tx == TX_BROKEN ? sbuf_str(&db->err) : "");
+
+		if (batch_run(db, db->q, &db->nq, &db->poisoned, true) < 0) {
+			db->tx = TX_BROKEN;
+			if (*why)
+				sbuf_printf(&db->err, " (first: %s)", why);
+			free(why);
+			sbuf_printf(
+			    &db->err, "; %zu writes kept for retry", db->nq);
+			return -1;
+		}
+		free(why);
+		queue_clear(db);
+	}
+	db->tx = TX_NONE;
+	return report_drops(db);
+}
+
+/* ---- commit jobs (lazy mode) ------------------------------------------- */
+
+void
+db_set_lazy(struct db *db, bool on)
+{
+	if (!db || db->lazy == on)
+		return;
+	if (!on)
+		db_flush(db); /* the queue runs at once again */
+	db->lazy = on;
+}
+
+struct db_job *
+db_flush_begin(struct db *db)
+{
+	struct db_job *job;
+
+	if (!db || !db->lazy || db->job || db->nq == 0 || db->tx == TX_OPEN ||
+	    !sqlite3_threadsafe())
+		return NULL;
+	job = xcalloc(1, sizeof(*job));
+	job->db = db;
+	job->q = db->q;
+	job->nq = job->nq0 = db->nq;
+	job->why = db->tx == TX_BROKEN && db->err.len > 0
+	    ? xstrdup(sbuf_str(&db->err))
+	    : NULL;
+	pthread_mutex_init(&job->mu, NULL);
+	pthread_cond_init(&job->cv, NULL);
+	job->state = JOB_QUEUED;
+	db->q = NULL;
+	db->nq = db->capq = 0;
+	db->job = job;
+	return job;
+}
+
+static void
+job_exec(struct db_job *job)
+{
+	job->rc = batch_run(job->db, job->q, &job->nq, &job->poisoned, true);
+}
+
+void
+db_job_run(struct db_job *job)
+{
+	pthread_mutex_lock(&job->mu);
+	if (job->state != JOB_QUEUED) { /* settled meanwhile */
+		pthread_mutex_unlock(&job->mu);
+		return;
+	}
+	job->state = JOB_RUNNING;
+	pthread_mutex_unlock(&job->mu);
+	job_exec(job);
+	pthread_mutex_lock(&job->mu);
+	job->state = JOB_DONE;
+	pthread_cond_broadcast(&job->cv);
+	pthread_mutex_unlock(&job->mu);
+}
+
+/* Back in the db's thread: the job's writes freed, or queued again in
+ * front of the newer ones for a replay. */
+static void
+job_reap(struct db *db, struct db_job *job)
+{
+	db->job = NULL;
+	job->reaped = true;
+	db->poisoned += job->poisoned;
+	if (job->rc == 0) {
+		for (size_t i = 0; i < job->nq; i++)
+			op_free(&job->q[i]);
+		free(job->q);
+		job->q = NULL;
+		job->nq = 0;
+		db->tx = TX_NONE;
+		return;
+	}
+	if (job->why)
+		sbuf_printf(&db->err, " (first: %s)", job->why);
+	sbuf_printf(&db->err, "; %zu writes kept for retry", job->nq + db->nq);
+	xgrow(&job->q, &job->nq0, job->nq + db->nq, sizeof(*job->q));
+	if (db->nq > 0)
+		memcpy(job->q + job->nq, db->q, db->nq * sizeof(*db->q));
+	free(db->q);
+	db->q = job->q;
+	db->capq = job->nq0;
+	db->nq += job->nq;
+	job->q = NULL;
+	job->nq = 0;
+	db->tx = TX_BROKEN;
+}
+
+/* Waits for the job out (or runs it here if no thread has), reaps it. */
+static void
+settle(struct db *db)
+{
+	struct db_job *job = db->job;
+
+	if (job == NULL)
+		return;
+	pthread_mutex_lock(&job->mu);
+	if (job->state == JOB_QUEUED) {
+		job->state = JOB_TAKEN;
+		pthread_mutex_unlock(&job->mu);
+		job_exec(job);
+		pthread_mutex_lock(&job->mu);
+		job->state = JOB_DONE;
+	}
+	while (job->state != JOB_DONE)
+		pthread_cond_wait(&job->cv, &job->mu);
+	pthread_mutex_unlock(&job->mu);
+	job_reap(db, job);
+}
+
+int
+db_job_end(struct db *db, struct db_job *job)
+{
+	int rc;
+
+	if (job == NULL)
+		return 0;
+	if (!job->reaped && db != NULL && db->job == job)
+		settle(db);
+	rc = job->rc;
+	if (rc == 0 && db != NULL && report_drops(db) < 0)
+		rc = 1;
+	pthread_mutex_destroy(&job->mu);
+	pthread_cond_destroy(&job->cv);
+	free(job->why);
+	free(job->q);
+	free(job);
+	return rc;
+}
+
 size_t
 db_pending(const struct db *db)
 {
-	return db ? db->nq : 0;
+	return db ? db->nq + (db->job ? db->job->nq0 : 0) : 0;
 }
 
 const char *
@@ -1003,6 +1216,7 @@ db_jails(struct db *db, int enabled, struct strv *out)
 
 	if (!db)
 		return 0;
+	read_prepare(db);
 	s = db->st[ST_JAILS];
 	sqlite3_bind_int(s, 1, enabled < 0 ? -1 : !!enabled);
 	for (;;) {
@@ -1119,6 +1333,7 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 
 	if (!db || !jail || !r)
 		return 0;
+	read_prepare(db);
 	s = db->st[ST_RESTORE];
 	bind_str(s, 1, jail);
 	sqlite3_bind_double(s, 2, r->now);
@@ -1212,6 +1427,7 @@ db_ban_history(struct db *db, const char *jail, const struct fkey *key,
 	memset(out, 0, sizeof(*out));
 	if (!db || !key || key_encode(key, &kind, buf, &p, &n) < 0)
 		return 0;
+	read_prepare(db);
 	s = db->st[jail ? ST_HISTORY_JAIL : ST_HISTORY_ALL];
 	bind_key(s, jail, kind, p, n);
 	rc = sqlite3_step(s);
@@ -1250,6 +1466,7 @@ db_ban_matches(struct db *db, const char *jail, const struct fkey *key,
 		*failures = 0;
 	if (!db || !key || key_encode(key, &kind, buf, &p, &n) < 0)
 		return 0;
+	read_prepare(db);
 	s = db->st[jail ? ST_MATCHES_JAIL : ST_MATCHES_ALL];
 	bind_key(s, jail, kind, p, n);
 	for (;;) {
@@ -1295,6 +1512,7 @@ count(struct db *db, enum stmt_id id)
 
 	if (!db)
 		return 0;
+	read_prepare(db);
 	s = db->st[id];
 	if (sqlite3_step(s) == SQLITE_ROW)
 		n = (long)sqlite3_column_int64(s, 0);
@@ -1330,6 +1548,7 @@ db_log_get(struct db *db, const char *jail, const char *path, char **hash,
 	*pos = 0;
 	if (!db || !jail || !path)
 		return 0;
+	read_prepare(db);
 	s = db->st[ST_LOG_GET];
 	bind_str(s, 1, jail);
 	bind_str(s, 2, path);
@@ -1374,6 +1593,7 @@ db_journal_get(struct db *db, const char *jail, char **cursor)
 	*cursor = NULL;
 	if (!db || !jail)
 		return 0;
+	read_prepare(db);
 	s = db->st[ST_JOURNAL_GET];
 	bind_str(s, 1, jail);
 	rc = sqlite3_step(s);

@@ -21,7 +21,7 @@
  * nothing here reads the clock except db_open() when opts->now is 0. No
  * function logs: errors go to `struct diags` (open, import) or
  * db_last_error() (everything else). Single-threaded, like the daemon,
- * except db_ckpt_run (see there).
+ * except db_ckpt_run and db_job_run (see there).
  */
 #ifndef WARDEN_DB_H
 #define WARDEN_DB_H
@@ -95,8 +95,37 @@ void db_close(struct db *db);
  */
 int db_flush(struct db *db);
 
-/* Number of queued writes not yet committed. */
+/* Number of queued writes not yet committed (a commit job's included). */
 size_t db_pending(const struct db *db);
+
+/*
+ * Commits in another thread (the daemon's lazy mode). With
+ * db_set_lazy(db, true) a queued write no longer runs at once: it waits
+ * for a read (which runs the queue first, in an open transaction, and so
+ * still sees it) or a flush. db_flush_begin() then hands the whole queue
+ * to a commit job and returns it, or NULL when there is nothing to hand
+ * over, a job is already out, a read opened a transaction in this tick
+ * (call db_flush then), or SQLite has no threads. db_job_run(job) runs
+ * it in any one thread: BEGIN, the writes in order, COMMIT (blocking, as
+ * db_flush). db_job_end(db, job), back in db's thread once db_job_run
+ * has returned (or was never called: the job then runs there), frees the
+ * job and returns 0 when its writes are committed (durable as after
+ * db_flush), 1 when committed but some were dropped (db_last_error), -1
+ * when it failed: the writes are queued again in front of the newer ones
+ * and the next flush or job replays them.
+ *
+ * While a job is out, writes queue behind it; every other function waits
+ * for the job first (or runs it in place when no thread has taken it
+ * yet), so order and read-your-writes stay as without jobs, and
+ * db_flush() still returns only once everything queued is committed.
+ * db_close() waits for it too; db_job_end(NULL, job) then just frees it.
+ * One job at a time.
+ */
+void db_set_lazy(struct db *db, bool on);
+struct db_job;
+struct db_job *db_flush_begin(struct db *db);
+void db_job_run(struct db_job *job);
+int db_job_end(struct db *db, struct db_job *job);
 
 /* The last error as one line ("" if none); valid until the next call. */
 const char *db_last_error(const struct db *db);

@@ -117,6 +117,8 @@ struct jail {
 	size_t npend, pendcap;
 	size_t nlive;       /* entries of pend not dropped */
 	uint64_t pend_base; /* pend_seq of pend[0] */
+	uint64_t pend_seal; /* pend_seq past the bans of the commit job out */
+	uint64_t pend_durable; /* pend_seq past the bans committed */
 
 	uv_timer_t unban_timer;
 	bool timer_init;
@@ -804,13 +806,42 @@ ban_ticket(struct jail *j, struct bticket *t)
 	return 1;
 }
 
+void
+jail_seal(struct jail *j)
+{
+	j->pend_seal = j->pend_base + j->npend;
+}
+
+void
+jail_sealed_durable(struct jail *j)
+{
+	if (j->pend_seal > j->pend_durable)
+		j->pend_durable = j->pend_seal;
+}
+
+size_t
+jail_commit_durable(struct jail *j)
+{
+	if (j->pend_durable <= j->pend_base)
+		return 0;
+	return jail_commit_n(j, (size_t)(j->pend_durable - j->pend_base));
+}
+
 size_t
 jail_commit(struct jail *j)
 {
+	return jail_commit_n(j, j->npend);
+}
+
+size_t
+jail_commit_n(struct jail *j, size_t n)
+{
 	char kb[FKEY_STRLEN];
 	struct ban **v;
-	size_t n = j->npend, k = 0;
+	size_t k = 0;
 
+	if (n > j->npend)
+		n = j->npend;
 	if (n == 0)
 		return 0;
 	if (n > JAIL_BATCH_MAX)

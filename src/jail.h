@@ -128,6 +128,20 @@ void jail_free(struct jail *j);
  */
 size_t jail_commit(struct jail *j);
 
+/* The same for the n oldest bans waiting (at most JAIL_BATCH_MAX). */
+size_t jail_commit_n(struct jail *j, size_t n);
+
+/*
+ * With commits in another thread (db_flush_begin): jail_seal() when a
+ * commit job takes the database's queue marks the bans decided so far as
+ * that job's; jail_sealed_durable() once it has committed makes them
+ * durable; jail_commit_durable() announces the durable bans still
+ * waiting (at most JAIL_BATCH_MAX), never one decided after the seal.
+ */
+void jail_seal(struct jail *j);
+void jail_sealed_durable(struct jail *j);
+size_t jail_commit_durable(struct jail *j);
+
 /* True when bans wait for jail_commit(). */
 bool jail_has_pending(const struct jail *j);
 

@@ -490,10 +490,22 @@ ckpt_maybe(struct warden *w)
 
 /* ---- ticks ---- */
 
+static void
+commit_error(struct warden *w)
+{
+	static struct wlog_rate rate = WLOG_RATE_INIT(60);
+	unsigned long sup = 0;
+
+	if (wlog_rate_allow(&rate, warden_now(), &sup))
+		wlog(WLOG_ERROR, WLOG_DATABASE,
+		    "Database commit failed: %s (bans wait for it)%s",
+		    db_last_error(w->db),
+		    sup ? " (repeated errors suppressed)" : "");
+}
+
 void
 warden_commit(struct warden *w)
 {
-	static struct wlog_rate rate = WLOG_RATE_INIT(60);
 	bool pending = false;
 
 	for (size_t i = 0; i < w->njails; i++) {
@@ -501,16 +513,10 @@ warden_commit(struct warden *w)
 			pending = true;
 		jail_save_dirty(w->jails[i]);
 	}
+	/* also waits for a commit job out (db_pending counts its writes) */
 	if (db_pending(w->db) > 0) {
 		if (db_flush(w->db) != 0) {
-			unsigned long sup = 0;
-
-			if (wlog_rate_allow(&rate, warden_now(), &sup))
-				wlog(WLOG_ERROR, WLOG_DATABASE,
-				    "Database commit failed: %s (bans wait "
-				    "for it)%s",
-				    db_last_error(w->db),
-				    sup ? " (repeated errors suppressed)" : "");
+			commit_error(w);
 			return;
 		}
 		ckpt_maybe(w);
@@ -519,6 +525,93 @@ warden_commit(struct warden *w)
 		return;
 	for (size_t i = 0; i < w->njails; i++)
 		jail_commit(w->jails[i]);
+}
+
+/*
+ * Commits in libuv's work queue. The SQLite writes of a flood's bans
+ * (two inserts and three index entries a ban) were a third of the loop's
+ * time; a tick now hands its queue to a commit job (db_flush_begin) and
+ * the loop reads on while another core commits. One job at a time, in
+ * order: the bans decided before a job started (jail_seal) are announced
+ * ("Ban x", actions) only once it has committed, so the order commit ->
+ * log line / action / client answer stays; a command handler's
+ * warden_commit waits for the job out before it commits the rest. A
+ * failed job's writes are replayed by the next commit, their bans wait.
+ */
+static void
+dbjob_work(uv_work_t *req)
+{
+	struct warden *w = req->data;
+
+	db_job_run(w->dbjob);
+}
+
+static void
+dbjob_done(struct warden *w, struct db_job *job)
+{
+	int rc = db_job_end(w->db, job);
+
+	if (w->db == NULL) /* closed meanwhile: it waited for the job */
+		return;
+	if (rc != 0)
+		commit_error(w);
+	if (rc < 0)
+		return;
+	for (size_t i = 0; i < w->njails; i++) {
+		jail_sealed_durable(w->jails[i]);
+		jail_commit_durable(w->jails[i]);
+	}
+	ckpt_maybe(w);
+}
+
+static void
+dbjob_after(uv_work_t *req, int status)
+{
+	struct warden *w = req->data;
+	struct db_job *job = w->dbjob;
+
+	(void)status; /* never cancelled: db_job_end runs it if need be */
+	w->dbjob = NULL;
+	dbjob_done(w, job);
+}
+
+/* The tick's commit: warden_commit with the writes in the work queue. */
+static void
+commit_async(struct warden *w)
+{
+	struct db_job *job;
+	bool pending = false;
+
+	if (w->dbjob != NULL) {
+		/* bans a finished job made durable past JAIL_BATCH_MAX */
+		for (size_t i = 0; i < w->njails; i++)
+			jail_commit_durable(w->jails[i]);
+		return;
+	}
+	for (size_t i = 0; i < w->njails; i++) {
+		if (jail_has_pending(w->jails[i]))
+			pending = true;
+		jail_save_dirty(w->jails[i]);
+	}
+	if (db_pending(w->db) == 0) {
+		/* nothing to write: every ban waiting is durable */
+		for (size_t i = 0; pending && i < w->njails; i++)
+			jail_commit(w->jails[i]);
+		return;
+	}
+	job = db_flush_begin(w->db);
+	if (job == NULL) { /* a read opened a transaction: commit here */
+		warden_commit(w);
+		return;
+	}
+	for (size_t i = 0; i < w->njails; i++)
+		jail_seal(w->jails[i]);
+	w->dbjob = job;
+	w->dbwork.data = w;
+	if (uv_queue_work(w->loop, &w->dbwork, dbjob_work, dbjob_after) != 0) {
+		w->dbjob = NULL;
+		dbjob_done(w, job); /* runs it here */
+	}
 }
 
 /*
@@ -541,7 +634,7 @@ tick(struct warden *w)
 	    now - w->tick_commit < TICK_BATCH_MS)
 		return;
 	w->tick_commit = now;
-	warden_commit(w);
+	commit_async(w);
 }
 
 static void
@@ -1210,6 +1303,7 @@ open_db(struct warden *w)
 	w->ckpt = db_ckpt_new(w->db);
 	if (w->ckpt != NULL)
 		db_set_autocheckpoint(w->db, false);
+	db_set_lazy(w->db, true);
 	db_jail_disable(w->db, NULL);
 	return 0;
 }

@@ -95,6 +95,10 @@ struct warden {
 	int ckpt_rc;          /* its result (set in the pool) */
 	uint64_t ckpt_ns;     /* its duration (set in the pool) */
 
+	/* commits off the loop (wardend.c, commit_async) */
+	struct db_job *dbjob; /* the commit job out, or NULL */
+	uv_work_t dbwork;     /* its db_job_run in libuv's pool */
+
 	uv_check_t tick;               /* warden_commit after every iteration */
 	uv_prepare_t tick2;            /* and before it (timers, idle work) */
 	uint64_t tick_commit;          /* uv_now() of the last tick's commit */

@@ -1,10 +1,15 @@
 /*
  * Test driver for the database module (tests/integ/run-db).
  *
- *   db_stress run DB [SEED]     add bans in random batches forever; after
+ *   db_stress run DB [SEED] [jobs]
+ *                               add bans in random batches forever; after
  *                               each successful db_flush print "FLUSHED n"
  *                               (n bans durable so far); now and then a
- *                               purge of old rows of another jail
+ *                               purge of old rows of another jail. With
+ *                               "jobs", as the daemon commits: lazy mode,
+ *                               each batch committed by a job in a thread
+ *                               while the next batch is queued, "FLUSHED"
+ *                               once db_job_end has returned 0
  *   db_stress check DB N        after a kill -9: reopen, and check that the
  *                               bans 0..m-1 are there for some m >= N, each
  *                               exactly as written, nothing else, and the
@@ -18,6 +23,7 @@
  * Ban i of the stress jail has a key, times, counts, matches and data that
  * are functions of i, so a check needs nothing but the database.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,12 +90,21 @@ bantime_of(unsigned i)
 	return i % 10 == 0 ? -1 : 1e6 + i;
 }
 
+static void *
+job_thread(void *arg)
+{
+	db_job_run(arg);
+	return NULL;
+}
+
 static int
-cmd_run(const char *path, unsigned seed)
+cmd_run(const char *path, unsigned seed, bool jobs)
 {
 	struct diags d = DIAGS_INIT;
 	struct db *db = db_open(path, NULL, &d);
-	unsigned n = 0, batches = 0;
+	unsigned n = 0, batches = 0, job_n = 0;
+	struct db_job *job = NULL;
+	pthread_t th;
 	char buf[64], hash[64];
 	struct strv lines = STRV_INIT;
 
@@ -114,6 +129,7 @@ cmd_run(const char *path, unsigned seed)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("START %u\n", n);
+	db_set_lazy(db, jobs);
 	for (;;) {
 		unsigned batch = 1 + (unsigned)rand() % 400;
 
@@ -138,6 +154,28 @@ cmd_run(const char *path, unsigned seed)
 		}
 		snprintf(hash, sizeof(hash), "%040u", n + batch);
 		db_log_set(db, JAIL, "/var/log/stress", hash, n + batch);
+		if (jobs) {
+			/* the job out (the previous batch) ends, this batch's
+			 * job starts: queued while the other one ran */
+			if (job != NULL) {
+				pthread_join(th, NULL);
+				if (db_job_end(db, job) != 0) {
+					fprintf(stderr, "job: %s\n",
+					    db_last_error(db));
+					return 1;
+				}
+				printf("FLUSHED %u\n", job_n);
+			}
+			job = db_flush_begin(db);
+			if (job == NULL ||
+			    pthread_create(&th, NULL, job_thread, job) != 0) {
+				fprintf(stderr, "no job\n");
+				return 1;
+			}
+			job_n = n + batch;
+			n += batch;
+			continue;
+		}
 		if (db_flush(db) < 0) {
 			fprintf(stderr, "flush: %s\n", db_last_error(db));
 			return 1;
@@ -367,14 +405,15 @@ main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "run") == 0)
 		return cmd_run(argv[2],
-		    argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1);
+		    argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 1,
+		    argc > 4 && strcmp(argv[4], "jobs") == 0);
 	if (argc == 4 && strcmp(argv[1], "check") == 0)
 		return cmd_check(argv[2], strtol(argv[3], NULL, 10));
 	if (argc >= 4 && strcmp(argv[1], "dump") == 0)
 		return cmd_dump(
 		    argv[2], strtod(argv[3], NULL), argc - 4, argv + 4);
 	fprintf(stderr,
-	    "usage: db_stress run DB [SEED] | check DB N | "
+	    "usage: db_stress run DB [SEED] [jobs] | check DB N | "
 	    "dump DB NOW [JAIL:PATH...]\n");
 	return 2;
 }

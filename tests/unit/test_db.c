@@ -6,7 +6,8 @@
  * imported (the schema written here by hand; tests/integ/run-db imports
  * one written by fail2ban itself), the time to flush 10,000 bans, and the
  * WAL checkpoints: automatic, deferred to another thread (the daemon's
- * way), and the bound that holds when nobody runs them.
+ * way), and the bound that holds when nobody runs them; lazy writes and
+ * commit jobs run in a thread (order, reads meanwhile, failure, replay).
  */
 #include <errno.h>
 #include <ftw.h>
@@ -1069,6 +1070,157 @@ test_retry(void)
 	free(p);
 }
 
+/* A commit job run in a thread of its own, as libuv's pool does. */
+static void *
+job_thread(void *arg)
+{
+	db_job_run(arg);
+	return NULL;
+}
+
+static void
+test_jobs(void)
+{
+	char *p = tpath("jobs.db");
+	struct diags d = DIAGS_INIT;
+	struct db_options opts = {.maxmatches = 10, .busy_timeout_ms = 20};
+	struct db *db = db_open(p, &opts, &d);
+	struct db *other = db_open(p, &opts, &d);
+	struct fkey k1 = ip("192.0.2.1"), k2 = ip("192.0.2.2");
+	struct db_history h;
+	struct db_job *job;
+	pthread_t th;
+	sqlite3 *lock;
+
+	ok(db && other, "jobs: two handles");
+	ban(db, "sshd", k1, 100, 600, 1);
+	is_int(db_flush_begin(db) == NULL, 1, "jobs: none without lazy mode");
+	db_flush(db);
+	db_set_lazy(db, true);
+	is_int(db_flush_begin(db) == NULL, 1, "jobs: none with nothing queued");
+
+	/* lazy: a queued write waits, a read runs it first */
+	ban(db, "sshd", k2, 200, 600, 1);
+	is_int(db_count_history(other), 1, "lazy: a queued write waits");
+	is_int(db_ban_history(db, "sshd", &k2, &h), 1,
+	    "lazy: a read of the same handle sees it");
+	ok(db_flush_begin(db) == NULL,
+	    "lazy: no job while the read's transaction is open");
+	is_int(db_flush(db), 0, "lazy: flush commits");
+	is_int(db_count_history(other), 2, "lazy: committed");
+
+	/* a job in a thread; writes queued meanwhile wait behind it */
+	for (int i = 0; i < 500; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "198.51.100.%d", i % 250);
+		ban(db, i < 250 ? "sshd" : "web", ip(a), 300 + i, 600, 1);
+	}
+	job = db_flush_begin(db);
+	ok(job != NULL, "job: takes the queue");
+	is_int(db_pending(db), 500, "job: its writes count as pending");
+	ok(db_flush_begin(db) == NULL, "job: one at a time");
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "job: thread");
+	ban(db, "sshd", ip("203.0.113.9"), 900, 600, 1);
+	db_ban_del(db, "web", NULL);
+	is_int(db_pending(db), 502, "job: newer writes queue behind it");
+	pthread_join(th, NULL);
+	is_int(db_count_history(other), 502, "job: committed in its thread");
+	is_int(db_job_end(db, job), 0, "job: ends committed");
+	is_int(db_pending(db), 2, "job: the newer writes still queued");
+	is_int(db_count_history(other), 502, "job: the newer ones not run");
+	is_int(db_flush(db), 0, "job: then a flush commits them");
+	is_int(db_count_history(other), 253,
+	    "job: in order (the web jail's 250 bans deleted after)");
+
+	/* a job no thread has started: a flush runs it in place */
+	ban(db, "sshd", ip("203.0.113.10"), 950, 600, 1);
+	job = db_flush_begin(db);
+	ban(db, "sshd", ip("203.0.113.11"), 960, 600, 1);
+	is_int(
+	    db_flush(db), 0, "settle: flush runs the job here, then the rest");
+	is_int(db_count_history(other), 255, "settle: both committed");
+	db_job_run(job); /* the pool's thread comes late: nothing to do */
+	is_int(db_job_end(db, job), 0, "settle: the job ends committed");
+	is_int(db_count_history(other), 255, "settle: each write once");
+
+	/* a read while a job runs waits for it and sees every write */
+	for (int i = 0; i < 2000; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "10.1.%d.%d", i / 250, i % 250);
+		ban(db, "ssh2", ip(a), 1000 + i, 600, 1);
+	}
+	job = db_flush_begin(db);
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "read: thread");
+	ban(db, "ssh2", k1, 5000, 600, 7);
+	is_int(db_ban_history(db, "ssh2", &k1, &h), 1,
+	    "read: sees a write queued behind the job");
+	is_int(h.bancount, 7, "read: that write's count");
+	is_int(db_count_history(db), 2256, "read: and the job's");
+	pthread_join(th, NULL);
+	is_int(db_job_end(db, job), 0, "read: job ended committed");
+	is_int(db_flush(db), 0, "read: flush commits the rest");
+	is_int(db_count_history(other), 2256, "read: all committed");
+
+	/* a job that fails: its writes queued again, in front */
+	sqlite3_open(p, &lock);
+	sqlite3_exec(lock, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+	ban(db, "fail", ip("192.0.2.70"), 100, 600, 1);
+	ban(db, "fail", ip("192.0.2.71"), 100, 600, 1);
+	job = db_flush_begin(db);
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "fail: thread");
+	pthread_join(th, NULL);
+	db_ban_del(db, "fail", NULL);
+	ban(db, "fail", ip("192.0.2.72"), 100, 600, 1);
+	is_int(db_job_end(db, job), -1, "fail: job ends failed");
+	ok(strstr(db_last_error(db), "locked") != NULL &&
+	        strstr(db_last_error(db), "4 writes kept for retry") != NULL,
+	    "fail: error says why (%s)", db_last_error(db));
+	is_int(db_pending(db), 4, "fail: every write kept");
+	job = db_flush_begin(db);
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "fail: thread 2");
+	pthread_join(th, NULL);
+	is_int(db_job_end(db, job), -1, "fail: still locked");
+	sqlite3_exec(lock, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(lock);
+	job = db_flush_begin(db);
+	ok(job != NULL, "fail: a replay job");
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "fail: thread 3");
+	pthread_join(th, NULL);
+	is_int(db_job_end(db, job), 0, "fail: the replay commits");
+	is_int(db_pending(db), 0, "fail: nothing left");
+	is_int(db_count_history(other), 2257,
+	    "fail: replayed in order (two bans, the delete, the third)");
+
+	/* a write that can never succeed: dropped, the job says so */
+	exec_sql(p,
+	    "CREATE TRIGGER poison BEFORE INSERT ON log_pos"
+	    " WHEN NEW.path = 'poison'"
+	    " BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+	ban(db, "sshd", ip("192.0.2.80"), 100, 600, 1);
+	db_log_set(db, "sshd", "poison", NULL, 1);
+	ban(db, "sshd", ip("192.0.2.81"), 100, 600, 1);
+	job = db_flush_begin(db);
+	db_job_run(job);
+	is_int(db_job_end(db, job), 1, "poison: committed, with a warning");
+	ok(strstr(db_last_error(db), "1 writes dropped as impossible") != NULL,
+	    "poison: says so (%s)", db_last_error(db));
+	is_int(db_count_history(other), 2259, "poison: the two bans there");
+
+	/* close waits for a job out; db_job_end(NULL) frees it */
+	ban(db, "sshd", ip("192.0.2.90"), 100, 600, 1);
+	job = db_flush_begin(db);
+	ok(pthread_create(&th, NULL, job_thread, job) == 0, "close: thread");
+	db_close(db);
+	pthread_join(th, NULL);
+	is_int(db_job_end(NULL, job), 0, "close: the job had committed");
+	is_int(db_count_history(other), 2260, "close: its write is there");
+	db_close(other);
+	diags_cleanup(&d);
+	free(p);
+}
+
 /* Keeps the data of the last ban that has some. */
 static int
 grab_data(void *arg, const struct db_ban *b)
@@ -1261,6 +1413,7 @@ main(void)
 	test_versions();
 	test_corrupt();
 	test_retry();
+	test_jobs();
 	test_import();
 	test_purge();
 	test_flush_time();

@@ -217,6 +217,30 @@ test_manual(struct jail_env *env)
 	    "status short: fail2ban's shape");
 	free(s);
 	json_decref(st);
+	/* commits in another thread: a job's end announces the bans sealed
+	 * when it started, never one decided after (its write is not in) */
+	{
+		char *two[] = {"192.0.2.31", "192.0.2.32"};
+		char *late[] = {"192.0.2.33"}, *first[] = {"192.0.2.31"};
+
+		is_int(jail_banip(j, two, 2), 2, "seal: two bans");
+		jail_seal(j);
+		is_int(jail_banip(j, late, 1), 1, "seal: one after the seal");
+		is_int(jail_commit_durable(j), 0,
+		    "seal: none announced before the job has committed");
+		is_int(jail_unbanip(j, first, 1, false, err, sizeof(err)), 1,
+		    "seal: one of the two unbanned meanwhile");
+		jail_sealed_durable(j);
+		is_int(jail_commit_durable(j), 1,
+		    "seal: the job's other ban announced");
+		is_int(jail_commit_durable(j), 0, "seal: the later one waits");
+		ok(jail_has_pending(j), "seal: ... still pending");
+		jail_seal(j);
+		jail_sealed_durable(j);
+		is_int(jail_commit_durable(j), 1, "seal: the next job's end");
+		ok(!jail_has_pending(j), "seal: nothing pending");
+		is_int(jail_commit(j), 0, "seal: nothing left to announce");
+	}
 	jail_free(j);
 }
 
