@@ -39,6 +39,9 @@ xcalloc(size_t nmemb, size_t size)
 		p = malloc(n);
 		if (p == NULL)
 			oom(n);
+		/* without this barrier GCC fuses malloc + memset back
+		 * into calloc (-O2), which is what we avoid here */
+		__asm__ volatile("" : : "r"(p) : "memory");
 		memset(p, 0, n);
 		return p;
 	}
