@@ -564,6 +564,8 @@ dbjob_done(struct warden *w, struct db_job *job)
 	ckpt_maybe(w);
 }
 
+static void commit_async(struct warden *w);
+
 static void
 dbjob_after(uv_work_t *req, int status)
 {
@@ -573,6 +575,12 @@ dbjob_after(uv_work_t *req, int status)
 	(void)status; /* never cancelled: db_job_end runs it if need be */
 	w->dbjob = NULL;
 	dbjob_done(w, job);
+	/* what was queued meanwhile goes at once: the job's own time
+	 * batched it (a backlog's ticks would wait TICK_BATCH_MS) */
+	if (w->db != NULL && !w->stopping && db_pending(w->db) > 0) {
+		w->tick_commit = uv_now(w->loop);
+		commit_async(w);
+	}
 }
 
 /* The tick's commit: warden_commit with the writes in the work queue. */
@@ -582,12 +590,8 @@ commit_async(struct warden *w)
 	struct db_job *job;
 	bool pending = false;
 
-	if (w->dbjob != NULL) {
-		/* bans a finished job made durable past JAIL_BATCH_MAX */
-		for (size_t i = 0; i < w->njails; i++)
-			jail_commit_durable(w->jails[i]);
-		return;
-	}
+	if (w->dbjob != NULL)
+		return; /* its end starts the next one */
 	for (size_t i = 0; i < w->njails; i++) {
 		if (jail_has_pending(w->jails[i]))
 			pending = true;
@@ -630,6 +634,9 @@ tick(struct warden *w)
 {
 	uint64_t now = uv_now(w->loop);
 
+	/* bans a job made durable past JAIL_BATCH_MAX: a batch per turn */
+	for (size_t i = 0; i < w->njails; i++)
+		jail_commit_durable(w->jails[i]);
 	if (uv_backend_timeout(w->loop) == 0 &&
 	    now - w->tick_commit < TICK_BATCH_MS)
 		return;
