@@ -19,6 +19,7 @@
  * it, or runs it here when no thread has started it yet).
  */
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -222,6 +223,18 @@ struct op {
 	char *path;    /* OP_LOG_SET */
 	char *text;    /* hash (OP_LOG_SET), cursor (OP_JOURNAL_SET) */
 	uint64_t pos;
+	/*
+	 * OP_BAN_ADD: one block holding jail, key bytes, data and the
+	 * matches kept (those pointers point into it), so a ban costs one
+	 * allocation in the loop; an address key's text (addr_key) and the
+	 * matches' JSON (into matches) are made where the op runs: a commit
+	 * job's thread.
+	 */
+	char *blk;
+	bool addr_key;
+	struct addr addr;
+	const char *const *rawm;
+	size_t nrawm;
 };
 
 enum tx_state {
@@ -401,8 +414,13 @@ matches_json(const char *const *v, size_t n, unsigned max)
 {
 	struct sbuf b = SBUF_INIT;
 
+	size_t bytes = 3;
+
 	if (max == 0 || n == 0)
 		return NULL;
+	for (size_t i = n > max ? n - max : 0; i < n; i++)
+		bytes += (v[i] ? strlen(v[i]) : 0) + 3;
+	xgrow(&b.s, &b.cap, bytes, 1); /* one allocation unless escapes */
 	sbuf_addch(&b, '[');
 	for (size_t i = n > max ? n - max : 0; i < n; i++) {
 		const char *s = v[i] ? v[i] : "";
@@ -650,16 +668,20 @@ stmt_done(sqlite3_stmt *s)
 static void
 op_free(struct op *op)
 {
+	free(op->matches);
+	if (op->blk != NULL) {
+		free(op->blk);
+		return;
+	}
 	free(op->jail);
 	free(op->key);
-	free(op->matches);
 	free(op->data);
 	free(op->path);
 	free(op->text);
 }
 
 static int
-op_exec(struct db *db, const struct op *op)
+op_exec(struct db *db, struct op *op)
 {
 	switch (op->kind) {
 	case OP_JAIL_ADD:
@@ -670,16 +692,29 @@ op_exec(struct db *db, const struct op *op)
 			return run(db, ST_JAIL_DISABLE_ALL);
 		bind_str(db->st[ST_JAIL_DISABLE], 1, op->jail);
 		return run(db, ST_JAIL_DISABLE);
-	case OP_BAN_ADD:
-		bind_ban(db->st[ST_HIST_ADD], op->jail, op->kkind, op->key,
-		    op->keylen, op->time, op->bantime, op->bancount,
-		    op->failures, op->matches, op->data);
+	case OP_BAN_ADD: {
+		char buf[ADDR_STRLEN];
+		const char *key = op->key;
+		size_t keylen = op->keylen;
+
+		if (op->addr_key) {
+			addr_format(&op->addr, buf);
+			key = buf;
+			keylen = strlen(buf);
+		}
+		if (op->matches == NULL && op->nrawm > 0)
+			op->matches =
+			    matches_json(op->rawm, op->nrawm, UINT_MAX);
+		bind_ban(db->st[ST_HIST_ADD], op->jail, op->kkind, key, keylen,
+		    op->time, op->bantime, op->bancount, op->failures,
+		    op->matches, op->data);
 		if (run(db, ST_HIST_ADD) < 0)
 			return -1;
-		bind_latest(db->st[ST_LATEST_SET], op->jail, op->kkind, op->key,
-		    op->keylen, op->time, op->bantime, op->bancount,
+		bind_latest(db->st[ST_LATEST_SET], op->jail, op->kkind, key,
+		    keylen, op->time, op->bantime, op->bancount,
 		    sqlite3_last_insert_rowid(db->h));
 		return run(db, ST_LATEST_SET);
+	}
 	case OP_BAN_DEL:
 		if (op->kkind == 0) {
 			bind_str(db->st[ST_LATEST_DEL_JAIL], 1, op->jail);
@@ -940,6 +975,12 @@ static void
 job_exec(struct db_job *job)
 {
 	job->rc = batch_run(job->db, job->q, &job->nq, &job->poisoned, true);
+	if (job->rc != 0)
+		return;
+	/* committed: freed here, off the loop */
+	for (size_t i = 0; i < job->nq; i++)
+		op_free(&job->q[i]);
+	job->nq = 0;
 }
 
 void
@@ -1251,40 +1292,82 @@ op_set_key(struct op *op, const struct fkey *key)
 	return 0;
 }
 
-/* data if it is a JSON object, else NULL. */
-static char *
-data_copy(const char *data)
+/* Whether data is a JSON object. */
+static bool
+data_is_object(const char *data)
 {
-	json_t *o;
+	json_t *o = json_loads(data, 0, NULL);
+	bool ok = json_is_object(o);
 
-	if (!data)
-		return NULL;
-	o = json_loads(data, 0, NULL);
-	if (!json_is_object(o)) {
-		json_decref(o);
-		return NULL;
-	}
 	json_decref(o);
-	return xstrdup(data);
+	return ok;
 }
 
 void
 db_ban_add(struct db *db, const char *jail, const struct db_ban *b)
 {
 	struct op op = {.kind = OP_BAN_ADD};
+	size_t keep, first, jl, kl = 0, dl = 0, bytes;
+	const char *data = b ? b->data : NULL;
+	char *p;
 
 	if (!db || !jail || !b)
 		return;
-	if (op_set_key(&op, &b->key) < 0)
+	switch (b->key.kind) {
+	case FKEY_ADDR:
+		op.kkind = DBK_ADDR;
+		op.addr_key = true;
+		op.addr = b->key.addr;
+		break;
+	case FKEY_RAW:
+	case FKEY_USER:
+		op.kkind = b->key.kind == FKEY_RAW ? DBK_RAW : DBK_USER;
+		kl = b->key.s == NULL           ? 0
+		    : b->key.len > FKEY_MAX_LEN ? FKEY_MAX_LEN
+		                                : b->key.len;
+		break;
+	default:
 		return;
-	op.jail = xstrdup(jail);
+	}
+	if (data && !b->data_object && !data_is_object(data))
+		data = NULL;
+	keep = b->nmatches < db->maxmatches ? b->nmatches : db->maxmatches;
+	first = b->nmatches - keep;
+	jl = strlen(jail);
+	dl = data ? strlen(data) : 0;
+	bytes = keep * sizeof(char *) + jl + 1 + kl + 1 + dl + 1;
+	for (size_t i = first; i < b->nmatches; i++)
+		bytes += (b->matches[i] ? strlen(b->matches[i]) : 0) + 1;
+	op.blk = xmalloc(bytes);
+	p = op.blk + keep * sizeof(char *);
+	for (size_t i = first; i < b->nmatches; i++) {
+		const char *m = b->matches[i] ? b->matches[i] : "";
+		size_t n = strlen(m);
+
+		memcpy(p, m, n + 1);
+		((const char **)(void *)op.blk)[i - first] = p;
+		p += n + 1;
+	}
+	op.rawm = (const char *const *)(void *)op.blk;
+	op.nrawm = keep;
+	op.jail = memcpy(p, jail, jl + 1);
+	p += jl + 1;
+	if (!op.addr_key) {
+		if (kl > 0)
+			memcpy(p, b->key.s, kl);
+		p[kl] = '\0';
+		op.key = p;
+		op.keylen = kl;
+		p += kl + 1;
+	}
+	if (data) {
+		op.data = memcpy(p, data, dl + 1);
+		p += dl + 1;
+	}
 	op.time = b->time;
 	op.bantime = b->bantime;
 	op.bancount = b->bancount;
 	op.failures = b->failures;
-	op.matches = matches_json(b->matches, b->nmatches, db->maxmatches);
-	op.data =
-	    b->data_object && b->data ? xstrdup(b->data) : data_copy(b->data);
 	enqueue(db, &op);
 }
 

@@ -806,6 +806,43 @@ ban_ticket(struct jail *j, struct bticket *t)
 	return 1;
 }
 
+/*
+ * "[%s] %sBan %s" ("Restore " for a restored ban), put together here:
+ * one per ban, through vsnprintf it was ~9% of the loop's work in a
+ * flood. kb receives the key's text.
+ */
+static void
+ban_line(const struct jail *j, const struct ban *b, char kb[FKEY_STRLEN])
+{
+	char m[256 + FKEY_STRLEN];
+	size_t nl = strlen(j->name), kl, n = 0;
+	const char *k = key_text(&b->key, kb); /* kb filled in any case */
+
+	if (!wlog_enabled(WLOG_NOTICE))
+		return;
+	if (nl > 200) {
+		wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] %sBan %s", j->name,
+		    b->restored ? "Restore " : "", k);
+		return;
+	}
+	kl = strlen(k);
+	m[n++] = '[';
+	memcpy(m + n, j->name, nl);
+	n += nl;
+	m[n++] = ']';
+	m[n++] = ' ';
+	if (b->restored) {
+		memcpy(m + n, "Restore ", 8);
+		n += 8;
+	}
+	memcpy(m + n, "Ban ", 4);
+	n += 4;
+	memcpy(m + n, k, kl);
+	n += kl;
+	m[n] = '\0'; /* for a test hook, which gets the text as is */
+	wlog_str(WLOG_NOTICE, WLOG_ACTIONS, m, n);
+}
+
 void
 jail_seal(struct jail *j)
 {
@@ -856,8 +893,7 @@ jail_commit_n(struct jail *j, size_t n)
 			continue; /* dropped (unbanned) before its commit */
 		b->pending = false;
 		j->nlive--;
-		wlog(WLOG_NOTICE, WLOG_ACTIONS, "[%s] %sBan %s", j->name,
-		    b->restored ? "Restore " : "", key_text(&b->key, kb));
+		ban_line(j, b, kb);
 		if (j->pend[i].increased) {
 			struct sbuf m = SBUF_INIT;
 			struct pyexpr_val bt = b->bantime == floor(b->bantime)

@@ -155,6 +155,17 @@ test_window(struct jail_env *env)
 	jail_free(j);
 }
 
+/* The last record logged (wlog_set_hook). */
+static char logged[512];
+
+static void
+keep_log(void *ctx, int level, const char *logger, const char *msg)
+{
+	(void)ctx;
+	snprintf(logged, sizeof(logged), "%s %s %s",
+	    level == WLOG_NOTICE ? "NOTICE" : "other", logger, msg);
+}
+
 static void
 test_manual(struct jail_env *env)
 {
@@ -231,8 +242,14 @@ test_manual(struct jail_env *env)
 		is_int(jail_unbanip(j, first, 1, false, err, sizeof(err)), 1,
 		    "seal: one of the two unbanned meanwhile");
 		jail_sealed_durable(j);
+		wlog_set_level(WLOG_NOTICE);
+		wlog_set_hook(keep_log, NULL);
 		is_int(jail_commit_durable(j), 1,
 		    "seal: the job's other ban announced");
+		wlog_set_hook(NULL, NULL);
+		wlog_set_level(WLOG_CRITICAL);
+		is_str(logged, "NOTICE fail2ban.actions [t] Ban 192.0.2.32",
+		    "seal: its Ban line");
 		is_int(jail_commit_durable(j), 0, "seal: the later one waits");
 		ok(jail_has_pending(j), "seal: ... still pending");
 		jail_seal(j);
