@@ -4,6 +4,7 @@
  */
 #include "fkey.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -98,6 +99,9 @@ load64le(const unsigned char *p)
 	return v;
 }
 
+/* Longest tagged key hashed from a buffer (FKEY_MAX_LEN + tag fits). */
+#define SIP_WORDS ((FKEY_MAX_LEN + 1 + 7) / 8)
+
 /* Hashes a one-byte tag followed by n bytes of p. */
 static uint64_t
 siphash13(const struct fkey_hashkey *hk, unsigned char tag,
@@ -114,6 +118,26 @@ siphash13(const struct fkey_hashkey *hk, unsigned char tag,
 	size_t fill = 0;
 	uint64_t m;
 
+	/* a key fits in a buffer: whole words at a time (a byte at a time
+	 * was ~8% of the loop's instructions in a flood; same hash) */
+	if (total <= 8 * SIP_WORDS) {
+		unsigned char buf[8 * SIP_WORDS];
+		size_t words = total / 8;
+
+		buf[0] = tag;
+		if (n > 0)
+			memcpy(buf + 1, p, n);
+		for (size_t w = 0; w < words; w++) {
+			memcpy(&m, buf + 8 * w, 8);
+			m = le64toh(m);
+			s.v3 ^= m;
+			sip_round(&s);
+			s.v0 ^= m;
+		}
+		fill = total - 8 * words;
+		memcpy(block, buf + 8 * words, fill);
+		goto last;
+	}
 	block[fill++] = tag;
 	for (size_t i = 0; i < n; i++) {
 		block[fill++] = p[i];
@@ -125,6 +149,7 @@ siphash13(const struct fkey_hashkey *hk, unsigned char tag,
 			fill = 0;
 		}
 	}
+last:
 	m = (uint64_t)(total & 0xff) << 56;
 	for (size_t i = 0; i < fill; i++)
 		m |= (uint64_t)block[i] << (8 * i);

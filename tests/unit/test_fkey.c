@@ -54,6 +54,50 @@ test_cap(void)
 	is_int(k.len, 4, "short names untouched");
 }
 
+/*
+ * The keyed hash, word-wise, gives the values of the byte-wise
+ * implementation it replaced (computed with it): every tail length, the
+ * longest key, an IPv4 and an IPv6 address.
+ */
+static void
+test_hash_values(void)
+{
+	static const struct {
+		int len;
+		unsigned long long h;
+	} raw[] = {
+	    {0, 0x0732543e9e14e772ull},
+	    {1, 0x44cf0ed942485bbcull},
+	    {6, 0x20aa5a189c8d9d5bull},
+	    {7, 0x0ff12a8b3ea1f326ull},
+	    {8, 0xd80b45578940ee3aull},
+	    {9, 0xb5bf62451fadd468ull},
+	    {15, 0x512e2257a2a6f53eull},
+	    {16, 0x5448aa4e99a98214ull},
+	    {17, 0x22610c68de0b8577ull},
+	    {23, 0xb4bb71a9ebca0557ull},
+	    {24, 0x2c980a55350ef80dull},
+	    {100, 0xff75027f98d839ecull},
+	    {255, 0x175b9109b099f913ull},
+	    {256, 0x62d31fd043f57c00ull},
+	};
+	struct fkey_hashkey h = {0x0706050403020100ull, 0x0f0e0d0c0b0a0908ull};
+	struct fkey a = fkey_parse("192.0.2.1", 9);
+	struct fkey b = fkey_parse("2001:db8::7", 11);
+	char s[300];
+
+	for (int i = 0; i < 300; i++)
+		s[i] = (char)('a' + i % 26);
+	for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+		struct fkey k = fkey_from_str(FKEY_RAW, s, (size_t)raw[i].len);
+
+		ok(fkey_hash(&k, &h) == raw[i].h, "hash of a %d-byte raw key",
+		    raw[i].len);
+	}
+	ok(fkey_hash(&a, &h) == 0x9b8ba8019845df20ull, "hash of an IPv4 key");
+	ok(fkey_hash(&b, &h) == 0x5c90f9942d4c41d0ull, "hash of an IPv6 key");
+}
+
 static void
 test_equal_hash(void)
 {
@@ -134,6 +178,7 @@ main(void)
 	test_parse_format();
 	test_cap();
 	test_equal_hash();
+	test_hash_values();
 	test_dup();
 	return done_testing();
 }
