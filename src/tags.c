@@ -157,46 +157,90 @@ is_escaped_tag(const char *tag, size_t n)
  * Tickets.
  */
 
+/*
+ * One block per copy (a flood copies every ticket for its action job):
+ * the groups array, the matches array, then every string and the key
+ * bytes. The block is found again from the first of groups, matches and
+ * key bytes that the ticket has.
+ */
 void
 tags_ticket_dup(struct action_ticket *dst, const struct action_ticket *src)
 {
-	char **m = NULL;
-	struct action_group *g = NULL;
+	size_t bytes = 0, kl = 0;
+	bool raw = src->key.kind != FKEY_ADDR;
+	char *blk, *p;
 
 	*dst = *src;
-	fkey_dup(&dst->key, &src->key);
-	if (src->nmatches > 0) {
-		m = xcalloc(src->nmatches, sizeof(*m));
-		for (size_t i = 0; i < src->nmatches; i++)
-			m[i] = xstrdup(src->matches[i] ? src->matches[i] : "");
-	}
+	dst->matches = NULL;
+	dst->groups = NULL;
+	if (raw)
+		kl = src->key.s != NULL ? src->key.len : 0;
+	bytes += src->ngroups * sizeof(*dst->groups);
+	bytes += src->nmatches * sizeof(*dst->matches);
+	for (size_t i = 0; i < src->nmatches; i++)
+		bytes += (src->matches[i] ? strlen(src->matches[i]) : 0) + 1;
+	for (size_t i = 0; i < src->ngroups; i++)
+		bytes += strlen(src->groups[i].name) + 1 +
+		    (src->groups[i].value ? strlen(src->groups[i].value) : 0) +
+		    1;
+	if (raw)
+		bytes += kl + 1;
+	if (bytes == 0)
+		return;
+	blk = xmalloc(bytes);
+	p = blk + src->ngroups * sizeof(*dst->groups) +
+	    src->nmatches * sizeof(*dst->matches);
 	if (src->ngroups > 0) {
-		g = xcalloc(src->ngroups, sizeof(*g));
+		struct action_group *g = (struct action_group *)(void *)blk;
+
 		for (size_t i = 0; i < src->ngroups; i++) {
-			g[i].name = xstrdup(src->groups[i].name);
-			g[i].value = xstrdup(
-			    src->groups[i].value ? src->groups[i].value : "");
+			const char *v = src->groups[i].value;
+			size_t n = strlen(src->groups[i].name) + 1;
+
+			g[i].name = memcpy(p, src->groups[i].name, n);
+			p += n;
+			n = (v ? strlen(v) : 0) + 1;
+			g[i].value = memcpy(p, v ? v : "", n);
+			p += n;
 		}
+		dst->groups = g;
 	}
-	dst->matches = (const char *const *)m;
-	dst->groups = g;
+	if (src->nmatches > 0) {
+		const char **m = (const char **)(void *)(blk +
+		    src->ngroups * sizeof(*dst->groups));
+
+		for (size_t i = 0; i < src->nmatches; i++) {
+			const char *v = src->matches[i] ? src->matches[i] : "";
+			size_t n = strlen(v) + 1;
+
+			m[i] = memcpy(p, v, n);
+			p += n;
+		}
+		dst->matches = (const char *const *)m;
+	}
+	if (raw) {
+		if (kl > 0)
+			memcpy(p, src->key.s, kl);
+		p[kl] = '\0';
+		dst->key.s = p;
+		dst->key.len = kl;
+	}
 }
 
 void
 tags_ticket_free(struct action_ticket *t)
 {
+	void *blk = NULL;
+
 	if (t == NULL)
 		return;
-	for (size_t i = 0; i < t->nmatches; i++)
-		free((char *)t->matches[i]);
-	free((void *)t->matches);
-	for (size_t i = 0; i < t->ngroups; i++) {
-		free((char *)t->groups[i].name);
-		free((char *)t->groups[i].value);
-	}
-	free((void *)t->groups);
-	if (t->key.kind != FKEY_ADDR || t->key.s != NULL)
-		fkey_release(&t->key);
+	if (t->ngroups > 0)
+		blk = (void *)t->groups;
+	else if (t->nmatches > 0)
+		blk = (void *)t->matches;
+	else if (t->key.kind != FKEY_ADDR)
+		blk = (void *)t->key.s;
+	free(blk);
 	memset(t, 0, sizeof(*t));
 }
 

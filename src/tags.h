@@ -73,8 +73,9 @@ struct action_ticket {
 };
 
 /*
- * Deep copy of src into dst (one allocation per string). Free with
- * tags_ticket_free(); tags_ticket_free on a zeroed ticket is a no-op.
+ * Deep copy of src into dst (one allocation for all its strings and
+ * arrays). Free with tags_ticket_free(), only a copy made here (or a
+ * zeroed ticket: a no-op); its fields stay as copied.
  */
 void tags_ticket_dup(
     struct action_ticket *dst, const struct action_ticket *src);

@@ -346,6 +346,55 @@ test_dup(void)
 		    "ticket dup copies a string key");
 		tags_ticket_free(&rd);
 	}
+	/* everything in one copy, independent of the source */
+	{
+		char m0[] = "line one", k[] = "id-7", name[] = "user",
+		     val[] = "bob";
+		const char *ms[] = {m0, NULL, "line three"};
+		struct action_group g[] = {{name, val}, {"empty", NULL}};
+		struct action_ticket r, rd;
+
+		memset(&r, 0, sizeof(r));
+		r.key = fkey_from_str(FKEY_RAW, k, 4);
+		r.matches = ms;
+		r.nmatches = 3;
+		r.groups = g;
+		r.ngroups = 2;
+		tags_ticket_dup(&rd, &r);
+		memset(m0, 'x', strlen(m0));
+		memset(k, 'x', strlen(k));
+		memset(name, 'x', strlen(name));
+		memset(val, 'x', strlen(val));
+		ok(rd.nmatches == 3 && strcmp(rd.matches[0], "line one") == 0 &&
+		        strcmp(rd.matches[1], "") == 0 &&
+		        strcmp(rd.matches[2], "line three") == 0,
+		    "ticket dup: the matches (a NULL one as \"\")");
+		ok(rd.ngroups == 2 && strcmp(rd.groups[0].name, "user") == 0 &&
+		        strcmp(rd.groups[0].value, "bob") == 0 &&
+		        strcmp(rd.groups[1].name, "empty") == 0 &&
+		        strcmp(rd.groups[1].value, "") == 0,
+		    "ticket dup: the groups");
+		ok(rd.key.kind == FKEY_RAW && rd.key.len == 4 &&
+		        memcmp(rd.key.s, "id-7", 4) == 0,
+		    "ticket dup: the key bytes");
+		tags_ticket_free(&rd);
+		ok(rd.ngroups == 0 && rd.groups == NULL && rd.key.s == NULL,
+		    "ticket free resets a full copy");
+		rd = r;
+		rd.matches = NULL;
+		rd.nmatches = 0;
+		rd.groups = NULL;
+		rd.ngroups = 0;
+		rd.key = fkey_parse("192.0.2.9", 9);
+		{
+			struct action_ticket a;
+
+			tags_ticket_dup(&a, &rd);
+			ok(a.matches == NULL && a.groups == NULL,
+			    "ticket dup of an address alone: nothing to copy");
+			tags_ticket_free(&a);
+		}
+	}
 }
 
 static void
