@@ -124,11 +124,29 @@ addr_format(const struct addr *a, char *buf)
 	unsigned full = a->family == AF_INET ? 32 : 128;
 	size_t len;
 
-	if (inet_ntop(a->family, a->b, buf, ADDR_STRLEN) == NULL) {
+	if (a->family == AF_INET) {
+		/* by hand: inet_ntop goes through sprintf (~1,100
+		 * instructions an address; a flood formats each ban's) */
+		char *p = buf;
+
+		for (int i = 0; i < 4; i++) {
+			unsigned v = a->b[i];
+
+			if (v >= 100)
+				*p++ = (char)('0' + v / 100);
+			if (v >= 10)
+				*p++ = (char)('0' + v / 10 % 10);
+			*p++ = (char)('0' + v % 10);
+			*p++ = '.';
+		}
+		p[-1] = '\0';
+		len = (size_t)(p - 1 - buf);
+	} else if (inet_ntop(a->family, a->b, buf, ADDR_STRLEN) == NULL) {
 		buf[0] = '\0';
 		return buf;
+	} else {
+		len = strlen(buf);
 	}
-	len = strlen(buf);
 	if (a->prefix < full) {
 		char *p = buf + len;
 		unsigned v = a->prefix;

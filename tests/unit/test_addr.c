@@ -54,6 +54,35 @@ main(void)
 	    "prefix beyond 32 is rejected");
 	is_str(roundtrip("10.0.0.1/32", 1), "10.0.0.1", "/32 is one address");
 
+	/* IPv4 text written by hand: inet_ntop's, for every octet width */
+	{
+		static const unsigned char oct[] = {
+		    0, 1, 9, 10, 42, 99, 100, 199, 200, 255};
+		int same = 1;
+
+		for (size_t i = 0; i < 10000; i++) {
+			char want[INET_ADDRSTRLEN], got[ADDR_STRLEN];
+			struct addr v;
+
+			memset(&v, 0, sizeof(v));
+			v.family = AF_INET;
+			v.prefix = 32;
+			v.b[0] = oct[i % 10];
+			v.b[1] = oct[i / 10 % 10];
+			v.b[2] = oct[i / 100 % 10];
+			v.b[3] = oct[i / 1000 % 10];
+			inet_ntop(AF_INET, v.b, want, sizeof(want));
+			addr_format(&v, got);
+			if (strcmp(want, got) != 0) {
+				printf("# %s != %s\n", got, want);
+				same = 0;
+				break;
+			}
+		}
+		ok(same, "IPv4 text as inet_ntop's (10,000 addresses)");
+		is_str(roundtrip("0.0.0.0/0", 1), "0.0.0.0/0", "IPv4 /0");
+	}
+
 	addr_parse_net("192.0.2.0/24", 12, &n);
 	addr_parse("192.0.2.200", 11, &a);
 	addr_parse("192.0.3.1", 9, &b);
