@@ -103,6 +103,7 @@ enum stmt_id {
 	ST_HIST_DEL_JAIL,
 	ST_LATEST_DEL_JAIL,
 	ST_RESTORE,
+	ST_RESTORE_KEYS,
 	ST_HISTORY_JAIL,
 	ST_HISTORY_ALL,
 	ST_MATCHES_JAIL,
@@ -153,6 +154,14 @@ static const char *const stmt_sql[ST__N] = {
                    " AND (l.time + l.bantime > ?2 OR l.bantime <= -1)"
                    " AND (?3 IS NULL OR l.time > ?3)"
                    " ORDER BY l.time, l.kind, l.key",
+    /* the same in the primary key's order: no sort */
+    [ST_RESTORE_KEYS] = "SELECT l.kind, l.key, l.time, l.bantime, l.bancount,"
+                        " h.failures, h.matches, h.data FROM latest_ban l"
+                        " LEFT JOIN ban_history h ON h.id = l.hist"
+                        " WHERE l.jail = ?1"
+                        " AND (l.time + l.bantime > ?2 OR l.bantime <= -1)"
+                        " AND (?3 IS NULL OR l.time > ?3)"
+                        " ORDER BY l.jail, l.kind, l.key",
     [ST_HISTORY_JAIL] = "SELECT bancount, time, bantime FROM latest_ban"
                         " WHERE jail = ?1 AND kind = ?2 AND key = ?3",
     [ST_HISTORY_ALL] = "SELECT count(*), sum(bancount), max(time),"
@@ -475,11 +484,104 @@ hex4(const char *p)
 }
 
 /*
+ * One JSON string for the fast parsers, *pp just after its opening
+ * quote: no white space, escapes \" \\ \/ \b \f \n \r \t and \uXXXX
+ * outside surrogates (not NUL), valid UTF-8. Sets *s and *n to its text:
+ * inside the input when it has no escape, else in b (reset first). Moves
+ * *pp past the closing quote. -1 when it is anything else.
+ */
+static int
+fast_str(
+    const char **pp, const char *e, struct sbuf *b, const char **s, size_t *n)
+{
+	const char *start = *pp, *p = *pp;
+	bool copy = false;
+
+	for (;;) {
+		const char *q = p;
+		int c;
+
+		while (q < e && *q != '"' && *q != '\\' &&
+		    (unsigned char)*q >= 0x20 && (unsigned char)*q < 0x80)
+			q++;
+		if (copy)
+			sbuf_add(b, p, (size_t)(q - p));
+		p = q;
+		if (p == e || (unsigned char)*p < 0x20)
+			return -1;
+		if ((unsigned char)*p >= 0x80) {
+			size_t len =
+			    utf8_seq((const unsigned char *)p, (size_t)(e - p));
+
+			if (len == 0)
+				return -1;
+			if (copy)
+				sbuf_add(b, p, len);
+			p += len;
+			continue;
+		}
+		if (*p == '"') {
+			*pp = p + 1;
+			if (copy) {
+				*s = sbuf_str(b);
+				*n = b->len;
+			} else {
+				*s = start;
+				*n = (size_t)(p - start);
+			}
+			return 0;
+		}
+		/* a backslash: from here on the text is built in b */
+		if (!copy) {
+			sbuf_reset(b);
+			sbuf_add(b, start, (size_t)(p - start));
+			copy = true;
+		}
+		if (++p == e)
+			return -1;
+		switch (*p++) {
+		case '"':
+			sbuf_addch(b, '"');
+			break;
+		case '\\':
+			sbuf_addch(b, '\\');
+			break;
+		case '/':
+			sbuf_addch(b, '/');
+			break;
+		case 'b':
+			sbuf_addch(b, '\b');
+			break;
+		case 'f':
+			sbuf_addch(b, '\f');
+			break;
+		case 'n':
+			sbuf_addch(b, '\n');
+			break;
+		case 'r':
+			sbuf_addch(b, '\r');
+			break;
+		case 't':
+			sbuf_addch(b, '\t');
+			break;
+		case 'u':
+			c = e - p >= 4 ? hex4(p) : -1;
+			if (c <= 0 || (c >= 0xD800 && c <= 0xDFFF))
+				return -1; /* NUL, pairs: jansson's */
+			add_utf8(b, (unsigned long)c);
+			p += 4;
+			break;
+		default:
+			return -1;
+		}
+	}
+}
+
+/*
  * matches_parse's fast path, for what matches_json writes: a JSON array
- * of strings, no white space, escapes \" \\ \/ \b \f \n \r \t and
- * \uXXXX outside surrogates, valid UTF-8. A restart with 100k bans parses
- * 300k matches: jansson's tree of objects cost half of db_bans_restore.
- * Anything else returns -1 with out unchanged (jansson decides then).
+ * of fast_str strings. A restart with 100k bans parses 300k matches:
+ * jansson's tree of objects cost half of db_bans_restore. Anything else
+ * returns -1 with out unchanged (jansson decides then).
  */
 static int
 matches_parse_fast(const char *p, size_t n, struct strv *out)
@@ -493,72 +595,12 @@ matches_parse_fast(const char *p, size_t n, struct strv *out)
 	if (*p == ']')
 		return p + 1 == e ? 0 : -1;
 	for (;;) {
-		if (p == e || *p++ != '"')
+		const char *t;
+		size_t len;
+
+		if (p == e || *p++ != '"' || fast_str(&p, e, &b, &t, &len) < 0)
 			goto bad;
-		sbuf_reset(&b);
-		for (;;) {
-			const char *q = p;
-			int c;
-
-			while (q < e && *q != '"' && *q != '\\' &&
-			    (unsigned char)*q >= 0x20 &&
-			    (unsigned char)*q < 0x80)
-				q++;
-			sbuf_add(&b, p, (size_t)(q - p));
-			p = q;
-			if (p == e || (unsigned char)*p < 0x20)
-				goto bad;
-			if ((unsigned char)*p >= 0x80) {
-				size_t len = utf8_seq(
-				    (const unsigned char *)p, (size_t)(e - p));
-
-				if (len == 0)
-					goto bad;
-				sbuf_add(&b, p, len);
-				p += len;
-				continue;
-			}
-			if (*p++ == '"')
-				break;
-			if (p == e)
-				goto bad;
-			switch (*p++) {
-			case '"':
-				sbuf_addch(&b, '"');
-				break;
-			case '\\':
-				sbuf_addch(&b, '\\');
-				break;
-			case '/':
-				sbuf_addch(&b, '/');
-				break;
-			case 'b':
-				sbuf_addch(&b, '\b');
-				break;
-			case 'f':
-				sbuf_addch(&b, '\f');
-				break;
-			case 'n':
-				sbuf_addch(&b, '\n');
-				break;
-			case 'r':
-				sbuf_addch(&b, '\r');
-				break;
-			case 't':
-				sbuf_addch(&b, '\t');
-				break;
-			case 'u':
-				c = e - p >= 4 ? hex4(p) : -1;
-				if (c <= 0 || (c >= 0xD800 && c <= 0xDFFF))
-					goto bad; /* NUL, pairs: jansson's */
-				add_utf8(&b, (unsigned long)c);
-				p += 4;
-				break;
-			default:
-				goto bad;
-			}
-		}
-		strv_take(out, xmemdup(sbuf_str(&b), b.len));
+		strv_take(out, xmemdup(t, len));
 		if (p == e)
 			goto bad;
 		if (*p == ']' && p + 1 == e)
@@ -577,6 +619,82 @@ bad:
 	return -1;
 }
 
+/*
+ * db_data_parse's fast path, for what fdata_json writes: an object of
+ * fast_str strings without white space or a repeated name. Anything else
+ * returns -1 with out unchanged.
+ */
+static int
+data_parse_fast(const char *p, size_t n, struct strv *out)
+{
+	const char *e = p + n;
+	size_t start = out->n;
+	struct sbuf b = SBUF_INIT;
+
+	if (n < 2 || *p++ != '{')
+		return -1;
+	if (*p == '}')
+		return p + 1 == e ? 0 : -1;
+	for (;;) {
+		const char *t;
+		size_t len;
+
+		if (p == e || *p++ != '"' || fast_str(&p, e, &b, &t, &len) < 0)
+			goto bad;
+		for (size_t i = start; i < out->n; i += 2)
+			if (strlen(out->v[i]) == len &&
+			    memcmp(out->v[i], t, len) == 0)
+				goto bad; /* jansson: the last one counts */
+		strv_take(out, xmemdup(t, len));
+		if (p == e || *p++ != ':' || p == e || *p++ != '"' ||
+		    fast_str(&p, e, &b, &t, &len) < 0)
+			goto bad;
+		strv_take(out, xmemdup(t, len));
+		if (p == e)
+			goto bad;
+		if (*p == '}' && p + 1 == e)
+			break;
+		if (*p++ != ',')
+			goto bad;
+	}
+	sbuf_cleanup(&b);
+	return 0;
+bad:
+	sbuf_cleanup(&b);
+	while (out->n > start)
+		free(out->v[--out->n]);
+	if (out->n > 0 || out->v)
+		out->v[out->n] = NULL;
+	return -1;
+}
+
+int
+db_data_parse(const char *json, struct strv *out)
+{
+	json_t *o;
+	const char *k;
+	json_t *v;
+
+	if (json == NULL)
+		return -1;
+	if (data_parse_fast(json, strlen(json), out) == 0)
+		return 0;
+	o = json_loads(json, 0, NULL);
+	if (!json_is_object(o)) {
+		json_decref(o);
+		return -1;
+	}
+	json_object_foreach(o, k, v)
+	{
+		if (json_is_string(v)) {
+			strv_add(out, k);
+			strv_add(out, json_string_value(v));
+		}
+	}
+	json_decref(o);
+	return 0;
+}
+
 /* Parses stored matches text into out (appends). Bad JSON adds nothing. */
 static void
 matches_parse(const char *text, int n, struct strv *out)
@@ -593,6 +711,23 @@ matches_parse(const char *text, int n, struct strv *out)
 	}
 	json_array_foreach(a, i, m) match_text(m, out);
 	json_decref(a);
+}
+
+void
+db_matches_parse(const char *json, unsigned max, struct strv *out)
+{
+	struct strv all = STRV_INIT;
+	size_t from;
+
+	if (json == NULL)
+		return;
+	matches_parse(json, (int)strlen(json), &all);
+	from = all.n > max ? all.n - max : 0;
+	for (size_t i = from; i < all.n; i++) {
+		strv_take(out, all.v[i]);
+		all.v[i] = NULL;
+	}
+	strv_cleanup(&all);
 }
 
 static int
@@ -1392,6 +1527,7 @@ struct row {
 	double time, bantime;
 	unsigned bancount, failures;
 	struct strv matches;
+	char *matches_raw; /* with raw_matches */
 	char *data;
 };
 
@@ -1417,7 +1553,7 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 	if (!db || !jail || !r)
 		return 0;
 	read_prepare(db);
-	s = db->st[ST_RESTORE];
+	s = db->st[r->key_order ? ST_RESTORE_KEYS : ST_RESTORE];
 	bind_str(s, 1, jail);
 	sqlite3_bind_double(s, 2, r->now);
 	/* Without increment a ban must also have begun within the jail's
@@ -1443,8 +1579,12 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 		w.bancount = col_uint(s, 4);
 		w.failures = col_uint(s, 5);
 		strv_init(&w.matches);
-		matches_parse((const char *)sqlite3_column_text(s, 6),
-		    sqlite3_column_bytes(s, 6), &w.matches);
+		if (!r->raw_matches)
+			matches_parse((const char *)sqlite3_column_text(s, 6),
+			    sqlite3_column_bytes(s, 6), &w.matches);
+		else if (sqlite3_column_type(s, 6) != SQLITE_NULL)
+			w.matches_raw =
+			    xstrdup((const char *)sqlite3_column_text(s, 6));
 		if (sqlite3_column_type(s, 7) != SQLITE_NULL)
 			w.data =
 			    xstrdup((const char *)sqlite3_column_text(s, 7));
@@ -1456,6 +1596,7 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 		if (w.bantime != -1 && w.time + w.bantime <= r->now) {
 			free(w.key);
 			strv_cleanup(&w.matches);
+			free(w.matches_raw);
 			free(w.data);
 			continue;
 		}
@@ -1483,6 +1624,8 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 		b.matches =
 		    (const char *const *)w->matches.v + (w->matches.n - keep);
 		b.nmatches = keep;
+		if (r->raw_matches)
+			b.matches_raw = &w->matches_raw;
 		b.data = w->data;
 		n++;
 		if (cb && cb(arg, &b))
@@ -1491,6 +1634,7 @@ db_bans_restore(struct db *db, const char *jail, const struct db_restore *r,
 	for (size_t i = 0; i < nrows; i++) {
 		free(rows[i].key);
 		strv_cleanup(&rows[i].matches);
+		free(rows[i].matches_raw);
 		free(rows[i].data);
 	}
 	free(rows);

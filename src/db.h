@@ -159,6 +159,10 @@ struct db_ban {
 	size_t nmatches;
 	const char *data; /* JSON object of captured groups, or NULL */
 	bool data_object; /* the caller made data a JSON object: not checked */
+	/* db_bans_restore with raw_matches only (matches is then empty):
+	 * the stored matches' JSON text or NULL, the callback's to take (it
+	 * sets *matches_raw to NULL); NULL elsewhere. */
+	char **matches_raw;
 };
 
 /*
@@ -184,13 +188,17 @@ struct db_restore {
 	bool increment;      /* bantime.increment */
 	double maxtime;      /* bantime.maxtime; <= 0 = unset */
 	unsigned maxmatches; /* the jail's maxmatches: matches kept (0: none) */
+	bool key_order;      /* by (kind, key), the table's order: no sort */
+	bool raw_matches;    /* matches left unparsed (db_ban.matches_raw),
+	                        maxmatches not applied */
 };
 
 /* Called once per ban; return non-zero to stop. b is valid during the call. */
 typedef int (*db_ban_cb)(void *arg, const struct db_ban *b);
 
 /*
- * Calls cb for each ban of jail to restore at start, oldest first, with
+ * Calls cb for each ban of jail to restore at start, oldest first (by kind
+ * and key with r->key_order), with
  * fail2ban's rules: permanent bans always; others only while time +
  * bantime > now; without increment also only when time > now - jail
  * bantime, and the stored bantime clamped to the jail's when that is not
@@ -201,6 +209,19 @@ typedef int (*db_ban_cb)(void *arg, const struct db_ban *b);
  */
 long db_bans_restore(struct db *db, const char *jail,
     const struct db_restore *r, db_ban_cb cb, void *arg);
+
+/*
+ * Stored matches (db_ban.matches_raw) parsed: the last max lines appended
+ * to out. Text that is not a JSON array of strings adds nothing.
+ */
+void db_matches_parse(const char *json, unsigned max, struct strv *out);
+
+/*
+ * The captured groups of a stored data object (db_ban.data) appended to
+ * out as name, value, name, value, ...: its string members in order,
+ * other members skipped. -1 (out unchanged) when json is not an object.
+ */
+int db_data_parse(const char *json, struct strv *out);
 
 /* A key's previous bans, for bantime.increment (fail2ban's getBan). */
 struct db_history {

@@ -266,6 +266,166 @@ test_restore_rules(void)
 	db_close(db);
 }
 
+/* Restored matches left as text, taken by the callback. */
+struct raw_got {
+	struct strv texts; /* "KEY=JSON" */
+	int taken;
+};
+
+static int
+take_raw(void *arg, const struct db_ban *b)
+{
+	struct raw_got *g = arg;
+	char buf[ADDR_STRLEN];
+
+	addr_format(&b->key.addr, buf);
+	if (b->matches_raw == NULL)
+		strv_take(
+		    &g->texts, xasprintf("%s=(parsed %zu)", buf, b->nmatches));
+	else if (b->nmatches != 0)
+		strv_take(&g->texts, xasprintf("%s=(parsed too)", buf));
+	else if (*b->matches_raw == NULL)
+		strv_take(&g->texts, xasprintf("%s=(none)", buf));
+	else {
+		strv_take(&g->texts, xasprintf("%s=%s", buf, *b->matches_raw));
+		/* taken: the database must not free it again */
+		free(*b->matches_raw);
+		*b->matches_raw = NULL;
+		g->taken++;
+	}
+	return 0;
+}
+
+static char *
+joined(const struct strv *sv)
+{
+	struct sbuf s = SBUF_INIT;
+
+	for (size_t i = 0; i < sv->n; i++)
+		sbuf_printf(&s, "%s%s", i ? "|" : "", sv->v[i]);
+	return sbuf_detach(&s);
+}
+
+/* The restore's fast paths: key order, raw matches, the parsers. */
+static void
+test_restore_fast(void)
+{
+	struct db *db = mem();
+	struct db_restore r = {0};
+	const char *m[] = {"l1", "l\"2", "l3"};
+	struct db_ban b = {0};
+	struct raw_got g = {STRV_INIT, 0};
+	struct strv sv = STRV_INIT;
+	char *s;
+	double now = 100000;
+
+	/* oldest first by time; the table's order is by kind, then key */
+	ban(db, "j", ip("10.0.0.9"), now - 300, 600, 1);
+	ban(db, "j", raw("10-raw"), now - 200, 600, 1);
+	ban(db, "j", ip("10.0.0.10"), now - 100, 600, 1);
+	ban(db, "j", ip("192.0.2.1"), now - 400, 600, 1);
+	is_int(db_flush(db), 0, "restore order: flush");
+	r.now = now;
+	r.bantime = 600;
+	s = restore_str(db, "j", &r);
+	is_str(s,
+	    "192.0.2.1:99600:600:1:0 10.0.0.9:99700:600:1:0 "
+	    "10-raw:99800:600:1:0 10.0.0.10:99900:600:1:0",
+	    "restore order: oldest first by default");
+	free(s);
+	r.key_order = true;
+	s = restore_str(db, "j", &r);
+	is_str(s,
+	    "10.0.0.10:99900:600:1:0 10.0.0.9:99700:600:1:0 "
+	    "192.0.2.1:99600:600:1:0 10-raw:99800:600:1:0",
+	    "restore order: key_order gives addresses by text, then raw ids");
+	free(s);
+	db_close(db);
+
+	db = mem();
+	b.key = ip("192.0.2.5");
+	b.time = now - 10;
+	b.bantime = 600;
+	b.bancount = 1;
+	b.failures = 3;
+	b.matches = (const char *const *)m;
+	b.nmatches = 3;
+	db_ban_add(db, "j", &b);
+	b.key = ip("192.0.2.6");
+	b.nmatches = 0;
+	b.matches = NULL;
+	db_ban_add(db, "j", &b);
+	db_flush(db);
+	r.raw_matches = true;
+	r.maxmatches = 1;
+	is_int(db_bans_restore(db, "j", &r, take_raw, &g), 2,
+	    "raw matches: both bans");
+	s = joined(&g.texts);
+	is_str(s, "192.0.2.5=[\"l1\",\"l\\\"2\",\"l3\"]|192.0.2.6=(none)",
+	    "raw matches: the stored JSON as it is, maxmatches not applied");
+	free(s);
+	is_int(g.taken, 1, "raw matches: the callback may take the text");
+	strv_cleanup(&g.texts);
+	r.raw_matches = false;
+	is_int(db_bans_restore(db, "j", &r, take_raw, &g), 2,
+	    "parsed matches: both bans");
+	s = joined(&g.texts);
+	is_str(s, "192.0.2.5=(parsed 1)|192.0.2.6=(parsed 0)",
+	    "parsed matches: no raw text offered, maxmatches applied");
+	free(s);
+	strv_cleanup(&g.texts);
+	db_close(db);
+
+	/* db_matches_parse: the last max lines */
+	db_matches_parse("[\"a\",\"b\\\"q\\u00e9\",\"c\"]", 2, &sv);
+	s = joined(&sv);
+	is_str(s, "b\"q\xc3\xa9|c", "matches parse: last 2, escapes decoded");
+	free(s);
+	strv_cleanup(&sv);
+	db_matches_parse("[\"a\",\"b\"]", 0, &sv);
+	is_int(sv.n, 0, "matches parse: max 0 keeps none");
+	db_matches_parse("[ \"a\" , \"b\" ]", 5, &sv);
+	is_int(sv.n, 2, "matches parse: white space (jansson's path)");
+	strv_cleanup(&sv);
+	db_matches_parse("[\"a\",", 5, &sv);
+	db_matches_parse(NULL, 5, &sv);
+	is_int(sv.n, 0, "matches parse: broken JSON and NULL give none");
+
+	/* db_data_parse: fdata_json's objects, and others through jansson */
+	is_int(db_data_parse("{\"user\":\"bob\",\"ip4\":\"1.2.3.4\"}", &sv), 0,
+	    "data parse: an object");
+	s = joined(&sv);
+	is_str(s, "user|bob|ip4|1.2.3.4", "data parse: pairs in order");
+	free(s);
+	strv_cleanup(&sv);
+	db_data_parse("{\"a\":\"x\\\"y\\u00e9\\n\",\"e\":\"\"}", &sv);
+	s = joined(&sv);
+	is_str(s, "a|x\"y\xc3\xa9\n|e|", "data parse: escapes, empty value");
+	free(s);
+	strv_cleanup(&sv);
+	db_data_parse("{ \"n\": 1, \"s\": \"v\", \"l\": [\"x\"] }", &sv);
+	s = joined(&sv);
+	is_str(s, "s|v", "data parse: only string members (jansson's path)");
+	free(s);
+	strv_cleanup(&sv);
+	db_data_parse("{\"a\":\"1\",\"a\":\"2\"}", &sv);
+	s = joined(&sv);
+	is_str(s, "a|2", "data parse: a repeated name counts once, last value");
+	free(s);
+	strv_cleanup(&sv);
+	is_int(db_data_parse("{}", &sv), 0, "data parse: empty object");
+	is_int(sv.n, 0, "data parse: empty object gives nothing");
+	is_int(
+	    db_data_parse("[\"x\"]", &sv), -1, "data parse: an array is not");
+	is_int(db_data_parse("{\"a\":\"b\"", &sv), -1,
+	    "data parse: broken object");
+	is_int(db_data_parse("{\"a\":\"\\u0000\"}", &sv), -1,
+	    "data parse: NUL in a value refused (as jansson)");
+	is_int(db_data_parse(NULL, &sv), -1, "data parse: NULL");
+	is_int(sv.n, 0, "data parse: nothing added on failure");
+	strv_cleanup(&sv);
+}
+
 static int
 stop_after_one(void *arg, const struct db_ban *b)
 {
@@ -1407,6 +1567,7 @@ main(void)
 	test_null();
 	test_jails();
 	test_restore_rules();
+	test_restore_fast();
 	test_matches();
 	test_history();
 	test_positions();
