@@ -381,6 +381,12 @@ q_uses_matches(const struct action_queue *q)
 	return false;
 }
 
+bool
+actq_uses_matches(const struct action_queue *q)
+{
+	return q != NULL && q_uses_matches(q);
+}
+
 static struct job *
 submit(struct action_queue *q, enum job_kind kind,
     const struct action_ticket *t, size_t n, action_done_cb cb, void *arg)

@@ -302,6 +302,10 @@ size_t actq_pending(const struct action_queue *q);
  */
 unsigned actq_ban_epoch(const struct action_queue *q);
 
+/* Whether some action of q needs the matches of the tickets it gets (the
+ * queue drops them otherwise). */
+bool actq_uses_matches(const struct action_queue *q);
+
 /*
  * Job submission. Each call copies the tickets, appends one job and
  * returns; cb (may be NULL) runs once the job is done, with 0 or -1 (some

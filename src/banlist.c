@@ -61,6 +61,7 @@ ban_free(struct ban *b)
 		return;
 	fkey_release(&b->key);
 	fdata_cleanup(&b->data);
+	free(b->mtext);
 	free(b);
 }
 

@@ -43,6 +43,8 @@ struct ban {
 	long failures;     /* failures that led to it */
 	struct fdata data; /* matched lines and captured groups (owned) */
 	bool restored;     /* restored from the database at start */
+	char *mtext;       /* owned or NULL: a restored ban's stored matches
+	                      (JSON), parsed into data when needed (jail.c) */
 
 	/* private */
 	uint64_t hash;

@@ -411,14 +411,41 @@ struct tickets {
 	size_t n;
 };
 
+/* A restored ban's stored matches into its data (maxmatches, last). */
+static void
+ban_matches(const struct jail *j, struct ban *b)
+{
+	struct strv m = STRV_INIT;
+
+	db_matches_parse(
+	    b->mtext, j->maxmatches > 0 ? (unsigned)j->maxmatches : 0, &m);
+	free(b->mtext);
+	b->mtext = NULL;
+	if (m.n == 0) {
+		strv_cleanup(&m);
+		return;
+	}
+	for (size_t i = 0; i < m.n; i++)
+		b->data.match_bytes += strlen(m.v[i]);
+	b->data.matches = m.v; /* NULL-terminated: fdata frees each */
+	b->data.nmatches = m.n;
+}
+
 static void
 tickets_build(
     const struct jail *j, struct tickets *ts, struct ban *const *bans, size_t n)
 {
 	size_t ng = 0, off = 0;
+	bool need = false;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n && !need; i++)
+		if (bans[i]->mtext != NULL)
+			need = actq_uses_matches(j->q);
+	for (size_t i = 0; i < n; i++) {
 		ng += bans[i]->data.nkv;
+		if (need && bans[i]->mtext != NULL)
+			ban_matches(j, bans[i]);
+	}
 	ts->t = xcalloc(n + 1, sizeof(*ts->t));
 	ts->g = xcalloc(ng + 1, sizeof(*ts->g));
 	ts->n = n;
@@ -642,6 +669,7 @@ struct bticket {
 	long bancount;  /* bans before this one */
 	long failures;
 	struct fdata *data; /* taken (moved) when non-NULL */
+	char **mtext;       /* taken when non-NULL: stored matches, unparsed */
 	bool restored;
 };
 
@@ -720,6 +748,10 @@ ban_ticket(struct jail *j, struct bticket *t)
 	if (t->data) {
 		b->data = *t->data;
 		memset(t->data, 0, sizeof(*t->data));
+	}
+	if (t->mtext) {
+		b->mtext = *t->mtext;
+		*t->mtext = NULL;
 	}
 	switch (banlist_add(j->bl, b, now, &old)) {
 	case BANLIST_ADDED:
@@ -2220,66 +2252,97 @@ fail:
 /* A ban read from the database, waiting to be restored in order. */
 struct rrow {
 	struct fkey key; /* owned */
-	char *text;      /* owned; the key as text (sort key) */
+	char *text;      /* owned; the key as text, only to sort */
 	double time, bantime;
 	long bancount, failures;
-	struct fdata data;
+	struct fdata data; /* captured groups */
+	char *mtext;       /* owned; the stored matches, not parsed */
 };
 
 struct rrows {
 	struct rrow *v;
 	size_t n, cap;
+	bool unsorted;          /* not in cmp_rrow's order as read */
+	char last[FKEY_STRLEN]; /* the previous row's key text */
 };
 
+/* fail2ban's order: ORDER BY ip, timeofban DESC */
 static int
-restore_cb(void *arg, const struct db_ban *row)
+cmp_text_time(const char *xt, double xtime, const char *yt, double ytime)
 {
-	struct rrows *rs = arg;
-	struct rrow *r;
-	char kb[FKEY_STRLEN];
-	json_t *o = NULL;
-	size_t cap = 0;
+	int c = strcmp(xt, yt);
 
-	xgrow(&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
-	r = &rs->v[rs->n++];
-	memset(r, 0, sizeof(*r));
-	fkey_dup(&r->key, &row->key);
-	r->text = xstrdup(fkey_format(&row->key, kb));
-	r->time = row->time;
-	r->bantime = row->bantime;
-	r->bancount = row->bancount > 0 ? (long)row->bancount - 1 : 0;
-	r->failures = row->failures;
-	for (size_t i = 0; i < row->nmatches; i++) {
-		xgrow(&r->data.matches, &cap, r->data.nmatches + 1,
-		    sizeof(*r->data.matches));
-		r->data.matches[r->data.nmatches++] = xstrdup(row->matches[i]);
-	}
-	if (row->data != NULL)
-		o = json_loads(row->data, 0, NULL);
-	if (json_is_object(o)) {
-		const char *k;
-		json_t *v;
-
-		json_object_foreach(o, k, v)
-		{
-			if (json_is_string(v))
-				fdata_add_kv(&r->data, k, json_string_value(v));
-		}
-	}
-	json_decref(o);
-	return 0;
+	if (c != 0)
+		return c;
+	return xtime > ytime ? -1 : xtime < ytime ? 1 : 0;
 }
 
 static int
 cmp_rrow(const void *a, const void *b)
 {
 	const struct rrow *x = a, *y = b;
-	int c = strcmp(x->text, y->text);
 
-	/* fail2ban: ORDER BY ip, timeofban DESC */
-	if (c != 0)
-		return c;
-	return x->time > y->time ? -1 : x->time < y->time ? 1 : 0;
+	return cmp_text_time(x->text, x->time, y->text, y->time);
+}
+
+/* The groups of a stored data object into d (one block). */
+static void
+restore_data(struct fdata *d, const char *json)
+{
+	struct strv kv = STRV_INIT;
+	struct fdata_kv small[16], *pairs = small;
+	size_t n;
+
+	if (json == NULL || db_data_parse(json, &kv) < 0 || kv.n < 2) {
+		strv_cleanup(&kv);
+		return;
+	}
+	n = kv.n / 2;
+	if (n > sizeof(small) / sizeof(small[0]))
+		pairs = xcalloc(n, sizeof(*pairs));
+	for (size_t i = 0; i < n; i++) {
+		pairs[i].name = kv.v[2 * i];
+		pairs[i].value = kv.v[2 * i + 1];
+	}
+	fdata_set_kv(d, pairs, n);
+	if (pairs != small)
+		free(pairs);
+	strv_cleanup(&kv);
+}
+
+/*
+ * One row, kept until all are read. The database hands them over in its
+ * key order, which is already fail2ban's order when every key has the
+ * same kind: then restore_bans needs no sort.
+ */
+static int
+restore_cb(void *arg, const struct db_ban *row)
+{
+	struct rrows *rs = arg;
+	struct rrow *r;
+	char kb[FKEY_STRLEN];
+
+	xgrow(&rs->v, &rs->cap, rs->n + 1, sizeof(*rs->v));
+	r = &rs->v[rs->n++];
+	memset(r, 0, sizeof(*r));
+	fkey_dup(&r->key, &row->key);
+	r->time = row->time;
+	r->bantime = row->bantime;
+	r->bancount = row->bancount > 0 ? (long)row->bancount - 1 : 0;
+	r->failures = row->failures;
+	key_text(&row->key, kb);
+	if (rs->n > 1 && !rs->unsorted &&
+	    cmp_text_time(rs->last, rs->v[rs->n - 2].time, kb, r->time) > 0)
+		rs->unsorted = true;
+	memcpy(rs->last, kb, strlen(kb) + 1);
+	/* the matches stay text until an action needs them: the nftables
+	 * backend never does */
+	if (row->matches_raw != NULL) {
+		r->mtext = *row->matches_raw;
+		*row->matches_raw = NULL;
+	}
+	restore_data(&r->data, row->data);
+	return 0;
 }
 
 static void
@@ -2287,6 +2350,7 @@ rrow_cleanup(struct rrow *r)
 {
 	fkey_release(&r->key);
 	free(r->text);
+	free(r->mtext);
 	fdata_cleanup(&r->data);
 	memset(r, 0, sizeof(*r));
 }
@@ -2315,6 +2379,7 @@ restore_ban(struct jail *j, struct rrow *r, double now)
 	bt.failures = r->failures;
 	bt.restored = true;
 	bt.data = &r->data;
+	bt.mtext = &r->mtext;
 	ban_ticket(j, &bt);
 }
 
@@ -2363,6 +2428,7 @@ restore_one(struct jail *j, struct rrow *r, double now)
 {
 	struct action_ticket t = {0};
 	struct action_group *g = NULL;
+	struct strv m = STRV_INIT;
 	struct rcheck *c;
 	int why;
 
@@ -2379,8 +2445,12 @@ restore_one(struct jail *j, struct rrow *r, double now)
 	t.own_bantime = true;
 	t.bancount = r->bancount;
 	t.failures = r->failures;
-	t.matches = (const char *const *)r->data.matches;
-	t.nmatches = r->data.nmatches;
+	/* only an ignorecommand may show them (<matches>) */
+	if (r->mtext != NULL && ignore_get_command(j->ig) != NULL)
+		db_matches_parse(r->mtext,
+		    j->maxmatches > 0 ? (unsigned)j->maxmatches : 0, &m);
+	t.matches = (const char *const *)m.v;
+	t.nmatches = m.n;
 	t.restored = true;
 	if (r->data.nkv > 0) {
 		g = xcalloc(r->data.nkv, sizeof(*g));
@@ -2395,6 +2465,7 @@ restore_one(struct jail *j, struct rrow *r, double now)
 	c = xcalloc(1, sizeof(*c));
 	why = ignore_check(j->ig, &t, now, 0, rcheck_done, c);
 	free(g);
+	strv_cleanup(&m);
 	if (why < 0) {
 		c->j = j;
 		c->r = *r;
@@ -2425,11 +2496,18 @@ restore_bans(struct jail *j)
 	r.increment = j->inc;
 	r.maxtime = j->inc_maxtime > 0 ? j->inc_maxtime : 0;
 	r.maxmatches = j->maxmatches > 0 ? (unsigned)j->maxmatches : 0;
+	r.key_order = true;
+	r.raw_matches = true;
 	if (db_bans_restore(j->env->db, j->name, &r, restore_cb, &rs) < 0)
 		wlog(WLOG_ERROR, WLOG_JAIL, "[%s] Restore bans failed: %s",
 		    j->name, db_last_error(j->env->db));
-	if (rs.n > 1)
+	if (rs.unsorted) {
+		char kb[FKEY_STRLEN];
+
+		for (size_t i = 0; i < rs.n; i++)
+			rs.v[i].text = xstrdup(key_text(&rs.v[i].key, kb));
 		qsort(rs.v, rs.n, sizeof(*rs.v), cmp_rrow);
+	}
 	for (size_t i = 0; i < rs.n; i++) {
 		restore_one(j, &rs.v[i], now);
 		rrow_cleanup(&rs.v[i]);

@@ -17,12 +17,14 @@
 
 #include <uv.h>
 
+#include "addr.h"
 #include "conf.h"
 #include "db.h"
 #include "failtab.h"
 #include "filter.h"
 #include "jail.h"
 #include "report.h"
+#include "sbuf.h"
 #include "log.h"
 #include "tap.h"
 #include "wardend.h"
@@ -694,6 +696,91 @@ rep_msg(struct jail *j, const char *text, double t)
 	jail_report(j, &m, &p, t);
 }
 
+/* A stored ban of id (an address, else a raw id) in jail. */
+static void
+stored_ban(struct db *db, const char *jail, const char *id, double t)
+{
+	static const char *const m[] = {"line one", "line two"};
+	struct db_ban b = {0};
+	struct addr a;
+
+	if (addr_parse(id, strlen(id), &a) == 0)
+		b.key = fkey_from_addr(&a);
+	else
+		b.key =
+		    (struct fkey){.kind = FKEY_RAW, .s = id, .len = strlen(id)};
+	b.time = t;
+	b.bantime = 600;
+	b.bancount = 1;
+	b.failures = 3;
+	b.matches = m;
+	b.nmatches = 2;
+	b.data = "{\"user\":\"bob\"}";
+	db_ban_add(db, jail, &b);
+}
+
+/* The jail's bans in ban order, joined by ','. */
+static char *
+ban_order(struct jail *j)
+{
+	json_t *l = jail_banlist(j, false, false);
+	struct sbuf b = SBUF_INIT;
+
+	for (size_t i = 0; i < json_array_size(l); i++)
+		sbuf_printf(&b, "%s%s", i ? "," : "",
+		    json_string_value(json_array_get(l, i)));
+	json_decref(l);
+	return sbuf_detach(&b);
+}
+
+/*
+ * Bans restored at start: the ones not expired, in fail2ban's order
+ * (ORDER BY ip: the keys' text, whatever their kind), all committed as
+ * restored. The database hands them over by kind and key: addresses
+ * alone are already in that order, a raw id among them is not.
+ */
+static void
+test_restore(struct jail_env *env)
+{
+	static const char conf[] =
+	    "[r]\nenabled = true\nbackend = report\nservice = imap\n"
+	    "maxretry = 3\nfindtime = 600\nbantime = 600\n";
+	struct jail_env e = *env;
+	struct diags d = DIAGS_INIT;
+	double t0 = 1800000000.0;
+	struct jail *j;
+	char *s;
+
+	for (int mixed = 0; mixed < 2; mixed++) {
+		e.db = db_open(":memory:", NULL, &d);
+		fake_now = t0;
+		stored_ban(e.db, "r", "10.0.0.9", t0 - 300);
+		stored_ban(e.db, "r", "192.0.2.1", t0 - 100);
+		stored_ban(e.db, "r", "10.0.0.10", t0 - 200);
+		stored_ban(e.db, "r", "10.0.0.11", t0 - 700); /* expired */
+		stored_ban(e.db, "other", "10.0.0.12", t0 - 10);
+		if (mixed)
+			stored_ban(e.db, "r", "10-raw", t0 - 50);
+		db_flush(e.db);
+		j = make_text(&e, conf, "r");
+		s = ban_order(j);
+		is_str(s,
+		    mixed ? "10-raw,10.0.0.10,10.0.0.9,192.0.2.1"
+		          : "10.0.0.10,10.0.0.9,192.0.2.1",
+		    mixed ? "restore: an address and raw id mix sorted by text"
+		          : "restore: addresses in fail2ban's order (by text)");
+		free(s);
+		is_int(jail_commit(j), mixed ? 4 : 3,
+		    "restore: the restored bans are committed");
+		is_int(jail_banned_total(j), mixed ? 4 : 3,
+		    "restore: counted as bans");
+		jail_stop(j, NULL, NULL);
+		jail_free(j);
+		db_close(e.db);
+	}
+	diags_cleanup(&d);
+}
+
 static void
 test_users(struct jail_env *env)
 {
@@ -808,6 +895,7 @@ main(void)
 	test_daemon_conf();
 	test_links();
 	test_users(&env);
+	test_restore(&env);
 	test_aggregate(&env);
 
 	db_close(env.db);
