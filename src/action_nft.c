@@ -12,9 +12,11 @@
  *
  *  - start creates the objects (idempotently: an earlier run's rules are
  *    replaced, its sets and their elements kept, so bans stay active
- *    across a restart) and then waits `restorewait` seconds for the bans
- *    the jail restores from its database. When they stop coming (or the
- *    first new ban arrives) it reconciles the sets with them in one
+ *    across a restart) and then waits for the bans the jail restores
+ *    from its database: until the jail marks the last of them
+ *    (action_ticket.restore_last), else until none came for
+ *    `restorewait` seconds (5 s while the jail says more come), or the
+ *    first new ban arrives. Then it reconciles the sets with them in one
  *    transaction: every set flushed and refilled, which restores missing
  *    elements and removes stale ones atomically, without ever reading a
  *    large set back (that is what makes the nft tool slow, testenv 3.3).
@@ -71,6 +73,7 @@
 #define RETRY_MAX        60.0  /* longest back-off */
 #define MAX_NETS         65536 /* network bans per action */
 #define OLD_KERNEL_GRACE 5.0   /* seconds added to timeouts without destroy */
+#define SETTLE_MORE      5.0   /* restorewait while the jail says more come */
 
 /* ---------------------------------------------------------------------
  * What we want in the kernel: single addresses in an open-addressing
@@ -119,13 +122,18 @@ d_find(const struct dtab *t, const struct addr *a)
 
 static void d_put(struct dtab *t, const struct addr *a, double end);
 
+/* Room for n entries in all (at most half full): one rehash. */
 static void
-d_grow(struct dtab *t)
+d_reserve(struct dtab *t, size_t n)
 {
 	struct dent *old = t->v;
-	size_t ocap = t->cap;
+	size_t ocap = t->cap, cap = ocap ? ocap : 1024;
 
-	t->cap = ocap ? ocap * 2 : 1024;
+	while ((n + 1) * 2 > cap)
+		cap *= 2;
+	if (cap == ocap)
+		return;
+	t->cap = cap;
 	t->v = xcalloc(t->cap, sizeof(*t->v));
 	t->n = 0;
 	for (size_t i = 0; i < ocap; i++)
@@ -140,7 +148,7 @@ d_put(struct dtab *t, const struct addr *a, double end)
 	size_t i;
 
 	if ((t->n + 1) * 2 > t->cap)
-		d_grow(t);
+		d_reserve(t, t->n + 1);
 	for (i = d_slot(t, a); t->v[i].used; i = (i + 1) & (t->cap - 1))
 		if (addr_equal(&t->v[i].a, a)) {
 			t->v[i].end = end;
@@ -1001,15 +1009,21 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 {
 	struct nftact *na = a->priv;
 	double now = now_wall(na);
-	bool all_restored = true;
+	bool all_restored = true, last = false, more = false;
 	bool *skip = n > 0 ? xcalloc(n, sizeof(*skip)) : NULL;
 	int rc = 0;
 	struct nft_batch b;
 	char *why = NULL, *info;
 
+	if (kind != BK_UNBAN)
+		d_reserve(&na->want, na->want.n + n); /* one rehash at most */
 	for (size_t i = 0; i < n; i++) {
 		if (!t[i].restored)
 			all_restored = false;
+		if (t[i].restore_last)
+			last = true;
+		if (t[i].restore_more)
+			more = true;
 		if (kind == BK_UNBAN) {
 			want_unban(na, &t[i]);
 		} else if (want_ban(na, &t[i], now, op) < 0) {
@@ -1022,9 +1036,14 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		/* not started: remembered for the start */
 		goto out;
 	case NS_SETTLING:
-		if (kind == BK_BAN && all_restored) {
-			timer_start(
-			    na, na->settle, settle_cb, na->settle_s, false);
+		if (kind == BK_BAN && all_restored && !last) {
+			/* the jail commits its restored bans JAIL_BATCH_MAX
+			 * at a time: a busy loop may take longer than
+			 * restorewait between two */
+			timer_start(na, na->settle, settle_cb,
+			    more && na->settle_s < SETTLE_MORE ? SETTLE_MORE
+			                                       : na->settle_s,
+			    false);
 			goto out;
 		}
 		reconcile(na); /* what we want now includes these */

@@ -133,6 +133,7 @@ struct jail {
 	void *stop_arg;
 	unsigned inflight;      /* async ignore checks under way */
 	struct rcheck *rchecks; /* restored bans among them */
+	bool restoring;         /* the restored bans are not all committed */
 	struct dnsq *dnsq;      /* DNS lookups under way */
 	struct wlog_rate evict_rate;
 	uint64_t evict_logged;
@@ -908,6 +909,7 @@ jail_commit_n(struct jail *j, size_t n)
 	char kb[FKEY_STRLEN];
 	struct ban **v;
 	size_t k = 0;
+	bool restoring = j->restoring, last;
 
 	if (n > j->npend)
 		n = j->npend;
@@ -916,6 +918,11 @@ jail_commit_n(struct jail *j, size_t n)
 	if (n > JAIL_BATCH_MAX)
 		n = JAIL_BATCH_MAX;
 	v = xcalloc(n, sizeof(*v));
+	/* the restored bans were pending first: does this commit take the
+	 * last of them? */
+	last = restoring && n == j->npend;
+	if (last)
+		j->restoring = false;
 	/* the "Ban" lines of a batch go out in one write(2) */
 	wlog_batch_begin();
 	for (size_t i = 0; i < n; i++) {
@@ -947,6 +954,10 @@ jail_commit_n(struct jail *j, size_t n)
 		struct tickets ts;
 
 		tickets_build(j, &ts, v, k);
+		if (restoring && k > 0) {
+			ts.t[k - 1].restore_last = last;
+			ts.t[k - 1].restore_more = !last;
+		}
 		actq_ban(j->q, ts.t, ts.n, NULL, NULL);
 		tickets_free(&ts);
 	}
@@ -2513,6 +2524,9 @@ restore_bans(struct jail *j)
 		rrow_cleanup(&rs.v[i]);
 	}
 	free(rs.v);
+	/* with no check under way, the commit that empties the pending list
+	 * tells the actions that no restored ban follows */
+	j->restoring = j->rchecks == NULL && j->npend > 0;
 }
 
 void

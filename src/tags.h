@@ -68,6 +68,10 @@ struct action_ticket {
 	const struct action_group *groups; /* captured groups, in order */
 	size_t ngroups;
 	bool restored;      /* restored from the database at start */
+	bool restore_last;  /* the last of the bans restored at start: no
+	                       more come (a backend waiting for them may
+	                       reconcile now) */
+	bool restore_more;  /* more restored bans come in later batches */
 	unsigned ban_epoch; /* the jail's epoch when it was last (re)banned
 	                       (see action.h, actq_reban) */
 };

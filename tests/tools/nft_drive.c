@@ -15,9 +15,12 @@
  *   flood:N[@BT[@BASE]]  N distinct addresses from BASE (100.64.0.0, or
  *                        an IPv6 base) in one ban batch; prints the time
  *                        until the batch is in the kernel
- *   restore:N[@BT]       N restored bans in batches of 10,000 as the
- *                        jail hands them over; prints the time until the
- *                        sets are reconciled
+ *   restore:N[@BT[@BASE[@GAP]]]  N restored bans in batches of 10,000
+ *                        as the jail hands them over (the last ticket
+ *                        of each batch marked restore_more, of the last
+ *                        one restore_last), GAP ms of loop between two
+ *                        (default 0); prints the time until the sets
+ *                        are reconciled
  *   reload:K=V[,K=V...]  (with -p) the jail's reload with changed
  *                        properties
  *   sleep:MS             runs the loop for MS milliseconds
@@ -353,15 +356,32 @@ main(int argc, char **argv)
 			const char *a1 = strchr(p, '@');
 			long bt = a1 ? strtol(a1 + 1, NULL, 10) : 600;
 			const char *a2 = a1 ? strchr(a1 + 1, '@') : NULL;
-			struct action_ticket *v = make_tickets(
-			    n, bt, a2 ? a2 + 1 : "100.64.0.0", rest);
-			double t0 = mono();
+			const char *a3 = a2 ? strchr(a2 + 1, '@') : NULL;
+			char base[64];
+			uint64_t gap = a3 ? strtoull(a3 + 1, NULL, 10) : 0;
+			struct action_ticket *v;
+			double t0;
+
+			snprintf(base, sizeof(base), "%.*s",
+			    a2 ? (int)(a3 ? (size_t)(a3 - a2 - 1)
+			                  : strlen(a2 + 1))
+			       : 10,
+			    a2 ? a2 + 1 : "100.64.0.0");
+			v = make_tickets(n, bt, base, rest);
+			t0 = mono();
 
 			for (size_t k = 0; k < n; k += rest ? JAIL_BATCH : n) {
 				size_t m = rest && n - k > JAIL_BATCH
 				    ? JAIL_BATCH
 				    : n - k;
 
+				if (rest) {
+					v[k + m - 1].restore_more = k + m < n;
+					v[k + m - 1].restore_last = k + m == n;
+				}
+				if (rest && gap > 0 && k > 0)
+					sleep_ms(
+					    gap); /* the jail's next tick */
 				pending++;
 				actq_ban(q, v + k, m, done, NULL);
 			}
