@@ -28,25 +28,11 @@ struct failtab {
 	struct failtab_entry *head, *tail; /* update order */
 	uint64_t total;
 	uint64_t evictions;
-	/* links (max_links > 0) */
-	struct failtab_link **lbuckets;
-	size_t nlbuckets; /* power of two */
-	size_t nlinks;
-	struct failtab_link *lhead, *ltail; /* update order */
+	/* links (max_links > 0): rings per entry */
+	size_t nlinks;     /* slots in use */
+	size_t lslots;     /* slots held by the rings */
+	uint32_t ring_max; /* per-entry cap (a power of two) */
 	uint64_t link_evictions;
-	struct lslab *lslabs; /* where links live */
-	size_t lslab_used;    /* links handed out from lslabs (the newest) */
-	struct failtab_link *lfree; /* deleted links (through hnext) */
-};
-
-/* Links come from slabs of LSLAB links, never more in all than max_links
- * (a deleted link is reused before a slab grows): no malloc/free per
- * link while they churn at the cap. */
-#define LSLAB 256
-struct lslab {
-	struct lslab *next;
-	size_t n;                /* links in l */
-	struct failtab_link l[]; /* 64-byte aligned */
 };
 
 /* ---- fdata ---- */
@@ -322,265 +308,334 @@ failtab_new(const struct failtab_opts *opts)
 		ft->o.match_max_len = FAILTAB_DEFAULT_MATCH_LEN;
 	if (!ft->o.entry_match_bytes)
 		ft->o.entry_match_bytes = FAILTAB_DEFAULT_ENTRY;
+	failtab_set_max_entry_links(ft, ft->o.max_entry_links);
 	fkey_hashkey_random(&ft->hk);
 	ft->nbuckets = 16;
 	ft->buckets = xcalloc(ft->nbuckets, sizeof(*ft->buckets));
 	return ft;
 }
 
-/* ---- links ---- */
+/* ---- links: a ring of (key, time, count) slots per entry ---- */
 
-/* A link's hash: its key's keyed hash kh with the owner's address mixed
- * in (its memory is ours, not chosen by anyone; kh is already keyed). */
-static uint64_t
-link_hash(const struct failtab_entry *e, uint64_t kh)
+/* One failure of key for the ring's entry: 32 bytes, two per cache
+ * line. */
+struct lslot {
+	double time;    /* epoch s */
+	float count;    /* integers stay exact up to 2^24 */
+	uint8_t kind;   /* enum fkey_kind */
+	uint8_t family; /* FKEY_ADDR: the struct addr's family and prefix */
+	uint8_t prefix;
+	uint8_t pad;
+	union {
+		uint8_t b[16]; /* FKEY_ADDR: the address */
+		struct {
+			char *s; /* RAW/USER: owned copy */
+			size_t len;
+		} str;
+	} k;
+};
+
+/* The ring's i-th slot from the oldest. */
+static struct lslot *
+ring_at(const struct failtab_ring *r, uint32_t i)
 {
-	uint64_t p = (uint64_t)(uintptr_t)e;
-
-	p ^= p >> 33;
-	p *= 0xff51afd7ed558ccdULL;
-	p ^= p >> 33;
-	return kh ^ p;
+	return &r->s[(r->head + i) & (r->cap - 1)];
 }
 
-/* Hash chains are doubly linked (hpprev: the pointer to l) so that a
- * link leaves its chain in O(1), without walking it. */
+static bool
+slot_is(const struct lslot *s, const struct fkey *key)
+{
+	if (s->kind != (uint8_t)key->kind)
+		return false;
+	if (key->kind == FKEY_ADDR)
+		return s->family == key->addr.family &&
+		    s->prefix == key->addr.prefix &&
+		    memcmp(s->k.b, key->addr.b, 16) == 0;
+	return s->k.str.len == key->len &&
+	    (key->len == 0 || memcmp(s->k.str.s, key->s, key->len) == 0);
+}
+
+/* Fills s (written whole, never read: a ring slot being reused is
+ * usually not in the cache, and a store does not wait for it). */
 static void
-lchain_insert(struct failtab_link **b, struct failtab_link *l)
+slot_set(struct lslot *s, const struct fkey *key, double time, double count)
 {
-	l->hnext = *b;
-	if (*b != NULL)
-		(*b)->hpprev = &l->hnext;
-	*b = l;
-	l->hpprev = b;
-}
+	struct lslot v;
 
-static void
-lchain_unlink(struct failtab_link *l)
-{
-	*l->hpprev = l->hnext;
-	if (l->hnext != NULL)
-		l->hnext->hpprev = l->hpprev;
-	l->hnext = NULL;
-	l->hpprev = NULL;
-}
-
-static void
-llist_unlink(struct failtab *ft, struct failtab_link *l)
-{
-	if (l->lprev)
-		l->lprev->lnext = l->lnext;
-	else
-		ft->lhead = l->lnext;
-	if (l->lnext)
-		l->lnext->lprev = l->lprev;
-	else
-		ft->ltail = l->lprev;
-	l->lprev = l->lnext = NULL;
-}
-
-static void
-llist_append(struct failtab *ft, struct failtab_link *l)
-{
-	l->lprev = ft->ltail;
-	l->lnext = NULL;
-	if (ft->ltail)
-		ft->ltail->lnext = l;
-	else
-		ft->lhead = l;
-	ft->ltail = l;
-}
-
-/* Takes l out of the table (chain, update order, owner) and releases its
- * key; the caller frees or reuses its memory. */
-static void
-link_unlink(struct failtab *ft, struct failtab_link *l)
-{
-	struct failtab_entry *e = l->owner;
-
-	lchain_unlink(l);
-	llist_unlink(ft, l);
-	if (l->eprev)
-		l->eprev->enext = l->enext;
-	else
-		e->links = l->enext;
-	if (l->enext)
-		l->enext->eprev = l->eprev;
-	e->nlinks--;
-	ft->nlinks--;
-	fkey_release(&l->key);
-}
-
-/* A zeroed link from the free list or a slab. */
-static struct failtab_link *
-link_alloc(struct failtab *ft)
-{
-	struct failtab_link *l = ft->lfree;
-
-	if (l != NULL) {
-		ft->lfree = l->hnext;
+	memset(&v, 0, sizeof(v));
+	v.time = time;
+	v.count = (float)count;
+	v.kind = (uint8_t)key->kind;
+	if (key->kind == FKEY_ADDR) {
+		v.family = key->addr.family;
+		v.prefix = key->addr.prefix;
+		memcpy(v.k.b, key->addr.b, 16);
 	} else {
-		if (ft->lslabs == NULL || ft->lslab_used == ft->lslabs->n) {
-			size_t n =
-			    ft->o.max_links < LSLAB ? ft->o.max_links : LSLAB;
-			size_t sz = offsetof(struct lslab, l) + n * sizeof(*l);
-			struct lslab *s;
-
-			sz = (sz + 63) / 64 * 64;
-			s = aligned_alloc(64, sz);
-			if (s == NULL) {
-				/* as xmalloc() does */
-				fprintf(stderr,
-				    "warden: out of memory allocating %zu "
-				    "bytes\n",
-				    sz);
-				abort();
-			}
-			s->next = ft->lslabs;
-			s->n = n;
-			ft->lslabs = s;
-			ft->lslab_used = 0;
-		}
-		l = &ft->lslabs->l[ft->lslab_used++];
+		v.k.str.s = xmalloc(key->len + 1);
+		if (key->len > 0)
+			memcpy(v.k.str.s, key->s, key->len);
+		v.k.str.s[key->len] = '\0';
+		v.k.str.len = key->len;
 	}
-	memset(l, 0, sizeof(*l));
-	return l;
+	*s = v;
 }
 
-void
-failtab_link_del(struct failtab *ft, struct failtab_link *l)
+/* The slot's key (borrowing its bytes). */
+static struct fkey
+slot_key(const struct lslot *s)
 {
-	link_unlink(ft, l);
-	l->hnext = ft->lfree;
-	ft->lfree = l;
+	struct fkey k;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = (enum fkey_kind)s->kind;
+	if (k.kind == FKEY_ADDR) {
+		k.addr.family = s->family;
+		k.addr.prefix = s->prefix;
+		memcpy(k.addr.b, s->k.b, 16);
+	} else {
+		k.s = s->k.str.s;
+		k.len = s->k.str.len;
+	}
+	return k;
+}
+
+static struct lslot *
+slots_alloc(uint32_t cap)
+{
+	size_t sz = (size_t)cap * sizeof(struct lslot);
+	struct lslot *s;
+
+	sz = (sz + 63) / 64 * 64;
+	s = aligned_alloc(64, sz);
+	if (s == NULL) {
+		/* as xmalloc() does */
+		fprintf(
+		    stderr, "warden: out of memory allocating %zu bytes\n", sz);
+		abort();
+	}
+	return s;
+}
+
+/* r's slots moved into cap new ones (cap >= its slots in use). */
+static void
+ring_resize(struct failtab *ft, struct failtab_ring *r, uint32_t cap)
+{
+	struct lslot *s = slots_alloc(cap);
+
+	for (uint32_t i = 0; i < r->n; i++)
+		s[i] = *ring_at(r, i);
+	free(r->s);
+	ft->lslots = ft->lslots - r->cap + cap;
+	r->s = s;
+	r->cap = cap;
+	r->head = 0;
+}
+
+/* Drops r's oldest slot (read only when some slot holds bytes). */
+static void
+ring_pop(struct failtab *ft, struct failtab_ring *r)
+{
+	if (r->nstr > 0) {
+		struct lslot *s = &r->s[r->head];
+
+		if (s->kind != FKEY_ADDR) {
+			free(s->k.str.s);
+			r->nstr--;
+		}
+	}
+	r->head = (r->head + 1) & (r->cap - 1);
+	r->n--;
+	ft->nlinks--;
 }
 
 static void
 links_drop(struct failtab *ft, struct failtab_entry *e)
 {
-	while (e->links != NULL)
-		failtab_link_del(ft, e->links);
+	struct failtab_ring *r = &e->ring;
+
+	if (r->s == NULL)
+		return;
+	while (r->n > 0)
+		ring_pop(ft, r);
+	ft->lslots -= r->cap;
+	free(r->s);
+	memset(r, 0, sizeof(*r));
 }
 
-static void
-lgrow(struct failtab *ft)
+/* The smallest ring: min(FAILTAB_RING_MIN, the per-entry cap). */
+static uint32_t
+ring_min(const struct failtab *ft)
 {
-	size_t nb = ft->nlbuckets ? ft->nlbuckets * 2 : 16;
-	struct failtab_link **b = xcalloc(nb, sizeof(*b));
-
-	for (size_t i = 0; i < ft->nlbuckets; i++) {
-		struct failtab_link *l = ft->lbuckets[i], *nx;
-
-		for (; l; l = nx) {
-			nx = l->hnext;
-			lchain_insert(&b[l->hash & (nb - 1)], l);
-		}
-	}
-	free(ft->lbuckets);
-	ft->lbuckets = b;
-	ft->nlbuckets = nb;
+	return ft->ring_max < FAILTAB_RING_MIN ? ft->ring_max
+	                                       : FAILTAB_RING_MIN;
 }
 
-/* e's link for key, h its link_hash(). */
-static struct failtab_link *
-link_lookup(struct failtab *ft, const struct failtab_entry *e,
-    const struct fkey *key, uint64_t h)
-{
-	struct failtab_link *l;
-
-	if (ft->nlbuckets == 0)
-		return NULL;
-	for (l = ft->lbuckets[h & (ft->nlbuckets - 1)]; l; l = l->hnext)
-		if (l->hash == h && l->owner == e && fkey_equal(&l->key, key))
-			return l;
-	return NULL;
-}
-
-struct failtab_link *
-failtab_link_find(
-    struct failtab *ft, struct failtab_entry *e, const struct fkey *key)
-{
-	if (ft->nlbuckets == 0)
-		return NULL;
-	return link_lookup(ft, e, key, link_hash(e, fkey_hash(key, &ft->hk)));
-}
-
-struct failtab_link *
+void
 failtab_link_add(struct failtab *ft, struct failtab_entry *e,
     const struct fkey *key, double time, double count)
 {
-	if (ft->o.max_links == 0)
-		return NULL;
-	return failtab_link_add_hashed(
-	    ft, e, key, fkey_hash(key, &ft->hk), time, count);
-}
-
-struct failtab_link *
-failtab_link_add_hashed(struct failtab *ft, struct failtab_entry *e,
-    const struct fkey *key, uint64_t hash, double time, double count)
-{
-	uint64_t h = link_hash(e, hash);
-	struct failtab_link *l;
+	struct failtab_ring *r = &e->ring;
 
 	if (ft->o.max_links == 0)
-		return NULL;
-	l = link_lookup(ft, e, key, h);
-	if (l != NULL) {
-		l->count += count;
-		if (time > l->time)
-			l->time = time;
-		llist_unlink(ft, l);
-		llist_append(ft, l);
-		/* newest first in the owner's list too */
-		if (e->links != l) {
-			l->eprev->enext = l->enext;
-			if (l->enext)
-				l->enext->eprev = l->eprev;
-			l->eprev = NULL;
-			l->enext = e->links;
-			e->links->eprev = l;
-			e->links = l;
+		return;
+	if (r->s == NULL) {
+		r->cap = ring_min(ft);
+		r->s = slots_alloc(r->cap);
+		r->head = r->n = r->nstr = 0;
+		ft->lslots += r->cap;
+	}
+	if (r->n == r->cap) {
+		if (r->cap * 2 <= ft->ring_max &&
+		    ft->lslots + r->cap <= ft->o.max_links) {
+			ring_resize(ft, r, r->cap * 2);
+		} else {
+			ring_pop(ft, r);
+			ft->link_evictions++;
 		}
-		return l;
 	}
-	if (ft->nlinks >= ft->o.max_links) {
-		/* the stalest link goes; its memory serves the new one */
-		l = ft->lhead;
-		link_unlink(ft, l);
-		memset(l, 0, sizeof(*l));
-		ft->link_evictions++;
-	} else {
-		l = link_alloc(ft);
-	}
-	if (ft->nlinks + 1 > ft->nlbuckets &&
-	    ft->nlbuckets < pow2_at_least(ft->o.max_links))
-		lgrow(ft);
-	fkey_dup(&l->key, key);
-	l->time = time;
-	l->count = count;
-	l->owner = e;
-	l->hash = h;
-	lchain_insert(&ft->lbuckets[h & (ft->nlbuckets - 1)], l);
-	llist_append(ft, l);
-	l->enext = e->links;
-	if (e->links)
-		e->links->eprev = l;
-	e->links = l;
-	e->nlinks++;
+	slot_set(ring_at(r, r->n), key, time, count);
+	if (key->kind != FKEY_ADDR)
+		r->nstr++;
+	r->n++;
 	ft->nlinks++;
-	return l;
 }
 
-struct failtab_link *
-failtab_links(struct failtab_entry *e)
+bool
+failtab_link_forget(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, double *count)
 {
-	return e->links;
+	struct failtab_ring *r = &e->ring;
+	double c = 0;
+	uint32_t w = 0, n = r->n;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct lslot *s = ring_at(r, i);
+
+		if (slot_is(s, key)) {
+			c += s->count;
+			if (s->kind != FKEY_ADDR) {
+				free(s->k.str.s);
+				r->nstr--;
+			}
+			continue;
+		}
+		if (w != i)
+			*ring_at(r, w) = *s;
+		w++;
+	}
+	ft->nlinks -= n - w;
+	r->n = w;
+	if (count != NULL)
+		*count = c;
+	return w < n;
 }
 
-struct failtab_link *
-failtab_link_next(struct failtab_link *l)
+/* A slot and its position in the ring, sorted by key, then position. */
+struct slot_pos {
+	const struct lslot *s;
+	uint32_t pos;
+};
+
+static int
+cmp_by_key(const void *pa, const void *pb)
 {
-	return l->enext;
+	const struct slot_pos *x = pa, *y = pb;
+	const struct lslot *a = x->s, *b = y->s;
+	int c;
+
+	if (a->kind != b->kind)
+		return a->kind < b->kind ? -1 : 1;
+	if (a->kind == FKEY_ADDR) {
+		c = memcmp(&a->family, &b->family, 2);
+		if (c == 0)
+			c = memcmp(a->k.b, b->k.b, 16);
+	} else {
+		size_t l =
+		    a->k.str.len < b->k.str.len ? a->k.str.len : b->k.str.len;
+
+		c = l > 0 ? memcmp(a->k.str.s, b->k.str.s, l) : 0;
+		if (c == 0 && a->k.str.len != b->k.str.len)
+			c = a->k.str.len < b->k.str.len ? -1 : 1;
+	}
+	if (c != 0)
+		return c;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* Pairs by last failure, then by the position of that failure. */
+struct pair_pos {
+	struct failtab_pair p;
+	uint32_t last; /* ring position of the key's newest slot */
+};
+
+static int
+cmp_by_time(const void *pa, const void *pb)
+{
+	const struct pair_pos *a = pa, *b = pb;
+
+	if (a->p.time != b->p.time)
+		return a->p.time < b->p.time ? -1 : 1;
+	return a->last < b->last ? -1 : a->last > b->last;
+}
+
+size_t
+failtab_link_pairs(struct failtab *ft, struct failtab_entry *e, double after,
+    struct failtab_pair **out)
+{
+	const struct failtab_ring *r = &e->ring;
+	struct slot_pos *ix;
+	struct pair_pos *pp;
+	size_t np = 0;
+
+	(void)ft;
+	*out = NULL;
+	if (r->n == 0)
+		return 0;
+	ix = xcalloc(r->n, sizeof(*ix));
+	for (uint32_t i = 0; i < r->n; i++) {
+		ix[i].s = ring_at(r, i);
+		ix[i].pos = i;
+	}
+	qsort(ix, r->n, sizeof(*ix), cmp_by_key);
+	pp = xcalloc(r->n, sizeof(*pp));
+	for (uint32_t i = 0; i < r->n;) {
+		struct fkey k = slot_key(ix[i].s);
+		double t = ix[i].s->time, c = 0;
+		uint32_t last = ix[i].pos, j = i;
+
+		for (; j < r->n && slot_is(ix[j].s, &k); j++) {
+			c += ix[j].s->count;
+			if (ix[j].s->time >= t) {
+				t = ix[j].s->time;
+				last = ix[j].pos;
+			}
+		}
+		i = j;
+		if (!(t > after))
+			continue;
+		pp[np].p.key = k;
+		pp[np].p.time = t;
+		pp[np].p.count = c;
+		pp[np].last = last;
+		np++;
+	}
+	free(ix);
+	if (np == 0) {
+		free(pp);
+		return 0;
+	}
+	qsort(pp, np, sizeof(*pp), cmp_by_time);
+	*out = xcalloc(np, sizeof(**out));
+	for (size_t i = 0; i < np; i++)
+		(*out)[i] = pp[i].p;
+	free(pp);
+	return np;
+}
+
+size_t
+failtab_entry_links(const struct failtab_entry *e)
+{
+	return e->ring.n;
 }
 
 size_t
@@ -589,10 +644,52 @@ failtab_link_count(const struct failtab *ft)
 	return ft->nlinks;
 }
 
+size_t
+failtab_link_slots(const struct failtab *ft)
+{
+	return ft->lslots;
+}
+
 uint64_t
 failtab_link_evictions(const struct failtab *ft)
 {
 	return ft->link_evictions;
+}
+
+void
+failtab_set_max_entry_links(struct failtab *ft, size_t n)
+{
+	uint32_t p = 1;
+
+	if (n == 0)
+		n = FAILTAB_DEFAULT_ENTRY_LINKS;
+	while (p * 2 <= n && p < (1u << 30))
+		p *= 2;
+	ft->ring_max = p;
+}
+
+/* Cleanup of e's ring: slots at or before cut go from the oldest on,
+ * and a ring that holds a quarter of its slots or less, or more than
+ * the per-entry cap, is made smaller. */
+static void
+ring_trim(struct failtab *ft, struct failtab_entry *e, double cut)
+{
+	struct failtab_ring *r = &e->ring;
+	uint32_t cap;
+
+	while (r->n > 0 && r->s[r->head].time <= cut)
+		ring_pop(ft, r);
+	while (r->n > ft->ring_max)
+		ring_pop(ft, r);
+	if (r->n == 0) {
+		links_drop(ft, e);
+		return;
+	}
+	cap = r->cap;
+	while (cap > ring_min(ft) && (r->n <= cap / 4 || cap > ft->ring_max))
+		cap /= 2;
+	if (cap != r->cap)
+		ring_resize(ft, r, cap);
 }
 
 static void
@@ -616,35 +713,7 @@ failtab_free(struct failtab *ft)
 		entry_free(e);
 	}
 	free(ft->buckets);
-	free(ft->lbuckets);
-	while (ft->lslabs != NULL) {
-		struct lslab *s = ft->lslabs;
-
-		ft->lslabs = s->next;
-		free(s);
-	}
 	free(ft);
-}
-
-void
-failtab_share_hashkey(struct failtab *ft, const struct failtab *from)
-{
-	ft->hk = from->hk;
-	memset(ft->buckets, 0, ft->nbuckets * sizeof(*ft->buckets));
-	for (struct failtab_entry *e = ft->head; e; e = e->next) {
-		size_t i;
-
-		e->hash = fkey_hash(&e->key, &ft->hk);
-		i = e->hash & (ft->nbuckets - 1);
-		e->hnext = ft->buckets[i];
-		ft->buckets[i] = e;
-	}
-	if (ft->nlbuckets > 0)
-		memset(ft->lbuckets, 0, ft->nlbuckets * sizeof(*ft->lbuckets));
-	for (struct failtab_link *l = ft->lhead; l; l = l->lnext) {
-		l->hash = link_hash(l->owner, fkey_hash(&l->key, &ft->hk));
-		lchain_insert(&ft->lbuckets[l->hash & (ft->nlbuckets - 1)], l);
-	}
 }
 
 uint64_t
@@ -907,6 +976,8 @@ failtab_cleanup(struct failtab *ft, double now)
 		if (e->time <= cut) {
 			remove_entry(ft, e, true);
 			removed++;
+		} else if (e->ring.s != NULL) {
+			ring_trim(ft, e, cut);
 		}
 	}
 	return removed;

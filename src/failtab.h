@@ -21,11 +21,11 @@
  * No clock of its own: times come from the caller (wall clock, epoch s).
  *
  * Links (login tracking): a table keyed by login names can remember, per
- * entry, which addresses failed for it (one link per pair, with the
- * pair's last failure time and count), to ban them all when the login is
- * locked and to forget one pair's failures on a success. Links are
- * capped for the whole table (max_links; the least recently updated link
- * is dropped first, in O(1)) and go with their entry.
+ * entry, the failures of other keys for it (the addresses that failed
+ * for a login, with their times and counts), to ban them all when the
+ * login is locked and to forget one pair's failures on a success. They
+ * are a ring per entry (see "Links" below), capped per entry and for the
+ * whole table, and go with their entry.
  */
 #ifndef WARDEN_FAILTAB_H
 #define WARDEN_FAILTAB_H
@@ -36,11 +36,13 @@
 
 #include "fkey.h"
 
-#define FAILTAB_DEFAULT_MAX       100000 /* entries */
-#define FAILTAB_DEFAULT_MATCH_LEN 1000   /* bytes per matched line */
-#define FAILTAB_DEFAULT_ENTRY     2048   /* bytes of lines per entry */
-#define FDATA_KV_MAX              16     /* captured groups kept */
-#define FDATA_KV_BYTES            1024   /* bytes of names + values kept */
+#define FAILTAB_DEFAULT_MAX         100000 /* entries */
+#define FAILTAB_DEFAULT_MATCH_LEN   1000   /* bytes per matched line */
+#define FAILTAB_DEFAULT_ENTRY       2048   /* bytes of lines per entry */
+#define FAILTAB_DEFAULT_ENTRY_LINKS 4096   /* link slots per entry */
+#define FAILTAB_RING_MIN            4      /* link slots an entry starts with */
+#define FDATA_KV_MAX                16     /* captured groups kept */
+#define FDATA_KV_BYTES              1024   /* bytes of names + values kept */
 
 /* One captured group: "user" = "root", "f-port" = "22", ... One block
  * per pair: name is owned and value points into it (after its NUL), so
@@ -94,31 +96,25 @@ struct failtab_opts {
 	                             failure; 0 keeps none */
 	size_t match_max_len;     /* 0 = FAILTAB_DEFAULT_MATCH_LEN */
 	size_t entry_match_bytes; /* 0 = FAILTAB_DEFAULT_ENTRY */
-	size_t max_links;         /* links kept over all entries; 0: the
-	                             table keeps no links */
+	size_t max_links;         /* link slots held over all entries:
+	                             rings grow only within it (each entry
+	                             may hold FAILTAB_RING_MIN beyond); 0:
+	                             the table keeps no links */
+	size_t max_entry_links;   /* link slots per entry, rounded down to
+	                             a power of two; 0 =
+	                             FAILTAB_DEFAULT_ENTRY_LINKS */
 };
 
 struct failtab_entry;
 
-/* One (entry, key) pair: an address that failed for a login. Links live
- * in 64-byte aligned slabs, two cache lines each: what a lookup reads
- * (key, owner, hash, chain) in the first. */
-struct failtab_link {
-	struct fkey key; /* owned copy */
+struct lslot;
 
-	/* private */
-	struct failtab_entry *owner;
-	uint64_t hash;
-	struct failtab_link *hnext; /* hash chain */
-
-	double time;  /* the pair's last failure, epoch s */
-	double count; /* failures of the pair (sum of the counts added) */
-
-	/* private */
-	struct failtab_link **hpprev;       /* O(1) unlink from the chain */
-	struct failtab_link *eprev, *enext; /* the owner's links */
-	struct failtab_link *lprev, *lnext; /* update order, whole table */
-} __attribute__((aligned(64)));
+/* An entry's links (private to failtab.c). */
+struct failtab_ring {
+	struct lslot *s;       /* cap slots (a power of two), NULL when none */
+	uint32_t cap, n, head; /* n in use from head, the oldest */
+	uint32_t nstr;         /* slots holding RAW/USER bytes */
+};
 
 /* One key's state. Read-only outside failtab.c. */
 struct failtab_entry {
@@ -129,10 +125,9 @@ struct failtab_entry {
 	                    adds a fractional count */
 	long failures;   /* failures counted (fail2ban's attempts) */
 	struct fdata data;
-	size_t nlinks; /* links of this entry */
 
 	/* private */
-	struct failtab_link *links; /* newest first */
+	struct failtab_ring ring; /* links */
 	uint64_t hash;
 	struct failtab_entry *hnext;
 	struct failtab_entry *prev, *next; /* update order, oldest first */
@@ -167,12 +162,6 @@ struct failtab;
 struct failtab *failtab_new(const struct failtab_opts *opts);
 void failtab_free(struct failtab *ft);
 
-/*
- * Makes ft hash keys with from's random key (entries and links rehashed),
- * so that one failtab_hash() serves both tables: a jail's per-login table
- * links the addresses its per-address table has just hashed.
- */
-void failtab_share_hashkey(struct failtab *ft, const struct failtab *from);
 /* The table's keyed hash of key (what failtab_add() computes). */
 uint64_t failtab_hash(const struct failtab *ft, const struct fkey *key);
 
@@ -212,6 +201,8 @@ void fticket_cleanup(struct fticket *t);
 /*
  * fail2ban's cleanup: removes every entry whose last failure is at or
  * before now - findtime. O(entries). Returns how many were removed.
+ * The entries that stay lose their links at or before now - findtime
+ * (from the oldest on), and rings mostly empty are made smaller.
  */
 size_t failtab_cleanup(struct failtab *ft, double now);
 
@@ -225,28 +216,54 @@ void failtab_set_total(struct failtab *ft, uint64_t total);
 uint64_t failtab_evictions(const struct failtab *ft);
 
 /*
- * Links (opts.max_links > 0). failtab_link_add records a failure of key
- * for entry e at time (count added to the pair's count; time kept when
- * later): a new link when the pair is new, evicting the table's least
- * recently updated link when max_links are in use. Returns the link, or
- * NULL when the table keeps no links. Other entries and links stay
- * valid; only an evicted link goes.
+ * Links (opts.max_links > 0): per entry a ring of slots in failure order,
+ * one per failure of a key for the entry (its key, time and count).
+ * Adding is O(1) and touches the entry and the one slot it writes (not
+ * read first): no hash table, no list over the table.
+ *
+ * Caps: a ring starts with FAILTAB_RING_MIN slots and doubles when full,
+ * up to max_entry_links slots and while the table's rings hold at most
+ * max_links slots; a full ring that cannot grow drops its oldest slot
+ * (counted). So an entry always keeps its newest FAILTAB_RING_MIN failures,
+ * and the rings never hold more than max_links + FAILTAB_RING_MIN *
+ * max_entries slots of 32 bytes. failtab_cleanup() drops the slots at or
+ * before now - findtime and shrinks rings (at most a quarter used).
  */
-struct failtab_link *failtab_link_add(struct failtab *ft,
-    struct failtab_entry *e, const struct fkey *key, double time, double count);
-/* The same with hash = failtab_hash(ft, key), computed by the caller. */
-struct failtab_link *failtab_link_add_hashed(struct failtab *ft,
-    struct failtab_entry *e, const struct fkey *key, uint64_t hash, double time,
-    double count);
-struct failtab_link *failtab_link_find(
-    struct failtab *ft, struct failtab_entry *e, const struct fkey *key);
-void failtab_link_del(struct failtab *ft, struct failtab_link *l);
-/* e's links, newest first; no changes meanwhile. */
-struct failtab_link *failtab_links(struct failtab_entry *e);
-struct failtab_link *failtab_link_next(struct failtab_link *l);
+void failtab_link_add(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, double time, double count);
+/*
+ * A success of key for e: takes every slot of key out of e's ring. Sets
+ * *count (may be NULL) to the sum of their counts. Returns whether there
+ * was one.
+ */
+bool failtab_link_forget(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, double *count);
+
+/* One key of an entry's links. */
+struct failtab_pair {
+	struct fkey key; /* RAW/USER bytes borrowed from the table: valid
+	                    until its next change */
+	double time;     /* the key's last failure in the ring */
+	double count;    /* the sum of the key's counts in the ring */
+};
+/*
+ * The distinct keys of e's links whose last failure is after `after`
+ * (every address that failed for a login inside its window), oldest last
+ * failure first (ties in failure order). *v is owned (free()), NULL when
+ * none. O(n log n) in e's slots.
+ */
+size_t failtab_link_pairs(struct failtab *ft, struct failtab_entry *e,
+    double after, struct failtab_pair **v);
+/* Slots in use in e's ring. */
+size_t failtab_entry_links(const struct failtab_entry *e);
+/* Slots in use, and slots held (memory), over the table. */
 size_t failtab_link_count(const struct failtab *ft);
-/* Links dropped because max_links were in use. */
+size_t failtab_link_slots(const struct failtab *ft);
+/* Slots dropped because a ring was full and could not grow. */
 uint64_t failtab_link_evictions(const struct failtab *ft);
+/* The per-entry cap (0: the default); bigger rings shrink at the next
+ * cleanup. */
+void failtab_set_max_entry_links(struct failtab *ft, size_t n);
 
 /*
  * Takes count failures back from e (a success that cancels a pair's

@@ -1258,12 +1258,9 @@ lock_user(struct jail *j, struct failtab_entry *ue, double t)
 	double cut = t - ufindtime(j), now = jnow(j);
 	struct fkey uk;
 	struct ban *lk, *old = NULL;
-	size_t k = 0;
+	struct failtab_pair *v;
+	size_t k = failtab_link_pairs(j->uft, ue, cut, &v);
 
-	for (struct failtab_link *l = failtab_links(ue); l;
-	     l = failtab_link_next(l))
-		if (l->time > cut)
-			k++;
 	fkey_dup(&uk, &ue->key);
 	wlog(WLOG_NOTICE, WLOG_ACTIONS,
 	    "[%s] Lock user %s (%ld failures from %zu addresses)", j->name,
@@ -1287,40 +1284,31 @@ lock_user(struct jail *j, struct failtab_entry *ue, double t)
 		ban_free(lk);
 		break;
 	}
-	/* the addresses, oldest failure first (links are newest first;
-	 * they belong to uft, bans touch ft and bl only) */
-	{
-		struct failtab_link **v = xcalloc(ue->nlinks + 1, sizeof(*v));
-		size_t nv = 0;
-
-		for (struct failtab_link *l = failtab_links(ue); l;
-		     l = failtab_link_next(l))
-			if (l->time > cut)
-				v[nv++] = l;
-		while (nv > 0) {
-			struct failtab_link *l = v[--nv];
-
-			ban_for_lock(j, &l->key, l->time, &uk, (long)l->count);
-		}
-		free(v);
-	}
+	/* the addresses, oldest failure first (their keys belong to uft,
+	 * bans touch ft and bl only) */
+	for (size_t i = 0; i < k; i++)
+		ban_for_lock(j, &v[i].key, v[i].time, &uk, (long)v[i].count);
+	free(v);
 	failtab_del(j->uft, &uk);
 	fkey_release(&uk);
 	schedule_unban(j);
 }
 
-/* A counted failure of key (kh: its failtab_hash(), uft shares ft's
- * hash key) for login (n bytes) at t. */
+/* A counted failure of key for login (n bytes) at t. */
 static void
-user_failure(struct jail *j, const struct fkey *key, uint64_t kh, double t,
+user_failure(struct jail *j, const struct fkey *key, double t,
     const char *login, size_t n, double count)
 {
-	struct fkey uk = fkey_from_str(FKEY_USER, login, n);
+	/* (built here: fkey_from_str() returns it through memory the
+	 * caller then reads back whole, a store-forwarding stall) */
+	struct fkey uk = {.kind = FKEY_USER, .s = login, .len = n};
 	struct failtab_failure uf = {0};
 	struct failtab_entry *ue;
-	struct ban *lk =
-	    banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
+	struct ban *lk;
 
+	if (n > FKEY_MAX_LEN)
+		uk = fkey_from_str(FKEY_USER, login, n); /* cut */
+	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
 	if (lk != NULL) {
 		if (ban_end(lk) > jnow(j)) {
 			/* locked: every address at its first failure */
@@ -1334,7 +1322,7 @@ user_failure(struct jail *j, const struct fkey *key, uint64_t kh, double t,
 	uf.time = t;
 	uf.count = count > 0 ? count : 1;
 	ue = failtab_add(j->uft, &uf, NULL);
-	failtab_link_add_hashed(j->uft, ue, key, kh, t, uf.count);
+	failtab_link_add(j->uft, ue, key, t, uf.count);
 	if (ue->retry >= j->umaxretry)
 		lock_user(j, ue, t);
 }
@@ -1350,18 +1338,14 @@ user_success(
 {
 	struct fkey uk = fkey_from_str(FKEY_USER, login, n);
 	struct failtab_entry *ue, *ae;
-	struct failtab_link *l;
 	char kb[FKEY_STRLEN], ab[FKEY_STRLEN];
-	double c;
+	double c = 0;
 
 	if (j->uft == NULL)
 		return;
 	ue = failtab_find(j->uft, &uk);
-	l = ue != NULL ? failtab_link_find(j->uft, ue, key) : NULL;
-	if (l == NULL)
+	if (ue == NULL || !failtab_link_forget(j->uft, ue, key, &c))
 		return;
-	c = l->count;
-	failtab_link_del(j->uft, l);
 	failtab_forget(j->uft, ue, c);
 	ae = failtab_find(j->ft, key);
 	if (ae != NULL)
@@ -1446,7 +1430,6 @@ count_failure(struct jail *j, struct found *f)
 		}
 	}
 	ff.key = f->key;
-	/* hashed once: the login tracking links the key too */
 	ff.hash = failtab_hash(j->ft, &f->key);
 	ff.hashed = true;
 	ff.time = f->time;
@@ -1474,8 +1457,7 @@ count_failure(struct jail *j, struct found *f)
 		size_t n;
 
 		if (found_login(f, &login, &n))
-			user_failure(
-			    j, &f->key, ff.hash, f->time, login, n, ff.count);
+			user_failure(j, &f->key, f->time, login, n, ff.count);
 	}
 	feed_aggregates(j, f, ff.count);
 	observe_failure(j, f, &ff);
@@ -2116,8 +2098,28 @@ max_failures(const struct conf_jail *cj)
 	                           : JAIL_MAXFAILURES_DEFAULT;
 }
 
+/*
+ * The addresses a login remembers (its ring of link slots): 8 times
+ * usermaxretry, within [64, FAILTAB_DEFAULT_ENTRY_LINKS]. A login locks
+ * once fail2ban's rate estimate of its failures in userfindtime reaches
+ * usermaxretry; the estimate scales older failures down by at most
+ * about half, and a run of failures from one address takes one slot, so
+ * the addresses of the window fit unless usermaxretry is above 512.
+ */
+static size_t
+user_ring_cap(int umaxretry)
+{
+	size_t n = (size_t)umaxretry * 8;
+
+	if (n < 64)
+		return 64;
+	return n < FAILTAB_DEFAULT_ENTRY_LINKS ? n
+	                                       : FAILTAB_DEFAULT_ENTRY_LINKS;
+}
+
 /* Login tracking on (usermaxretry > 0) or off; the per-login table and
- * its links are capped like the per-address table (maxfailures). */
+ * its links are capped like the per-address table (maxfailures), and
+ * each login's links by user_ring_cap(). */
 static void
 set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
 {
@@ -2129,8 +2131,6 @@ set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
 		o.findtime = ufindtime(j);
 		o.max_links = maxf;
 		j->uft = failtab_new(&o);
-		if (j->ft != NULL)
-			failtab_share_hashkey(j->uft, j->ft);
 	} else if (j->umaxretry == 0 && j->uft != NULL) {
 		failtab_free(j->uft);
 		j->uft = NULL;
@@ -2138,6 +2138,8 @@ set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
 	if (j->uft != NULL) {
 		failtab_set_findtime(j->uft, ufindtime(j));
 		failtab_set_max_entries(j->uft, maxf);
+		failtab_set_max_entry_links(
+		    j->uft, user_ring_cap(j->umaxretry));
 	}
 	if (j->locks != NULL)
 		banlist_set_max(j->locks, maxf);
@@ -2225,8 +2227,6 @@ jail_new(
 	fo.findtime = j->findtime;
 	fo.maxmatches = j->maxmatches;
 	j->ft = failtab_new(&fo);
-	if (j->uft != NULL)
-		failtab_share_hashkey(j->uft, j->ft);
 	j->bl = banlist_new(0);
 	j->aenv.loop = env->loop;
 	j->aenv.jail = j->name;

@@ -284,107 +284,247 @@ ipp(unsigned n)
 	return &k;
 }
 
+/* The pairs of e after `after`, as "addr:count@time ..." (oldest
+ * first). */
+static char *
+pairs_text(struct failtab *ft, struct failtab_entry *e, double after)
+{
+	struct failtab_pair *v;
+	size_t n = failtab_link_pairs(ft, e, after, &v);
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < n; i++) {
+		char kb[FKEY_STRLEN], one[FKEY_STRLEN + 64], *x;
+
+		snprintf(one, sizeof(one), "%s%s:%g@%g", i ? " " : "",
+		    fkey_format(&v[i].key, kb), v[i].count, v[i].time);
+		x = xmalloc(strlen(s) + strlen(one) + 1);
+		memcpy(x, s, strlen(s));
+		memcpy(x + strlen(s), one, strlen(one) + 1);
+		free(s);
+		s = x;
+	}
+	free(v);
+	return s;
+}
+
+static void
+is_pairs(struct failtab *ft, struct failtab_entry *e, double after,
+    const char *want, const char *what)
+{
+	char *got = pairs_text(ft, e, after);
+
+	is_str(got, want, "%s", what);
+	free(got);
+}
+
 /*
- * Links: a pair found again adds up; at the cap the least recently
- * updated pair goes (counted) and the others stay findable, whichever
- * hash chain they share; deleting one leaves the rest; a table sharing
- * another's hash key finds its links by either table's hash.
+ * Links (login tracking): every address that failed for a login inside
+ * the window, each once with its failures and last time, oldest first;
+ * a success takes one pair's failures out and leaves the rest; the
+ * per-entry cap keeps the newest failures; the table's cap stops rings
+ * growing, yet every entry keeps its newest FAILTAB_RING_MIN; cleanup
+ * drops the failures out of the window and gives the memory back.
  */
 static void
 test_links(void)
 {
 	struct failtab_opts o = {0};
-	struct failtab *ft, *at;
+	struct failtab *ft;
 	struct failtab_entry *u[3];
 	struct fkey uk[3] = {fkey_from_str(FKEY_USER, "root", 4),
 	    fkey_from_str(FKEY_USER, "admin", 5),
 	    fkey_from_str(FKEY_USER, "oracle", 6)};
-	enum { CAP = 300, N = 3000 };
-	static unsigned pair_u[N], pair_a[N];
-	size_t found = 0, wrong = 0;
-	struct failtab_link *l;
+	double c = -1;
 
 	o.findtime = 600;
-	o.max_links = CAP;
+	o.max_links = 1000;
+	o.max_entry_links = 64;
 	ft = failtab_new(&o);
-	o.max_links = 0;
-	at = failtab_new(&o);
 	for (int i = 0; i < 3; i++)
 		u[i] = fail(ft, uk[i], 1, NULL);
-	l = failtab_link_add(ft, u[0], ipp(1), 5, 1);
-	ok(l != NULL, "a link for a new pair");
-	ok(failtab_link_add(ft, u[0], ipp(1), 7, 2) == l,
-	    "the same pair again: the same link");
-	is_dbl(l->count, 3, "counts added up");
-	is_dbl(l->time, 7, "the later time kept");
-	ok(failtab_link_find(ft, u[1], ipp(1)) == NULL,
-	    "another login's pair is another link");
-	/* share the key once there are entries and links: rehashed */
-	failtab_share_hashkey(ft, at);
+	/* root: 10.0.0.1 twice around 10.0.0.2, 10.0.0.3 long ago */
+	failtab_link_add(ft, u[0], ipp(3), 2, 1);
+	failtab_link_add(ft, u[0], ipp(1), 700, 1);
+	failtab_link_add(ft, u[0], ipp(2), 705, 3);
+	failtab_link_add(ft, u[0], ipp(1), 710, 2);
+	failtab_link_add(ft, u[1], ipp(1), 720, 1);
+	is_int(failtab_entry_links(u[0]), 4, "one slot per failure");
+	is_int(failtab_link_count(ft), 5, "counted for the table");
+	is_pairs(ft, u[0], 0, "10.0.0.3:1@2 10.0.0.2:3@705 10.0.0.1:3@710",
+	    "each address once, its failures summed, its last time, "
+	    "oldest first");
+	is_pairs(ft, u[0], 710 - 600, "10.0.0.2:3@705 10.0.0.1:3@710",
+	    "in the window: the address that failed long ago is left out");
+	is_pairs(ft, u[0], 710, "", "nothing after the last failure");
+	is_pairs(ft, u[1], 0, "10.0.0.1:1@720", "another login, its own pairs");
+	/* a success of (root, 10.0.0.1) */
+	ok(failtab_link_forget(ft, u[0], ipp(1), &c),
+	    "forget: the pair had failures");
+	is_dbl(c, 3, "forget: all of its failures (counts 1 and 2)");
+	is_pairs(ft, u[0], 0, "10.0.0.3:1@2 10.0.0.2:3@705",
+	    "forget: the other addresses stay, in order");
+	is_pairs(ft, u[1], 0, "10.0.0.1:1@720",
+	    "forget: the same address under another login stays");
+	is_int(failtab_link_count(ft), 3, "forget: slots given back");
+	c = -1;
+	ok(!failtab_link_forget(ft, u[0], ipp(1), &c) && c == 0,
+	    "forget again: nothing left");
+	ok(!failtab_link_forget(ft, u[2], ipp(1), NULL),
+	    "forget on a login without links");
+	/* the per-entry cap: 64 slots, the newest kept */
+	for (unsigned i = 0; i < 200; i++)
+		failtab_link_add(ft, u[2], ipp(100 + i), 1000 + i, 1);
+	is_int(failtab_entry_links(u[2]), 64, "per-entry cap: 64 slots");
+	is_int(failtab_link_evictions(ft), 200 - 64,
+	    "per-entry cap: the oldest dropped, counted");
 	{
-		struct fkey k = ipn(1);
+		struct failtab_pair *v;
+		size_t n = failtab_link_pairs(ft, u[2], 0, &v);
+		char kb[FKEY_STRLEN];
 
-		ok(failtab_hash(ft, &k) == failtab_hash(at, &k),
-		    "both tables hash alike");
-		ok(failtab_link_find(ft, u[0], &k) == l,
-		    "the link is found after the rehash");
-		ok(failtab_find(ft, &uk[2]) == u[2],
-		    "an entry is found after the rehash");
-		ok(failtab_link_add_hashed(
-		       ft, u[0], &k, failtab_hash(at, &k), 8, 1) == l,
-		    "the other table's hash finds the same link");
-		is_dbl(l->count, 4, "and counts on it");
+		is_int(n, 64, "per-entry cap: 64 addresses");
+		is_str(fkey_format(&v[0].key, kb), "10.0.0.236",
+		    "per-entry cap: the oldest kept is the 137th");
+		is_str(fkey_format(&v[63].key, kb), "10.0.1.43",
+		    "per-entry cap: the newest is the last");
+		free(v);
 	}
-	failtab_link_del(ft, l);
-	is_int(failtab_link_count(ft), 0, "deleted");
-	/* churn: N pairs (some repeated) into CAP links */
-	srand(7);
+	/* cleanup at 1790 (window 600): oracle failed at 1199 */
+	fail(ft, uk[2], 1199, NULL);
+	failtab_cleanup(ft, 1790);
+	ok(failtab_find(ft, &uk[0]) == NULL && failtab_find(ft, &uk[1]) == NULL,
+	    "cleanup: logins whose last failure is old go, with their links");
+	is_pairs(ft, u[2], 0,
+	    "10.0.1.35:1@1191 10.0.1.36:1@1192 10.0.1.37:1@1193 "
+	    "10.0.1.38:1@1194 10.0.1.39:1@1195 10.0.1.40:1@1196 "
+	    "10.0.1.41:1@1197 10.0.1.42:1@1198 10.0.1.43:1@1199",
+	    "cleanup: the failures at or before the cut dropped");
+	is_int(failtab_link_count(ft), 9, "cleanup: the table's count follows");
+	is_int(failtab_link_slots(ft), 32, "cleanup: the ring made smaller");
+	ok(failtab_del(ft, &uk[2]) && failtab_link_count(ft) == 0 &&
+	        failtab_link_slots(ft) == 0,
+	    "an entry deleted with its links");
+	failtab_free(ft);
+}
+
+/*
+ * The table's cap: rings double while the table holds at most max_links
+ * slots; past it, a full ring drops its oldest failure; a new entry still
+ * gets FAILTAB_RING_MIN slots, so one busy login cannot push another's
+ * newest failures out. Churn through the caps keeps every entry's newest
+ * failures exact.
+ */
+static void
+test_links_caps(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft;
+	struct failtab_entry *big, *small;
+	enum { N = 20000, L = 7 };
+	static unsigned who[N];
+	struct failtab_entry *ue[L];
+	size_t wrong = 0;
+
+	o.findtime = 1e9;
+	o.max_links = 64;
+	o.max_entry_links = 4096;
+	ft = failtab_new(&o);
+	big = fail(ft, fkey_from_str(FKEY_USER, "big", 3), 1, NULL);
+	for (unsigned i = 0; i < 1000; i++)
+		failtab_link_add(ft, big, ipp(i), 10 + i, 1);
+	is_int(failtab_entry_links(big), 64,
+	    "global cap: the ring grew to the table's 64 slots only");
+	small = fail(ft, fkey_from_str(FKEY_USER, "small", 5), 1, NULL);
+	for (unsigned i = 0; i < 10; i++)
+		failtab_link_add(ft, small, ipp(5000 + i), 2000 + i, 1);
+	is_int(failtab_entry_links(small), FAILTAB_RING_MIN,
+	    "global cap: a new login keeps its newest FAILTAB_RING_MIN");
+	is_pairs(ft, small, 0,
+	    "10.0.19.142:1@2006 10.0.19.143:1@2007 10.0.19.144:1@2008 "
+	    "10.0.19.145:1@2009",
+	    "global cap: those are its newest failures");
+	ok(failtab_link_slots(ft) <= 64 + 2 * FAILTAB_RING_MIN,
+	    "global cap: memory within max_links + RING_MIN per entry");
+	failtab_free(ft);
+
+	/* churn: L logins, random addresses, per-entry cap 32, table 128 */
+	o.max_links = 128;
+	o.max_entry_links = 32;
+	ft = failtab_new(&o);
+	for (unsigned i = 0; i < L; i++) {
+		char n[8];
+
+		snprintf(n, sizeof(n), "u%u", i);
+		ue[i] =
+		    fail(ft, fkey_from_str(FKEY_USER, n, strlen(n)), 1, NULL);
+	}
+	srand(11);
 	for (unsigned i = 0; i < N; i++) {
-		pair_u[i] = (unsigned)rand() % 3;
-		pair_a[i] = (unsigned)rand() % 1500;
-		failtab_link_add(ft, u[pair_u[i]], ipp(pair_a[i]), 10 + i, 1);
-		if (i % 97 == 0) {
-			/* a deletion from the middle of the table */
-			struct fkey k = ipn(pair_a[i / 2]);
-			struct failtab_link *d =
-			    failtab_link_find(ft, u[pair_u[i / 2]], &k);
-
-			if (d != NULL)
-				failtab_link_del(ft, d);
-		}
+		who[i] = (unsigned)rand() % L;
+		failtab_link_add(ft, ue[who[i]], ipp(i), 10 + i, 1);
+		if (failtab_link_slots(ft) > 128 + L * FAILTAB_RING_MIN)
+			wrong++;
 	}
-	is_int(failtab_link_count(ft), CAP, "links stay at the cap");
-	ok(failtab_link_evictions(ft) > 0, "evictions counted");
-	/* every link is found under its own pair, with the pair's last time */
-	for (int i = 0; i < 3; i++)
-		for (l = failtab_links(u[i]); l; l = failtab_link_next(l)) {
-			unsigned last = 0;
-			bool seen = false;
+	is_int(wrong, 0, "churn: memory never over the caps");
+	/* each login holds exactly its newest failures */
+	for (unsigned l = 0; l < L; l++) {
+		struct failtab_pair *v;
+		size_t n = failtab_link_pairs(ft, ue[l], 0, &v);
+		size_t k = n;
 
-			for (unsigned k = 0; k < N; k++)
-				if (pair_u[k] == (unsigned)i) {
-					struct fkey a = ipn(pair_a[k]);
+		for (unsigned i = N; i-- > 0 && k > 0;) {
+			struct fkey a;
 
-					if (fkey_equal(&a, &l->key)) {
-						last = k;
-						seen = true;
-					}
-				}
-			found++;
-			if (!seen || l->time != 10 + last ||
-			    failtab_link_find(ft, u[i], &l->key) != l)
+			if (who[i] != l)
+				continue;
+			a = ipn(i);
+			k--;
+			if (!fkey_equal(&v[k].key, &a) || v[k].time != 10 + i)
 				wrong++;
 		}
-	is_int(found, CAP, "the owners' lists hold every link");
-	is_int(wrong, 0, "each link is its pair's, found by lookup");
-	/* the newest pair always stays */
-	ok(failtab_link_find(ft, u[pair_u[N - 1]], ipp(pair_a[N - 1])) != NULL,
-	    "the newest pair is kept");
-	ok(failtab_del(ft, &uk[0]), "an entry deleted with its links");
-	is_int(failtab_link_count(ft), u[1]->nlinks + u[2]->nlinks,
-	    "the other logins' links remain");
+		if (n < FAILTAB_RING_MIN || n > 32)
+			wrong++;
+		free(v);
+	}
+	is_int(wrong, 0, "churn: every login keeps its newest failures");
+	is_int(failtab_link_count(ft) + failtab_link_evictions(ft), N,
+	    "churn: every failure kept or counted as dropped");
 	failtab_free(ft);
-	failtab_free(at);
+}
+
+/* Raw ids (not addresses) linked to a login: owned copies, found by
+ * their bytes, freed with their slot (ASan checks the frees). */
+static void
+test_links_raw(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft;
+	struct failtab_entry *e;
+	char id[16];
+	double c = 0;
+
+	o.findtime = 600;
+	o.max_links = 100;
+	o.max_entry_links = 4;
+	ft = failtab_new(&o);
+	e = fail(ft, fkey_from_str(FKEY_USER, "bob", 3), 1, NULL);
+	memcpy(id, "sess-1", 7);
+	failtab_link_add(ft, e, &(struct fkey){FKEY_RAW, {0}, id, 6}, 5, 1);
+	memcpy(id, "sess-2", 7); /* the caller's bytes change */
+	failtab_link_add(ft, e, &(struct fkey){FKEY_RAW, {0}, id, 6}, 6, 1);
+	failtab_link_add(ft, e, ipp(1), 7, 1);
+	is_pairs(ft, e, 0, "sess-1:1@5 sess-2:1@6 10.0.0.1:1@7",
+	    "raw ids: copies of the bytes, next to addresses");
+	ok(failtab_link_forget(
+	       ft, e, &(struct fkey){FKEY_RAW, {0}, "sess-1", 6}, &c) &&
+	        c == 1,
+	    "raw ids: a success finds one by its bytes");
+	for (unsigned i = 0; i < 6; i++)
+		failtab_link_add(ft, e,
+		    &(struct fkey){FKEY_RAW, {0}, "sess-x", 6}, 10 + i, 1);
+	is_pairs(ft, e, 0, "sess-x:4@15", "raw ids: dropped at the cap");
+	failtab_free(ft);
 }
 
 /* Groups set at once (one block) are the ones added one by one would
@@ -624,6 +764,8 @@ main(void)
 	test_cleanup_and_del();
 	test_eviction();
 	test_links();
+	test_links_caps();
+	test_links_raw();
 	test_bounds();
 	test_kv_block();
 	test_fdata_json();
