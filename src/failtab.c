@@ -355,29 +355,32 @@ slot_is(const struct lslot *s, const struct fkey *key)
 	    (key->len == 0 || memcmp(s->k.str.s, key->s, key->len) == 0);
 }
 
-/* Fills s (written whole, never read: a ring slot being reused is
- * usually not in the cache, and a store does not wait for it). */
+/* Fills s, field by field: never read (a slot being reused is usually
+ * not in the cache, and a store does not wait for its line), nor built
+ * on the stack and copied (a 16-byte load of smaller stores that have
+ * not reached the cache cannot be forwarded: it waits for every older
+ * store, cold ones included). */
 static void
 slot_set(struct lslot *s, const struct fkey *key, double time, double count)
 {
-	struct lslot v;
-
-	memset(&v, 0, sizeof(v));
-	v.time = time;
-	v.count = (float)count;
-	v.kind = (uint8_t)key->kind;
+	s->time = time;
+	s->count = (float)count;
+	s->kind = (uint8_t)key->kind;
+	s->pad = 0;
 	if (key->kind == FKEY_ADDR) {
-		v.family = key->addr.family;
-		v.prefix = key->addr.prefix;
-		memcpy(v.k.b, key->addr.b, 16);
+		s->family = key->addr.family;
+		s->prefix = key->addr.prefix;
+		memcpy(s->k.b, key->addr.b, 16);
 	} else {
-		v.k.str.s = xmalloc(key->len + 1);
+		char *b = xmalloc(key->len + 1);
+
 		if (key->len > 0)
-			memcpy(v.k.str.s, key->s, key->len);
-		v.k.str.s[key->len] = '\0';
-		v.k.str.len = key->len;
+			memcpy(b, key->s, key->len);
+		b[key->len] = '\0';
+		s->family = s->prefix = 0;
+		s->k.str.s = b;
+		s->k.str.len = key->len;
 	}
-	*s = v;
 }
 
 /* The slot's key (borrowing its bytes). */

@@ -981,6 +981,12 @@ struct found {
 	long attempt; /* `attempt`: failures pre-set */
 	double count; /* retry added */
 	bool manual;  /* `set J attempt` */
+	/* found_login()'s answer once known (login_state 1: login, -1:
+	 * none, 0: not looked up); reset when fl goes */
+	signed char login_state;
+	bool gained; /* fl's <F-MLFGAINED> (known with login_state) */
+	const char *login;
+	size_t login_len;
 };
 
 /* Frees what f owns; f itself is the caller's. */
@@ -1069,6 +1075,7 @@ found_own(struct found *f)
 		return;
 	found_kv(f);
 	f->fl = NULL;
+	f->login_state = 0; /* it pointed into fl */
 	{
 		struct fkey k = f->key;
 
@@ -1188,29 +1195,73 @@ observe_failure(struct jail *j, struct found *f, struct failtab_failure *ff)
 
 /* ---- login tracking (usermaxretry) ---- */
 
+/* True when the group name k is name (nlen bytes): inline, most names
+ * differ in their first byte (failure_get() is a strcmp call per
+ * group). */
+static bool
+group_is(const char *k, const char *name, size_t nlen)
+{
+	size_t i = 0;
+
+	while (i <= nlen && k[i] == name[i])
+		i++;
+	return i > nlen;
+}
+
+/* Fills f's login and gained state from its groups in one pass (the
+ * first "user" and "mlfgained" entries, as failure_get() finds them),
+ * or from its captured pairs when fl is gone. */
+static void
+found_scan(struct found *f)
+{
+	const struct fval *user = NULL, *gained = NULL;
+
+	f->login_state = -1;
+	f->gained = false;
+	if (f->fl == NULL) {
+		for (size_t i = 0; i < f->nkv; i++)
+			if (strcmp(f->kv[i].name, "user") == 0 &&
+			    f->kv[i].value[0] != '\0') {
+				f->login = f->kv[i].value;
+				f->login_len = strlen(f->kv[i].value);
+				f->login_state = 1;
+				break;
+			}
+		return;
+	}
+	for (size_t i = 0; i < f->fl->ngroups; i++) {
+		const struct fentry *e = &f->fl->groups[i];
+
+		if (user == NULL && group_is(e->key, "user", 4))
+			user = &e->val;
+		else if (gained == NULL && group_is(e->key, "mlfgained", 9))
+			gained = &e->val;
+	}
+	if (user != NULL && user->type == FVAL_STR && user->u.s != NULL &&
+	    user->u.s[0] != '\0') {
+		f->login = user->u.s;
+		f->login_len = strlen(user->u.s);
+		f->login_state = 1;
+	}
+	/* a successful login: fail2ban's <F-MLFGAINED> ("gained access") */
+	if (gained != NULL && gained->type == FVAL_STR)
+		f->gained = gained->u.s != NULL && gained->u.s[0] != '\0';
+	else if (gained != NULL && gained->type == FVAL_INT)
+		f->gained = gained->u.i != 0;
+}
+
 /* The login a failure captured (<F-USER>, or <F-ALT_USER> in its
  * place): false when none (or an empty one). */
 static bool
-found_login(const struct found *f, const char **s, size_t *n)
+found_login(struct found *f, const char **s, size_t *n)
 {
-	if (f->fl != NULL) {
-		const struct fval *v = failure_get(f->fl, "user");
-
-		if (v == NULL || v->type != FVAL_STR || v->u.s == NULL ||
-		    v->u.s[0] == '\0')
-			return false;
-		*s = v->u.s;
-		*n = strlen(v->u.s);
-		return true;
-	}
-	for (size_t i = 0; i < f->nkv; i++)
-		if (strcmp(f->kv[i].name, "user") == 0 &&
-		    f->kv[i].value[0] != '\0') {
-			*s = f->kv[i].value;
-			*n = strlen(f->kv[i].value);
-			return true;
-		}
-	return false;
+	if (f->login_state == 0)
+		found_scan(f);
+	if (f->login_state < 0)
+		return false;
+	*s = f->login;
+	*n = f->login_len;
+	return true;
 }
 
 /*
@@ -1299,28 +1350,42 @@ static void
 user_failure(struct jail *j, const struct fkey *key, double t,
     const char *login, size_t n, double count)
 {
-	/* (built here: fkey_from_str() returns it through memory the
-	 * caller then reads back whole, a store-forwarding stall) */
-	struct fkey uk = {.kind = FKEY_USER, .s = login, .len = n};
-	struct failtab_failure uf = {0};
+	/* set field by field, nothing zeroed whole or copied: on this
+	 * path (every failure with a login) a struct built with small
+	 * stores and read back whole stalls until every older store has
+	 * reached the cache */
+	struct failtab_failure uf;
+	struct fkey *uk = &uf.key;
 	struct failtab_entry *ue;
 	struct ban *lk;
 
+	uk->kind = FKEY_USER;
+	memset(&uk->addr, 0, sizeof(uk->addr));
+	uk->s = login;
+	uk->len = n;
 	if (n > FKEY_MAX_LEN)
-		uk = fkey_from_str(FKEY_USER, login, n); /* cut */
-	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
+		*uk = fkey_from_str(FKEY_USER, login, n); /* cut */
+	uf.time = t;
+	uf.count = count > 0 ? count : 1;
+	uf.attempt = 0;
+	uf.matches = NULL;
+	uf.nmatches = 0;
+	uf.kv = NULL;
+	uf.nkv = 0;
+	uf.observed = false;
+	uf.same_ticket = false;
+	uf.hashed = false;
+	uf.hash = 0;
+	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, uk) : NULL;
 	if (lk != NULL) {
 		if (ban_end(lk) > jnow(j)) {
 			/* locked: every address at its first failure */
-			ban_for_lock(j, key, t, &uk, 1);
+			ban_for_lock(j, key, t, uk, 1);
 			return;
 		}
 		/* over, the timer has not run yet */
-		unlock_user(j, banlist_del(j->locks, &uk));
+		unlock_user(j, banlist_del(j->locks, uk));
 	}
-	uf.key = uk;
-	uf.time = t;
-	uf.count = count > 0 ? count : 1;
 	ue = failtab_add(j->uft, &uf, NULL);
 	failtab_link_add(j->uft, ue, key, t, uf.count);
 	if (ue->retry >= j->umaxretry)
@@ -1357,27 +1422,11 @@ user_success(
 	    c == 1 ? "" : "s");
 }
 
-/* True when the filter's failure is a successful login: fail2ban's
- * <F-MLFGAINED> ("gained access"). */
-static bool
-is_success(const struct failure *fl)
-{
-	const struct fval *v = failure_get(fl, "mlfgained");
-
-	if (v == NULL)
-		return false;
-	if (v->type == FVAL_STR)
-		return v->u.s != NULL && v->u.s[0] != '\0';
-	if (v->type == FVAL_INT)
-		return v->u.i != 0;
-	return false;
-}
-
 /* ---- aggregate jails ---- */
 
 /* Hands a counted failure to the aggregate jails (wardend routes it). */
 static void
-feed_aggregates(struct jail *j, const struct found *f, double count)
+feed_aggregates(struct jail *j, struct found *f, double count)
 {
 	struct jail_failure jf = {0};
 
@@ -1685,7 +1734,7 @@ handle_result(struct jail *j, struct filter_result *rp, const char *line,
 			found_init(&f, j, fl, &k, t);
 			/* login tracking: a successful login is no failure
 			 * (without it, fail2ban's counting stays as is) */
-			if (j->uft != NULL && is_success(fl)) {
+			if (j->uft != NULL && (found_scan(&f), f.gained)) {
 				if (found_login(&f, &login, &ln))
 					user_success(j, &k, login, ln);
 				found_cleanup(&f);
