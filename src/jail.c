@@ -2148,22 +2148,22 @@ max_failures(const struct conf_jail *cj)
 }
 
 /*
- * The addresses a login remembers (its ring of link slots): 8 times
- * usermaxretry, within [64, FAILTAB_DEFAULT_ENTRY_LINKS]. A login locks
- * once fail2ban's rate estimate of its failures in userfindtime reaches
- * usermaxretry; the estimate scales older failures down by at most
- * about half, and a run of failures from one address takes one slot, so
- * the addresses of the window fit unless usermaxretry is above 512.
+ * The failures a login remembers (its ring of link slots, one per
+ * failure): 8 times usermaxretry rounded up to a power of two, within
+ * [64, FAILTAB_DEFAULT_ENTRY_LINKS]. A login locks once fail2ban's rate
+ * estimate of its failures in userfindtime reaches usermaxretry; the
+ * estimate scales older failures down by at most about half, so every
+ * failure of the window is still there at the lock unless usermaxretry
+ * is above 512 (then the newest 4096 are).
  */
 static size_t
 user_ring_cap(int umaxretry)
 {
-	size_t n = (size_t)umaxretry * 8;
+	size_t n = (size_t)umaxretry * 8, p = 64;
 
-	if (n < 64)
-		return 64;
-	return n < FAILTAB_DEFAULT_ENTRY_LINKS ? n
-	                                       : FAILTAB_DEFAULT_ENTRY_LINKS;
+	while (p < n && p < FAILTAB_DEFAULT_ENTRY_LINKS)
+		p *= 2;
+	return p;
 }
 
 /* Login tracking on (usermaxretry > 0) or off; the per-login table and

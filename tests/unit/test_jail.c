@@ -795,6 +795,7 @@ test_users(struct jail_env *env)
 	double t0 = 1800001000.0;
 	json_t *st;
 	char *txt;
+	size_t nl;
 
 	rep_msg(j, "fail imap 192.0.2.1 user=alice", t0);
 	rep_msg(j, "fail imap 192.0.2.2 user=alice", t0 + 1);
@@ -834,6 +835,19 @@ test_users(struct jail_env *env)
 	        banned(j, "198.51.100.4"),
 	    "users: the 3rd counted failure locks bob, not the forgotten "
 	    "address");
+	/* the lock bans the addresses of the window (userfindtime =
+	 * findtime = 600 here), all of them and only them */
+	nl = jail_locked_now(j);
+	rep_msg(j, "fail imap 203.0.113.1 user=carol", t0 + 1000);
+	rep_msg(j, "fail imap 203.0.113.2 user=carol", t0 + 2300);
+	rep_msg(j, "fail imap 203.0.113.2 user=carol", t0 + 2301);
+	ok(jail_locked_now(j) == nl,
+	    "users: carol's failure of 1300 s ago no longer counts: no lock");
+	rep_msg(j, "fail imap 203.0.113.3 user=carol", t0 + 2302);
+	ok(jail_locked_now(j) == nl + 1 && banned(j, "203.0.113.2") &&
+	        banned(j, "203.0.113.3") && !banned(j, "203.0.113.1"),
+	    "users: carol's lock bans the window's addresses, not the older "
+	    "one");
 	jail_stop(j, NULL, NULL);
 	jail_free(j);
 }
