@@ -5,7 +5,8 @@
 # passwords from ~22 addresses per 1000 lines, logins u0..u96, the rest
 # benign sshd lines) from the start, no action (--no-firewall), no
 # database; the time until `warden status sshd` counts every failure, and
-# the peak RSS, best of --runs runs each, in three set-ups:
+# the peak RSS, best of --runs runs each (wall time and, apart, the
+# daemon's CPU time until then: utime + stime), in three set-ups:
 #
 #   off        usermaxretry = 0 (fail2ban's counting only)
 #   tracking   usermaxretry = 1000000: every failure is also counted for
@@ -15,7 +16,7 @@
 #              later address of a locked login is banned at its first
 #              failure (far more bans: the feature at work)
 #
-# Prints a table and the ratios tracking/off and locking/off.
+# Prints a table and the ratios tracking/off and locking/off (wall, CPU).
 #
 #   bench/users.sh [--quick] [--lines N] [--runs N] [--keep]
 #
@@ -75,9 +76,9 @@ print(fails)
 EOF
 )
 
-# run NAME USERMAXRETRY: one replay; prints "MS RSS BANS"
+# run NAME USERMAXRETRY: one replay; prints "MS CPU_MS RSS BANS GOT"
 run() {
-	local d=$T/$1 t0 t1 got pid
+	local d=$T/$1 t0 t1 got pid cpu
 	rm -rf "$d"
 	mkdir -p "$d"
 	cp -r etc/warden "$d/conf"
@@ -109,16 +110,18 @@ EOF
 		sleep 0.02
 	done
 	t1=$(ms)
-	echo "$((t1 - t0)) $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") $("$WARDEN" status -s "$d/s.sock" sshd | awk -F'\t' '/Total banned/ {print $2}') ${got:-0}"
+	# CPU: utime + stime in clock ticks (the machine may be shared)
+	cpu=$(awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$pid/stat")
+	echo "$((t1 - t0)) $cpu $(awk '/^VmHWM/ {print $2}' "/proc/$pid/status") $("$WARDEN" status -s "$d/s.sock" sshd | awk -F'\t' '/Total banned/ {print $2}') ${got:-0}"
 	"$WARDEN" stop -s "$d/s.sock" >/dev/null 2>&1
 	wait "$pid" 2>/dev/null
 }
 
-declare -A best rss bans
+declare -A best bcpu rss bans
 for r in $(seq 1 "$runs"); do
 	for s in "off 0" "tracking 1000000" "locking 5"; do
 		set -- $s
-		read -r t m b g < <(run "$1" "$2")
+		read -r t c m b g < <(run "$1" "$2")
 		if [ "${g:-0}" -lt "$want" ]; then
 			echo "bench/users.sh: $1 counted $g of $want failures" >&2
 			exit 1
@@ -128,12 +131,16 @@ for r in $(seq 1 "$runs"); do
 			rss[$1]=$m
 			bans[$1]=$b
 		fi
+		if [ -z "${bcpu[$1]:-}" ] || [ "$c" -lt "${bcpu[$1]}" ]; then
+			bcpu[$1]=$c
+		fi
 	done
 done
 printf '\nreplay of %d lines (%d failures), best of %d\n' "$lines" "$want" "$runs"
-printf '%-10s %10s %12s %10s %8s\n' setup "ms" "lines/s" "peak KiB" bans
+printf '%-10s %10s %10s %12s %10s %8s\n' setup "ms" "cpu ms" "lines/s" "peak KiB" bans
 for s in off tracking locking; do
-	printf '%-10s %10d %12d %10d %8d\n' "$s" "${best[$s]}" \
+	printf '%-10s %10d %10d %12d %10d %8d\n' "$s" "${best[$s]}" "${bcpu[$s]}" \
 		$((lines * 1000 / best[$s])) "${rss[$s]}" "${bans[$s]}"
 done
 python3 -c "print('ratio tracking/off: %.3f   locking/off: %.3f' % (${best[tracking]} / ${best[off]}, ${best[locking]} / ${best[off]}))"
+python3 -c "print('cpu ratio tracking/off: %.3f   locking/off: %.3f' % (${bcpu[tracking]} / max(1, ${bcpu[off]}), ${bcpu[locking]} / max(1, ${bcpu[off]})))"
