@@ -131,7 +131,12 @@ struct filter {
 	struct tlist orgbuf;
 	struct tlist matched; /* of the current failregex search */
 	struct tlist unmatched;
-	struct sbuf buf;   /* the regex subject */
+	struct sbuf buf; /* the regex subject (when not in place) */
+	const char *sv;  /* the regex subject: in buf, or in place in the
+	                    line worked out ahead (find_failure()) */
+	size_t svlen;
+	bool sv_line;         /* sv is in place in the line */
+	struct tline view[2]; /* tline_view()'s: the line, its content */
 	bool buf_valid;    /* false: rebuild from linebuf (fail2ban's None) */
 	unsigned buf_subj; /* enum fre_subj facts about buf */
 	bool line_ascii;   /* the current line holds no byte >= 0x80 */
@@ -266,6 +271,29 @@ tline_new(struct filter *f, const char *pre, size_t npre, const char *date,
 	return t;
 }
 
+/*
+ * A tuple line that is a view of s (pre, date and post back to back,
+ * not NUL-terminated), in one of f's own slots (never in f->live): for
+ * the single-line pipeline, whose line buffer is emptied by the next
+ * line while the line's memory is still there.
+ */
+static struct tline *
+tline_view(struct filter *f, struct tline *t, const char *s, size_t npre,
+    size_t ndate, size_t npost)
+{
+	t->next = NULL;
+	t->mark = false;
+	t->ascii = f->line_ascii;
+	t->nl = f->line_nl;
+	t->nul = f->line_nul;
+	t->s = (char *)s;
+	t->cap = 0;
+	t->pre = npre;
+	t->date = ndate;
+	t->post = npost;
+	return t;
+}
+
 /* Recycles every tuple line no longer in the line buffer. */
 static void
 tline_sweep(struct filter *f)
@@ -373,6 +401,11 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 static bool
 s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
 {
+	/* s1 in one piece of the line, and s that very memory (the subject
+	 * find_failure() keeps in place) */
+	if ((p->cut0 == 0 || p->cut == 0) &&
+	    s == p->line + (p->cut0 == 0 ? p->cut : 0) + off)
+		return true;
 	if (off < p->cut0) {
 		size_t k = p->cut0 - off < n ? p->cut0 - off : n;
 
@@ -539,13 +572,33 @@ lean_needs(const struct filter *f, struct fre *re)
 static int
 lean_slot(const struct filter *f, const char *key)
 {
-	const char *const ks[LK_N] = {f->k.mlfid, f->k.nofail, f->k.mlfgained,
-	    f->k.mlfforget, f->k.mlfpending, f->k.users, f->k.user, f->k.fid,
-	    f->k.ip4, f->k.ip6, f->k.dns, f->k.cidr, f->k.content};
-
-	for (int k = 0; k < LK_N; k++)
-		if (ks[k] == key)
-			return k;
+	/* in the order of enum lkey; no table built on every call */
+	if (key == f->k.mlfid)
+		return LK_MLFID;
+	if (key == f->k.nofail)
+		return LK_NOFAIL;
+	if (key == f->k.mlfgained)
+		return LK_MLFGAINED;
+	if (key == f->k.mlfforget)
+		return LK_MLFFORGET;
+	if (key == f->k.mlfpending)
+		return LK_MLFPENDING;
+	if (key == f->k.users)
+		return LK_USERS;
+	if (key == f->k.user)
+		return LK_USER;
+	if (key == f->k.fid)
+		return LK_FID;
+	if (key == f->k.ip4)
+		return LK_IP4;
+	if (key == f->k.ip6)
+		return LK_IP6;
+	if (key == f->k.dns)
+		return LK_DNS;
+	if (key == f->k.cidr)
+		return LK_CIDR;
+	if (key == f->k.content)
+		return LK_CONTENT;
 	return -1;
 }
 
@@ -781,8 +834,8 @@ split_lines(struct arena *a, const char *s, size_t n, size_t **v)
 static bool
 fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
 {
-	const char *s = f->buf.s;
-	size_t len = f->buf.len, mstart, mend, ls, le, lc1 = 0, lc2 = 0;
+	const char *s = f->sv;
+	size_t len = f->svlen, mstart, mend, ls, le, lc1 = 0, lc2 = 0;
 	const PCRE2_SIZE *ov;
 	struct sbuf *sk = &f->tmp;
 	size_t *spans, nsp, n = 0;
@@ -868,8 +921,8 @@ fail_search(struct filter *f, const struct fre *re, const struct tlist *org)
 static bool
 ignore_line(struct filter *f, bool with_fail)
 {
-	const char *s = f->buf.s;
-	size_t len = f->buf.len;
+	const char *s = f->sv;
+	size_t len = f->svlen;
 	bool found = false;
 	unsigned subj = f->buf_subj;
 	bool check_all = f->cfg.flags & FILTER_CHECK_ALL;
@@ -1800,27 +1853,28 @@ content_direct(struct filter *f)
 {
 	const PCRE2_SIZE *ov = f->ov;
 	uint32_t g = f->content_grp;
-	size_t cs = ov[2 * g], ce = ov[2 * g + 1], len = f->buf.len;
+	size_t cs = ov[2 * g], ce = ov[2 * g + 1], len = f->svlen;
 	const char *z;
 	struct tline *t;
 
-	if (cs == PCRE2_UNSET || ce <= cs || f->buf.s[cs] == '\0')
+	if (cs == PCRE2_UNSET || ce <= cs || f->sv[cs] == '\0')
 		return; /* None or "": the line stays */
 	z = f->buf_subj & SUBJ_NO_NUL ? NULL
-	                              : memchr(f->buf.s + cs, '\0', ce - cs);
+	                              : memchr(f->sv + cs, '\0', ce - cs);
 	if (z)
-		ce = (size_t)(z - f->buf.s);
+		ce = (size_t)(z - f->sv);
 	f->linebuf.n = 0;
 	f->line_ascii = f->buf_subj & FRE_SUBJ_ASCII;
 	/* no newline in it when it ends before buf's only one */
 	f->line_nl = !((f->buf_subj & FRE_SUBJ_ONE_NL) && ce < len);
 	f->line_nul = !(f->buf_subj & SUBJ_NO_NUL);
-	t = tline_new(f, "", 0, "", 0, f->buf.s + cs, ce - cs);
+	t = f->sv_line ? tline_view(f, &f->view[1], f->sv + cs, 0, 0, ce - cs)
+	               : tline_new(f, "", 0, "", 0, f->sv + cs, ce - cs);
 	tlist_push(&f->linebuf, t);
-	if (ce + 1 == len && f->buf.s[ce] == '\n') {
-		memmove(f->buf.s, f->buf.s + cs, len - cs);
-		f->buf.len = len - cs;
-		f->buf.s[f->buf.len] = '\0';
+	if (ce + 1 == len && f->sv[ce] == '\n') {
+		/* the subject's tail: the new subject as it is */
+		f->sv += cs;
+		f->svlen = len - cs;
 		f->buf_valid = true;
 	} else {
 		f->buf_valid = false;
@@ -1959,9 +2013,21 @@ lupdate_users(struct filter *f, struct ldict *d, const struct fval *user)
 static void
 lcache_store(struct filter *f, struct mlf_entry *e, const struct ldict *d)
 {
-	lcopy(&e->ld, d);
-	for (uint32_t b = d->has; b; b &= b - 1)
-		fval_persist(&e->mem, &e->ld.v[__builtin_ctz(b)]);
+	uint32_t had = e->ld.has;
+
+	for (uint32_t b = d->has; b; b &= b - 1) {
+		int k = __builtin_ctz(b);
+		/* the entry's own text (lmerge_failure() kept it): in e->mem */
+		bool same = (had & LBIT(k)) && d->v[k].type == FVAL_STR &&
+		    e->ld.v[k].type == FVAL_STR &&
+		    d->v[k].u.s == e->ld.v[k].u.s;
+
+		e->ld.v[k] = d->v[k];
+		if (!same)
+			fval_persist(&e->mem, &e->ld.v[k]);
+	}
+	e->ld.has = d->has;
+	e->ld.defined = d->defined;
 	if (e->mem.used > 2 * e->live + MLF_SLACK) {
 		struct arena old = e->mem;
 
@@ -2012,6 +2078,12 @@ lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
 		for (uint32_t b = fail->has; b; b &= b - 1) {
 			int k = __builtin_ctz(b);
 
+			/* a text the entry already holds keeps the entry's
+			 * copy: lcache_store() then copies nothing */
+			if ((w.has & LBIT(k)) && w.v[k].type == FVAL_STR &&
+			    fail->v[k].type == FVAL_STR &&
+			    strcmp(w.v[k].u.s, fail->v[k].u.s) == 0)
+				continue;
 			w.v[k] = fail->v[k];
 		}
 		w.has |= fail->has;
@@ -2154,7 +2226,23 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		tlist_push(&f->linebuf, t);
 	}
 	tlist_assign(&f->orgbuf, &f->linebuf);
-	f->buf_subj = tlist_join(&f->orgbuf, &f->buf);
+	if (f->pre && f->maxlines == 1 && t->pre == 0 &&
+	    t->post <= f->pre->len && f->pre->line[f->pre->len] == '\n') {
+		/* the line worked out ahead is followed by its newline: what
+		 * tlist_join() would make (t's text after the date, which ends
+		 * the line, and "\n") is in place */
+		f->sv = f->pre->line + f->pre->len - t->post;
+		f->svlen = t->post + 1;
+		f->sv_line = true;
+		f->buf_subj = (t->ascii ? FRE_SUBJ_ASCII : 0) |
+		    (t->nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL) |
+		    (t->nul ? 0 : SUBJ_NO_NUL);
+	} else {
+		f->buf_subj = tlist_join(&f->orgbuf, &f->buf);
+		f->sv = f->buf.s;
+		f->svlen = f->buf.len;
+		f->sv_line = false;
+	}
 	f->buf_valid = true;
 
 	if (f->nign && f->nign + 2 < f->nfail && ignore_line(f, false))
@@ -2163,18 +2251,18 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		struct fval content;
 
 		f->pref_matched =
-		    re_search(f, &f->pref, f->buf.s, f->buf.len, f->buf_subj);
+		    re_search(f, &f->pref, f->sv, f->svlen, f->buf_subj);
 		if (!f->pref_matched)
 			return;
 		if (lean) {
-			get_lean(f, &f->pref, f->buf.s, &lpre);
+			get_lean(f, &f->pref, f->sv, &lpre);
 			content.type = FVAL_NONE;
 			if (lpre.has & LBIT(LK_CONTENT))
 				content = lpre.v[LK_CONTENT];
 			lpre.has &= ~LBIT(LK_CONTENT);
 			lpre.defined &= ~LBIT(LK_CONTENT);
 		} else {
-			get_groups(f, &f->pref, f->buf.s, &pre);
+			get_groups(f, &f->pref, f->sv, &pre);
 			fdict_copy(&f->ar, &f->pref_groups, &pre);
 			if (!fdict_pop(&pre, f->k.content, &content))
 				content.type = FVAL_NONE;
@@ -2205,11 +2293,14 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 
 		if (!f->buf_valid) {
 			f->buf_subj = tlist_join(&f->linebuf, &f->buf);
+			f->sv = f->buf.s;
+			f->svlen = f->buf.len;
+			f->sv_line = false;
 			f->buf_valid = true;
 		}
 		/* the next failregex whose screen admits the subject's first
 		 * byte (the subject may change inside this loop) */
-		cand = f->cand + (size_t)(unsigned char)f->buf.s[0] * f->ncandw;
+		cand = f->cand + (size_t)(unsigned char)f->sv[0] * f->ncandw;
 		w = i / 64;
 		bits = cand[w] & (~0ULL << (i % 64));
 		while (bits == 0 && ++w < f->ncandw)
@@ -2221,9 +2312,9 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		if (!fail_search(f, fr, &f->orgbuf))
 			continue;
 		if (lean)
-			get_lean(f, fr, f->buf.s, &lfail);
+			get_lean(f, fr, f->sv, &lfail);
 		else
-			get_groups(f, fr, f->buf.s, &fail);
+			get_groups(f, fr, f->sv, &fail);
 		if (f->nign && ignore_line(f, true)) {
 			f->buf_valid = false;
 			if (!check_all)
@@ -2521,6 +2612,9 @@ process_dated(struct filter *f, const char *line, size_t len, int drc,
 	struct tline *t;
 	bool has_date = false, nodate = false;
 	double date = 0;
+	/* the pipeline's single-line filter: the line outlives the line
+	 * buffer's hold on it (see tline_view()) */
+	bool view = f->pre && f->maxlines == 1;
 
 	if (drc == 1 && m->start <= m->end && m->end <= len) {
 		if (!m->has_time && m->err == DATE_EOTHER) {
@@ -2530,8 +2624,10 @@ process_dated(struct filter *f, const char *line, size_t len, int drc,
 			f->warn |= FILTER_WARN_DATE_ERROR;
 			return end_line(f, res);
 		}
-		t = tline_new(f, line, m->start, line + m->start,
-		    m->end - m->start, line + m->end, len - m->end);
+		t = view ? tline_view(f, &f->view[0], line, m->start,
+		               m->end - m->start, len - m->end)
+		         : tline_new(f, line, m->start, line + m->start,
+		               m->end - m->start, line + m->end, len - m->end);
 		if (m->end > m->start) {
 			if (m->has_time) {
 				date = m->time;
@@ -2556,7 +2652,8 @@ process_dated(struct filter *f, const char *line, size_t len, int drc,
 			has_date = true;
 		}
 	} else {
-		t = tline_new(f, "", 0, "", 0, line, len);
+		t = view ? tline_view(f, &f->view[0], line, 0, 0, len)
+		         : tline_new(f, "", 0, "", 0, line, len);
 	}
 	if (!has_date) {
 		nodate = true;
