@@ -1905,19 +1905,6 @@ lpop_truthy(struct ldict *d, int k)
 	return t;
 }
 
-/* The values of src into dst, slot by slot. */
-static void
-lcopy(struct ldict *dst, const struct ldict *src)
-{
-	dst->has = src->has;
-	dst->defined = src->defined;
-	for (uint32_t b = src->has; b; b &= b - 1) {
-		int k = __builtin_ctz(b);
-
-		dst->v[k] = src->v[k];
-	}
-}
-
 /* get_groups() into slots. */
 static void
 get_lean(
@@ -2065,30 +2052,33 @@ lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
 	e = cache_get(f, mlfid, now);
 	user = lget(fail, LK_USER);
 	if (e) {
-		struct ldict w;
+		/* fail = the entry's dict (less its nofail and mlfgained,
+		 * and mlfpending when gained), users updated, then
+		 * fail.update(): built in fail itself */
+		const struct ldict *c = &e->ld;
+		uint32_t from_c =
+		    c->has & ~(LBIT(LK_NOFAIL) | LBIT(LK_MLFGAINED));
+		bool own_users = fail->has & LBIT(LK_USERS);
 
-		lcopy(&w, &e->ld);
-		lupdate_users(f, &w, user);
-		if (lpop_truthy(&w, LK_NOFAIL))
-			fl |= 4;
-		if (lpop_truthy(&w, LK_MLFGAINED))
+		if (ltruthy(c, LK_NOFAIL) || ltruthy(c, LK_MLFGAINED))
 			fl |= 4;
 		if (fl & 8)
-			w.has &= ~LBIT(LK_MLFPENDING);
-		for (uint32_t b = fail->has; b; b &= b - 1) {
+			from_c &= ~LBIT(LK_MLFPENDING);
+		for (uint32_t b = from_c; b; b &= b - 1) {
 			int k = __builtin_ctz(b);
 
 			/* a text the entry already holds keeps the entry's
 			 * copy: lcache_store() then copies nothing */
-			if ((w.has & LBIT(k)) && w.v[k].type == FVAL_STR &&
-			    fail->v[k].type == FVAL_STR &&
-			    strcmp(w.v[k].u.s, fail->v[k].u.s) == 0)
-				continue;
-			w.v[k] = fail->v[k];
+			if (!(fail->has & LBIT(k)) ||
+			    (c->v[k].type == FVAL_STR &&
+			        fail->v[k].type == FVAL_STR &&
+			        strcmp(c->v[k].u.s, fail->v[k].u.s) == 0))
+				fail->v[k] = c->v[k];
 		}
-		w.has |= fail->has;
-		w.defined |= fail->defined;
-		lcopy(fail, &w);
+		fail->has |= from_c;
+		fail->defined |= c->defined;
+		if (!own_users)
+			lupdate_users(f, fail, user);
 		if (fl & 2)
 			cache_del(f, e);
 		else
