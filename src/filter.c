@@ -1060,6 +1060,89 @@ parse_ipv4(const char *s, uint8_t *out)
 	return *s == '\0' ? 0 : -1;
 }
 
+static int
+hex_val(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+int
+filter_parse_ip6(const char *s, uint8_t *out)
+{
+	uint8_t b[16] = {0};
+	const char *tok;       /* where the current group starts */
+	size_t o = 0;          /* bytes of b filled */
+	size_t gap = SIZE_MAX; /* where "::" stands in b */
+	unsigned v = 0;        /* the current group */
+	int nd = 0;            /* its hex digits */
+
+	/* a leading ':' only as the first of "::" */
+	if (*s == ':' && *++s != ':')
+		return -1;
+	tok = s;
+	for (;;) {
+		char c = *s++;
+		int d = hex_val(c);
+
+		if (d >= 0) {
+			if (nd == 4)
+				return -1;
+			v = v << 4 | (unsigned)d;
+			nd++;
+			continue;
+		}
+		if (c == ':') {
+			tok = s;
+			if (nd == 0) {
+				if (gap != SIZE_MAX)
+					return -1;
+				gap = o;
+				continue;
+			}
+			if (*s == '\0' || o + 2 > 16)
+				return -1;
+			b[o++] = (uint8_t)(v >> 8);
+			b[o++] = (uint8_t)v;
+			v = 0;
+			nd = 0;
+			continue;
+		}
+		if (c == '.') {
+			/* the rest, from the group's start, is an IPv4 address
+			 */
+			if (o + 4 > 16 || parse_ipv4(tok, b + o) != 0)
+				return -1;
+			o += 4;
+			nd = 0;
+			break;
+		}
+		if (c != '\0')
+			return -1;
+		break;
+	}
+	if (nd > 0) {
+		if (o + 2 > 16)
+			return -1;
+		b[o++] = (uint8_t)(v >> 8);
+		b[o++] = (uint8_t)v;
+	}
+	if (gap != SIZE_MAX) {
+		/* "::" stands for at least one group of zeros */
+		if (o == 16)
+			return -1;
+		memmove(b + 16 - (o - gap), b + gap, o - gap);
+		memset(b + gap, 0, 16 - o);
+		o = 16;
+	}
+	if (o != 16)
+		return -1;
+	memcpy(out, b, 16);
+	return 0;
+}
+
 /* inet_ntop for IPv4 without stdio (it is on the hot path). */
 static void
 fmt_ipv4(const uint8_t *b, char *out)
@@ -1136,7 +1219,6 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 {
 	char buf[ADDR_STRLEN + 8];
 	const char *ip = text;
-	size_t n = strlen(text);
 	int fams[2] = {AF_INET, AF_INET6}, nfam = 2;
 
 	memset(id, 0, sizeof(*id));
@@ -1146,6 +1228,7 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 	}
 	if (cidr == CIDR_UNSPEC) {
 		const char *slash;
+		size_t n = strlen(text);
 
 		if (n > 2 && text[0] == '[' && text[n - 1] == ']') {
 			ip = arena_strndup(&f->ar, text + 1, n - 2);
@@ -1186,7 +1269,7 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 
 		memset(a, 0, sizeof(*a));
 		if (fams[k] == AF_INET ? parse_ipv4(ip, a->b) != 0
-		                       : inet_pton(fams[k], ip, a->b) != 1)
+		                       : filter_parse_ip6(ip, a->b) != 0)
 			continue;
 		a->family = (uint8_t)fams[k];
 		a->prefix = (uint8_t)max;
@@ -2200,6 +2283,9 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 	bool lean = f->cfg.flags & FILTER_LEAN;
 	struct fdict pre = {NULL, 0, 0};
 	struct ldict lpre;
+	const PCRE2_SIZE *lazy_ov = NULL; /* lpre still to read */
+	uint32_t lazy_nov = 0;
+	const char *lazy_s = NULL;
 
 	lpre.has = lpre.defined = 0;
 	if (f->maxlines > 1) {
@@ -2244,7 +2330,15 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		    re_search(f, &f->pref, f->sv, f->svlen, f->buf_subj);
 		if (!f->pref_matched)
 			return;
-		if (lean) {
+		if (lean && f->content_grp && f->sv_line && f->ov != f->md_ov) {
+			/* the prefregex's groups are read when a failregex
+			 * matches: its ovector (the line's worked out ahead)
+			 * and subject (in the line) stay as they are */
+			lazy_ov = f->ov;
+			lazy_nov = f->nov;
+			lazy_s = f->sv;
+			content.type = FVAL_NONE;
+		} else if (lean) {
 			get_lean(f, &f->pref, f->sv, &lpre);
 			content.type = FVAL_NONE;
 			if (lpre.has & LBIT(LK_CONTENT))
@@ -2321,6 +2415,17 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			f->buf_valid = false;
 		}
 		if (lean) {
+			if (lazy_s) {
+				const PCRE2_SIZE *ov = f->ov;
+				uint32_t nov = f->nov;
+
+				f->ov = lazy_ov;
+				f->nov = lazy_nov;
+				get_lean(f, &f->pref, lazy_s, &lpre);
+				f->ov = ov;
+				f->nov = nov;
+				lazy_s = NULL;
+			}
 			lmerge_pre(&lpre, &lfail);
 			st = lhandle_match(
 			    f, (int)i, &lfail, has_date, date, now);

@@ -710,6 +710,89 @@ test_fmt_ip6(void)
 	is_int(bad, 0, "200000 sparse addresses as inet_ntop writes them");
 }
 
+/* filter_parse_ip6() takes exactly what glibc's inet_pton takes. */
+static void
+test_parse_ip6(void)
+{
+	static const char *const fixed[] = {"", ":", "::", ":::", "::1",
+	    "1::", "1:2:3:4:5:6:7:8", "1:2:3:4:5:6:7:8:9",
+	    "1:2:3:4:5:6:7::", "::2:3:4:5:6:7:8",
+	    "1:2:3:4:5:6:7:8::", "1::2::3",
+	    "12345::", "fFfF::", "g::", "::ffff:1.2.3.4", "::1.2.3.4",
+	    "1.2.3.4", "::1.2.3", "::1.2.3.4.5", "::01.2.3.4", "::256.2.3.4",
+	    "1:2:3:4:5:6:1.2.3.4", "1:2:3:4:5:6:7:1.2.3.4", "::1.2.3.4:5",
+	    "1:", ":1", "1::2:", "2001:db8::ff00:42:8329", " ::1", "::1 ",
+	    "[::1]", "::1/64", "fe80::1%eth0", "0:0:0:0:0:0:0:0", "::0.0.0.0"};
+	static const char alpha[] = "0123456789abcdefABCDEFg:::::....";
+	unsigned long seed = 987654321, bad = 0, valid = 0;
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
+		uint8_t x[16], y[16];
+		int rx = inet_pton(AF_INET6, fixed[i], x) == 1 ? 0 : -1;
+		int ry = filter_parse_ip6(fixed[i], y);
+
+		ok(rx == ry && (rx < 0 || memcmp(x, y, 16) == 0), "'%s': %s",
+		    fixed[i], rx == 0 ? "an address" : "not one");
+	}
+	for (int it = 0; it < 300000; it++) {
+		char s[48];
+		uint8_t x[16], y[16];
+		int rx, ry;
+
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		size_t n = (size_t)(seed >> 33) % 40;
+
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 6364136223846793005UL +
+			    1442695040888963407UL;
+			/* mostly hex digits and colons, as addresses are */
+			s[i] = alpha[(seed >> 33) % (sizeof(alpha) - 1)];
+		}
+		s[n] = '\0';
+		rx = inet_pton(AF_INET6, s, x) == 1 ? 0 : -1;
+		ry = filter_parse_ip6(s, y);
+		valid += rx == 0;
+		bad += rx != ry || (rx == 0 && memcmp(x, y, 16) != 0);
+	}
+	is_int(bad, 0,
+	    "300000 random strings (%lu addresses) read as inet_pton "
+	    "reads them",
+	    valid);
+	for (int it = 0; it < 200000; it++) {
+		uint8_t b[16], x[16], y[16];
+		char t[INET6_ADDRSTRLEN + 2];
+
+		for (int i = 0; i < 16; i++) {
+			seed = seed * 6364136223846793005UL +
+			    1442695040888963407UL;
+			unsigned r = (unsigned)(seed >> 33);
+
+			b[i] = r % 8 < 5 ? 0
+			    : r % 8 == 5 ? 0xff
+			                 : (uint8_t)(r >> 8);
+		}
+		inet_ntop(AF_INET6, b, t, sizeof(t));
+		bad += inet_pton(AF_INET6, t, x) != 1 ||
+		    filter_parse_ip6(t, y) != 0 || memcmp(x, y, 16) != 0;
+		/* and once more with one byte changed */
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		{
+			size_t n = strlen(t),
+			       at = (size_t)(seed >> 33) % (n + 1);
+			int rx, ry;
+
+			t[at] = alpha[(seed >> 20) % (sizeof(alpha) - 1)];
+			if (at == n)
+				t[at + 1] = '\0';
+			rx = inet_pton(AF_INET6, t, x) == 1 ? 0 : -1;
+			ry = filter_parse_ip6(t, y);
+			bad += rx != ry || (rx == 0 && memcmp(x, y, 16) != 0);
+		}
+	}
+	is_int(bad, 0,
+	    "200000 written addresses read back, also with a byte changed");
+}
+
 /* FILTER_LEAN decides every line as the full mode does. */
 static void
 test_lean(void)
@@ -1070,6 +1153,7 @@ main(void)
 	test_variants();
 	test_literal_prefix();
 	test_fmt_ip6();
+	test_parse_ip6();
 	test_lean();
 	test_date_error_drops();
 	test_int_time();
