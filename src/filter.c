@@ -3197,7 +3197,10 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 {
 	const struct filter *f = p->f;
 	const struct date_match *m = &pre->m;
-	unsigned subj = pre->ascii ? FRE_SUBJ_ASCII : 0;
+	/* what tlist_join() tells of the subject: both subjects end in the
+	 * only newline when the line holds none */
+	unsigned subj = (pre->ascii ? FRE_SUBJ_ASCII : 0) |
+	    (pre->nl ? 0 : FRE_SUBJ_NL_KNOWN | FRE_SUBJ_ONE_NL);
 	struct sbuf *s1 = &p->s1, *s2 = s1;
 	const uint64_t *cand;
 	size_t n;
