@@ -1036,27 +1036,35 @@ mask_to_plen(const char *s, long *out)
  * leading zeros, nothing else), without the library call on the hot path.
  * Returns 0 or -1.
  */
-static int
-parse_ipv4(const char *s, uint8_t *out)
+int
+filter_parse_ip4(const char *s, uint8_t *out)
 {
+#define DIG(c) ((unsigned)(c) - '0' < 10)
 	for (int i = 0; i < 4; i++) {
-		unsigned v = 0;
-		int nd = 0;
+		unsigned v;
 
-		while (*s >= '0' && *s <= '9') {
-			if (nd > 0 && v == 0)
-				return -1; /* a leading zero */
-			v = v * 10 + (unsigned)(*s++ - '0');
-			if (v > 255)
-				return -1;
-			nd++;
-		}
-		if (nd == 0)
+		if (!DIG(s[0]))
 			return -1;
+		v = (unsigned)(s[0] - '0');
+		if (!DIG(s[1])) {
+			s += 1;
+		} else if (v == 0) {
+			return -1; /* a leading zero */
+		} else if (!DIG(s[2])) {
+			v = v * 10 + (unsigned)(s[1] - '0');
+			s += 2;
+		} else {
+			v = v * 100 + (unsigned)(s[1] - '0') * 10 +
+			    (unsigned)(s[2] - '0');
+			if (v > 255 || DIG(s[3]))
+				return -1;
+			s += 3;
+		}
 		out[i] = (uint8_t)v;
 		if (i < 3 && *s++ != '.')
 			return -1;
 	}
+#undef DIG
 	return *s == '\0' ? 0 : -1;
 }
 
@@ -1113,7 +1121,7 @@ filter_parse_ip6(const char *s, uint8_t *out)
 		if (c == '.') {
 			/* the rest, from the group's start, is an IPv4 address
 			 */
-			if (o + 4 > 16 || parse_ipv4(tok, b + o) != 0)
+			if (o + 4 > 16 || filter_parse_ip4(tok, b + o) != 0)
 				return -1;
 			o += 4;
 			nd = 0;
@@ -1268,13 +1276,14 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 		unsigned max = fams[k] == AF_INET ? 32 : 128;
 
 		memset(a, 0, sizeof(*a));
-		if (fams[k] == AF_INET ? parse_ipv4(ip, a->b) != 0
+		if (fams[k] == AF_INET ? filter_parse_ip4(ip, a->b) != 0
 		                       : filter_parse_ip6(ip, a->b) != 0)
 			continue;
 		a->family = (uint8_t)fams[k];
 		a->prefix = (uint8_t)max;
 		if (fams[k] == AF_INET && cidr < 0) {
-			/* parse_ipv4() takes only the form inet_ntop writes */
+			/* filter_parse_ip4() takes only the form inet_ntop
+			 * writes */
 			id->is_addr = true;
 			id->text = ip;
 			return 0;
@@ -2728,9 +2737,15 @@ process_dated(struct filter *f, const char *line, size_t len, int drc,
 				date = m->time;
 				f->date_int = m->int_time;
 				has_date = true;
-				sbuf_reset(&f->last_text);
-				sbuf_add(&f->last_text, line + m->start,
-				    m->end - m->start);
+				size_t dl = m->end - m->start;
+
+				/* on every dated line: no sbuf calls */
+				if (dl + 1 > f->last_text.cap)
+					xgrow(&f->last_text.s,
+					    &f->last_text.cap, dl + 1, 1);
+				memcpy(f->last_text.s, line + m->start, dl);
+				f->last_text.s[dl] = '\0';
+				f->last_text.len = dl;
 				f->last_date = date;
 				f->last_date_int = m->int_time;
 				f->has_last_date = true;

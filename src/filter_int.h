@@ -240,6 +240,10 @@ bool fre_ascii_safe(const char *pcre);
  * holds at least INET6_ADDRSTRLEN bytes. Exposed for tests. */
 void filter_fmt_ip6(const uint8_t *b, char *out);
 
+/* inet_pton(AF_INET) as glibc reads it (four decimal octets <= 255, no
+ * leading zeros, nothing else). Returns 0 or -1. Exposed for tests. */
+int filter_parse_ip4(const char *s, uint8_t *out);
+
 /* inet_pton(AF_INET6) as glibc reads it (hex groups of at most four
  * digits, one "::", a final dotted IPv4 part), without the library call
  * on the hot path. Returns 0 or -1. Exposed for tests. */

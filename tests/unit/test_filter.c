@@ -710,6 +710,51 @@ test_fmt_ip6(void)
 	is_int(bad, 0, "200000 sparse addresses as inet_ntop writes them");
 }
 
+/* filter_parse_ip4() takes exactly what glibc's inet_pton takes. */
+static void
+test_parse_ip4(void)
+{
+	static const char alpha[] = "0123456789012345.....a ";
+	unsigned long seed = 424242, bad = 0, valid = 0;
+
+	for (int it = 0; it < 300000; it++) {
+		char s[24];
+		uint8_t x[4], y[4];
+		int rx, ry;
+
+		seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+		size_t n = (size_t)(seed >> 33) % 20;
+
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 6364136223846793005UL +
+			    1442695040888963407UL;
+			s[i] = alpha[(seed >> 33) % (sizeof(alpha) - 1)];
+		}
+		s[n] = '\0';
+		if (it % 3 == 0) /* a dotted quad, often a valid one */
+			snprintf(s, sizeof(s), "%lu.%lu.%lu.%lu%s",
+			    (seed >> 13) % 300, (seed >> 22) % 260,
+			    (seed >> 31) % 1100, (seed >> 40) % 256,
+			    (seed >> 50) % 8 == 0 ? "0" : "");
+		rx = inet_pton(AF_INET, s, x) == 1 ? 0 : -1;
+		ry = filter_parse_ip4(s, y);
+		valid += rx == 0;
+		bad += rx != ry || (rx == 0 && memcmp(x, y, 4) != 0);
+	}
+	ok(bad == 0 && valid > 10000,
+	    "300000 strings (%lu addresses) read as inet_pton reads them",
+	    valid);
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const fixed[] = {
+		    "0.0.0.0", "255.255.255.255", "01.2.3.4", "1.2.3.256"};
+		uint8_t x[4], y[4];
+
+		ok((inet_pton(AF_INET, fixed[i], x) == 1 ? 0 : -1) ==
+		        filter_parse_ip4(fixed[i], y),
+		    "'%s'", fixed[i]);
+	}
+}
+
 /* filter_parse_ip6() takes exactly what glibc's inet_pton takes. */
 static void
 test_parse_ip6(void)
@@ -1153,6 +1198,7 @@ main(void)
 	test_variants();
 	test_literal_prefix();
 	test_fmt_ip6();
+	test_parse_ip4();
 	test_parse_ip6();
 	test_lean();
 	test_date_error_drops();
