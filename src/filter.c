@@ -2306,11 +2306,20 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			    (f->linebuf.n - drop) * sizeof(f->linebuf.v[0]));
 			f->linebuf.n -= drop;
 		}
+		tlist_assign(&f->orgbuf, &f->linebuf);
 	} else {
-		f->linebuf.n = 0;
-		tlist_push(&f->linebuf, t);
+		/* the line alone, in both lists, without calls */
+		if (f->linebuf.cap == 0)
+			xgrow(&f->linebuf.v, &f->linebuf.cap, 1,
+			    sizeof(*f->linebuf.v));
+		if (f->orgbuf.cap == 0)
+			xgrow(&f->orgbuf.v, &f->orgbuf.cap, 1,
+			    sizeof(*f->orgbuf.v));
+		f->linebuf.v[0] = t;
+		f->linebuf.n = 1;
+		f->orgbuf.v[0] = t;
+		f->orgbuf.n = 1;
 	}
-	tlist_assign(&f->orgbuf, &f->linebuf);
 	if (f->pre && f->maxlines == 1 && t->pre == 0 &&
 	    t->post <= f->pre->len && f->pre->line[f->pre->len] == '\n') {
 		/* the line worked out ahead is followed by its newline: what
