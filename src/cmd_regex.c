@@ -1677,17 +1677,30 @@ feed_one(void *ctx, const char *line, size_t len, size_t lineno)
  * and runs each line's first stage (filter_prep_line: date detection,
  * and the regex searches while the main thread has work queued), the
  * main thread the rest (filter_process_pre, the report) in file order.
- * Lines go over in batches through a ring of PIPE_DEPTH.
+ * Lines go over in batches through a ring of PIPE_DEPTH. The reader reads
+ * into a ring of PIPE_SLABS buffers and a batch points at its lines
+ * there, each followed by its own newline (what the filter searches in
+ * place): a slab is read into again only once the main thread is done
+ * with every batch pointing into it.
  */
 #define PIPE_LINES 512
 #define PIPE_BYTES (64 * 1024)
 #define PIPE_DEPTH 8
+#define PIPE_SLABS 4
 
 struct pbatch {
-	struct sbuf text; /* the lines, back to back */
 	size_t n;
-	size_t off[PIPE_LINES], len[PIPE_LINES], lineno[PIPE_LINES];
+	size_t bytes; /* of its lines */
+	const char *line[PIPE_LINES];
+	size_t len[PIPE_LINES], lineno[PIPE_LINES];
 	struct filter_pre *pre[PIPE_LINES];
+};
+
+struct pslab {
+	char *s;
+	size_t cap;
+	bool held;   /* a batch points into it */
+	size_t last; /* then: the number of the last such batch (made) */
 };
 
 struct pipeline {
@@ -1695,6 +1708,8 @@ struct pipeline {
 	int fd;
 	struct filter_prep *prep;
 	struct pbatch b[PIPE_DEPTH];
+	struct pslab slab[PIPE_SLABS];
+	size_t cur; /* the slab being read into */
 	pthread_mutex_t mu;
 	pthread_cond_t filled, freed;
 	size_t made; /* batches handed over (b[made % PIPE_DEPTH] is next) */
@@ -1717,8 +1732,8 @@ pipe_publish(struct pipeline *p)
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->pre[i] == NULL)
 			b->pre[i] = filter_pre_new(p->r->f);
-		filter_prep_line(p->prep, b->text.s + b->off[i], b->len[i],
-		    p->r->now, searches, b->pre[i]);
+		filter_prep_line(p->prep, b->line[i], b->len[i], p->r->now,
+		    searches, b->pre[i]);
 	}
 	pthread_mutex_lock(&p->mu);
 	p->made++;
@@ -1728,33 +1743,125 @@ pipe_publish(struct pipeline *p)
 	pthread_mutex_unlock(&p->mu);
 	b = &p->b[p->made % PIPE_DEPTH];
 	b->n = 0;
-	sbuf_reset(&b->text);
+	b->bytes = 0;
 }
 
-/* The reader: feed() into the batch being filled. */
+/* The reader: feed() into the batch being filled (line is in the
+ * current slab, which the batch then holds). */
 static void
-pipe_line(void *ctx, const char *line, size_t len, size_t lineno)
+pipe_line(struct pipeline *p, const char *line, size_t len, size_t lineno)
 {
-	struct pipeline *p = ctx;
 	struct pbatch *b = &p->b[p->made % PIPE_DEPTH];
+	struct pslab *sl = &p->slab[p->cur];
 
 	while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 		len--;
 	if (len == 0 || line[0] == '#')
 		return;
-	b->off[b->n] = b->text.len;
+	b->line[b->n] = line;
 	b->len[b->n] = len;
 	b->lineno[b->n] = lineno;
 	b->n++;
-	/* the line and a newline (see filter_prep_line()) */
-	if (b->text.len + len + 2 > b->text.cap)
-		xgrow(&b->text.s, &b->text.cap, b->text.len + len + 2, 1);
-	memcpy(b->text.s + b->text.len, line, len);
-	b->text.len += len;
-	b->text.s[b->text.len++] = '\n';
-	b->text.s[b->text.len] = '\0';
-	if (b->n == PIPE_LINES || b->text.len >= PIPE_BYTES)
+	b->bytes += len;
+	sl->held = true;
+	sl->last = p->made;
+	if (b->n == PIPE_LINES || b->bytes >= PIPE_BYTES)
 		pipe_publish(p);
+}
+
+/*
+ * The reader: the next slab to read into, with room for cap bytes; waits
+ * until the main thread is done with the batches pointing into it.
+ */
+static struct pslab *
+pipe_slab(struct pipeline *p, size_t cap)
+{
+	struct pslab *sl;
+
+	p->cur = (p->cur + 1) % PIPE_SLABS;
+	sl = &p->slab[p->cur];
+	/* the batch being filled may point into it (a line longer than a
+	 * few slabs went by since): that batch goes over as it is */
+	if (sl->held && sl->last == p->made)
+		pipe_publish(p);
+	pthread_mutex_lock(&p->mu);
+	while (sl->held && p->used <= sl->last)
+		pthread_cond_wait(&p->freed, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+	sl->held = false;
+	if (sl->cap < cap) {
+		free(sl->s);
+		sl->s = xmalloc(cap + 1);
+		sl->cap = cap;
+	}
+	return sl;
+}
+
+/*
+ * read_lines() into slabs: the same lines (a last one without its
+ * newline is not read, an overlong one is cut at LINE_BYTES_MAX), but
+ * none is copied: where read_lines() moves the unsplit tail to the start
+ * of its buffer, this moves it to the start of the next slab.
+ */
+static void
+pipe_read(struct pipeline *p)
+{
+	struct pslab *sl;
+	size_t have = 0, pos = 0, lineno = 0;
+	bool skip = false; /* dropping the rest of an overlong line */
+
+	p->cur = PIPE_SLABS - 1;
+	sl = pipe_slab(p, 2 * READ_CHUNK);
+	for (;;) {
+		ssize_t n;
+
+		if (sl->cap - have < READ_CHUNK / 2) {
+			/* the tail [pos, have) to a new slab, with room to read
+			 * as read_lines() has (its buffer doubles up to twice
+			 * LINE_BYTES_MAX) */
+			const char *old = sl->s;
+			size_t tail = have - pos, cap = 2 * READ_CHUNK;
+
+			while ((cap < tail || cap - tail < READ_CHUNK / 2) &&
+			    cap < 2 * (size_t)LINE_BYTES_MAX)
+				cap *= 2;
+			sl = pipe_slab(p, cap);
+			memcpy(sl->s, old + pos, tail);
+			have = tail;
+			pos = 0;
+		}
+		n = read(p->fd, sl->s + have, sl->cap - have);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (skip) {
+			char *nl = memchr(sl->s + have, '\n', (size_t)n);
+
+			if (nl == NULL)
+				continue;
+			/* the head kept, then this newline */
+			sl->s[have] = '\n';
+			memmove(sl->s + have + 1, nl + 1,
+			    (size_t)(sl->s + have + n - (nl + 1)));
+			n = (ssize_t)(sl->s + have + n - (nl + 1)) + 1;
+			skip = false;
+		}
+		have += (size_t)n;
+		for (;;) {
+			char *nl = memchr(sl->s + pos, '\n', have - pos);
+
+			if (nl == NULL)
+				break;
+			pipe_line(p, sl->s + pos,
+			    (size_t)(nl - (sl->s + pos)) + 1, ++lineno);
+			pos = (size_t)(nl - sl->s) + 1;
+		}
+		if (have - pos >= LINE_BYTES_MAX) {
+			have = pos + LINE_BYTES_MAX;
+			skip = true;
+		}
+	}
 }
 
 static void *
@@ -1762,7 +1869,7 @@ pipe_reader(void *arg)
 {
 	struct pipeline *p = arg;
 
-	read_lines(p->fd, pipe_line, p);
+	pipe_read(p);
 	if (p->b[p->made % PIPE_DEPTH].n)
 		pipe_publish(p);
 	pthread_mutex_lock(&p->mu);
@@ -1782,8 +1889,6 @@ feed_fd_pipe(struct run *r, int fd)
 	p->r = r;
 	p->fd = fd;
 	p->prep = filter_prep_new(r->f);
-	for (size_t i = 0; i < PIPE_DEPTH; i++)
-		sbuf_init(&p->b[i].text);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->filled, NULL);
 	pthread_cond_init(&p->freed, NULL);
@@ -1805,8 +1910,8 @@ feed_fd_pipe(struct run *r, int fd)
 		pthread_mutex_unlock(&p->mu);
 		b = &p->b[p->used % PIPE_DEPTH];
 		for (size_t i = 0; i < b->n; i++)
-			test_line(r, b->text.s + b->off[i], b->len[i],
-			    b->lineno[i], b->pre[i]);
+			test_line(
+			    r, b->line[i], b->len[i], b->lineno[i], b->pre[i]);
 		pthread_mutex_lock(&p->mu);
 		p->used++;
 		pthread_cond_signal(&p->freed);
@@ -1817,8 +1922,9 @@ feed_fd_pipe(struct run *r, int fd)
 	for (size_t i = 0; i < PIPE_DEPTH; i++) {
 		for (size_t k = 0; k < PIPE_LINES; k++)
 			filter_pre_free(p->b[i].pre[k]);
-		sbuf_cleanup(&p->b[i].text);
 	}
+	for (size_t i = 0; i < PIPE_SLABS; i++)
+		free(p->slab[i].s);
 	pthread_mutex_destroy(&p->mu);
 	pthread_cond_destroy(&p->filled);
 	pthread_cond_destroy(&p->freed);
