@@ -153,11 +153,24 @@ same(const struct filter_result *a, const struct filter_result *b)
 	}
 }
 
+/*
+ * feed(); lean's other twin pipe (also FILTER_LEAN, may be NULL) takes
+ * the same lines through the two-stage pipeline, each followed by its
+ * newline as warden regex hands them over, with its searches worked out
+ * ahead on every other line, and must decide them as lean does.
+ */
 static void
-feed(struct filter *f, struct filter *lean, const char *s, size_t n, double now)
+feed(struct filter *f, struct filter *lean, struct filter *pipe,
+    struct filter_prep *prep, const char *s, size_t n, double now)
 {
+	static struct filter_pre *pre;
+	static char *buf;
+	static size_t cap;
 	size_t p = 0;
 	int k = 0;
+
+	if (pipe && pre == NULL)
+		pre = filter_pre_new(pipe);
 
 	while (p <= n) {
 		const char *e = memchr(s + p, '\n', n - p);
@@ -171,10 +184,34 @@ feed(struct filter *f, struct filter *lean, const char *s, size_t n, double now)
 				filter_process_entry(lean,
 				    "2005-08-14T10:00:00", s + p, l, now, now,
 				    &lres);
+			if (pipe) {
+				struct filter_result pres;
+
+				filter_process_entry(pipe,
+				    "2005-08-14T10:00:00", s + p, l, now, now,
+				    &pres);
+				same(&lres, &pres);
+			}
 		} else {
 			filter_process(f, s + p, l, now, &res);
 			if (lean)
 				filter_process(lean, s + p, l, now, &lres);
+			if (pipe) {
+				struct filter_result pres;
+
+				if (l + 2 > cap) {
+					cap = l + 2;
+					buf = realloc(buf, cap);
+					if (buf == NULL)
+						abort();
+				}
+				memcpy(buf, s + p, l);
+				buf[l] = '\n';
+				buf[l + 1] = '\0';
+				filter_prep_line(prep, buf, l, now, k % 2, pre);
+				filter_process_pre(pipe, pre, now, &pres);
+				same(&lres, &pres);
+			}
 		}
 		check(f, &res);
 		if (lean)
@@ -184,7 +221,45 @@ feed(struct filter *f, struct filter *lean, const char *s, size_t n, double now)
 	}
 }
 
-/* fre_match() (ASCII and tail variants) against the plain code. */
+/* s[0, n) is valid UTF-8 (no overlong form, surrogate or code point
+ * above U+10FFFF). */
+static bool
+valid_utf8(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		unsigned c = s[i], k, cp;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c < 0xc2 || c > 0xf4)
+			return false;
+		k = c >= 0xf0 ? 3 : c >= 0xe0 ? 2 : 1;
+		if (n - i <= k)
+			return false;
+		cp = c & (0x3fu >> k);
+		for (unsigned j = 1; j <= k; j++) {
+			if ((s[i + j] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (s[i + j] & 0x3f);
+		}
+		if ((k == 2 && cp < 0x800) || (k == 3 && cp < 0x10000) ||
+		    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+		i += k + 1;
+	}
+	return true;
+}
+
+/*
+ * fre_match() (ASCII and tail variants) against the plain code, on
+ * subjects as the filter hands them over: valid UTF-8 (utf8_repair()
+ * makes every line so; the tail variant's look-ahead of one character
+ * does not see an invalid sequence further on that ".+$" stops at).
+ */
 static void
 variants(const char *py, const char *s, size_t n)
 {
@@ -221,6 +296,9 @@ variants(const char *py, const char *s, size_t n)
 			ascii = true;
 			for (size_t i = 0; i < len; i++)
 				ascii = ascii && (unsigned char)s[p + i] < 0x80;
+			if (!ascii &&
+			    !valid_utf8((const unsigned char *)s + p, len))
+				continue;
 			ra = fre_match(
 			    &re, s + p, len, ascii ? FRE_SUBJ_ASCII : 0, a, mc);
 			rb = pcre2_match(
@@ -252,13 +330,16 @@ variants(const char *py, const char *s, size_t n)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static struct filter *fs[NSPECS], *lean[NSPECS];
+	static struct filter *fs[NSPECS], *lean[NSPECS], *pipe[NSPECS];
+	static struct filter_prep *prep[NSPECS];
 	const char *s = (const char *)data;
 
 	if (fs[0] == NULL) {
 		for (size_t i = 0; i < NSPECS; i++) {
 			fs[i] = build(&specs[i], NULL, 0);
 			lean[i] = build(&specs[i], NULL, FILTER_LEAN);
+			pipe[i] = build(&specs[i], NULL, FILTER_LEAN);
+			prep[i] = filter_prep_new(pipe[i]);
 		}
 	}
 	if (size >= 3 && memcmp(s, "RE:", 3) == 0) {
@@ -268,7 +349,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct filter *f = re ? build(NULL, re, 0) : NULL;
 
 		if (f && e)
-			feed(f, NULL, e + 1, size - l - 1, NOW);
+			feed(f, NULL, NULL, NULL, e + 1, size - l - 1, NOW);
 		if (re && e)
 			variants(re, e + 1, size - l - 1);
 		filter_free(f);
@@ -278,7 +359,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < NSPECS; i++) {
 		filter_reset(fs[i]);
 		filter_reset(lean[i]);
-		feed(fs[i], lean[i], s, size, NOW);
+		filter_reset(pipe[i]);
+		feed(fs[i], lean[i], pipe[i], prep[i], s, size, NOW);
 	}
 	return 0;
 }
