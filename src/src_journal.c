@@ -432,30 +432,61 @@ src_journal_params_parse(
 
 /* ---- formatting ---------------------------------------------------- */
 
-/* Appends up to *room bytes of s[0..n) to out with '\n' written as the
- * two characters "\n" (fail2ban's replace('\n', '\\n')). Returns false
- * when it had to stop for room. */
+/* The line is put together in a small buffer and appended to the sbuf
+ * in one go (once per entry in the common case, not once per piece). */
+struct lw {
+	struct sbuf *out;
+	size_t room; /* bytes the cap still allows */
+	size_t n;    /* bytes in buf */
+	char buf[512];
+};
+
+static void
+lw_flush(struct lw *w)
+{
+	if (w->n > 0)
+		sbuf_add(w->out, w->buf, w->n);
+	w->n = 0;
+}
+
+static void
+lw_add(struct lw *w, const char *s, size_t k)
+{
+	if (k > sizeof(w->buf) - w->n) {
+		lw_flush(w);
+		if (k > sizeof(w->buf)) {
+			sbuf_add(w->out, s, k);
+			return;
+		}
+	}
+	memcpy(w->buf + w->n, s, k);
+	w->n += k;
+}
+
+/* Appends up to w->room bytes of s[0..n) with '\n' written as the two
+ * characters "\n" (fail2ban's replace('\n', '\\n')). Returns false when
+ * it had to stop for room. */
 static bool
-put(struct sbuf *out, const char *s, size_t n, size_t *room)
+put(struct lw *w, const char *s, size_t n)
 {
 	while (n > 0) {
 		const char *nl = memchr(s, '\n', n);
 		size_t k = nl ? (size_t)(nl - s) : n;
 
-		if (k > *room) {
-			sbuf_add(out, s, *room);
-			*room = 0;
+		if (k > w->room) {
+			lw_add(w, s, w->room);
+			w->room = 0;
 			return false;
 		}
-		sbuf_add(out, s, k);
-		*room -= k;
+		lw_add(w, s, k);
+		w->room -= k;
 		s += k;
 		n -= k;
 		if (nl != NULL) {
-			if (*room < 2)
+			if (w->room < 2)
 				return false;
-			sbuf_add(out, "\\n", 2);
-			*room -= 2;
+			lw_add(w, "\\n", 2);
+			w->room -= 2;
 			s++;
 			n--;
 		}
@@ -609,13 +640,16 @@ bool
 src_journal_format_line(
     const struct src_journal_fields *f, size_t line_max, struct sbuf *out)
 {
-	size_t room = line_max ? line_max : SIZE_MAX;
+	struct lw w;
 	bool first = true, ok = true;
 	const char *id = NULL;
 	size_t idlen = 0;
 
+	w.out = out;
+	w.room = line_max ? line_max : SIZE_MAX;
+	w.n = 0;
 	if (f->hostname && f->hostname_len > 0) {
-		ok = put(out, f->hostname, f->hostname_len, &room);
+		ok = put(&w, f->hostname, f->hostname_len);
 		first = false;
 	}
 	if (f->ident && f->ident_len > 0) {
@@ -638,16 +672,15 @@ src_journal_format_line(
 			pv = pid_value(ps, pl, num, sizeof(num));
 		}
 		if (!first)
-			ok = put(out, " ", 1, &room);
+			ok = put(&w, " ", 1);
 		first = false;
 		/* "IDENT[PID]:" piece by piece (put() cuts and escapes the
 		 * same way whatever the pieces are) */
 		if (ok)
-			ok = put(out, id, idlen, &room);
+			ok = put(&w, id, idlen);
 		if (ok && pv == PIDV_INT) {
-			ok = put(out, "[", 1, &room) &&
-			    put(out, num, strlen(num), &room) &&
-			    put(out, "]", 1, &room);
+			ok = put(&w, "[", 1) && put(&w, num, strlen(num)) &&
+			    put(&w, "]", 1);
 		} else if (ok && pv == PIDV_BYTES) {
 			struct sbuf b = SBUF_INIT;
 
@@ -657,11 +690,11 @@ src_journal_format_line(
 			else
 				bytes_repr(ps, pl, &b);
 			sbuf_addch(&b, ']');
-			ok = put(out, b.s, b.len, &room);
+			ok = put(&w, b.s, b.len);
 			sbuf_cleanup(&b);
 		}
 		if (ok)
-			ok = put(out, ":", 1, &room);
+			ok = put(&w, ":", 1);
 		if (ok && pv == PIDV_NONE && idlen == 6 &&
 		    memcmp(id, "kernel", 6) == 0) {
 			long long us;
@@ -673,31 +706,43 @@ src_journal_format_line(
 				us = (long long)f->monotonic_usec;
 			snprintf(
 			    mono, sizeof(mono), " [%12.6f]", (double)us / 1e6);
-			ok = put(out, mono, strlen(mono), &room);
+			ok = put(&w, mono, strlen(mono));
 		}
 	}
 	if (ok && !first)
-		ok = put(out, " ", 1, &room);
+		ok = put(&w, " ", 1);
 	for (size_t i = 0; ok && i < f->nmessage; i++) {
 		if (i > 0)
-			ok = put(out, " ", 1, &room);
+			ok = put(&w, " ", 1);
 		if (ok)
-			ok = put(out, f->message[i], f->message_len[i], &room);
+			ok = put(&w, f->message[i], f->message_len[i]);
 	}
+	lw_flush(&w);
 	return !ok;
 }
 
-uint64_t
-src_journal_entry_usec(const struct src_journal_fields *f)
+/* _SOURCE_REALTIME_TIMESTAMP when it is a valid time: true and *usec. */
+static bool
+source_usec(const struct src_journal_fields *f, uint64_t *usec)
 {
 	long long v;
 
 	/* datetime.fromtimestamp() refuses years past 9999 */
 	if (f->src_realtime != NULL &&
 	    py_int64(f->src_realtime, f->src_realtime_len, &v) == 0 && v >= 0 &&
-	    v < 253402300800000000LL)
-		return (uint64_t)v;
-	return f->realtime_usec;
+	    v < 253402300800000000LL) {
+		*usec = (uint64_t)v;
+		return true;
+	}
+	return false;
+}
+
+uint64_t
+src_journal_entry_usec(const struct src_journal_fields *f)
+{
+	uint64_t v;
+
+	return source_usec(f, &v) ? v : f->realtime_usec;
 }
 
 char *
@@ -1314,10 +1359,12 @@ sj_schedule_retry(struct src_journal *sj, uint32_t ms)
 	uv_timer_start(&sj->retry, on_retry, ms, 0);
 }
 
-/* Collects the fields of the current entry. Returns 0 or a negative
- * errno (corrupt entry). */
+/* Collects the fields of the current entry and its time (*usec, as
+ * src_journal_entry_usec). Returns 0 or a negative errno (corrupt
+ * entry). */
 static int
-read_fields(struct src_journal *sj, struct src_journal_fields *f)
+read_fields(
+    struct src_journal *sj, struct src_journal_fields *f, uint64_t *usec)
 {
 	const void *data;
 	size_t len;
@@ -1326,9 +1373,6 @@ read_fields(struct src_journal *sj, struct src_journal_fields *f)
 	memset(f, 0, sizeof(*f));
 	f->message = sj->msgv;
 	f->message_len = sj->msgl;
-	r = dl_sd_journal_get_realtime_usec(sj->j, &f->realtime_usec);
-	if (r < 0)
-		return r;
 	dl_sd_journal_restart_data(sj->j);
 	for (;;) {
 		const char *d;
@@ -1375,6 +1419,14 @@ read_fields(struct src_journal *sj, struct src_journal_fields *f)
 	}
 	if (r < 0)
 		return r;
+	/* __REALTIME_TIMESTAMP only when the entry's own time is not
+	 * usable (journald's native and syslog entries carry one) */
+	if (!source_usec(f, usec)) {
+		r = dl_sd_journal_get_realtime_usec(sj->j, &f->realtime_usec);
+		if (r < 0)
+			return r;
+		*usec = f->realtime_usec;
+	}
 	if (f->ident && f->ident_len == 6 &&
 	    memcmp(f->ident, "kernel", 6) == 0) {
 		sd_id128_t boot;
@@ -1486,7 +1538,7 @@ sj_drain_batch(struct src_journal *sj)
 			if (sj->dead)
 				return;
 		}
-		r = read_fields(sj, &f);
+		r = read_fields(sj, &f, &e.usec);
 		if (sj_sigbus_count != sj->sigbus_seen) {
 			/* what was read may be zeros: start over at the
 			 * cursor of the last delivered entry */
@@ -1509,7 +1561,6 @@ sj_drain_batch(struct src_journal *sj)
 		    src_journal_format_line(&f, sj->line_max, &sj->line);
 		e.line = sbuf_str(&sj->line);
 		e.len = sj->line.len;
-		e.usec = src_journal_entry_usec(&f);
 		e.time = (double)e.usec / 1e6;
 		e.date = date_cached(sj, e.usec);
 		e.fields = &f;

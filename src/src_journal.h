@@ -126,7 +126,9 @@ struct src_journal_fields {
 	size_t nmessage;
 	const char *src_realtime, *src_monotonic; /* decimal usec text */
 	size_t src_realtime_len, src_monotonic_len;
-	uint64_t realtime_usec;  /* __REALTIME_TIMESTAMP */
+	uint64_t realtime_usec;  /* __REALTIME_TIMESTAMP; the follower reads
+	                            it only when src_realtime is not a valid
+	                            time (0 otherwise) */
 	uint64_t monotonic_usec; /* __MONOTONIC_TIMESTAMP */
 };
 

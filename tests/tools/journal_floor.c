@@ -6,6 +6,11 @@
  * CPU nanoseconds per entry for each:
  *
  *   next           sd_journal_next only
+ *   realtime       next + sd_journal_get_realtime_usec
+ *   enum           next + every field enumerated once, no realtime
+ *   avail          next + sd_journal_enumerate_available_data
+ *   getdata        next + sd_journal_get_data for each field a line
+ *                  needs (one scan of the entry per field)
  *   warden         next + realtime + every field enumerated once (what
  *                  src_journal asks of libsystemd per entry; its cursor
  *                  is taken once per batch)
@@ -25,7 +30,16 @@
 
 #include <systemd/sd-journal.h>
 
-enum mode { M_NEXT, M_WARDEN, M_PYTHON };
+enum mode {
+	M_NEXT,
+	M_REALTIME,
+	M_ENUM,
+	M_AVAIL,
+	M_GETDATA,
+	M_WARDEN,
+	M_PYTHON,
+	M_END
+};
 
 static double
 cpu_ns(void)
@@ -63,7 +77,28 @@ pass(const char **files, const char *match, enum mode m, double *ns)
 		n++;
 		if (m == M_NEXT)
 			continue;
-		sd_journal_get_realtime_usec(j, &u);
+		if (m == M_AVAIL) {
+			sd_journal_restart_data(j);
+			while (
+			    sd_journal_enumerate_available_data(j, &d, &l) > 0)
+				bytes += l;
+			continue;
+		}
+		if (m == M_GETDATA) {
+			/* the fields a line needs, one lookup each */
+			static const char *const fld[] = {"MESSAGE",
+			    "_HOSTNAME", "SYSLOG_IDENTIFIER", "SYSLOG_PID",
+			    "_PID", "_SOURCE_REALTIME_TIMESTAMP"};
+
+			for (size_t i = 0; i < sizeof(fld) / sizeof(*fld); i++)
+				if (sd_journal_get_data(j, fld[i], &d, &l) >= 0)
+					bytes += l;
+			continue;
+		}
+		if (m != M_ENUM)
+			sd_journal_get_realtime_usec(j, &u);
+		if (m == M_REALTIME)
+			continue;
 		sd_journal_restart_data(j);
 		while (sd_journal_enumerate_data(j, &d, &l) > 0)
 			bytes += l;
@@ -82,7 +117,8 @@ pass(const char **files, const char *match, enum mode m, double *ns)
 int
 main(int argc, char **argv)
 {
-	static const char *names[] = {"next", "warden", "python"};
+	static const char *names[] = {
+	    "next", "realtime", "enum", "avail", "getdata", "warden", "python"};
 	const char *match = NULL;
 	int rounds = 3, c;
 
@@ -107,7 +143,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "journal_floor: no journal file\n");
 		return 1;
 	}
-	for (int m = M_NEXT; m <= M_PYTHON; m++) {
+	for (int m = M_NEXT; m < M_END; m++) {
 		double best = 0;
 		long n = 0;
 
@@ -123,7 +159,7 @@ main(int argc, char **argv)
 			if (r == 0 || ns < best)
 				best = ns;
 		}
-		printf("%-7s entries=%ld ns_per_entry=%.0f ms_total=%.1f\n",
+		printf("%-8s entries=%ld ns_per_entry=%.0f ms_total=%.1f\n",
 		    names[m], n, n > 0 ? best / (double)n : 0, best / 1e6);
 	}
 	return 0;

@@ -817,6 +817,54 @@ test_head_and_match(uv_loop_t *loop)
 	sbuf_cleanup(&b);
 }
 
+/* The entry's time: _SOURCE_REALTIME_TIMESTAMP when valid, else
+ * __REALTIME_TIMESTAMP (the follower asks libsystemd for the latter only
+ * when it needs it). */
+static void
+test_entry_time(uv_loop_t *loop)
+{
+	static const char *const src[] = {"1795240000500000", "12x", NULL,
+	    "253402300800000000", "1795240000000007"};
+	struct sbuf b = SBUF_INIT;
+	struct rec r = {0};
+	char *j = tpath("t.journal"), *spec;
+
+	for (size_t i = 0; i < sizeof(src) / sizeof(*src); i++) {
+		sbuf_printf(&b, "__REALTIME_TIMESTAMP=%llu\n",
+		    (unsigned long long)(T0 + 1000 * (i + 1)));
+		sbuf_printf(&b, "__MONOTONIC_TIMESTAMP=%zu\n", i + 1);
+		sbuf_addstr(&b, "_BOOT_ID=0123456789abcdef0123456789abcdef\n");
+		if (src[i])
+			sbuf_printf(
+			    &b, "_SOURCE_REALTIME_TIMESTAMP=%s\n", src[i]);
+		sbuf_printf(&b, "SYSLOG_IDENTIFIER=sshd\nMESSAGE=m%zu\n\n", i);
+	}
+	ok(mkjournal(j, &b) == 0, "time: journal-remote wrote a journal");
+	spec = xasprintf("systemd-journal[journalfiles=%s]", j);
+	follow(loop, &r, spec, NULL, SRC_JOURNAL_START_HEAD, NULL);
+	ok(run_until(loop, &r, got_caught_up, 3000), "time: caught up");
+	is_int(r.n, 5, "time: every entry");
+	if (r.n == 5) {
+		is_str(r.lines[0], "2026-11-21T05:46:40.500000+00:00 sshd: m0",
+		    "a valid _SOURCE_REALTIME_TIMESTAMP is the entry's time");
+		is_str(r.lines[1], "2026-11-21T05:46:40.002000+00:00 sshd: m1",
+		    "an invalid one: __REALTIME_TIMESTAMP");
+		is_str(r.lines[2], "2026-11-21T05:46:40.003000+00:00 sshd: m2",
+		    "none: __REALTIME_TIMESTAMP");
+		is_str(r.lines[3], "2026-11-21T05:46:40.004000+00:00 sshd: m3",
+		    "one past year 9999: __REALTIME_TIMESTAMP");
+		is_str(r.lines[4], "2026-11-21T05:46:40.000007+00:00 sshd: m4",
+		    "a valid one after fallbacks: its own time again");
+	}
+	src_journal_free(r.sj);
+	drain_loop(loop);
+	rec_reset(&r);
+	unlink(j);
+	free(j);
+	free(spec);
+	sbuf_cleanup(&b);
+}
+
 static void
 test_tail_append_cursor(uv_loop_t *loop)
 {
@@ -1267,6 +1315,7 @@ main(void)
 	} else {
 		uv_loop_init(&loop);
 		test_head_and_match(&loop);
+		test_entry_time(&loop);
 		test_tail_append_cursor(&loop);
 		test_budget(&loop);
 		test_missing_rotation_corruption(&loop);
