@@ -71,7 +71,7 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: $0 [--quick] [--entries N] [--bans N] [--no-f2b] [--no-latency] [--driver] [--keep]" >&2; exit 2 ;;
 	esac
 done
-for p in "$TOOLS/journal_follow" "$TOOLS/journal_export" "$TOOLS/journal_send" "$TOOLS/journal_floor"; do
+for p in "$TOOLS/journal_follow" "$TOOLS/journal_export" "$TOOLS/journal_send" "$TOOLS/journal_floor" "$TOOLS/fifo_stamp"; do
 	[ -x "$p" ] || { echo "bench/journal.sh: $p not built (make BUILD=$BUILD check)" >&2; exit 1; }
 done
 [ -x "$REMOTE" ] || { echo "bench/journal.sh: $REMOTE missing (tools/install-deps)" >&2; exit 1; }
@@ -178,15 +178,12 @@ EOF
 }
 
 # recorder DIR: stamps each line the action writes to DIR/act.fifo with
-# bash's EPOCHREALTIME as it arrives (no process per line) into DIR/rec.
+# the wall clock as it arrives into DIR/rec (tests/tools/fifo_stamp: one
+# read per wake-up; a bash `while read` loop, one system call per byte,
+# added its own scheduling to the tail under load).
 recorder() {
 	mkfifo "$1/act.fifo"
-	(
-		exec 4<>"$1/act.fifo"
-		while read -r a b <&4; do
-			echo "$a $b ${EPOCHREALTIME/./}"
-		done
-	) >>"$1/rec" &
+	"$TOOLS/fifo_stamp" "$1/act.fifo" >>"$1/rec" &
 	PIDS+=($!)
 }
 
