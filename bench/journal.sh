@@ -278,9 +278,20 @@ throughput_warden() {
 		c0=$(cpu_ms "$pid")
 		t0=$(ms)
 		"$TOOLS/journal_export" gen "$entries" -u ssh.service >&3
+		# until all are counted, or the count stood still for 10 s
+		# (a lost entry would otherwise hold the bench for minutes)
+		local last=-1 since=$(ms)
 		for _ in $(seq 30000); do
 			got=$(warden_total_failed "$d")
 			[ "${got:-0}" -ge "$entries" ] && break
+			if [ "${got:-0}" != "$last" ]; then
+				last=${got:-0}
+				since=$(ms)
+			elif [ $(($(ms) - since)) -gt 10000 ]; then
+				echo "bench/journal.sh: wardend stopped at $got of $entries entries (kept $d)" >&2
+				keep=1
+				break
+			fi
 			sleep 0.01
 		done
 		t1=$(ms)
