@@ -633,6 +633,61 @@ test_format(void)
 	sbuf_reset(&out);
 	ok(!src_journal_format_line(&f, 1000, &out), "no cut under the cap");
 
+	/* long pieces (the line is put together in a 512-byte buffer):
+	 * every length around the buffer's size, a newline at each place
+	 * near its end, with and without a cap, against the line built
+	 * the plain way */
+	{
+		bool same = true, capped = true;
+		char *host = xmalloc(1200), *msg = xmalloc(1200);
+
+		for (size_t hl = 500; hl < 520 && same; hl += 3)
+			for (size_t mlen = 1; mlen < 1100 && same; mlen += 37) {
+				struct src_journal_fields g = {0};
+				struct sbuf got = SBUF_INIT, want = SBUF_INIT;
+				const char *m1[1];
+				size_t l1[1];
+				size_t cap = hl + mlen / 2;
+
+				memset(host, 'h', hl);
+				for (size_t i = 0; i < mlen; i++)
+					msg[i] = (char)('a' + i % 26);
+				msg[mlen * 7 / 11 % mlen] = '\n';
+				m1[0] = msg;
+				l1[0] = mlen;
+				g.hostname = host;
+				g.hostname_len = hl;
+				g.ident = "sshd";
+				g.ident_len = 4;
+				g.message = m1;
+				g.message_len = l1;
+				g.nmessage = 1;
+				sbuf_add(&want, host, hl);
+				sbuf_addstr(&want, " sshd: ");
+				for (size_t i = 0; i < mlen; i++)
+					if (msg[i] == '\n')
+						sbuf_addstr(&want, "\\n");
+					else
+						sbuf_addch(&want, msg[i]);
+				src_journal_format_line(&g, 0, &got);
+				same = got.len == want.len &&
+				    memcmp(got.s, want.s, got.len) == 0;
+				sbuf_reset(&got);
+				src_journal_format_line(&g, cap, &got);
+				if (got.len > cap || got.len + 1 < cap ||
+				    memcmp(got.s, want.s, got.len) != 0)
+					capped = false;
+				sbuf_cleanup(&got);
+				sbuf_cleanup(&want);
+			}
+		ok(same,
+		    "long host and message: the same line as built "
+		    "piece by piece");
+		ok(capped, "... and capped, a prefix of it at the cap");
+		free(host);
+		free(msg);
+	}
+
 	/* every cap cuts inside the host, identifier, pid or message the
 	 * same way: a prefix of the whole line, short only by an escaped
 	 * newline that did not fit */
