@@ -578,21 +578,24 @@ fast_str(
 }
 
 /*
- * matches_parse's fast path, for what matches_json writes: a JSON array
- * of fast_str strings. A restart with 100k bans parses 300k matches:
+ * The fast path of matches_parse (obj false: what matches_json writes, a
+ * JSON array of fast_str strings) and of db_data_parse (obj true: what
+ * fdata_json writes, an object of fast_str strings without white space or
+ * a repeated name). A restart with 100k bans parses 300k matches:
  * jansson's tree of objects cost half of db_bans_restore. Anything else
  * returns -1 with out unchanged (jansson decides then).
  */
 static int
-matches_parse_fast(const char *p, size_t n, struct strv *out)
+json_parse_fast(const char *p, size_t n, bool obj, struct strv *out)
 {
 	const char *e = p + n;
+	const char close = obj ? '}' : ']';
 	size_t start = out->n;
 	struct sbuf b = SBUF_INIT;
 
-	if (n < 2 || *p++ != '[')
+	if (n < 2 || *p++ != (obj ? '{' : '['))
 		return -1;
-	if (*p == ']')
+	if (*p == close)
 		return p + 1 == e ? 0 : -1;
 	for (;;) {
 		const char *t;
@@ -600,59 +603,20 @@ matches_parse_fast(const char *p, size_t n, struct strv *out)
 
 		if (p == e || *p++ != '"' || fast_str(&p, e, &b, &t, &len) < 0)
 			goto bad;
-		strv_take(out, xmemdup(t, len));
-		if (p == e)
-			goto bad;
-		if (*p == ']' && p + 1 == e)
-			break;
-		if (*p++ != ',')
-			goto bad;
-	}
-	sbuf_cleanup(&b);
-	return 0;
-bad:
-	sbuf_cleanup(&b);
-	while (out->n > start)
-		free(out->v[--out->n]);
-	if (out->n > 0 || out->v)
-		out->v[out->n] = NULL;
-	return -1;
-}
-
-/*
- * db_data_parse's fast path, for what fdata_json writes: an object of
- * fast_str strings without white space or a repeated name. Anything else
- * returns -1 with out unchanged.
- */
-static int
-data_parse_fast(const char *p, size_t n, struct strv *out)
-{
-	const char *e = p + n;
-	size_t start = out->n;
-	struct sbuf b = SBUF_INIT;
-
-	if (n < 2 || *p++ != '{')
-		return -1;
-	if (*p == '}')
-		return p + 1 == e ? 0 : -1;
-	for (;;) {
-		const char *t;
-		size_t len;
-
-		if (p == e || *p++ != '"' || fast_str(&p, e, &b, &t, &len) < 0)
-			goto bad;
-		for (size_t i = start; i < out->n; i += 2)
+		for (size_t i = start; obj && i < out->n; i += 2)
 			if (strlen(out->v[i]) == len &&
 			    memcmp(out->v[i], t, len) == 0)
 				goto bad; /* jansson: the last one counts */
 		strv_take(out, xmemdup(t, len));
-		if (p == e || *p++ != ':' || p == e || *p++ != '"' ||
-		    fast_str(&p, e, &b, &t, &len) < 0)
+		if (obj &&
+		    (p == e || *p++ != ':' || p == e || *p++ != '"' ||
+		        fast_str(&p, e, &b, &t, &len) < 0))
 			goto bad;
-		strv_take(out, xmemdup(t, len));
+		if (obj)
+			strv_take(out, xmemdup(t, len));
 		if (p == e)
 			goto bad;
-		if (*p == '}' && p + 1 == e)
+		if (*p == close && p + 1 == e)
 			break;
 		if (*p++ != ',')
 			goto bad;
@@ -677,7 +641,7 @@ db_data_parse(const char *json, struct strv *out)
 
 	if (json == NULL)
 		return -1;
-	if (data_parse_fast(json, strlen(json), out) == 0)
+	if (json_parse_fast(json, strlen(json), true, out) == 0)
 		return 0;
 	o = json_loads(json, 0, NULL);
 	if (!json_is_object(o)) {
@@ -702,7 +666,8 @@ matches_parse(const char *text, int n, struct strv *out)
 	json_t *a, *m;
 	size_t i;
 
-	if (!text || n <= 0 || matches_parse_fast(text, (size_t)n, out) == 0)
+	if (!text || n <= 0 ||
+	    json_parse_fast(text, (size_t)n, false, out) == 0)
 		return;
 	a = json_loadb(text, (size_t)n, JSON_DECODE_ANY, NULL);
 	if (!json_is_array(a)) {
