@@ -51,8 +51,10 @@
 	"killconns = true\n"                                                   \
 	"# seconds between checks that the table is still there (0: off)\n"    \
 	"checkinterval = 10\n"                                                 \
-	"# seconds to wait for the bans restored at start before the\n"        \
-	"# sets are reconciled with them in one transaction\n"                 \
+	"# restored bans are reconciled with the sets in one transaction\n"    \
+	"# when the jail's last restored batch arrives; when it cannot\n"      \
+	"# mark one (none restored, norestored, ignore checks pending),\n"     \
+	"# this many seconds after the last batch\n"                           \
 	"restorewait = 0.05\n"
 
 static const char warden_nft[] =
