@@ -4,7 +4,7 @@
 #   make check           build, then run every test; ends with "N passed, N failed"
 #   make SANITIZE=1 check  the same under ASan+UBSan (objects in build-san/)
 #   make STATIC_LIBS=1   PCRE2, Jansson, libuv, SQLite linked statically into
-#                        the programs (less idle RSS; see below)
+#                        the programs (see below)
 #   make fuzz            libFuzzer harnesses (clang), FUZZ_SECONDS each
 #   make bench           side-by-side benchmarks against fail2ban (bench/)
 #   make format          clang-format -i; make format-check is what CI runs
@@ -42,10 +42,12 @@ ALL_CFLAGS += -Werror
 endif
 # STATIC_LIBS=1 links PCRE2, Jansson, libuv and SQLite statically into
 # warden and wardend (Debian's -dev packages ship the .a files), keeping
-# only the code they use: about 0.3 MB less idle RSS (bench/daemon.sh), at
-# the price of Debian's security updates of those libraries reaching
-# wardend only when it is rebuilt. Off by default for that reason; the
-# tests always link dynamically, as ASan builds do.
+# only the code they use. It saved ~0.3 MB of idle RSS until wardend began
+# unmapping the code its start ran (memtrim.h); now the idle RSS is the
+# same either way (bench/daemon.sh's idle config: 2.6-3.0 MB static,
+# 2.7-2.8 MB dynamic), and Debian's security updates of those libraries
+# reach wardend only when it is rebuilt. Off by default for that reason;
+# the tests always link dynamically, as ASan builds do.
 STATIC_LIBS ?= 0
 ifeq ($(STATIC_LIBS),1)
 ifeq ($(SANITIZE),1)

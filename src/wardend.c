@@ -36,6 +36,7 @@
 #include "ini.h"
 #include "jail.h"
 #include "log.h"
+#include "memtrim.h"
 #include "report.h"
 #include "resolve.h"
 #include "src_file.h"
@@ -662,6 +663,17 @@ on_tick2(uv_prepare_t *h)
 	tick(h->data);
 }
 
+/* Unmaps the code pages the start (or a reload, or the hour) mapped; see
+ * memtrim.h. */
+static void
+trim_code(void)
+{
+	size_t n = mem_trim_code();
+
+	wlog(
+	    WLOG_DEBUG, WLOG_SERVER, "Code mappings dropped: %zu KiB", n >> 10);
+}
+
 static void
 on_purge(uv_timer_t *t)
 {
@@ -677,6 +689,7 @@ on_purge(uv_timer_t *t)
 	else
 		wlog(WLOG_DEBUG, WLOG_DATABASE,
 		    "Purge of the database: %ld rows", n);
+	trim_code(); /* code run once since the last trim is unmapped again */
 }
 
 static void
@@ -997,6 +1010,7 @@ out:
 	conf_free(nc);
 	diags_cleanup(&d);
 	malloc_trim(0); /* the configurations read and freed */
+	trim_code();
 	if (w->notify)
 		dl_sd_notify("READY=1");
 	return rc;
@@ -1129,8 +1143,9 @@ start_next(uv_idle_t *h)
 	warden_commit(w);
 	/* Reading the configuration and compiling the filters freed most of
 	 * what they allocated: give those pages back (the idle daemon's
-	 * heap is what stays). */
+	 * heap is what stays), and unmap the code they ran. */
 	malloc_trim(0);
+	trim_code();
 	if (w->notify)
 		dl_sd_notify("READY=1");
 	warden_ready(w, NULL);
