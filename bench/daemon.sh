@@ -19,7 +19,9 @@
 #            the recording action, one shell per ban, has run for every
 #            ban (its file); both polled from files, not through the
 #            daemon (a `status` every 50 ms cost it ~12% of its replay
-#            CPU); and peak RSS
+#            CPU); and peak RSS. wardend replays the same log again with
+#            its in-process recording action (warden_backend = record:
+#            the same lines, no shell), the daemon's own cost of a ban
 #
 #   bench/daemon.sh [--quick] [--bans N] [--lines N] [--no-f2b]
 #                   [--f2b-replay] [--keep]
@@ -92,10 +94,19 @@ EOF
 actionban = echo "ban <ip>" >> $d/rec
 actionunban = echo "unban <ip>" >> $d/rec
 EOF
+	# wardend's in-process recording action: the same lines, no shell
+	cat >"$d/conf/action.d/record-native.conf" <<EOF
+[Definition]
+actionban =
+actionunban =
+[Init]
+warden_backend = record
+recordfile = $d/rec
+EOF
 	{
 		echo "[DEFAULT]"
 		echo "backend = auto"
-		echo "action = record"
+		echo "action = ${ACTION:-record}"
 		echo "maxretry = $mr"
 		echo "findtime = 1d"
 		echo "bantime = 1d"
@@ -263,12 +274,30 @@ run_kind() {
 	# replay
 	if [ "$kind" = fail2ban ] && [ $f2b_replay = 0 ]; then
 		R[$kind,replay]="(not run: --f2b-replay)"
-		R[$kind,peak]="-"
+		R[$kind,replaypeak]="-"
 		return 0
 	fi
-	d=$T/$kind-replay
+	replay "$kind" replay
+	# wardend again with its in-process recording action on the same log
+	if [ "$kind" = wardend ]; then
+		ACTION=record-native replay "$kind" native \
+			"$T/$kind-replay/logs/sshd.log" "$want"
+	fi
+}
+
+# replay KIND KEY [LOG WANT]: one replay run on a new log (or a copy of
+# LOG, which WANT bans); sets R[KIND,KEY], R[KIND,KEYrec], R[KIND,KEYpeak]
+# and want
+replay() {
+	local kind=$1 key=$2 d t0 t1 got tb
+	d=$T/$kind-$key
 	conf "$d" 5 sshd
-	want=$(gen "$d/logs/sshd.log" "$lines")
+	if [ $# -ge 4 ]; then
+		cp "$3" "$d/logs/sshd.log"
+		want=$4
+	else
+		want=$(gen "$d/logs/sshd.log" "$lines")
+	fi
 	t0=$(ms)
 	start "$kind" "$d" || return 1
 	got=0
@@ -291,12 +320,12 @@ run_kind() {
 		[ "$nb" -ge "$want" ] && tb=$t1
 	fi
 	if [ -n "$tb" ]; then
-		R[$kind,replay]="$((tb - t0)) ms (all $want banned)"
+		R[$kind,$key]="$((tb - t0)) ms (all $want banned)"
 	else
-		R[$kind,replay]="$((t1 - t0)) ms (not all $want banned)"
+		R[$kind,$key]="$((t1 - t0)) ms (not all $want banned)"
 	fi
-	R[$kind,replayrec]="$((t1 - t0)) ms ($got/$want recorded)"
-	R[$kind,peak]=$(hwm "$SPID")
+	R[$kind,${key}rec]="$((t1 - t0)) ms ($got/$want recorded)"
+	R[$kind,${key}peak]=$(hwm "$SPID")
 	stopd "$kind" "$d"
 }
 
@@ -315,4 +344,7 @@ row "  anon / file (KiB)" idlejsplit
 row "ban latency p50/p99 (ms)" lat
 row "replay $lines lines: bans" replay
 row "  ... actions (a shell each)" replayrec
-row "replay peak RSS (KiB)" peak
+row "replay peak RSS (KiB)" replaypeak
+row "replay, record backend: bans" native
+row "  ... all recorded" nativerec
+row "  peak RSS (KiB)" nativepeak
