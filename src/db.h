@@ -35,7 +35,7 @@
 #include "strv.h"
 
 /* Version of our schema, kept in PRAGMA user_version. */
-#define DB_SCHEMA_VERSION 1
+#define DB_SCHEMA_VERSION 2
 
 /* fail2ban's defaults for dbmaxmatches and dbpurgeage (1 day). */
 #define DB_DEFAULT_MAXMATCHES 10

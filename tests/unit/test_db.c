@@ -1106,6 +1106,154 @@ test_versions(void)
 	free(o);
 }
 
+static long
+file_int(const char *path, const char *sql)
+{
+	sqlite3 *h;
+	sqlite3_stmt *s = NULL;
+	long v = -1;
+
+	if (sqlite3_open(path, &h) == SQLITE_OK &&
+	    sqlite3_prepare_v2(h, sql, -1, &s, NULL) == SQLITE_OK &&
+	    sqlite3_step(s) == SQLITE_ROW)
+		v = (long)sqlite3_column_int64(s, 0);
+	sqlite3_finalize(s);
+	sqlite3_close(h);
+	return v;
+}
+
+/*
+ * A database written by a wardend of schema version 1 (the schema as it
+ * was, written here by hand): opened, it is upgraded in place, its bans
+ * and history stay readable, and the index version 2 dropped is gone.
+ */
+static void
+test_migrate_v1(void)
+{
+	char *p = tpath("v1.db"), *n = tpath("new.db");
+	struct diags d = DIAGS_INIT;
+	struct db_restore r = {.now = 1500, .bantime = 600, .maxmatches = 10};
+	struct db_history h;
+	struct db *db;
+	char *got;
+
+	db = db_open(n, NULL, &d);
+	ok(db && d.n == 0, "new file: no diagnostics (no upgrade note)");
+	db_close(db);
+	is_int(file_int(n, "PRAGMA user_version"), DB_SCHEMA_VERSION,
+	    "new file: current schema version");
+	diags_cleanup(&d);
+
+	exec_sql(p,
+	    "CREATE TABLE jails(name TEXT PRIMARY KEY NOT NULL,"
+	    " enabled INTEGER NOT NULL DEFAULT 1);"
+	    "CREATE TABLE ban_history(id INTEGER PRIMARY KEY,"
+	    " jail TEXT NOT NULL, kind INTEGER NOT NULL, key BLOB NOT NULL,"
+	    " time REAL NOT NULL, bantime REAL NOT NULL,"
+	    " bancount INTEGER NOT NULL, failures INTEGER NOT NULL,"
+	    " matches TEXT, data TEXT);"
+	    "CREATE INDEX ban_history_key ON ban_history(kind, key, jail, "
+	    "time);"
+	    "CREATE TABLE latest_ban(jail TEXT NOT NULL,"
+	    " kind INTEGER NOT NULL, key BLOB NOT NULL, time REAL NOT NULL,"
+	    " bantime REAL NOT NULL, bancount INTEGER NOT NULL, hist INTEGER,"
+	    " PRIMARY KEY(jail, kind, key)) WITHOUT ROWID;"
+	    "CREATE INDEX latest_ban_key ON latest_ban(kind, key);"
+	    "CREATE TABLE log_pos(jail TEXT NOT NULL, path TEXT NOT NULL,"
+	    " hash TEXT, pos INTEGER NOT NULL, PRIMARY KEY(jail, path));"
+	    "CREATE TABLE journal_pos(jail TEXT PRIMARY KEY NOT NULL,"
+	    " cursor TEXT NOT NULL);"
+	    "INSERT INTO jails VALUES('apache', 1), ('sshd', 1), ('zz', 0);"
+	    "INSERT INTO ban_history VALUES"
+	    " (1, 'sshd', 1, CAST('192.0.2.1' AS BLOB), 1000, 600, 1, 3,"
+	    "  '[\"l1\",\"l2\"]', '{\"user\":\"bob\"}'),"
+	    " (2, 'sshd', 1, CAST('192.0.2.1' AS BLOB), 1200, 1200, 2, 4, "
+	    "'[\"l3\"]', NULL),"
+	    " (3, 'apache', 1, CAST('192.0.2.1' AS BLOB), 1100, 600, 3, 5, "
+	    "NULL, NULL),"
+	    " (4, 'zz', 2, CAST('id-7' AS BLOB), 1300, 600, 1, 2, NULL, NULL),"
+	    " (5, 'apache', 1, CAST('198.51.100.9' AS BLOB), 1400, 600, 1, 2, "
+	    "NULL, NULL);"
+	    "INSERT INTO latest_ban VALUES"
+	    " ('sshd', 1, CAST('192.0.2.1' AS BLOB), 1200, 1200, 2, 2),"
+	    " ('apache', 1, CAST('192.0.2.1' AS BLOB), 1100, 600, 3, 3),"
+	    " ('zz', 2, CAST('id-7' AS BLOB), 1300, 600, 1, 4),"
+	    " ('apache', 1, CAST('198.51.100.9' AS BLOB), 1400, 600, 1, 5);"
+	    "INSERT INTO log_pos VALUES('sshd', '/var/log/auth.log', 'ab', 77);"
+	    "PRAGMA user_version = 1;");
+
+	db = db_open(p, NULL, &d);
+	ok(db != NULL, "version 1: opened");
+	ok(has_diag(&d, DIAG_NOTE, "upgraded from version 1 to 2"),
+	    "version 1: the upgrade is noted");
+	diags_cleanup(&d);
+	got = restore_str(db, "sshd", &r);
+	is_str(got, "192.0.2.1:1200:600:2:1", "version 1: sshd's ban restored");
+	free(got);
+	got = restore_str(db, "apache", &r);
+	is_str(got, "192.0.2.1:1100:600:3:0 198.51.100.9:1400:600:1:0",
+	    "version 1: apache's bans restored");
+	free(got);
+	is_int(
+	    db_ban_history(db, NULL,
+	        &(struct fkey){.kind = FKEY_ADDR, .addr = ip("192.0.2.1").addr},
+	        &h),
+	    1, "version 1: history over jails");
+	is_int(h.bancount, 5, "version 1: counts of sshd and apache summed");
+	is_dbl(h.time, 1200, "version 1: latest time over jails");
+	is_dbl(h.bantime, 1800, "version 1: bantimes summed");
+	is_int(db_ban_history(db, NULL,
+	           &(struct fkey){.kind = FKEY_RAW, .s = "id-7", .len = 4}, &h),
+	    1, "version 1: a key of the last jail only");
+	is_int(h.bancount, 1, "version 1: its count alone");
+	{
+		struct strv m = STRV_INIT;
+		unsigned long f = 0;
+
+		is_int(db_ban_matches(db, "sshd",
+		           &(struct fkey){
+		               .kind = FKEY_ADDR, .addr = ip("192.0.2.1").addr},
+		           &m, &f),
+		    2, "version 1: ban history by key");
+		is_int((long)f, 7, "version 1: failures of both bans");
+		strv_cleanup(&m);
+	}
+	{
+		char *hash = NULL;
+		uint64_t pos = 0;
+
+		is_int(db_log_get(db, "sshd", "/var/log/auth.log", &hash, &pos),
+		    1, "version 1: log position kept");
+		is_int((long)pos, 77, "version 1: its offset");
+		free(hash);
+	}
+	ban(db, "sshd", ip("192.0.2.1"), 1450, 600, 3);
+	is_int(db_flush(db), 0, "version 1: a new ban written");
+	is_int(
+	    db_ban_history(db, NULL,
+	        &(struct fkey){.kind = FKEY_ADDR, .addr = ip("192.0.2.1").addr},
+	        &h),
+	    1, "version 1: history after the new ban");
+	is_int(h.bancount, 6, "version 1: the new latest count summed (3 + 3)");
+	db_close(db);
+	is_int(
+	    file_int(p, "PRAGMA user_version"), 2, "version 1: now version 2");
+	is_int(file_int(p,
+	           "SELECT count(*) FROM sqlite_master"
+	           " WHERE name = 'latest_ban_key'"),
+	    0, "version 1: latest_ban_key dropped");
+	is_int(file_int(p,
+	           "SELECT count(*) FROM sqlite_master"
+	           " WHERE name = 'ban_history_key'"),
+	    1, "version 1: ban_history_key kept");
+	db = db_open(p, NULL, &d);
+	ok(db && d.n == 0, "version 2 reopened: no upgrade again");
+	db_close(db);
+	diags_cleanup(&d);
+	free(p);
+	free(n);
+}
+
 static void
 test_corrupt(void)
 {
@@ -1572,6 +1720,7 @@ main(void)
 	test_history();
 	test_positions();
 	test_versions();
+	test_migrate_v1();
 	test_corrupt();
 	test_retry();
 	test_jobs();
