@@ -386,6 +386,20 @@ utf8_seq(const unsigned char *u, size_t n)
 	return len;
 }
 
+/* Whether the 8 bytes of w hold one that JSON escapes or that is not
+ * ASCII (< 0x20, >= 0x80, '"', '\\'): whole words of a plain log line
+ * are skipped at a time (byte by byte it was 8% of a commit job). */
+static inline bool
+word_special(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t q = w ^ (ones * '"'), bs = w ^ (ones * '\\');
+
+	return ((w | ((w - ones * 0x20) & ~w) | ((q - ones) & ~q) |
+	            ((bs - ones) & ~bs)) &
+	           high) != 0;
+}
+
 /*
  * Appends s (n bytes) as a JSON string literal, with invalid UTF-8
  * replaced by U+FFFD (log lines are not always UTF-8; JSON must be).
@@ -400,6 +414,11 @@ json_quote(struct sbuf *b, const char *s, size_t n)
 	while (i < n) {
 		size_t run = i;
 
+		for (uint64_t w; run + 8 <= n; run += 8) {
+			memcpy(&w, u + run, 8);
+			if (word_special(w))
+				break;
+		}
 		while (run < n && u[run] >= 0x20 && u[run] < 0x80 &&
 		    u[run] != '"' && u[run] != '\\')
 			run++;

@@ -724,6 +724,64 @@ test_flush_time(void)
 static void exec_sql(const char *path, const char *sql);
 
 /* Stored matches read back byte for byte, whoever wrote the JSON text. */
+/*
+ * Every byte the JSON writer treats apart, at every offset of a line
+ * longer than three words (it skips plain 8-byte words at a time): the
+ * line comes back as written (invalid UTF-8 as U+FFFD).
+ */
+static void
+test_matches_offsets(void)
+{
+	static const char *const sp[][2] = {{"\"", "\""}, {"\\", "\\"},
+	    {"\n", "\n"}, {"\x01", "\x01"}, {"\x1f", "\x1f"}, {"\x7f", "\x7f"},
+	    {" ", " "}, {"\xc3\xa9", "\xc3\xa9"},
+	    {"\xe2\x82\xac", "\xe2\x82\xac"}, {"\xff", "\xef\xbf\xbd"},
+	    {"\xc3", "\xef\xbf\xbd"}};
+	enum { NSP = sizeof(sp) / sizeof(sp[0]), LEN = 27 };
+	struct db_options o = {.maxmatches = NSP * LEN};
+	struct diags d = DIAGS_INIT;
+	struct db *db = db_open(":memory:", &o, &d);
+	char *in[NSP * LEN], *want[NSP * LEN];
+	struct db_ban b = {.key = ip("192.0.2.9"),
+	    .time = 1000,
+	    .bantime = 600,
+	    .bancount = 1,
+	    .failures = 4,
+	    .matches = (const char *const *)in,
+	    .nmatches = NSP * LEN};
+	struct strv sv = STRV_INIT;
+	unsigned long fails = 0;
+	size_t bad = 0;
+
+	for (size_t k = 0; k < NSP; k++)
+		for (int at = 0; at < LEN; at++) {
+			const char *pad = "abcdefghijklmnopqrstuvwxyz0";
+
+			in[k * LEN + at] =
+			    xasprintf("%.*s%s%s", at, pad, sp[k][0], pad + at);
+			want[k * LEN + at] =
+			    xasprintf("%.*s%s%s", at, pad, sp[k][1], pad + at);
+		}
+	db_ban_add(db, "sshd", &b);
+	db_flush(db);
+	db_ban_matches(db, "sshd", &b.key, &sv, &fails);
+	is_int(sv.n, NSP * LEN, "matches at every offset: all lines back");
+	for (size_t i = 0; i < sv.n && i < NSP * LEN; i++)
+		if (strcmp(sv.v[i], want[i]) != 0) {
+			if (bad++ == 0)
+				printf("# line %zu: got '%s'\n", i, sv.v[i]);
+		}
+	bad += NSP * LEN - (sv.n < NSP * LEN ? sv.n : NSP * LEN);
+	is_int((long)bad, 0, "matches at every offset: each as written");
+	for (size_t i = 0; i < NSP * LEN; i++) {
+		free(in[i]);
+		free(want[i]);
+	}
+	strv_cleanup(&sv);
+	db_close(db);
+	diags_cleanup(&d);
+}
+
 static void
 test_matches_text(void)
 {
@@ -774,6 +832,7 @@ test_matches_text(void)
 	is_int(d.n, 0, "matches text: no warning");
 	diags_cleanup(&d);
 	free(p);
+	test_matches_offsets();
 }
 
 static long
