@@ -92,7 +92,7 @@ listen_dgram(const struct sockaddr_un *sa, socklen_t len)
 static void
 test_notify(void)
 {
-	char dir[] = "/tmp/test_dl_systemd.XXXXXX", path[96], buf[64];
+	char dir[] = "/tmp/test_dl_systemd.XXXXXX", path[128], buf[64];
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	ssize_t n;
 	int fd;
@@ -105,7 +105,7 @@ test_notify(void)
 		exit(1);
 	}
 	snprintf(path, sizeof(path), "%s/notify", dir);
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	memcpy(sa.sun_path, path, strlen(path) + 1); /* path: < 40 bytes */
 	fd = listen_dgram(&sa, sizeof(sa));
 	setenv("NOTIFY_SOCKET", path, 1);
 	is_int(dl_sd_notify("READY=1"), 1, "path socket: sent");
