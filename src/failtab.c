@@ -5,6 +5,7 @@
  */
 #include "failtab.h"
 
+#include <endian.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -33,6 +34,10 @@ struct failtab {
 	size_t lslots;     /* slots held by the rings */
 	uint32_t ring_max; /* per-entry cap (a power of two) */
 	uint64_t link_evictions;
+	/* memo (memo_slots > 0): entries of RAW/USER keys */
+	struct failtab_entry **memo;
+	uint32_t memo_mask;
+	uint64_t memo_seed;
 };
 
 /* ---- fdata ---- */
@@ -310,6 +315,15 @@ failtab_new(const struct failtab_opts *opts)
 		ft->o.entry_match_bytes = FAILTAB_DEFAULT_ENTRY;
 	failtab_set_max_entry_links(ft, ft->o.max_entry_links);
 	fkey_hashkey_random(&ft->hk);
+	if (ft->o.memo_slots > 0) {
+		uint32_t p = 1;
+
+		while ((size_t)p * 2 <= ft->o.memo_slots && p < (1u << 20))
+			p *= 2;
+		ft->memo = xcalloc(p, sizeof(*ft->memo));
+		ft->memo_mask = p - 1;
+		ft->memo_seed = ft->hk.k0 ^ ft->hk.k1;
+	}
 	ft->nbuckets = 16;
 	ft->buckets = xcalloc(ft->nbuckets, sizeof(*ft->buckets));
 	return ft;
@@ -424,9 +438,13 @@ static void
 ring_resize(struct failtab *ft, struct failtab_ring *r, uint32_t cap)
 {
 	struct lslot *s = slots_alloc(cap);
+	uint32_t first = r->cap - r->head; /* slots from head to the end */
 
-	for (uint32_t i = 0; i < r->n; i++)
-		s[i] = *ring_at(r, i);
+	/* the oldest slots first: at most two runs */
+	if (first > r->n)
+		first = r->n;
+	memcpy(s, r->s + r->head, (size_t)first * sizeof(*s));
+	memcpy(s + first, r->s, (size_t)(r->n - first) * sizeof(*s));
 	free(r->s);
 	ft->lslots = ft->lslots - r->cap + cap;
 	r->s = s;
@@ -458,6 +476,11 @@ links_drop(struct failtab *ft, struct failtab_entry *e)
 
 	if (r->s == NULL)
 		return;
+	if (r->nstr == 0) {
+		/* addresses only: nothing to free slot by slot */
+		ft->nlinks -= r->n;
+		r->n = 0;
+	}
 	while (r->n > 0)
 		ring_pop(ft, r);
 	ft->lslots -= r->cap;
@@ -473,9 +496,9 @@ ring_min(const struct failtab *ft)
 	                                       : FAILTAB_RING_MIN;
 }
 
-void
-failtab_link_add(struct failtab *ft, struct failtab_entry *e,
-    const struct fkey *key, double time, double count)
+static inline void
+link_push(struct failtab *ft, struct failtab_entry *e, const struct fkey *key,
+    double time, double count)
 {
 	struct failtab_ring *r = &e->ring;
 
@@ -501,6 +524,13 @@ failtab_link_add(struct failtab *ft, struct failtab_entry *e,
 		r->nstr++;
 	r->n++;
 	ft->nlinks++;
+}
+
+void
+failtab_link_add(struct failtab *ft, struct failtab_entry *e,
+    const struct fkey *key, double time, double count)
+{
+	link_push(ft, e, key, time, count);
 }
 
 bool
@@ -716,6 +746,7 @@ failtab_free(struct failtab *ft)
 		entry_free(e);
 	}
 	free(ft->buckets);
+	free(ft->memo);
 	free(ft);
 }
 
@@ -783,12 +814,108 @@ list_append(struct failtab *ft, struct failtab_entry *e)
 	ft->tail = e;
 }
 
+/* ---- memo ---- */
+
+/* The first n (< 8) bytes of p as a little-endian word. */
+static inline uint64_t
+load_short(const unsigned char *p, size_t n)
+{
+	uint64_t v = 0;
+
+	if (n >= 4) {
+		uint32_t a, b;
+
+		memcpy(&a, p, 4);
+		memcpy(&b, p + n - 4, 4);
+		return (uint64_t)le32toh(a) |
+		    (uint64_t)le32toh(b) << (8 * (n - 4));
+	}
+	if (n >= 2) {
+		uint16_t a, b;
+
+		memcpy(&a, p, 2);
+		memcpy(&b, p + n - 2, 2);
+		return (uint64_t)le16toh(a) |
+		    (uint64_t)le16toh(b) << (8 * (n - 2));
+	}
+	if (n == 1)
+		v = p[0];
+	return v;
+}
+
+/* The memo slot of a RAW/USER key: length, first and last 8 bytes. */
+static inline uint32_t
+memo_slot(const struct failtab *ft, const struct fkey *k)
+{
+	const unsigned char *p = (const unsigned char *)k->s;
+	uint64_t a, b = 0;
+
+	if (k->len >= 8) {
+		memcpy(&a, p, 8);
+		memcpy(&b, p + k->len - 8, 8);
+	} else {
+		a = load_short(p, k->len);
+	}
+	a = (a ^ ft->memo_seed) * 0x9E3779B97F4A7C15ull;
+	a ^= (b + k->len + (uint64_t)k->kind) * 0xC2B2AE3D27D4EB4Full;
+	return (uint32_t)(a >> 40) & ft->memo_mask;
+}
+
+/* n bytes at a and b are equal (short keys without a call). */
+static inline bool
+bytes_eq(const char *a, const char *b, size_t n)
+{
+	uint64_t x, y, u, v;
+
+	if (n >= 8 && n <= 16) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		memcpy(&u, a + n - 8, 8);
+		memcpy(&v, b + n - 8, 8);
+		return ((x ^ y) | (u ^ v)) == 0;
+	}
+	if (n < 8)
+		return load_short((const unsigned char *)a, n) ==
+		    load_short((const unsigned char *)b, n);
+	return memcmp(a, b, n) == 0;
+}
+
+/* The entry of key in its memo slot i, or NULL. */
+static inline __attribute__((always_inline)) struct failtab_entry *
+memo_get(const struct failtab *ft, uint32_t i, const struct fkey *key)
+{
+	struct failtab_entry *e = ft->memo[i];
+
+	if (e != NULL && e->key.kind == key->kind && e->key.len == key->len &&
+	    bytes_eq(e->key.s, key->s, key->len))
+		return e;
+	return NULL;
+}
+
+/* e takes its memo slot i. */
+static inline void
+memo_set(struct failtab *ft, uint32_t i, struct failtab_entry *e)
+{
+	struct failtab_entry *o = ft->memo[i];
+
+	if (o == e)
+		return;
+	if (o != NULL)
+		o->memo_ix = 0;
+	ft->memo[i] = e;
+	e->memo_ix = i + 1;
+}
+
 /* Unlinks e from its hash chain and the list, and frees it. */
 static void
 remove_entry(struct failtab *ft, struct failtab_entry *e, bool free_it)
 {
 	struct failtab_entry **pp = &ft->buckets[e->hash & (ft->nbuckets - 1)];
 
+	if (e->memo_ix != 0) {
+		ft->memo[e->memo_ix - 1] = NULL;
+		e->memo_ix = 0;
+	}
 	while (*pp != e)
 		pp = &(*pp)->hnext;
 	*pp = e->hnext;
@@ -823,7 +950,19 @@ lookup(struct failtab *ft, const struct fkey *key, uint64_t h)
 struct failtab_entry *
 failtab_find(struct failtab *ft, const struct fkey *key)
 {
-	return lookup(ft, key, fkey_hash(key, &ft->hk));
+	struct failtab_entry *e;
+	uint32_t i;
+
+	if (ft->memo == NULL || key->kind == FKEY_ADDR)
+		return lookup(ft, key, fkey_hash(key, &ft->hk));
+	i = memo_slot(ft, key);
+	e = memo_get(ft, i, key);
+	if (e == NULL) {
+		e = lookup(ft, key, fkey_hash(key, &ft->hk));
+		if (e != NULL)
+			memo_set(ft, i, e);
+	}
+	return e;
 }
 
 bool
@@ -853,12 +992,41 @@ adjust_time(struct failtab_entry *e, double t, double findtime)
 	}
 }
 
+/* The rest of addFailure for an existing entry e (its lines added):
+ * window, counters, lines kept, update order. */
+static inline void
+entry_update(struct failtab *ft, struct failtab_entry *e, double t,
+    double count, long attempt)
+{
+	adjust_time(e, t, ft->o.findtime);
+	e->retry += count;
+	e->failures += attempt;
+	if (e->data.nmatches > 0)
+		matches_keep_last(&e->data,
+		    ft->o.maxmatches > 0 ? (size_t)ft->o.maxmatches : 0);
+	if (e != ft->tail) {
+		list_unlink(ft, e);
+		list_append(ft, e);
+	}
+	ft->total++;
+}
+
 struct failtab_entry *
 failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 {
-	uint64_t h = f->hashed ? f->hash : fkey_hash(&f->key, &ft->hk);
-	struct failtab_entry *e = lookup(ft, &f->key, h);
+	struct failtab_entry *e = NULL;
+	bool memo = ft->memo != NULL && f->key.kind != FKEY_ADDR;
+	uint32_t mi = memo ? memo_slot(ft, &f->key) : 0;
+	uint64_t h = 0;
 
+	if (memo)
+		e = memo_get(ft, mi, &f->key);
+	if (e == NULL) {
+		h = f->hashed ? f->hash : fkey_hash(&f->key, &ft->hk);
+		e = lookup(ft, &f->key, h);
+		if (e != NULL && memo)
+			memo_set(ft, mi, e);
+	}
 	if (created)
 		*created = false;
 	if (e) {
@@ -874,19 +1042,10 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 			if (attempt <= 0)
 				attempt += 1;
 		}
-		adjust_time(e, f->time, ft->o.findtime);
-		e->retry += f->count;
-		e->failures += attempt;
-		if (lines)
+		if (lines && f->nmatches > 0)
 			matches_append(&e->data, f->matches, f->nmatches,
 			    ft->o.match_max_len, ft->o.entry_match_bytes);
-		if (ft->o.maxmatches > 0)
-			matches_keep_last(&e->data, (size_t)ft->o.maxmatches);
-		else
-			matches_keep_last(&e->data, 0);
-		list_unlink(ft, e);
-		list_append(ft, e);
-		ft->total++;
+		entry_update(ft, e, f->time, f->count, attempt);
 		return e;
 	}
 	if (f->observed)
@@ -925,11 +1084,36 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 		grow(ft);
 	e->hnext = ft->buckets[h & (ft->nbuckets - 1)];
 	ft->buckets[h & (ft->nbuckets - 1)] = e;
+	if (memo)
+		memo_set(ft, mi, e);
 	list_append(ft, e);
 	ft->n++;
 	ft->total++;
 	if (created)
 		*created = true;
+	return e;
+}
+
+struct failtab_entry *
+failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
+    double count, const struct fkey *link)
+{
+	struct failtab_entry *e = NULL;
+
+	if (ft->memo != NULL && key->kind != FKEY_ADDR)
+		e = memo_get(ft, memo_slot(ft, key), key);
+	if (e != NULL) {
+		entry_update(ft, e, time, count, 1);
+	} else {
+		struct failtab_failure f;
+
+		memset(&f, 0, sizeof(f));
+		f.key = *key;
+		f.time = time;
+		f.count = count;
+		e = failtab_add(ft, &f, NULL);
+	}
+	link_push(ft, e, link, time, count);
 	return e;
 }
 

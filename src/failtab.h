@@ -103,6 +103,10 @@ struct failtab_opts {
 	size_t max_entry_links;   /* link slots per entry, rounded down to
 	                             a power of two; 0 =
 	                             FAILTAB_DEFAULT_ENTRY_LINKS */
+	size_t memo_slots;        /* RAW/USER keys: a direct-mapped memo of
+	                             this many entries (rounded down to a
+	                             power of two; 0: none) found again
+	                             without the keyed hash, see "Memo" */
 };
 
 struct failtab_entry;
@@ -128,6 +132,7 @@ struct failtab_entry {
 
 	/* private */
 	struct failtab_ring ring; /* links */
+	uint32_t memo_ix;         /* 1 + its memo slot, 0: none */
 	uint64_t hash;
 	struct failtab_entry *hnext;
 	struct failtab_entry *prev, *next; /* update order, oldest first */
@@ -158,6 +163,16 @@ struct failtab_failure {
 
 struct failtab;
 
+/*
+ * Memo (opts.memo_slots > 0): a table keyed by strings (logins) finds
+ * its hot keys again without SipHash. A key's memo slot is picked by a
+ * cheap unkeyed mix of its length and first and last 8 bytes, and holds
+ * the last entry found or created there; a hit is an entry whose key is
+ * equal, anything else goes the hash table's way (and takes the slot).
+ * So chosen keys can only make the memo miss, never a hash chain long;
+ * an entry leaves its slot when it leaves the table.
+ */
+
 /* A new table; opts is copied. Seeds its hash from the kernel. */
 struct failtab *failtab_new(const struct failtab_opts *opts);
 void failtab_free(struct failtab *ft);
@@ -178,6 +193,14 @@ void failtab_set_max_entries(struct failtab *ft, size_t max_entries);
  */
 struct failtab_entry *failtab_add(
     struct failtab *ft, const struct failtab_failure *f, bool *created);
+
+/*
+ * failtab_add() of a log line's failure of key at time (count added, no
+ * lines or groups), then failtab_link_add(e, link, time, count): the
+ * login table's path, one call per failure. Returns the entry.
+ */
+struct failtab_entry *failtab_add_link(struct failtab *ft,
+    const struct fkey *key, double time, double count, const struct fkey *link);
 
 struct failtab_entry *failtab_find(struct failtab *ft, const struct fkey *key);
 

@@ -527,6 +527,187 @@ test_links_raw(void)
 	failtab_free(ft);
 }
 
+/* A small deterministic generator for the memo's random walk. */
+static uint64_t
+rnd(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Login number i of the walk: lengths 0 to 40, many with the same
+ * length and first and last 8 bytes (one memo slot, told apart only by
+ * their middle), and short ones that differ in one byte. */
+static struct fkey
+walk_login(unsigned i, char *buf)
+{
+	size_t n;
+
+	switch (i % 4) {
+	case 0: /* 0-7 bytes */
+		n = i / 4 % 8;
+		memset(buf, 'a' + (int)(i / 32 % 3), n);
+		if (n > 0)
+			buf[n - 1] = (char)('0' + i % 10);
+		break;
+	case 1: /* 8-16 bytes: first and last 8 overlap */
+		n = 8 + i / 4 % 9;
+		memset(buf, 'x', n);
+		buf[n / 2] = (char)('A' + i % 26);
+		break;
+	default: /* 17-40 bytes, the same ends */
+		n = 17 + i / 4 % 24;
+		memset(buf, 'm', n);
+		memcpy(buf, "userpfx-", 8);
+		memcpy(buf + n - 8, "-userend", 8);
+		buf[8 + i % (n - 16)] = (char)('0' + i % 7);
+		break;
+	}
+	return fkey_from_str(i % 11 == 0 ? FKEY_RAW : FKEY_USER, buf, n);
+}
+
+/* The same entry in both tables: counters, window, links. */
+static bool
+same_entry(struct failtab *ma, struct failtab_entry *a, struct failtab *mb,
+    struct failtab_entry *b)
+{
+	char *pa, *pb;
+	bool same;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	pa = pairs_text(ma, a, 0);
+	pb = pairs_text(mb, b, 0);
+	same = fkey_equal(&a->key, &b->key) && a->retry == b->retry &&
+	    a->failures == b->failures && a->time == b->time &&
+	    a->first == b->first &&
+	    failtab_entry_links(a) == failtab_entry_links(b) &&
+	    strcmp(pa, pb) == 0;
+	free(pa);
+	free(pb);
+	return same;
+}
+
+/*
+ * The memo (a table keyed by logins) changes nothing but speed: a
+ * random walk of failures, lookups, deletions, successes, takes,
+ * cleanups and evictions on keys that share memo slots gives the same
+ * entries, counters, links and update order as a table without memo,
+ * and failtab_add_link() is failtab_add() then failtab_link_add().
+ */
+static void
+test_memo(void)
+{
+	static const size_t slots[] = {1, 16, 1024};
+
+	for (size_t r = 0; r < sizeof(slots) / sizeof(slots[0]); r++) {
+		struct failtab_opts o = {0};
+		struct failtab *m, *p;
+		uint64_t x = 0x9E3779B97F4A7C15ull + r;
+		double t = 1000;
+		unsigned bad = 0, step, hits = 0;
+		struct failtab_entry *em, *ep;
+
+		o.findtime = 300;
+		o.max_entries = 60;
+		o.max_links = 400;
+		o.max_entry_links = 16;
+		p = failtab_new(&o);
+		o.memo_slots = slots[r];
+		m = failtab_new(&o);
+		for (step = 0; step < 40000 && bad == 0; step++) {
+			char buf[64];
+			unsigned op = (unsigned)(rnd(&x) % 100);
+			struct fkey k =
+			    walk_login((unsigned)(rnd(&x) % 240), buf);
+			const struct fkey *a = ipp((unsigned)(rnd(&x) % 20));
+			struct failtab_failure f = {0};
+			struct fticket tm, tp;
+			double c = (double)(1 + rnd(&x) % 2), cm, cp;
+
+			t += (double)(rnd(&x) % 1000) / 100;
+			if (op < 60) {
+				em = failtab_add_link(m, &k, t, c, a);
+				f.key = k;
+				f.time = t;
+				f.count = c;
+				ep = failtab_add(p, &f, NULL);
+				failtab_link_add(p, ep, a, t, c);
+			} else if (op < 75) {
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+				hits += em != NULL;
+			} else if (op < 82) {
+				if (failtab_del(m, &k) != failtab_del(p, &k))
+					bad = 1;
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+			} else if (op < 90) {
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+				if (em != NULL && ep != NULL) {
+					bool fm =
+					    failtab_link_forget(m, em, a, &cm);
+					bool fp =
+					    failtab_link_forget(p, ep, a, &cp);
+
+					if (fm != fp || cm != cp)
+						bad = 2;
+					if (failtab_forget(m, em, cm) !=
+					    failtab_forget(p, ep, cp))
+						bad = 3;
+				}
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+			} else if (op < 95) {
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+				if (em != NULL && ep != NULL) {
+					failtab_take(m, em, &tm);
+					failtab_take(p, ep, &tp);
+					if (!fkey_equal(&tm.key, &tp.key) ||
+					    tm.retry != tp.retry)
+						bad = 4;
+					fticket_cleanup(&tm);
+					fticket_cleanup(&tp);
+				}
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+			} else {
+				if (failtab_cleanup(m, t) !=
+				    failtab_cleanup(p, t))
+					bad = 5;
+				em = failtab_find(m, &k);
+				ep = failtab_find(p, &k);
+			}
+			if (!bad && !same_entry(m, em, p, ep))
+				bad = 6;
+			if (!bad &&
+			    (failtab_size(m) != failtab_size(p) ||
+			        failtab_total(m) != failtab_total(p) ||
+			        failtab_evictions(m) != failtab_evictions(p) ||
+			        failtab_link_count(m) != failtab_link_count(p)))
+				bad = 7;
+		}
+		/* the whole tables, in update order */
+		em = failtab_first(m);
+		ep = failtab_first(p);
+		for (; bad == 0 && (em != NULL || ep != NULL);
+		     em = failtab_next(em), ep = failtab_next(ep))
+			if (!same_entry(m, em, p, ep))
+				bad = 8;
+		ok(bad == 0 && hits > 500 && failtab_evictions(m) > 100,
+		    "memo of %zu slot(s): the same table as without, %u steps "
+		    "(%u found, %llu evicted; failed check %u)",
+		    slots[r], step, hits,
+		    (unsigned long long)failtab_evictions(m), bad);
+		failtab_free(m);
+		failtab_free(p);
+	}
+}
+
 /* Groups set at once (one block) are the ones added one by one would
  * be, and the data still takes groups one by one afterwards. */
 static void
@@ -766,6 +947,7 @@ main(void)
 	test_links();
 	test_links_caps();
 	test_links_raw();
+	test_memo();
 	test_bounds();
 	test_kv_block();
 	test_fdata_json();
