@@ -1354,40 +1354,29 @@ user_failure(struct jail *j, const struct fkey *key, double t,
 	 * path (every failure with a login) a struct built with small
 	 * stores and read back whole stalls until every older store has
 	 * reached the cache */
-	struct failtab_failure uf;
-	struct fkey *uk = &uf.key;
+	struct fkey uk;
 	struct failtab_entry *ue;
 	struct ban *lk;
 
-	uk->kind = FKEY_USER;
-	memset(&uk->addr, 0, sizeof(uk->addr));
-	uk->s = login;
-	uk->len = n;
+	uk.kind = FKEY_USER;
+	memset(&uk.addr, 0, sizeof(uk.addr));
+	uk.s = login;
+	uk.len = n;
 	if (n > FKEY_MAX_LEN)
-		*uk = fkey_from_str(FKEY_USER, login, n); /* cut */
-	uf.time = t;
-	uf.count = count > 0 ? count : 1;
-	uf.attempt = 0;
-	uf.matches = NULL;
-	uf.nmatches = 0;
-	uf.kv = NULL;
-	uf.nkv = 0;
-	uf.observed = false;
-	uf.same_ticket = false;
-	uf.hashed = false;
-	uf.hash = 0;
-	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, uk) : NULL;
+		uk = fkey_from_str(FKEY_USER, login, n); /* cut */
+	if (count <= 0)
+		count = 1;
+	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
 	if (lk != NULL) {
 		if (ban_end(lk) > jnow(j)) {
 			/* locked: every address at its first failure */
-			ban_for_lock(j, key, t, uk, 1);
+			ban_for_lock(j, key, t, &uk, 1);
 			return;
 		}
 		/* over, the timer has not run yet */
-		unlock_user(j, banlist_del(j->locks, uk));
+		unlock_user(j, banlist_del(j->locks, &uk));
 	}
-	ue = failtab_add(j->uft, &uf, NULL);
-	failtab_link_add(j->uft, ue, key, t, uf.count);
+	ue = failtab_add_link(j->uft, &uk, t, count, key);
 	if (ue->retry >= j->umaxretry)
 		lock_user(j, ue, t);
 }
@@ -2179,6 +2168,9 @@ set_user_tracking(struct jail *j, int umaxretry, size_t maxf)
 		o.max_entries = maxf;
 		o.findtime = ufindtime(j);
 		o.max_links = maxf;
+		/* the logins an attack cycles through, found again without
+		 * SipHash (~170 instructions a failure) */
+		o.memo_slots = 1024;
 		j->uft = failtab_new(&o);
 	} else if (j->umaxretry == 0 && j->uft != NULL) {
 		failtab_free(j->uft);
