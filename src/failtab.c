@@ -20,6 +20,13 @@
 
 #define FDATA_VALUE_MAX 256 /* bytes per captured value */
 
+/* A memo slot: an entry, and its key itself when it has at most 7
+ * bytes (else 0; see memo_find()). */
+struct memo {
+	uint64_t tag;
+	struct failtab_entry *e;
+};
+
 struct failtab {
 	struct failtab_opts o;
 	struct fkey_hashkey hk;
@@ -35,7 +42,7 @@ struct failtab {
 	uint32_t ring_max; /* per-entry cap (a power of two) */
 	uint64_t link_evictions;
 	/* memo (memo_slots > 0): entries of RAW/USER keys */
-	struct failtab_entry **memo;
+	struct memo *memo;
 	uint32_t memo_mask;
 	uint64_t memo_seed;
 };
@@ -374,7 +381,20 @@ slot_is(const struct lslot *s, const struct fkey *key)
  * on the stack and copied (a 16-byte load of smaller stores that have
  * not reached the cache cannot be forwarded: it waits for every older
  * store, cold ones included). */
-static void
+static __attribute__((noinline)) void
+slot_set_str(struct lslot *s, const struct fkey *key)
+{
+	char *b = xmalloc(key->len + 1);
+
+	if (key->len > 0)
+		memcpy(b, key->s, key->len);
+	b[key->len] = '\0';
+	s->family = s->prefix = 0;
+	s->k.str.s = b;
+	s->k.str.len = key->len;
+}
+
+static inline void
 slot_set(struct lslot *s, const struct fkey *key, double time, double count)
 {
 	s->time = time;
@@ -386,14 +406,7 @@ slot_set(struct lslot *s, const struct fkey *key, double time, double count)
 		s->prefix = key->addr.prefix;
 		memcpy(s->k.b, key->addr.b, 16);
 	} else {
-		char *b = xmalloc(key->len + 1);
-
-		if (key->len > 0)
-			memcpy(b, key->s, key->len);
-		b[key->len] = '\0';
-		s->family = s->prefix = 0;
-		s->k.str.s = b;
-		s->k.str.len = key->len;
+		slot_set_str(s, key);
 	}
 }
 
@@ -496,6 +509,35 @@ ring_min(const struct failtab *ft)
 	                                       : FAILTAB_RING_MIN;
 }
 
+/* r may double: within the per-entry cap and the table's. */
+static inline bool
+ring_can_grow(const struct failtab *ft, const struct failtab_ring *r)
+{
+	return r->cap * 2 <= ft->ring_max &&
+	    ft->lslots + r->cap <= ft->o.max_links;
+}
+
+/* Room for one more slot in r (full, or without slots yet): its first
+ * slots, twice as many, or its oldest dropped. Out of the failure's
+ * path (once in many failures). */
+static __attribute__((noinline)) void
+ring_room(struct failtab *ft, struct failtab_ring *r)
+{
+	if (r->s == NULL) {
+		r->cap = ring_min(ft);
+		r->s = slots_alloc(r->cap);
+		r->head = r->n = r->nstr = 0;
+		ft->lslots += r->cap;
+		return;
+	}
+	if (ring_can_grow(ft, r)) {
+		ring_resize(ft, r, r->cap * 2);
+	} else {
+		ring_pop(ft, r);
+		ft->link_evictions++;
+	}
+}
+
 static inline void
 link_push(struct failtab *ft, struct failtab_entry *e, const struct fkey *key,
     double time, double count)
@@ -504,20 +546,17 @@ link_push(struct failtab *ft, struct failtab_entry *e, const struct fkey *key,
 
 	if (ft->o.max_links == 0)
 		return;
-	if (r->s == NULL) {
-		r->cap = ring_min(ft);
-		r->s = slots_alloc(r->cap);
-		r->head = r->n = r->nstr = 0;
-		ft->lslots += r->cap;
-	}
-	if (r->n == r->cap) {
-		if (r->cap * 2 <= ft->ring_max &&
-		    ft->lslots + r->cap <= ft->o.max_links) {
-			ring_resize(ft, r, r->cap * 2);
-		} else {
-			ring_pop(ft, r);
+	if (r->n == r->cap) { /* full, or no ring yet (both 0) */
+		if (r->nstr == 0 && key->kind == FKEY_ADDR && r->cap > 0 &&
+		    !ring_can_grow(ft, r)) {
+			/* addresses only, at its cap: the newest takes the
+			 * oldest's slot (ring_pop() and a push) */
+			slot_set(&r->s[r->head], key, time, count);
+			r->head = (r->head + 1) & (r->cap - 1);
 			ft->link_evictions++;
+			return;
 		}
+		ring_room(ft, r);
 	}
 	slot_set(ring_at(r, r->n), key, time, count);
 	if (key->kind != FKEY_ADDR)
@@ -843,22 +882,35 @@ load_short(const unsigned char *p, size_t n)
 	return v;
 }
 
-/* The memo slot of a RAW/USER key: length, first and last 8 bytes. */
-static inline uint32_t
-memo_slot(const struct failtab *ft, const struct fkey *k)
+/* Where a RAW/USER key goes in the memo: its slot, picked by a mix of
+ * its length and first and last 8 bytes, and its tag (the key itself
+ * packed in a word when it has at most 7 bytes, else 0). */
+struct memo_ref {
+	uint32_t i;
+	uint64_t tag;
+};
+
+static inline struct memo_ref
+memo_ref(const struct failtab *ft, const struct fkey *k)
 {
 	const unsigned char *p = (const unsigned char *)k->s;
+	struct memo_ref r;
 	uint64_t a, b = 0;
 
 	if (k->len >= 8) {
 		memcpy(&a, p, 8);
 		memcpy(&b, p + k->len - 8, 8);
+		r.tag = 0;
 	} else {
 		a = load_short(p, k->len);
+		/* bit 63, the kind and the length over the bytes */
+		r.tag =
+		    a | (uint64_t)(0x80 | (k->kind & 0xF) << 3 | k->len) << 56;
 	}
 	a = (a ^ ft->memo_seed) * 0x9E3779B97F4A7C15ull;
 	a ^= (b + k->len + (uint64_t)k->kind) * 0xC2B2AE3D27D4EB4Full;
-	return (uint32_t)(a >> 40) & ft->memo_mask;
+	r.i = (uint32_t)(a >> 40) & ft->memo_mask;
+	return r;
 }
 
 /* n bytes at a and b are equal (short keys without a call). */
@@ -880,30 +932,32 @@ bytes_eq(const char *a, const char *b, size_t n)
 	return memcmp(a, b, n) == 0;
 }
 
-/* The entry of key in its memo slot i, or NULL. */
+/* The entry of key (at r) in the memo, or NULL. */
 static inline __attribute__((always_inline)) struct failtab_entry *
-memo_get(const struct failtab *ft, uint32_t i, const struct fkey *key)
+memo_get(const struct failtab *ft, struct memo_ref r, const struct fkey *key)
 {
-	struct failtab_entry *e = ft->memo[i];
+	const struct memo *m = &ft->memo[r.i];
+	struct failtab_entry *e = m->e;
 
+	if (r.tag != 0) /* a short key: its tag is the key */
+		return e != NULL && m->tag == r.tag ? e : NULL;
 	if (e != NULL && e->key.kind == key->kind && e->key.len == key->len &&
 	    bytes_eq(e->key.s, key->s, key->len))
 		return e;
 	return NULL;
 }
 
-/* e takes its memo slot i. */
+/* e (of the key at r) takes its memo slot. */
 static inline void
-memo_set(struct failtab *ft, uint32_t i, struct failtab_entry *e)
+memo_set(struct failtab *ft, struct memo_ref r, struct failtab_entry *e)
 {
-	struct failtab_entry *o = ft->memo[i];
+	struct memo *m = &ft->memo[r.i];
 
-	if (o == e)
-		return;
-	if (o != NULL)
-		o->memo_ix = 0;
-	ft->memo[i] = e;
-	e->memo_ix = i + 1;
+	if (m->e != NULL && m->e != e)
+		m->e->memo_ix = 0;
+	m->e = e;
+	m->tag = r.tag;
+	e->memo_ix = r.i + 1;
 }
 
 /* Unlinks e from its hash chain and the list, and frees it. */
@@ -913,7 +967,7 @@ remove_entry(struct failtab *ft, struct failtab_entry *e, bool free_it)
 	struct failtab_entry **pp = &ft->buckets[e->hash & (ft->nbuckets - 1)];
 
 	if (e->memo_ix != 0) {
-		ft->memo[e->memo_ix - 1] = NULL;
+		ft->memo[e->memo_ix - 1].e = NULL;
 		e->memo_ix = 0;
 	}
 	while (*pp != e)
@@ -951,16 +1005,16 @@ struct failtab_entry *
 failtab_find(struct failtab *ft, const struct fkey *key)
 {
 	struct failtab_entry *e;
-	uint32_t i;
+	struct memo_ref r;
 
 	if (ft->memo == NULL || key->kind == FKEY_ADDR)
 		return lookup(ft, key, fkey_hash(key, &ft->hk));
-	i = memo_slot(ft, key);
-	e = memo_get(ft, i, key);
+	r = memo_ref(ft, key);
+	e = memo_get(ft, r, key);
 	if (e == NULL) {
 		e = lookup(ft, key, fkey_hash(key, &ft->hk));
 		if (e != NULL)
-			memo_set(ft, i, e);
+			memo_set(ft, r, e);
 	}
 	return e;
 }
@@ -976,18 +1030,22 @@ failtab_del(struct failtab *ft, const struct fkey *key)
 	return true;
 }
 
+static __attribute__((noinline)) void
+rescale(struct failtab_entry *e, double t, double findtime)
+{
+	/* Python: int(round(retry / float(t - first) * maxTime)), round
+	 * half to even */
+	e->retry = nearbyint(e->retry / (t - e->first) * findtime);
+	e->first = t - findtime;
+}
+
 /* FailTicket.adjustTime: rescale retry when the window has slid. */
-static void
+static inline void
 adjust_time(struct failtab_entry *e, double t, double findtime)
 {
 	if (t > e->time) {
-		if (e->first < t - findtime) {
-			/* Python: int(round(retry / float(t - first) *
-			 * maxTime)), round half to even */
-			e->retry =
-			    nearbyint(e->retry / (t - e->first) * findtime);
-			e->first = t - findtime;
-		}
+		if (e->first < t - findtime)
+			rescale(e, t, findtime);
 		e->time = t;
 	}
 }
@@ -1016,11 +1074,13 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 {
 	struct failtab_entry *e = NULL;
 	bool memo = ft->memo != NULL && f->key.kind != FKEY_ADDR;
-	uint32_t mi = memo ? memo_slot(ft, &f->key) : 0;
+	struct memo_ref mi = {0, 0};
 	uint64_t h = 0;
 
-	if (memo)
+	if (memo) {
+		mi = memo_ref(ft, &f->key);
 		e = memo_get(ft, mi, &f->key);
+	}
 	if (e == NULL) {
 		h = f->hashed ? f->hash : fkey_hash(&f->key, &ft->hk);
 		e = lookup(ft, &f->key, h);
@@ -1094,6 +1154,20 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 	return e;
 }
 
+/* failtab_add() of a log line's failure without lines or groups (a key
+ * the memo did not know). */
+static __attribute__((noinline)) struct failtab_entry *
+add_plain(struct failtab *ft, const struct fkey *key, double time, double count)
+{
+	struct failtab_failure f;
+
+	memset(&f, 0, sizeof(f));
+	f.key = *key;
+	f.time = time;
+	f.count = count;
+	return failtab_add(ft, &f, NULL);
+}
+
 struct failtab_entry *
 failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
     double count, const struct fkey *link)
@@ -1101,18 +1175,11 @@ failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
 	struct failtab_entry *e = NULL;
 
 	if (ft->memo != NULL && key->kind != FKEY_ADDR)
-		e = memo_get(ft, memo_slot(ft, key), key);
-	if (e != NULL) {
+		e = memo_get(ft, memo_ref(ft, key), key);
+	if (e == NULL)
+		e = add_plain(ft, key, time, count);
+	else
 		entry_update(ft, e, time, count, 1);
-	} else {
-		struct failtab_failure f;
-
-		memset(&f, 0, sizeof(f));
-		f.key = *key;
-		f.time = time;
-		f.count = count;
-		e = failtab_add(ft, &f, NULL);
-	}
 	link_push(ft, e, link, time, count);
 	return e;
 }
