@@ -1154,33 +1154,77 @@ failtab_add(struct failtab *ft, const struct failtab_failure *f, bool *created)
 	return e;
 }
 
-/* failtab_add() of a log line's failure without lines or groups (a key
- * the memo did not know). */
+/* failtab_add_link() in full: any key, any state. */
 static __attribute__((noinline)) struct failtab_entry *
-add_plain(struct failtab *ft, const struct fkey *key, double time, double count)
-{
-	struct failtab_failure f;
-
-	memset(&f, 0, sizeof(f));
-	f.key = *key;
-	f.time = time;
-	f.count = count;
-	return failtab_add(ft, &f, NULL);
-}
-
-struct failtab_entry *
-failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
+add_link_slow(struct failtab *ft, const struct fkey *key, double time,
     double count, const struct fkey *link)
 {
 	struct failtab_entry *e = NULL;
 
 	if (ft->memo != NULL && key->kind != FKEY_ADDR)
 		e = memo_get(ft, memo_ref(ft, key), key);
-	if (e == NULL)
-		e = add_plain(ft, key, time, count);
-	else
+	if (e == NULL) {
+		struct failtab_failure f;
+
+		memset(&f, 0, sizeof(f));
+		f.key = *key;
+		f.time = time;
+		f.count = count;
+		e = failtab_add(ft, &f, NULL);
+	} else {
 		entry_update(ft, e, time, count, 1);
+	}
 	link_push(ft, e, link, time, count);
+	return e;
+}
+
+/*
+ * The common case, with no call (so no registers to save): a short key
+ * the memo knows, without lines, inside its window, failing from an
+ * address, its ring with room or full at its cap (addresses only). The
+ * checks come first; anything else is add_link_slow()'s.
+ */
+struct failtab_entry *
+failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
+    double count, const struct fkey *link)
+{
+	struct failtab_entry *e;
+	struct failtab_ring *r;
+	struct memo_ref m;
+	bool full;
+
+	if (ft->memo == NULL || key->kind == FKEY_ADDR || key->len >= 8 ||
+	    link->kind != FKEY_ADDR || ft->o.max_links == 0)
+		return add_link_slow(ft, key, time, count, link);
+	m = memo_ref(ft, key);
+	e = ft->memo[m.i].e;
+	if (e == NULL || ft->memo[m.i].tag != m.tag || e->data.nmatches > 0 ||
+	    (time > e->time && e->first < time - ft->o.findtime))
+		return add_link_slow(ft, key, time, count, link);
+	r = &e->ring;
+	full = r->n == r->cap;
+	if (full && (r->cap == 0 || r->nstr > 0 || ring_can_grow(ft, r)))
+		return add_link_slow(ft, key, time, count, link);
+	/* entry_update() without rescale or lines */
+	if (time > e->time)
+		e->time = time;
+	e->retry += count;
+	e->failures++;
+	if (e != ft->tail) {
+		list_unlink(ft, e);
+		list_append(ft, e);
+	}
+	ft->total++;
+	/* link_push(): the newest in the next slot, or in the oldest's */
+	if (full) {
+		slot_set(&r->s[r->head], link, time, count);
+		r->head = (r->head + 1) & (r->cap - 1);
+		ft->link_evictions++;
+	} else {
+		slot_set(ring_at(r, r->n), link, time, count);
+		r->n++;
+		ft->nlinks++;
+	}
 	return e;
 }
 
