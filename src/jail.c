@@ -1366,7 +1366,11 @@ user_failure(struct jail *j, const struct fkey *key, double t,
 		uk = fkey_from_str(FKEY_USER, login, n); /* cut */
 	if (count <= 0)
 		count = 1;
-	lk = banlist_size(j->locks) > 0 ? banlist_find(j->locks, &uk) : NULL;
+	/* no lock was ever taken (lock_user() is the only way into the
+	 * list): no call on the way */
+	lk = j->locks_total > 0 && banlist_size(j->locks) > 0
+	    ? banlist_find(j->locks, &uk)
+	    : NULL;
 	if (lk != NULL) {
 		if (ban_end(lk) > jnow(j)) {
 			/* locked: every address at its first failure */
