@@ -1,7 +1,8 @@
 /*
  * failtab: fail2ban's FailManager counting (the spec's verified table,
  * rescaling, counters, maxmatches, observed re-adds, cleanup), the cap
- * with O(1) eviction, bounded per-entry data, and a measurement of 1M
+ * with O(1) eviction, bounded per-entry data, links, the memo of a
+ * login table (against a table without), and a measurement of 1M
  * distinct keys into a 100k-entry table.
  */
 #include <arpa/inet.h>
