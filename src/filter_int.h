@@ -149,13 +149,17 @@ struct fre {
 	 * fre_match): var[FRE_ASCII] is compiled without UTF/UCP and used
 	 * for ASCII subjects; var[FRE_TAIL] (and var[FRE_TAIL | FRE_ASCII])
 	 * have a final ".+$" or ".*$" replaced by a look-ahead of one
-	 * character, used for subjects whose only newline is the last byte.
-	 * var[0] is code itself.
+	 * character, used for subjects whose only newline is the last byte;
+	 * var[FRE_PRUNE | k] is var[k] with the body of one capture group
+	 * replaced by a pattern that never matches, used for subjects
+	 * without plit (see fre_prune()). var[0] is code itself.
 	 */
-	pcre2_code *var[4];
+	pcre2_code *var[8];
 	/* per variant: FRE_JIT_TODO until its first match (fre_match) */
-	unsigned char jit_state[4];
+	unsigned char jit_state[8];
 	uint32_t tail_grp; /* the group a rewritten tail closes, 0 for none */
+	char plit[16];     /* var[FRE_PRUNE]: used when a subject lacks this */
+	size_t nplit;      /* 0: no var[FRE_PRUNE] */
 	/* The screen (filter_screen.c), checks that are cheaper than a
 	 * call into PCRE2 and never reject a subject the regex matches. */
 	uint32_t minlen; /* no match in a shorter subject */
@@ -204,7 +208,7 @@ void fre_glob2loc(const char *in, struct sbuf *out);
  */
 void fre_screen_build(struct fre *re, const char *pcre, uint32_t opts);
 
-enum { FRE_ASCII = 1, FRE_TAIL = 2 };
+enum { FRE_ASCII = 1, FRE_TAIL = 2, FRE_PRUNE = 4 };
 
 /* What the caller of fre_match() knows about the subject. */
 enum fre_subj {
@@ -231,6 +235,22 @@ int fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
  * Returns false when the pattern has no such tail. Exposed for tests.
  */
 bool fre_tail(const char *pcre, size_t *dot, bool *plus, uint32_t *grp);
+/*
+ * A capture group of a PCRE2 pattern that only a subject holding a given
+ * literal can have set in a match: a group G that closes before a
+ * conditional "(?(G)LIT..." at the top level of a pattern without
+ * top-level alternation, LIT being a run of ASCII characters other than
+ * letters and metacharacters. Every match passes the conditional, with G
+ * set if any path set it (no look-around around G; no atomic group,
+ * possessive quantifier, verb or recursion anywhere, which could make a
+ * failing path decide another's fate), and then LIT follows. So on a
+ * subject without LIT every path that sets G fails, and the pattern with
+ * G's body replaced by "(?!)" finds the same first match with the same
+ * groups. Gives G's body p[*body, *end) and LIT (at most 15 bytes, NUL
+ * terminated) in lit; false when the pattern has no such group. Exposed
+ * for tests.
+ */
+bool fre_prune(const char *pcre, size_t *body, size_t *end, char lit[16]);
 /* True when the pattern matches ASCII subjects alike with or without
  * UTF/UCP (ASCII text, no escape of a code point >= 0x80). */
 bool fre_ascii_safe(const char *pcre);

@@ -1038,6 +1038,192 @@ fre_tail(const char *p, size_t *dot, bool *plus, uint32_t *grp)
 	return false;
 }
 
+/* A named capture fre_prune() saw close outside any look-around. */
+struct prune_cap {
+	const char *name;
+	size_t nname;
+	size_t body, end;
+};
+
+/* One open group while fre_prune() scans. */
+struct prune_grp {
+	const char *name; /* a named capture's, else NULL */
+	size_t nname;
+	size_t body;
+	bool look; /* a look-around */
+};
+
+#define PRUNE_CAPS 32
+
+/* The literal that starts a conditional's yes-branch at p (see
+ * fre_prune()) into lit; its length, 0 for none. */
+static size_t
+prune_lit(const char *p, char lit[16])
+{
+	size_t n = 0;
+
+	while (n < 15 && p[n] >= ' ' && p[n] <= '~' &&
+	    !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z') &&
+	    strchr("\\^$.|?*+()[]{}#", p[n]) == NULL)
+		n++;
+	/* a quantifier (or what may be one) applies to the last one */
+	if (n > 0 &&
+	    (p[n] == '?' || p[n] == '*' || p[n] == '+' || p[n] == '{' ||
+	        n == 15))
+		n--;
+	memcpy(lit, p, n);
+	lit[n] = '\0';
+	return n;
+}
+
+bool
+fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
+{
+	struct prune_grp st[TAIL_DEPTH];
+	struct prune_cap cap[PRUNE_CAPS];
+	size_t n = strlen(p), i = 0, ncap = 0, nlit = 0;
+	int depth = 0, nlook = 0;
+	bool top_alt = false;
+
+	while (i < n) {
+		char c = p[i];
+
+		if (c == '\\') {
+			if (p[i + 1] == 'g' || p[i + 1] == 'Q')
+				return false; /* a subroutine call, or quoting
+				               */
+			i += 2;
+			continue;
+		}
+		if (c == '[') {
+			i++;
+			if (p[i] == '^')
+				i++;
+			if (p[i] == ']')
+				i++;
+			while (i < n && p[i] != ']')
+				i += p[i] == '\\' ? 2 : 1;
+			i++;
+			continue;
+		}
+		if ((c == '*' || c == '+' || c == '?' || c == '}') &&
+		    p[i + 1] == '+')
+			return false; /* possessive (or perhaps) */
+		if (c == '|') {
+			top_alt = top_alt || depth == 0;
+			i++;
+			continue;
+		}
+		if (c == ')') {
+			struct prune_grp *g;
+
+			if (depth == 0)
+				return false;
+			g = &st[--depth];
+			if (g->look)
+				nlook--;
+			else if (g->name && nlook == 0 && ncap < PRUNE_CAPS)
+				cap[ncap++] = (struct prune_cap){
+				    g->name, g->nname, g->body, i};
+			i++;
+			continue;
+		}
+		if (c != '(') {
+			i++;
+			continue;
+		}
+		if (depth == TAIL_DEPTH || p[i + 1] == '*')
+			return false; /* deep, or a PCRE2 verb */
+		st[depth] = (struct prune_grp){NULL, 0, 0, false};
+		if (p[i + 1] != '?') {
+			depth++;
+			i++;
+			continue;
+		}
+		c = p[i + 2];
+		if (c == '#' || (c == 'P' && p[i + 3] == '=')) {
+			/* a comment or a back reference: no group */
+			while (i < n && p[i] != ')')
+				i++;
+			i++;
+			continue;
+		}
+		if (c == 'P' && p[i + 3] == '<') {
+			size_t k = i + 4;
+
+			while (k < n && p[k] != '>')
+				k++;
+			st[depth].name = p + i + 4;
+			st[depth].nname = k - (i + 4);
+			st[depth++].body = k + 1;
+			i = k + 1;
+			continue;
+		}
+		if (c == '=' || c == '!' ||
+		    (c == '<' && (p[i + 3] == '=' || p[i + 3] == '!'))) {
+			st[depth++].look = true;
+			nlook++;
+			i += c == '<' ? 4 : 3;
+			continue;
+		}
+		if (c == ':') {
+			depth++;
+			i += 3;
+			continue;
+		}
+		if (c == '(') {
+			/* a condition on a group: (?(name) */
+			size_t k = i + 3;
+
+			while (k < n &&
+			    (p[k] == '_' || (p[k] >= '0' && p[k] <= '9') ||
+			        ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+				k++;
+			if (p[k] != ')' || k == i + 3 || p[i + 3] == 'R' ||
+			    (k - (i + 3) == 6 &&
+			        memcmp(p + i + 3, "DEFINE", 6) == 0) ||
+			    (k - (i + 3) == 7 &&
+			        memcmp(p + i + 3, "VERSION", 7) == 0))
+				return false; /* an assertion, recursion ... */
+			for (size_t j = 0;
+			     depth == 0 && nlook == 0 && nlit == 0 && j < ncap;
+			     j++) {
+				if (cap[j].nname == k - (i + 3) &&
+				    memcmp(cap[j].name, p + i + 3,
+				        cap[j].nname) == 0) {
+					nlit = prune_lit(p + k + 1, lit);
+					*body = cap[j].body;
+					*end = cap[j].end;
+				}
+			}
+			depth++;
+			i = k + 1;
+			continue;
+		}
+		if (c == '-' || (c >= 'a' && c <= 'z')) {
+			size_t k = i + 2;
+
+			while (p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z')) {
+				if (p[k] == 'x')
+					return false; /* blanks are not literal
+					               */
+				k++;
+			}
+			if (p[k] == ')') {
+				i = k + 1; /* flags for the rest */
+				continue;
+			}
+			if (p[k] != ':')
+				return false;
+			depth++;
+			i = k + 1;
+			continue;
+		}
+		return false; /* atomic, recursion, callout ... */
+	}
+	return depth == 0 && !top_alt && nlit > 0;
+}
+
 static void
 compile_var(struct fre *re, int k, const char *pat, size_t len, uint32_t opts)
 {
@@ -1060,9 +1246,10 @@ compile_var(struct fre *re, int k, const char *pat, size_t len, uint32_t opts)
  * byte, exactly when one character (any) is left before that newline, and
  * then always ends at that newline: "(?=.)" (nothing) decides the same,
  * so every other group comes out the same; fre_match() puts the end back.
+ * base is 0 or FRE_PRUNE, pc that variant's pattern.
  */
 static void
-build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
+build_set(struct fre *re, int base, const char *pc, size_t len, uint32_t opts)
 {
 	uint32_t aopts =
 	    opts & ~(PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF);
@@ -1071,9 +1258,12 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 	bool plus;
 	uint32_t grp;
 
-	re->var[0] = re->code;
+	if (base)
+		compile_var(re, base, pc, len, opts);
+	if (re->var[base] == NULL)
+		return;
 	if (ascii)
-		compile_var(re, FRE_ASCII, pc, len, aopts);
+		compile_var(re, base | FRE_ASCII, pc, len, aopts);
 	if (!(opts & PCRE2_MULTILINE) && fre_tail(pc, &dot, &plus, &grp)) {
 		struct sbuf t = SBUF_INIT;
 
@@ -1082,15 +1272,58 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 			sbuf_addstr(&t, "(?=.)");
 		if (dot + 3 < len)
 			sbuf_addch(&t, ')'); /* the group the tail ends */
-		compile_var(re, FRE_TAIL, sbuf_str(&t), t.len, opts);
-		if (re->var[FRE_TAIL]) {
+		compile_var(re, base | FRE_TAIL, sbuf_str(&t), t.len, opts);
+		if (re->var[base | FRE_TAIL]) {
 			re->tail_grp = grp;
 			if (ascii)
-				compile_var(re, FRE_TAIL | FRE_ASCII,
+				compile_var(re, base | FRE_TAIL | FRE_ASCII,
 				    sbuf_str(&t), t.len, aopts);
 		}
 		sbuf_cleanup(&t);
 	}
+}
+
+/*
+ * Every variant: the set above for the pattern, and again with the
+ * body of the group fre_prune() finds replaced by "(?!)" (the group
+ * numbers stay), used on subjects without its literal.
+ */
+static void
+build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
+{
+	size_t body, end;
+
+	re->var[0] = re->code;
+	build_set(re, 0, pc, len, opts);
+	if (fre_prune(pc, &body, &end, re->plit)) {
+		struct sbuf q = SBUF_INIT;
+
+		sbuf_add(&q, pc, body);
+		sbuf_addstr(&q, "(?!)");
+		sbuf_add(&q, pc + end, len - end);
+		build_set(re, FRE_PRUNE, sbuf_str(&q), q.len, opts);
+		if (re->var[FRE_PRUNE])
+			re->nplit = strlen(re->plit);
+		sbuf_cleanup(&q);
+	}
+}
+
+/* s[0, len) holds lit[0, n), n > 0 (memmem() costs far more on the
+ * short subjects here: it sets up a search for long needles). */
+static bool
+has_lit(const char *s, size_t len, const char *lit, size_t n)
+{
+	const char *p = s, *e = s + len;
+
+	while ((size_t)(e - p) >= n) {
+		p = memchr(p, lit[0], (size_t)(e - p) - n + 1);
+		if (p == NULL)
+			return false;
+		if (memcmp(p + 1, lit + 1, n - 1) == 0)
+			return true;
+		p++;
+	}
+	return false;
 }
 
 /* Guards the first JIT compile of a variant (fre_match). */
@@ -1109,6 +1342,9 @@ fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
 	                                : len > 0 && s[len - 1] == '\n' &&
 	                memchr(s, '\n', len - 1) == NULL))
 		k = re->var[k | FRE_TAIL] ? k | FRE_TAIL : FRE_TAIL;
+	if (re->nplit && re->var[k | FRE_PRUNE] &&
+	    !has_lit(s, len, re->plit, re->nplit))
+		k |= FRE_PRUNE;
 	st = __atomic_load_n(&re->jit_state[k], __ATOMIC_ACQUIRE);
 	if (st == FRE_JIT_TODO) {
 		/* The JIT's machine code is most of a pattern's memory (up to
@@ -1232,7 +1468,7 @@ fre_cleanup(struct fre *re)
 	free(re->src);
 	free(re->expanded);
 	free(re->file);
-	for (int k = 1; k < 4; k++)
+	for (int k = 1; k < 8; k++)
 		pcre2_code_free(re->var[k]);
 	pcre2_code_free(re->code);
 	free(re->names);

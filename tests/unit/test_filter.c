@@ -625,6 +625,117 @@ test_variants(void)
 	intern_cleanup(&keys);
 }
 
+/*
+ * The pruned variant (fre_prune()): which groups it finds, and that
+ * fre_match() with it gives the plain pattern's groups on subjects with
+ * and without the literal.
+ */
+static void
+test_prune(void)
+{
+	static const struct {
+		const char *py;
+		const char *body, *lit; /* NULL: no pruned variant */
+	} pats[] = {
+	    /* the shape of a "Failed ..." rule: a name or, failing that,
+	     * anything up to " via ", and "; " after the name only */
+	    {"^Denied \\S+ to (?P<g>guest )?(?P<who>(?P<named>\\S+)|"
+	     "(?(g)(?:(?! via ).)*?|[^;]+)) via (?P<host>[\\w.]*\\w)"
+	     "(?: port \\d+)?(?(named); |(?:(?:(?! via ).)*)$)",
+	        "\\S+", "; "},
+	    {"^(?P<a>x+)y*(?(a)::*|z)", "x+", ":"},
+	    {"^(?:(?P<a>x)|w)(?(a)-=|z)$", "x", "-="},
+	    {"^(?P<a>x)(?(a):+|y)", NULL, NULL},       /* ':' quantified */
+	    {"^(?P<a>x)(?(a)ab|y)", NULL, NULL},       /* letters: case */
+	    {"^(?P<a>x)|(?(a): |y)", NULL, NULL},      /* top-level '|' */
+	    {"^(?P<a>x)((?(a): |y))", NULL, NULL},     /* not at top level */
+	    {"^(?=(?P<a>x))(?(a): |y)", NULL, NULL},   /* in a look-ahead */
+	    {"^(?>(?P<a>x)|x)(?(a): |y)", NULL, NULL}, /* atomic group */
+	    {"^(?P<a>x)y++(?(a): |y)", NULL, NULL},    /* possessive */
+	    {"(?x)^(?P<a>x)(?(a): |y)", NULL, NULL},   /* blanks ignored */
+	    {"^(?(a): |y)(?P<a>x)", NULL, NULL},       /* set after */
+	};
+	static const char *const subj[] = {"Denied pw to root via h.example\n",
+	    "Denied pw to root via h.example port 7\n",
+	    "Denied pw to root via h.example port 7; key\n",
+	    "Denied pw to guest r o o t via 10.0.0.1 port 9\n",
+	    "Denied pw to guest x via y via 10.0.0.1; z\n",
+	    "Denied pw to a;b via h via i\n", "Denied pw to a via ; via b\n",
+	    "xxy::\n", "xxyz", "xz", "x:", "x-=", "wz", "w-=", "x", "",
+	    "Denied pw to \xc3\xa9t\xc3\xa9 via h\xc3\xa9; x\n"};
+	struct intern keys = {NULL, 0, 0};
+	pcre2_match_data *a = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *b = pcre2_match_data_create(16, NULL);
+	size_t bad = 0, pruned = 0, lit_subj = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct fre re;
+		struct diags d = DIAGS_INIT;
+		struct sbuf pc = SBUF_INIT;
+		char *err = NULL, lit[16];
+		size_t off, body, end;
+		bool t;
+
+		if (fre_compile(&re, pats[i].py, NULL, 0, "no", false, FRE_PREF,
+		        NULL, &keys, &d) < 0) {
+			ok(0, "compiles: %s", pats[i].py);
+			continue;
+		}
+		fre_translate(re.expanded, &pc, NULL, &err, &off);
+		t = fre_prune(sbuf_str(&pc), &body, &end, lit);
+		if (pats[i].body)
+			ok(t && end - body == strlen(pats[i].body) &&
+			        memcmp(sbuf_str(&pc) + body, pats[i].body,
+			            end - body) == 0 &&
+			        strcmp(lit, pats[i].lit) == 0 &&
+			        re.var[FRE_PRUNE] != NULL &&
+			        re.nplit == strlen(pats[i].lit),
+			    "%s: group body %s pruned without \"%s\"",
+			    pats[i].py, pats[i].body, pats[i].lit);
+		else
+			ok(!t && re.var[FRE_PRUNE] == NULL,
+			    "%s: no group pruned", pats[i].py);
+		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
+			const char *s = subj[k];
+			size_t n = strlen(s);
+			bool ascii = true;
+			int ra, rb;
+
+			for (size_t j = 0; j < n; j++)
+				ascii = ascii && (unsigned char)s[j] < 0x80;
+			ra = fre_match(
+			    &re, s, n, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
+			rb = pcre2_match(
+			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+			if (re.nplit && strstr(s, re.plit) == NULL)
+				pruned++;
+			else if (re.nplit && rb > 0)
+				lit_subj++;
+			if (ra != rb)
+				bad++;
+			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
+				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+
+				if (x[2 * g] != y[2 * g] ||
+				    x[2 * g + 1] != y[2 * g + 1])
+					bad++;
+			}
+		}
+		free(err);
+		sbuf_cleanup(&pc);
+		fre_cleanup(&re);
+		diags_cleanup(&d);
+	}
+	ok(pruned > 20 && lit_subj > 2,
+	    "subjects with and without the literal (%zu, %zu)", pruned,
+	    lit_subj);
+	is_int(bad, 0, "the pruned variant matches like the UTF pattern");
+	pcre2_match_data_free(a);
+	pcre2_match_data_free(b);
+	intern_cleanup(&keys);
+}
+
 /* The literal-prefix screen: what every match of a "^..." regex starts
  * with, and nothing where a match may start otherwise. */
 static void
@@ -1196,6 +1307,7 @@ main(void)
 	test_findtime();
 	test_caps();
 	test_variants();
+	test_prune();
 	test_literal_prefix();
 	test_fmt_ip6();
 	test_parse_ip4();
