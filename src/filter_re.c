@@ -1051,6 +1051,7 @@ struct prune_grp {
 	size_t nname;
 	size_t body;
 	bool look; /* a look-around */
+	bool cond; /* a conditional at the top level */
 };
 
 #define PRUNE_CAPS 32
@@ -1090,8 +1091,7 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 
 		if (c == '\\') {
 			if (p[i + 1] == 'g' || p[i + 1] == 'Q')
-				return false; /* a subroutine call, or quoting
-				               */
+				return false; /* \g<..> calls, \Q quotes */
 			i += 2;
 			continue;
 		}
@@ -1101,8 +1101,11 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 				i++;
 			if (p[i] == ']')
 				i++;
-			while (i < n && p[i] != ']')
+			while (i < n && p[i] != ']') {
+				if (p[i] == '[')
+					return false; /* [:alpha:] ... */
 				i += p[i] == '\\' ? 2 : 1;
+			}
 			i++;
 			continue;
 		}
@@ -1120,6 +1123,9 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 			if (depth == 0)
 				return false;
 			g = &st[--depth];
+			if (g->cond && p[i + 1] != '\0' &&
+			    strchr("?*+{", p[i + 1]) != NULL)
+				return false; /* it may be skipped */
 			if (g->look)
 				nlook--;
 			else if (g->name && nlook == 0 && ncap < PRUNE_CAPS)
@@ -1134,7 +1140,7 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 		}
 		if (depth == TAIL_DEPTH || p[i + 1] == '*')
 			return false; /* deep, or a PCRE2 verb */
-		st[depth] = (struct prune_grp){NULL, 0, 0, false};
+		st[depth] = (struct prune_grp){NULL, 0, 0, false, false};
 		if (p[i + 1] != '?') {
 			depth++;
 			i++;
@@ -1196,6 +1202,7 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 					*end = cap[j].end;
 				}
 			}
+			st[depth].cond = depth == 0;
 			depth++;
 			i = k + 1;
 			continue;

@@ -654,6 +654,8 @@ test_prune(void)
 	    {"^(?P<a>x)y++(?(a): |y)", NULL, NULL},    /* possessive */
 	    {"(?x)^(?P<a>x)(?(a): |y)", NULL, NULL},   /* blanks ignored */
 	    {"^(?(a): |y)(?P<a>x)", NULL, NULL},       /* set after */
+	    {"^(?P<a>x)(?(a): |y)?", NULL, NULL},      /* may be skipped */
+	    {"^(?P<a>x)(?(a): |y){0,2}", NULL, NULL},
 	};
 	static const char *const subj[] = {"Denied pw to root via h.example\n",
 	    "Denied pw to root via h.example port 7\n",
@@ -726,6 +728,14 @@ test_prune(void)
 		sbuf_cleanup(&pc);
 		fre_cleanup(&re);
 		diags_cleanup(&d);
+	}
+	{
+		size_t body, end;
+		char lit[16];
+
+		ok(!fre_prune(
+		       "^(?P<a>x)[[:alpha:]|](?(a): |y)", &body, &end, lit),
+		    "a PCRE2 class with a POSIX class in it is not read");
 	}
 	ok(pruned > 20 && lit_subj > 2,
 	    "subjects with and without the literal (%zu, %zu)", pruned,
