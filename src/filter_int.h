@@ -235,6 +235,11 @@ int fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
  * Returns false when the pattern has no such tail. Exposed for tests.
  */
 bool fre_tail(const char *pcre, size_t *dot, bool *plus, uint32_t *grp);
+/* The offset just past the character class that opens at p[at] == '['
+ * (a ']' first, or after '^', is a member; escapes are skipped), or the
+ * string's end when the class is not closed. *posix (if not NULL) tells
+ * whether the class holds a '[', as a POSIX class like [:alpha:] does. */
+size_t fre_class_end(const char *p, size_t at, bool *posix);
 /*
  * A capture group of a PCRE2 pattern that only a subject holding a given
  * literal can have set in a match: a group G that closes before a

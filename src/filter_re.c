@@ -909,6 +909,25 @@ struct tail_grp {
 
 #define TAIL_DEPTH 64
 
+size_t
+fre_class_end(const char *p, size_t at, bool *posix)
+{
+	size_t i = at + 1;
+
+	if (posix != NULL)
+		*posix = false;
+	if (p[i] == '^')
+		i++;
+	if (p[i] == ']')
+		i++;
+	while (p[i] != '\0' && p[i] != ']') {
+		if (p[i] == '[' && posix != NULL)
+			*posix = true;
+		i += p[i] == '\\' && p[i + 1] != '\0' ? 2 : 1;
+	}
+	return p[i] != '\0' ? i + 1 : i;
+}
+
 bool
 fre_tail(const char *p, size_t *dot, bool *plus, uint32_t *grp)
 {
@@ -926,14 +945,7 @@ fre_tail(const char *p, size_t *dot, bool *plus, uint32_t *grp)
 			continue;
 		}
 		if (c == '[') {
-			i++;
-			if (p[i] == '^')
-				i++;
-			if (p[i] == ']')
-				i++;
-			while (i < n && p[i] != ']')
-				i += p[i] == '\\' ? 2 : 1;
-			i++;
+			i = fre_class_end(p, i, NULL);
 			continue;
 		}
 		if (c == '|') {
@@ -1096,17 +1108,11 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 			continue;
 		}
 		if (c == '[') {
-			i++;
-			if (p[i] == '^')
-				i++;
-			if (p[i] == ']')
-				i++;
-			while (i < n && p[i] != ']') {
-				if (p[i] == '[')
-					return false; /* [:alpha:] ... */
-				i += p[i] == '\\' ? 2 : 1;
-			}
-			i++;
+			bool posix;
+
+			i = fre_class_end(p, i, &posix);
+			if (posix)
+				return false; /* [:alpha:] ... */
 			continue;
 		}
 		if ((c == '*' || c == '+' || c == '?' || c == '}') &&

@@ -92,15 +92,7 @@ group_end(const char *p, size_t at, bool *alt)
 			continue;
 		}
 		if (c == '[') {
-			i++;
-			if (p[i] == '^')
-				i++;
-			if (p[i] == ']')
-				i++;
-			while (p[i] && p[i] != ']')
-				i += p[i] == '\\' && p[i + 1] ? 2 : 1;
-			if (p[i])
-				i++;
+			i = fre_class_end(p, i, NULL);
 			continue;
 		}
 		if (c == '(')
