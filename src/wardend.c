@@ -680,15 +680,16 @@ on_purge(uv_timer_t *t)
 	struct warden *w = t->data;
 	long n;
 
-	if (w->db == NULL)
-		return;
-	n = db_purge(w->db, warden_now(), w->dbpurgeage);
-	if (n < 0)
-		wlog(WLOG_ERROR, WLOG_DATABASE,
-		    "Purge of the database failed: %s", db_last_error(w->db));
-	else
-		wlog(WLOG_DEBUG, WLOG_DATABASE,
-		    "Purge of the database: %ld rows", n);
+	if (w->db != NULL) {
+		n = db_purge(w->db, warden_now(), w->dbpurgeage);
+		if (n < 0)
+			wlog(WLOG_ERROR, WLOG_DATABASE,
+			    "Purge of the database failed: %s",
+			    db_last_error(w->db));
+		else
+			wlog(WLOG_DEBUG, WLOG_DATABASE,
+			    "Purge of the database: %ld rows", n);
+	}
 	trim_code(); /* code run once since the last trim is unmapped again */
 }
 
