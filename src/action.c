@@ -387,6 +387,34 @@ actq_uses_matches(const struct action_queue *q)
 	return q != NULL && q_uses_matches(q);
 }
 
+bool
+actq_has_preban(const struct action_queue *q)
+{
+	if (q == NULL || q->closing)
+		return false;
+	for (size_t i = 0; i < q->n; i++) {
+		const struct action *a = q->acts[i];
+
+		if (!a->disabled && a->ops != NULL && a->ops->preban != NULL)
+			return true;
+	}
+	return false;
+}
+
+void
+actq_preban(
+    struct action_queue *q, const struct action_ticket *t, size_t n, bool undo)
+{
+	if (q == NULL || q->closing || n == 0)
+		return;
+	for (size_t i = 0; i < q->n; i++) {
+		struct action *a = q->acts[i];
+
+		if (!a->disabled && a->ops != NULL && a->ops->preban != NULL)
+			a->ops->preban(a, t, n, undo);
+	}
+}
+
 static struct job *
 submit(struct action_queue *q, enum job_kind kind,
     const struct action_ticket *t, size_t n, action_done_cb cb, void *arg)

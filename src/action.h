@@ -129,6 +129,18 @@ struct action_ops {
 	 * shows 'matches': [] in its ActionInfo (fail2ban shows the lines).
 	 */
 	bool (*uses_matches)(struct action *a);
+	/*
+	 * Optional: the bans of t (new, never restored ones) take effect
+	 * now, before their database commit (undo false); the queue's ban
+	 * job follows with the same tickets once the commit is done, and
+	 * finds them in place. undo: takes back bans that will never come
+	 * (lifted before their commit). Runs outside the queue's order, so
+	 * only a backend whose ban is idempotent and seen by no other action
+	 * (the nftables backend) has it; one that cannot now (not started,
+	 * failing) does nothing, and its ban job does the work.
+	 */
+	void (*preban)(struct action *a, const struct action_ticket *t,
+	    size_t n, bool undo);
 
 	/*
 	 * Properties at run time (`get/set J action A P`), optional: NULL
@@ -305,6 +317,18 @@ unsigned actq_ban_epoch(const struct action_queue *q);
 /* Whether some action of q needs the matches of the tickets it gets (the
  * queue drops them otherwise). */
 bool actq_uses_matches(const struct action_queue *q);
+
+/* Whether some enabled action of q has a preban operation. */
+bool actq_has_preban(const struct action_queue *q);
+
+/*
+ * New bans put in place before their commit (or taken back, undo), by
+ * the actions that can (action_ops.preban), at once and outside the job
+ * order. The jail still submits the same tickets with actq_ban after the
+ * commit. The tickets are read during the call only.
+ */
+void actq_preban(
+    struct action_queue *q, const struct action_ticket *t, size_t n, bool undo);
 
 /*
  * Job submission. Each call copies the tickets, appends one job and

@@ -1003,6 +1003,40 @@ kill_conns(struct nftact *na, const struct action_ticket *t, size_t n,
 
 enum bkind { BK_BAN, BK_REFRESH, BK_UNBAN };
 
+/* What a ticket of a ban batch does to the kernel (pre_state). */
+enum pstate {
+	PS_NEW,  /* not wanted before: added */
+	PS_SAME, /* wanted with this end already (a preban): nothing */
+	PS_MOVE, /* wanted with another end: deleted and added */
+};
+
+static bool
+single_addr(const struct action_ticket *t)
+{
+	return t->has_addr &&
+	    t->addr.prefix == (t->addr.family == AF_INET6 ? 128 : 32);
+}
+
+/*
+ * Where a new ban stands while the kernel has everything wanted (NS_OK):
+ * an address already wanted is in the set, with the timeout of its
+ * wanted end. A ban with the same end (its preban went first) needs
+ * nothing, one with another end (prolonged before its commit) a delete
+ * and an add, since an add keeps an existing element's timeout.
+ */
+static enum pstate
+pre_state(const struct nftact *na, const struct action_ticket *t)
+{
+	long f;
+
+	if (t->restored || !single_addr(t))
+		return PS_NEW;
+	f = d_find(&na->want, &t->addr);
+	if (f < 0)
+		return PS_NEW;
+	return na->want.v[f].end == ticket_end(t) ? PS_SAME : PS_MOVE;
+}
+
 static void
 batch_op(struct action *a, enum bkind kind, const char *op,
     const struct action_ticket *t, size_t n, action_done_cb cb, void *arg)
@@ -1011,12 +1045,19 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 	double now = now_wall(na);
 	bool all_restored = true, last = false, more = false;
 	bool *skip = n > 0 ? xcalloc(n, sizeof(*skip)) : NULL;
+	uint8_t *ps = NULL; /* enum pstate per ticket: bans while NS_OK */
+	size_t nput = 0;
 	int rc = 0;
 	struct nft_batch b;
 	char *why = NULL, *info;
 
 	if (kind != BK_UNBAN)
 		d_reserve(&na->want, na->want.n + n); /* one rehash at most */
+	if (kind == BK_BAN && na->st == NS_OK && n > 0) {
+		ps = xcalloc(n, sizeof(*ps));
+		for (size_t i = 0; i < n; i++)
+			ps[i] = (uint8_t)pre_state(na, &t[i]);
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (!t[i].restored)
 			all_restored = false;
@@ -1068,16 +1109,27 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		rc = -1;
 		goto out;
 	}
+	/* the bans whose preban put them in place are skipped (ps) */
+	for (size_t i = 0; ps != NULL && i < n; i++)
+		if (ps[i] == PS_SAME)
+			skip[i] = true;
+	for (size_t i = 0; i < n; i++)
+		if (t[i].has_addr && !skip[i])
+			nput++;
+	if (nput == 0)
+		goto out; /* nothing for the kernel (and no connection to end)
+		           */
 	nft_batch_init(&b, nft_sock_seq(na->sock, 0), 0);
-	if (kind != BK_BAN) {
-		/* deletions (and the refresh's first half), set by set */
-		for (int fam = 0; fam < 2; fam++)
-			for (size_t i = 0; i < n; i++)
-				if (t[i].has_addr && !skip[i] &&
-				    t[i].addr.family ==
-				        (fam ? AF_INET6 : AF_INET))
-					put_addr(na, &b, del_op(na), &t[i].addr,
-					    0, now, i);
+	for (int fam = 0; fam < 2; fam++) {
+		/* deletions (the refresh's first half, a moved ban), set by
+		 * set */
+		for (size_t i = 0; i < n; i++)
+			if (t[i].has_addr && !skip[i] &&
+			    t[i].addr.family == (fam ? AF_INET6 : AF_INET) &&
+			    (kind != BK_BAN ||
+			        (ps != NULL && ps[i] == PS_MOVE)))
+				put_addr(
+				    na, &b, del_op(na), &t[i].addr, 0, now, i);
 	}
 	if (kind != BK_UNBAN) {
 		for (int fam = 0; fam < 2; fam++)
@@ -1096,10 +1148,15 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		free(info);
 		rc = -1;
 	} else if (na->killconns && kind != BK_UNBAN) {
+		/* a moved ban's connections ended at its first add */
+		for (size_t i = 0; ps != NULL && i < n; i++)
+			if (ps[i] == PS_MOVE)
+				skip[i] = true;
 		kill_conns(na, t, n, skip);
 	}
 	nft_batch_cleanup(&b);
 out:
+	free(ps);
 	free(skip);
 	complete(na, cb, arg, rc);
 }
@@ -1123,6 +1180,92 @@ nft_unban(struct action *a, const struct action_ticket *t, size_t n,
     action_done_cb cb, void *arg)
 {
 	batch_op(a, BK_UNBAN, "unban", t, n, cb, arg);
+}
+
+/*
+ * A jail's new bans, before their database commit: into the kernel now
+ * (a flood's bans no longer wait for the commit job, nor for a disk that
+ * cannot commit), their connections ended. The ban job that follows the
+ * commit finds them wanted with the same end (PS_SAME) and skips them.
+ * Networks wait for the ban job (they need the overlap checks and their
+ * errors logged once). undo: the bans were lifted before their commit.
+ * Only while the kernel has everything wanted (NS_OK): otherwise the
+ * ban job, the reconcile or the retry does it.
+ */
+static void
+nft_preban(struct action *a, const struct action_ticket *t, size_t n, bool undo)
+{
+	struct nftact *na = a->priv;
+	uint8_t *op;
+	bool *skip;
+	size_t nput = 0;
+	double now;
+	struct nft_batch b;
+	char *why = NULL;
+
+	if (na->st != NS_OK || na->stop_cb != NULL || n == 0)
+		return;
+	now = now_wall(na);
+	op = xcalloc(n, sizeof(*op));
+	skip = xcalloc(n, sizeof(*skip));
+	if (!undo)
+		d_reserve(&na->want, na->want.n + n);
+	for (size_t i = 0; i < n; i++) {
+		enum pstate s = pre_state(na, &t[i]);
+
+		skip[i] = true;
+		if (t[i].restored || !single_addr(&t[i]))
+			continue;
+		if (undo) {
+			if (s == PS_NEW)
+				continue;
+			(void)d_del(&na->want, &t[i].addr);
+		} else {
+			if (s == PS_SAME)
+				continue;
+			d_put(&na->want, &t[i].addr, ticket_end(&t[i]));
+		}
+		op[i] = (uint8_t)s;
+		skip[i] = false;
+		nput++;
+	}
+	if (nput == 0)
+		goto out;
+	if (ensure_sock(na, &why) < 0) {
+		set_broken(na, why, undo ? "unban" : "ban", NULL);
+		goto out;
+	}
+	nft_batch_init(&b, nft_sock_seq(na->sock, 0), 0);
+	for (int fam = 0; fam < 2; fam++) {
+		for (size_t i = 0; i < n; i++)
+			if (!skip[i] &&
+			    t[i].addr.family == (fam ? AF_INET6 : AF_INET) &&
+			    (undo || op[i] == PS_MOVE))
+				put_addr(
+				    na, &b, del_op(na), &t[i].addr, 0, now, i);
+		for (size_t i = 0; !undo && i < n; i++)
+			if (!skip[i] &&
+			    t[i].addr.family == (fam ? AF_INET6 : AF_INET))
+				put_addr(na, &b, NFT_ELEM_ADD, &t[i].addr,
+				    ticket_end(&t[i]), now, i);
+	}
+	(void)nft_sock_seq(na->sock, b.seq_next - b.seq_first + 1);
+	if (commit(na, &b, &why) < 0) {
+		char *info = batch_info(t, n);
+
+		/* the retry puts back everything wanted, these included */
+		set_broken(na, why, undo ? "unban" : "ban", info);
+		free(info);
+	} else if (na->killconns && !undo) {
+		for (size_t i = 0; i < n; i++)
+			if (op[i] == PS_MOVE)
+				skip[i] = true;
+		kill_conns(na, t, n, skip);
+	}
+	nft_batch_cleanup(&b);
+out:
+	free(op);
+	free(skip);
 }
 
 static bool
@@ -1441,6 +1584,7 @@ const struct action_ops action_nft_ops = {
     .check = nft_check,
     .cancel = nft_cancel,
     .uses_matches = nft_uses_matches,
+    .preban = nft_preban,
 };
 
 int

@@ -54,6 +54,7 @@ struct ban {
 	/* the jail's (jail.c): in its list of bans not committed yet, at
 	 * position pend_seq counted from that list's first entry ever */
 	bool pending;
+	bool prebanned; /* handed to actq_preban while pending */
 	uint64_t pend_seq;
 };
 

@@ -119,6 +119,10 @@ struct jail {
 	uint64_t pend_base; /* pend_seq of pend[0] */
 	uint64_t pend_seal; /* pend_seq past the bans of the commit job out */
 	uint64_t pend_durable; /* pend_seq past the bans committed */
+	/* new bans for actq_preban, handed over once a loop turn
+	 * (jail_preban_flush): tickets without matches or groups */
+	struct action_ticket *pre;
+	size_t npre, precap;
 
 	uv_timer_t unban_timer;
 	bool timer_init;
@@ -560,13 +564,64 @@ unlock_user(struct jail *j, struct ban *lk)
 	ban_free(lk);
 }
 
+/* The ticket of a pending ban for actq_preban: where and how long. */
+static void
+pre_ticket(const struct ban *b, struct action_ticket *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->key = b->key;
+	t->has_addr = true;
+	t->addr = b->key.addr;
+	t->time = b->time;
+	t->bantime = (long)b->bantime;
+}
+
+void
+jail_preban_flush(struct jail *j)
+{
+	if (j->npre == 0)
+		return;
+	actq_preban(j->q, j->pre, j->npre, false);
+	j->npre = 0;
+	if (j->precap > JAIL_BATCH_MAX) { /* a flood's array goes */
+		free(j->pre);
+		j->pre = NULL;
+		j->precap = 0;
+	}
+}
+
+/*
+ * A new ban before its commit: the actions that can (the nftables
+ * backend) put it in place at the end of this loop turn; the actions
+ * get it again, as every ban, once it is committed.
+ */
+static void
+pre_add(struct jail *j, struct ban *b)
+{
+	if (b->restored || b->key.kind != FKEY_ADDR || !have_actions(j) ||
+	    !actq_has_preban(j->q))
+		return;
+	xgrow(&j->pre, &j->precap, j->npre + 1, sizeof(*j->pre));
+	pre_ticket(b, &j->pre[j->npre++]);
+	b->prebanned = true;
+}
+
 /* Takes b out of the pending list; true when it was there (never
- * announced, never given to the actions). */
+ * announced, never given to the actions but for its preban, which is
+ * taken back). */
 static bool
 drop_pending(struct jail *j, struct ban *b)
 {
 	if (!b->pending)
 		return false;
+	if (b->prebanned) {
+		struct action_ticket t;
+
+		jail_preban_flush(j); /* in order: its preban goes first */
+		pre_ticket(b, &t);
+		actq_preban(j->q, &t, 1, true);
+		b->prebanned = false;
+	}
 	j->pend[b->pend_seq - j->pend_base].b = NULL;
 	b->pending = false;
 	j->nlive--;
@@ -835,6 +890,7 @@ ban_ticket(struct jail *j, struct bticket *t)
 		free(data);
 	}
 	pend_add(j, b, increased);
+	pre_add(j, b);
 	schedule_unban(j);
 	return 1;
 }
@@ -917,6 +973,7 @@ jail_commit_n(struct jail *j, size_t n)
 		return 0;
 	if (n > JAIL_BATCH_MAX)
 		n = JAIL_BATCH_MAX;
+	jail_preban_flush(j); /* the prebans of these go first */
 	v = xcalloc(n, sizeof(*v));
 	/* the restored bans were pending first: does this commit take the
 	 * last of them? */
@@ -931,6 +988,7 @@ jail_commit_n(struct jail *j, size_t n)
 		if (b == NULL)
 			continue; /* dropped (unbanned) before its commit */
 		b->pending = false;
+		b->prebanned = false;
 		j->nlive--;
 		ban_line(j, b, kb);
 		if (j->pend[i].increased) {
@@ -2892,6 +2950,7 @@ jail_free(struct jail *j)
 	report_acl_cleanup(&j->racl);
 	bantime_free(j->bt);
 	free(j->pend);
+	free(j->pre);
 	free(j->inc_formula_text);
 	free(j->inc_factor_text);
 	free(j->inc_mult);

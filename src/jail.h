@@ -139,8 +139,17 @@ size_t jail_commit_n(struct jail *j, size_t n);
  * waiting (at most JAIL_BATCH_MAX), never one decided after the seal.
  */
 void jail_seal(struct jail *j);
+
 void jail_sealed_durable(struct jail *j);
 size_t jail_commit_durable(struct jail *j);
+
+/*
+ * Hands the bans decided since the last call to the actions that put a
+ * ban in place before its commit (actq_preban: the nftables backend), in
+ * one batch. Once a loop turn (wardend's tick) and before a commit
+ * announces bans.
+ */
+void jail_preban_flush(struct jail *j);
 
 /* True when bans wait for jail_commit(). */
 bool jail_has_pending(const struct jail *j);

@@ -641,9 +641,12 @@ tick(struct warden *w)
 {
 	uint64_t now = uv_now(w->loop);
 
-	/* bans a job made durable past JAIL_BATCH_MAX: a batch per turn */
-	for (size_t i = 0; i < w->njails; i++)
+	/* this turn's new bans into the kernel (before their commit), and
+	 * bans a job made durable past JAIL_BATCH_MAX: a batch per turn */
+	for (size_t i = 0; i < w->njails; i++) {
+		jail_preban_flush(w->jails[i]);
 		jail_commit_durable(w->jails[i]);
+	}
 	if (uv_backend_timeout(w->loop) == 0 &&
 	    now - w->tick_commit < TICK_BATCH_MS)
 		return;
