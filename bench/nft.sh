@@ -253,6 +253,9 @@ declare -A R
 # cputicks PID [TID]: user+system CPU ticks of a process (or of one of
 # its threads) so far
 cputicks() { awk '{ sub(/.*\) /, ""); print $12 + $13 }' "/proc/$1${2:+/task/$2}/stat"; }
+# rqwait PID: ns the loop's thread has waited for a CPU (runnable, not
+# running) so far (schedstat's second field)
+rqwait() { awk '{ print $2 }' "/proc/$1/task/$1/schedstat" 2>/dev/null || echo 0; }
 base_of() { # distinct /16 per size so runs never share addresses
 	case $1 in
 	2000) echo 100.64.0.1 ;; 20000) echo 100.65.0.1 ;;
@@ -283,11 +286,12 @@ want flood && for n in $sizes; do
 	wconf "$d"
 	wstart "$d" >/dev/null || exit 1
 	sleep 0.3
-	c0=$(cputicks "$WPID") m0=$(cputicks "$WPID" "$WPID")
+	c0=$(cputicks "$WPID") m0=$(cputicks "$WPID" "$WPID") q0=$(rqwait "$WPID")
 	R[w,$n]=$(flood warden "$d" "$n" "$(base_of "$n")" 120)
 	R[w,cpu,$n]=$(awk -v a="$c0" -v b="$(cputicks "$WPID")" \
 		-v c="$m0" -v d="$(cputicks "$WPID" "$WPID")" -v hz="$(getconf CLK_TCK)" \
-		'BEGIN { printf "%.2f s, the loop'"'"'s thread %.2f s", (b - a) / hz, (d - c) / hz }')
+		-v e="$q0" -v f="$(rqwait "$WPID")" \
+		'BEGIN { printf "%.2f s, the loop'"'"'s thread %.2f s (%.2f s waiting for a CPU)", (b - a) / hz, (d - c) / hz, (f - e) / 1e9 }')
 	if [ "$n" = 100000 ]; then
 		# restart, the sets kept (the daemon dies, the kernel keeps):
 		# a stale element (not in the database) shows the reconcile
