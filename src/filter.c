@@ -107,6 +107,12 @@ struct mlf_entry {
 	int chain;       /* next slot in the same hash bucket, -1 */
 };
 
+/* What a line keeps of its searches, inline: the second stage reads a
+ * few cache lines per line. Searches that do not fit are its own. */
+#define PRE_RES   8          /* failregex searches */
+#define PRE_OV    128        /* ovector entries of their matches */
+#define PRE_UNSET UINT32_MAX /* PCRE2_UNSET in pre->ov */
+
 struct filter {
 	struct filter_config cfg;
 	char *usedns;
@@ -192,45 +198,55 @@ struct filter {
 	uint32_t nov;         /* its pairs */
 	PCRE2_SIZE *md_ov;    /* md's ovector */
 	uint32_t md_nov;
+	/* the prefregex's and the last failregex's ovector worked out
+	 * ahead, widened from the line's (pre_search()) */
+	PCRE2_SIZE pre_ov[2][PRE_OV];
 };
 
-/* One search worked out ahead. */
+/*
+ * One search worked out ahead. rc is fre_match()'s result: a count of
+ * pairs (at most PRE_OV / 2) or an error code (PCRE2's are all above
+ * -100); re_search() only tells a match, no match and any other error
+ * apart.
+ */
 struct pre_res {
-	uint32_t idx; /* the failregex */
-	int rc;       /* fre_match()'s result */
-	uint32_t ov;  /* where its ovector starts in pre->ov */
+	uint8_t idx; /* the failregex */
+	int8_t rc;
+	uint16_t ov; /* where its ovector starts in pre->ov */
 };
 
-/* What a line keeps of its searches, inline: the second stage reads a
- * few cache lines per line. Searches that do not fit are its own. */
-#define PRE_RES 8   /* failregex searches */
-#define PRE_OV  128 /* ovector entries of their matches */
-
-/* A line worked out ahead (see filter.h). */
+/*
+ * A line worked out ahead (see filter.h). The reader writes it and the
+ * main thread reads it on another core: what every line hands over is
+ * in its first two cache lines (64 bytes each), then the ovectors of
+ * its matches as 32-bit offsets (a searched subject is shorter than
+ * INT32_MAX: prep_searches() checks), then what only the first stage
+ * uses.
+ */
 struct filter_pre {
 	const char *line; /* clipped, repaired (the caller's or utf8) */
 	size_t len;
 	bool truncated; /* cut at max_line_len */
 	bool ascii, nl, nul;
-	int drc; /* datedetect_match()'s result, 0 without a detector */
+	bool has_s1; /* the prefregex was searched on s1 */
+	bool has_s2; /* failregexes were searched on s2 */
+	uint8_t nres;
+	int8_t drc; /* datedetect_match()'s result, 0 without a detector */
 	struct date_match m;
-	struct sbuf utf8; /* the repaired line */
 	/*
 	 * The subjects searched, described by the line (which the second
 	 * stage reads anyway: comparing with it costs no cache misses): s1
 	 * is the line without line[cut0, cut0 + cut) plus "\n", s2 is
 	 * s1[s2off, s2off + s2len) plus "\n".
 	 */
-	size_t cut0, cut;
-	bool has_s1; /* the prefregex was searched on s1 */
-	struct pre_res pref;
-	bool has_s2; /* failregexes were searched on s2 */
-	size_t s2off, s2len;
+	uint32_t cut0, cut;
+	uint32_t s2off, s2len;
 	uint64_t known; /* bit i: res holds failregex i's search (i < 64) */
-	size_t nres;
+	uint32_t nov;
+	struct pre_res pref;
 	struct pre_res res[PRE_RES];
-	size_t nov;
-	PCRE2_SIZE ov[PRE_OV]; /* ovectors of the matches */
+	uint32_t ov[PRE_OV]; /* ovectors of the matches (ov_narrow()) */
+	struct sbuf utf8;    /* the repaired line */
 };
 
 /* ---- tuple lines ---- */
@@ -397,6 +413,44 @@ tlist_join(const struct tlist *l, struct sbuf *out)
 
 /* ---- matching ---- */
 
+/*
+ * An ovector of npairs pairs to pre's 32-bit offsets and back. The
+ * offsets are below INT32_MAX (prep_searches()), and PCRE2_UNSET's low
+ * half is PRE_UNSET, which widens back by sign extension: no branch, two
+ * entries at a time.
+ */
+static void
+ov_narrow(uint32_t *to, const PCRE2_SIZE *from, size_t npairs)
+{
+#if defined(__SSE2__) && defined(__x86_64__) /* 64-bit PCRE2_SIZE */
+	for (size_t k = 0; k < npairs; k++) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(from + 2 * k));
+
+		_mm_storel_epi64((__m128i *)(to + 2 * k),
+		    _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 0, 2, 0)));
+	}
+#else
+	for (size_t k = 0; k < 2 * npairs; k++)
+		to[k] = (uint32_t)from[k];
+#endif
+}
+
+static void
+ov_widen(PCRE2_SIZE *to, const uint32_t *from, size_t npairs)
+{
+#if defined(__SSE2__) && defined(__x86_64__) /* 64-bit PCRE2_SIZE */
+	for (size_t k = 0; k < npairs; k++) {
+		__m128i v = _mm_loadl_epi64((const __m128i *)(from + 2 * k));
+
+		_mm_storeu_si128((__m128i *)(to + 2 * k),
+		    _mm_unpacklo_epi32(v, _mm_srai_epi32(v, 31)));
+	}
+#else
+	for (size_t k = 0; k < 2 * npairs; k++)
+		to[k] = (PCRE2_SIZE)(int64_t)(int32_t)from[k];
+#endif
+}
+
 /* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut). */
 static bool
 s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
@@ -446,7 +500,10 @@ pre_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 	if (r == NULL)
 		return fre_match(re, s, len, subj, f->md, f->mctx);
 	if (r->rc >= 0) {
-		f->ov = p->ov + r->ov;
+		PCRE2_SIZE *ov = f->pre_ov[re != &f->pref];
+
+		ov_widen(ov, p->ov + r->ov, re->ncaptures + 1);
+		f->ov = ov;
 		f->nov = re->ncaptures + 1;
 	}
 	return r->rc;
@@ -3185,6 +3242,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
     const struct sbuf *s, unsigned subj, struct pre_res *r)
 {
 	size_t n = 2 * ((size_t)re->ncaptures + 1);
+	int rc;
 
 	r->rc = PCRE2_ERROR_NOMATCH;
 	if (s->len < re->minlen)
@@ -3198,15 +3256,16 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 	if (re->nlit &&
 	    (s->len < re->nlit || memcmp(s->s, re->lit, re->nlit) != 0))
 		return true;
-	r->rc = fre_match(re, s->s, s->len, subj, p->md, p->mctx);
-	if (r->rc < 0)
+	rc = fre_match(re, s->s, s->len, subj, p->md, p->mctx);
+	/* any error but "no match" is counted alike (re_search()) */
+	r->rc = (int8_t)(rc < INT8_MIN ? INT8_MIN : rc);
+	if (rc < 0)
 		return true;
 	if (pre->nov + n > PRE_OV)
 		return false;
-	memcpy(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md),
-	    n * sizeof(PCRE2_SIZE));
-	r->ov = (uint32_t)pre->nov;
-	pre->nov += n;
+	ov_narrow(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md), n / 2);
+	r->ov = (uint16_t)pre->nov;
+	pre->nov += (uint32_t)n;
 	return true;
 }
 
@@ -3231,13 +3290,15 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 
 	if (f->maxlines > 1 || (f->has_pref && f->content_grp == 0))
 		return; /* the subject depends on more than this line */
-	pre->cut0 = pre->len;
+	if (pre->len > INT32_MAX - 2)
+		return; /* offsets in it would not fit in pre (ov_narrow()) */
+	pre->cut0 = (uint32_t)pre->len;
 	pre->cut = 0;
 	if (pre->drc == 1 && m->start <= m->end && m->end <= pre->len) {
 		if (!m->has_time && m->err == DATE_EOTHER)
 			return; /* the line is dropped */
-		pre->cut0 = m->start;
-		pre->cut = m->end - m->start;
+		pre->cut0 = (uint32_t)m->start;
+		pre->cut = (uint32_t)(m->end - m->start);
 	}
 	n = pre->len - pre->cut;
 	if (pre->line == line && pre->line[pre->len] == '\n' &&
@@ -3259,9 +3320,9 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		s1->len = n + 1;
 	}
 	pre->s2off = 0;
-	pre->s2len = s1->len - 1;
+	pre->s2len = (uint32_t)(s1->len - 1);
 	if (f->has_pref) {
-		const PCRE2_SIZE *ov;
+		const uint32_t *ov;
 		uint32_t g = f->content_grp;
 		size_t cs, ce;
 		const char *z;
@@ -3274,14 +3335,14 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		ov = pre->ov + pre->pref.ov;
 		cs = ov[2 * g];
 		ce = ov[2 * g + 1];
-		if (cs != PCRE2_UNSET && ce > cs && s1->s[cs] != '\0') {
+		if (ov[2 * g] != PRE_UNSET && ce > cs && s1->s[cs] != '\0') {
 			z = pre->nul ? memchr(s1->s + cs, '\0', ce - cs) : NULL;
 			if (z)
 				ce = (size_t)(z - s1->s);
 			if (ce > s1->len - 1)
 				return; /* holds the final newline */
-			pre->s2off = cs;
-			pre->s2len = ce - cs;
+			pre->s2off = (uint32_t)cs;
+			pre->s2len = (uint32_t)(ce - cs);
 			if (ce + 1 == s1->len) {
 				/* the usual tail of s1: searched in place */
 				p->tail.s = s1->s + cs;
@@ -3303,7 +3364,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		unsigned i = (unsigned)__builtin_ctzll(b);
 		struct pre_res *r = &pre->res[pre->nres];
 
-		r->idx = i;
+		r->idx = (uint8_t)i;
 		if (!prep_search(p, pre, &f->fail[i], s2, subj, r))
 			break;
 		pre->known |= 1ULL << i;
@@ -3320,9 +3381,9 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 	out->len = clip_len(f->cfg.max_line_len, line, len, &out->truncated);
 	out->line = utf8_repair(
 	    &out->utf8, line, &out->len, &out->ascii, &out->nl, &out->nul);
-	out->drc = f->dd
-	    ? datedetect_match(f->dd, out->line, out->len, (time_t)now, &out->m)
-	    : 0;
+	out->drc = (int8_t)(f->dd ? datedetect_match(f->dd, out->line, out->len,
+	                                (time_t)now, &out->m)
+	                          : 0);
 	out->has_s1 = out->has_s2 = false;
 	out->nov = 0;
 	if (searches)
