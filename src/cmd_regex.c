@@ -1694,6 +1694,7 @@ feed_one(void *ctx, const char *line, size_t len, size_t lineno)
 #define PIPE_BYTES (16 * 1024)
 #define PIPE_DEPTH 8
 #define PIPE_SLABS 4
+#define PIPE_AHEAD 2 /* lines prefetched ahead by the main thread */
 
 struct pbatch {
 	size_t n;
@@ -1916,9 +1917,14 @@ feed_fd_pipe(struct run *r, int fd)
 		}
 		pthread_mutex_unlock(&p->mu);
 		b = &p->b[p->used % PIPE_DEPTH];
-		for (size_t i = 0; i < b->n; i++)
+		for (size_t i = 0; i < b->n; i++) {
+			/* the other core wrote it: its cache misses under way
+			 * while this core works on the lines before */
+			if (i + PIPE_AHEAD < b->n)
+				filter_pre_prefetch(b->pre[i + PIPE_AHEAD]);
 			test_line(
 			    r, b->line[i], b->len[i], b->lineno[i], b->pre[i]);
+		}
 		pthread_mutex_lock(&p->mu);
 		p->used++;
 		pthread_cond_signal(&p->freed);

@@ -3390,6 +3390,17 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 		prep_searches(p, out, line);
 }
 
+void
+filter_pre_prefetch(const struct filter_pre *pre)
+{
+	/* its first two cache lines (struct filter_pre's layout), the
+	 * first of its ovectors and of the line */
+	__builtin_prefetch(pre);
+	__builtin_prefetch((const char *)pre + 64);
+	__builtin_prefetch(pre->ov);
+	__builtin_prefetch(pre->line);
+}
+
 size_t
 filter_process_pre(struct filter *f, const struct filter_pre *pre, double now,
     struct filter_result *res)

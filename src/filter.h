@@ -248,6 +248,9 @@ void filter_pre_free(struct filter_pre *pre);
  */
 void filter_prep_line(struct filter_prep *p, const char *line, size_t len,
     double now, bool searches, struct filter_pre *out);
+/* Hints the second stage's core to load what filter_process_pre() reads
+ * first of pre (written by the other core): call it a few lines ahead. */
+void filter_pre_prefetch(const struct filter_pre *pre);
 /* The second stage: filter_process() of pre's line. */
 size_t filter_process_pre(struct filter *f, const struct filter_pre *pre,
     double now, struct filter_result *res);
