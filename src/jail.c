@@ -136,6 +136,8 @@ struct jail {
 	void (*stop_done)(void *arg);
 	void *stop_arg;
 	unsigned inflight;      /* async ignore checks under way */
+	struct found *fspare;   /* check_failure's copy for a pending
+	                           check, kept while unused */
 	struct rcheck *rchecks; /* restored bans among them */
 	bool restoring;         /* the restored bans are not all committed */
 	struct dnsq *dnsq;      /* DNS lookups under way */
@@ -783,6 +785,64 @@ already_banned(struct jail *j, struct ban *old, double t_time, double now)
 	}
 }
 
+/* fdata_json()'s test for a text written between quotes as it is. */
+static bool
+json_plain(const char *s, size_t *len)
+{
+	const char *p = s;
+
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
+			return false;
+	}
+	*len = (size_t)(p - s);
+	return true;
+}
+
+/*
+ * fdata_json(d) (the database's `data`): its plain case (no escapes, no
+ * repeated name) written into buf when it fits, else fdata_json()'s own
+ * text, then owned through *own. NULL without groups.
+ */
+static const char *
+data_json(const struct fdata *d, char *buf, size_t cap, char **own)
+{
+	size_t n = 0;
+
+	*own = NULL;
+	if (d->nkv == 0)
+		return NULL;
+	n = 1;
+	for (size_t i = 0; i < d->nkv; i++) {
+		size_t nl, vl;
+		bool plain = json_plain(d->kv[i].name, &nl) &&
+		    json_plain(d->kv[i].value, &vl);
+
+		for (size_t k = 0; k < i && plain; k++)
+			plain = strcmp(d->kv[k].name, d->kv[i].name) != 0;
+		/* "name":"value" and a ',' or the closing '}' */
+		if (!plain || n + nl + vl + 6 + 1 > cap) {
+			*own = fdata_json(d);
+			return *own;
+		}
+		buf[n - 1] = i == 0 ? '{' : ',';
+		buf[n++] = '"';
+		memcpy(buf + n, d->kv[i].name, nl);
+		n += nl;
+		memcpy(buf + n, "\":\"", 3);
+		n += 3;
+		memcpy(buf + n, d->kv[i].value, vl);
+		n += vl;
+		buf[n++] = '"';
+		n++; /* the next ',' or the '}' */
+	}
+	buf[n - 1] = '}';
+	buf[n] = '\0';
+	return buf;
+}
+
 /*
  * fail2ban's Actions.__checkBan for one ticket with the observer's
  * banFound. Returns 1 for a new ban, 0 otherwise.
@@ -875,7 +935,8 @@ ban_ticket(struct jail *j, struct bticket *t)
 	}
 	if (store && !b->restored && j->env->db != NULL) {
 		struct db_ban row = {0};
-		char *data = fdata_json(&b->data);
+		char jb[512], *own;
+		const char *data = data_json(&b->data, jb, sizeof(jb), &own);
 
 		row.key = b->key;
 		row.time = b->time;
@@ -887,7 +948,7 @@ ban_ticket(struct jail *j, struct bticket *t)
 		row.data = data;
 		row.data_object = true; /* fdata_json's output */
 		db_ban_add(j->env->db, j->name, &row);
-		free(data);
+		free(own);
 	}
 	pend_add(j, b, increased);
 	pre_add(j, b);
@@ -1121,6 +1182,51 @@ found_kv(struct found *f)
 		sbuf_cleanup(&b);
 		f->nkv++;
 	}
+}
+
+/*
+ * The pairs found_kv() would build (same order, same caps), borrowed
+ * from the filter's groups (an integer written into ib): what a new
+ * entry copies in one block, without found_kv()'s copies. Returns the
+ * number of pairs, or -1 when a value is neither text, address nor
+ * integer (then found_kv()).
+ */
+static int
+found_kv_view(const struct failure *fl, struct fdata_kv kv[FDATA_KV_MAX],
+    char ib[FDATA_KV_MAX][24])
+{
+	size_t bytes = 0;
+	int n = 0;
+
+	for (size_t i = 0; i < fl->ngroups && n < FDATA_KV_MAX; i++) {
+		const struct fentry *e = &fl->groups[i];
+		const char *v;
+
+		switch (e->val.type) {
+		case FVAL_NONE:
+			continue;
+		case FVAL_STR:
+			v = e->val.u.s;
+			break;
+		case FVAL_IP:
+			v = e->val.u.ip.text ? e->val.u.ip.text : "";
+			break;
+		case FVAL_INT:
+			snprintf(ib[n], sizeof(ib[n]), "%ld", e->val.u.i);
+			v = ib[n];
+			break;
+		default:
+			return -1;
+		}
+		bytes += strlen(e->key) + strlen(v);
+		if (bytes > FDATA_KV_BYTES)
+			break;
+		/* read only: fdata_set_kv() copies them */
+		kv[n].name = (char *)(uintptr_t)e->key;
+		kv[n].value = v;
+		n++;
+	}
+	return n;
 }
 
 /* Makes f independent of the filter's buffers (before an async step). */
@@ -1544,10 +1650,16 @@ count_failure(struct jail *j, struct found *f)
 	ff.nkv = f->nkv;
 	e = failtab_add(j->ft, &ff, &created);
 	if (created && lazy) {
-		found_kv(f);
-		fdata_set_kv(&e->data, f->kv, f->nkv);
-		ff.kv = f->kv;
-		ff.nkv = f->nkv;
+		struct fdata_kv v[FDATA_KV_MAX];
+		char ib[FDATA_KV_MAX][24];
+		int nv = found_kv_view(f->fl, v, ib);
+
+		if (nv >= 0) {
+			fdata_set_kv(&e->data, v, (size_t)nv);
+		} else {
+			found_kv(f);
+			fdata_set_kv(&e->data, f->kv, f->nkv);
+		}
 	}
 	log_evictions(j);
 	if (e != NULL && e->retry >= j->maxretry)
@@ -1560,6 +1672,13 @@ count_failure(struct jail *j, struct found *f)
 			user_failure(j, &f->key, f->time, login, n, ff.count);
 	}
 	feed_aggregates(j, f, ff.count);
+	if (created && lazy && j->inc && j->env->db != NULL) {
+		/* its failtab_add() may make a new entry: with the pairs
+		 * (as the new entry's, only when this one was new) */
+		found_kv(f);
+		ff.kv = f->kv;
+		ff.nkv = f->nkv;
+	}
 	observe_failure(j, f, &ff);
 }
 
@@ -1612,8 +1731,10 @@ check_failure(struct jail *j, struct found *f)
 		t.groups = g;
 		t.ngroups = f->nkv;
 		/* the callback runs later from the loop, never from here:
-		 * the copy is made only when the check is pending */
-		h = xmalloc(sizeof(*h));
+		 * the copy is made only when the check is pending (its
+		 * memory is kept from one failure to the next) */
+		h = j->fspare != NULL ? j->fspare : xmalloc(sizeof(*h));
+		j->fspare = NULL;
 		r = ignore_check(j->ig, &t, jnow(j), 0, ignore_done, h);
 		free(g);
 		if (r < 0) {
@@ -1623,7 +1744,7 @@ check_failure(struct jail *j, struct found *f)
 			j->inflight++;
 			return;
 		}
-		free(h);
+		j->fspare = h;
 	}
 	if (r == IGNORE_NOT)
 		count_failure(j, f);
@@ -2941,6 +3062,7 @@ jail_free(struct jail *j)
 	drop_rchecks(j);
 	filter_free(j->filter);
 	filterdef_cleanup(&j->fd);
+	free(j->fspare);
 	failtab_free(j->ft);
 	banlist_free(j->bl);
 	failtab_free(j->uft);

@@ -883,6 +883,63 @@ test_aggregate(struct jail_env *env)
 	jail_free(j);
 }
 
+static int
+keep_data(void *arg, const struct db_ban *b)
+{
+	char **out = arg;
+
+	free(*out);
+	*out = xstrdup(b->data != NULL ? b->data : "(null)");
+	return 0;
+}
+
+/*
+ * The captured groups' JSON stored with a ban (the database's `data`) is
+ * fdata_json()'s text, whether the jail writes it itself (printable ASCII
+ * without quotes or backslashes) or not.
+ */
+static void
+test_data_json(struct jail_env *env)
+{
+	static const char conf[] =
+	    "[r]\nenabled = true\nbackend = report\nservice = imap\n"
+	    "maxretry = 1\nfindtime = 600\nbantime = 600\n";
+	char longname[201];
+	const char *users[] = {"alice", "a\"b\\c", "jos\xc3\xa9", longname};
+	struct jail_env e = *env;
+	struct diags d = DIAGS_INIT;
+
+	memset(longname, 'x', 200);
+	longname[200] = '\0';
+	for (size_t i = 0; i < sizeof(users) / sizeof(users[0]); i++) {
+		struct db_restore r = {0};
+		struct fdata fd = {0};
+		char msg[300], *got = NULL, *want;
+		struct jail *j;
+
+		e.db = db_open(":memory:", NULL, &d);
+		j = make_text(&e, conf, "r");
+		snprintf(
+		    msg, sizeof(msg), "fail imap 192.0.2.7 user=%s", users[i]);
+		rep_msg(j, msg, 1800003000.0);
+		jail_commit(j);
+		db_flush(e.db);
+		r.now = 1800003001.0;
+		r.bantime = 600;
+		db_bans_restore(e.db, "r", &r, keep_data, &got);
+		fdata_add_kv(&fd, "user", users[i]);
+		want = fdata_json(&fd);
+		is_str(got, want, "data: the groups' JSON as fdata_json's");
+		free(want);
+		free(got);
+		fdata_cleanup(&fd);
+		jail_stop(j, NULL, NULL);
+		jail_free(j);
+		db_close(e.db);
+	}
+	diags_cleanup(&d);
+}
+
 int
 main(void)
 {
@@ -915,6 +972,7 @@ main(void)
 	test_users(&env);
 	test_restore(&env);
 	test_aggregate(&env);
+	test_data_json(&env);
 
 	db_close(env.db);
 	uv_run(&loop, UV_RUN_NOWAIT);
