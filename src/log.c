@@ -345,10 +345,11 @@ add_long(struct sbuf *out, long v)
 	sbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
 }
 
-/* wlog_format with the message's length known. */
+/* format_line() for any length of names. */
 static void
-format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
-    const char *msg, size_t msglen, bool addtime, bool padding)
+format_line_any(struct sbuf *out, double t, long pid, int level,
+    const char *logger, const char *msg, size_t msglen, bool addtime,
+    bool padding)
 {
 	char lbuf[WLOG_LEVEL_NAMELEN];
 	const char *lname = wlog_level_name(level, lbuf);
@@ -383,6 +384,82 @@ format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
 	else
 		sbuf_addstr(out, lname);
 	sbuf_addch(out, ' ');
+	sbuf_add(out, msg, msglen);
+}
+
+/* Writes s left-justified in width columns at p; returns the end. */
+static char *
+put_padded(char *p, const char *s, size_t n, size_t width)
+{
+	memcpy(p, s, n);
+	p += n;
+	if (n < width) {
+		memset(p, ' ', width - n);
+		p += width - n;
+	}
+	return p;
+}
+
+/* wlog_format with the message's length known: the prefix put together
+ * on the stack, then two appends (a line per ban in a flood). */
+static void
+format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
+    const char *msg, size_t msglen, bool addtime, bool padding)
+{
+	char lbuf[WLOG_LEVEL_NAMELEN];
+	const char *lname = wlog_level_name(level, lbuf);
+	size_t ll = strlen(logger), nl = strlen(lname);
+	/* time and ",mmm ", logger, '[', pid, "]: ", level, ' ' */
+	char pre[WLOG_TIMESTRLEN + 5 + 128 + 1 + 24 + 3 + WLOG_LEVEL_NAMELEN +
+	    8 + 1];
+	char *p = pre;
+
+	if (ll > 128 || nl > WLOG_LEVEL_NAMELEN + 8) {
+		/* a name no logger has */
+		format_line_any(
+		    out, t, pid, level, logger, msg, msglen, addtime, padding);
+		return;
+	}
+	if (addtime) {
+		/* Python logging: localtime(created), msecs truncated. */
+		double sec = floor(t);
+		int ms = (int)((t - sec) * 1000);
+		const char *lt = local_text(0, (time_t)sec);
+		size_t tl = strnlen(lt, WLOG_TIMESTRLEN);
+
+		if (ms > 999)
+			ms = 999;
+		if (ms < 0)
+			ms = 0;
+		memcpy(p, lt, tl);
+		p += tl;
+		*p++ = ',';
+		*p++ = (char)('0' + ms / 100);
+		*p++ = (char)('0' + ms / 10 % 10);
+		*p++ = (char)('0' + ms % 10);
+		*p++ = ' ';
+	}
+	p = put_padded(p, logger, ll, padding ? 24 : 0);
+	*p++ = '[';
+	{
+		char buf[24];
+		char *q = buf + sizeof(buf);
+		unsigned long u =
+		    pid < 0 ? 0UL - (unsigned long)pid : (unsigned long)pid;
+
+		do
+			*--q = (char)('0' + u % 10);
+		while ((u /= 10) != 0);
+		if (pid < 0)
+			*--q = '-';
+		memcpy(p, q, (size_t)(buf + sizeof(buf) - q));
+		p += buf + sizeof(buf) - q;
+	}
+	memcpy(p, "]: ", 3);
+	p += 3;
+	p = put_padded(p, lname, nl, padding ? 7 : 0);
+	*p++ = ' ';
+	sbuf_add(out, pre, (size_t)(p - pre));
 	sbuf_add(out, msg, msglen);
 }
 

@@ -269,6 +269,21 @@ test_levels(void)
 	    "fail2ban.a.very.long.logger.x", "y", false, true);
 	is_str(sbuf_str(&l), "fail2ban.a.very.long.logger.x[7]: HEAVY   y",
 	    "long logger names are not cut, levels padded to 7");
+	{
+		/* a name longer than the prefix's buffer takes */
+		char lg[301], want[400];
+
+		memset(lg, 'g', 300);
+		lg[300] = '\0';
+		sbuf_reset(&l);
+		wlog_format(
+		    &l, 1795238665.5, -12, WLOG_ERROR, lg, "z", true, true);
+		snprintf(want, sizeof(want),
+		    "2026-11-21 05:24:25,500 %s[-12]: ERROR   z", lg);
+		is_str(sbuf_str(&l), want,
+		    "a 300-byte logger name, a negative pid, time and "
+		    "padding");
+	}
 	sbuf_cleanup(&l);
 
 	/* filtering by level */
