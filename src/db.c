@@ -1433,11 +1433,15 @@ data_is_object(const char *data)
 	return ok;
 }
 
+/* db_ban_add: the matches whose lengths are kept between its two
+ * passes */
+#define DB_BAN_LENS 16
+
 void
 db_ban_add(struct db *db, const char *jail, const struct db_ban *b)
 {
 	struct op op = {.kind = OP_BAN_ADD};
-	size_t keep, first, jl, kl = 0, dl = 0, bytes;
+	size_t keep, first, jl, kl = 0, dl = 0, bytes, ml[DB_BAN_LENS];
 	const char *data = b ? b->data : NULL;
 	char *p;
 
@@ -1466,13 +1470,18 @@ db_ban_add(struct db *db, const char *jail, const struct db_ban *b)
 	jl = strlen(jail);
 	dl = data ? strlen(data) : 0;
 	bytes = keep * sizeof(char *) + jl + 1 + kl + 1 + dl + 1;
-	for (size_t i = first; i < b->nmatches; i++)
-		bytes += (b->matches[i] ? strlen(b->matches[i]) : 0) + 1;
+	for (size_t i = first; i < b->nmatches; i++) {
+		size_t n = b->matches[i] ? strlen(b->matches[i]) : 0;
+
+		if (i - first < DB_BAN_LENS)
+			ml[i - first] = n; /* not measured twice */
+		bytes += n + 1;
+	}
 	op.blk = xmalloc(bytes);
 	p = op.blk + keep * sizeof(char *);
 	for (size_t i = first; i < b->nmatches; i++) {
 		const char *m = b->matches[i] ? b->matches[i] : "";
-		size_t n = strlen(m);
+		size_t n = i - first < DB_BAN_LENS ? ml[i - first] : strlen(m);
 
 		memcpy(p, m, n + 1);
 		((const char **)(void *)op.blk)[i - first] = p;
