@@ -142,22 +142,32 @@ d_reserve(struct dtab *t, size_t n)
 	free(old);
 }
 
-static void
-d_put(struct dtab *t, const struct addr *a, double end)
+/* Puts a with end; returns its end before (NAN: it was not there). */
+static double
+d_swap(struct dtab *t, const struct addr *a, double end)
 {
 	size_t i;
+	double old;
 
 	if ((t->n + 1) * 2 > t->cap)
 		d_reserve(t, t->n + 1);
 	for (i = d_slot(t, a); t->v[i].used; i = (i + 1) & (t->cap - 1))
 		if (addr_equal(&t->v[i].a, a)) {
+			old = t->v[i].end;
 			t->v[i].end = end;
-			return;
+			return old;
 		}
 	t->v[i].a = *a;
 	t->v[i].end = end;
 	t->v[i].used = true;
 	t->n++;
+	return NAN;
+}
+
+static void
+d_put(struct dtab *t, const struct addr *a, double end)
+{
+	(void)d_swap(t, a, end);
 }
 
 static bool
@@ -1067,6 +1077,8 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 			more = true;
 		if (kind == BK_UNBAN) {
 			want_unban(na, &t[i]);
+		} else if (ps != NULL && ps[i] == PS_SAME) {
+			continue; /* wanted with this end already */
 		} else if (want_ban(na, &t[i], now, op) < 0) {
 			skip[i] = true;
 			rc = -1;
@@ -1211,21 +1223,22 @@ nft_preban(struct action *a, const struct action_ticket *t, size_t n, bool undo)
 	if (!undo)
 		d_reserve(&na->want, na->want.n + n);
 	for (size_t i = 0; i < n; i++) {
-		enum pstate s = pre_state(na, &t[i]);
+		double end = ticket_end(&t[i]), was;
 
 		skip[i] = true;
 		if (t[i].restored || !single_addr(&t[i]))
 			continue;
 		if (undo) {
-			if (s == PS_NEW)
+			if (!d_del(&na->want, &t[i].addr))
 				continue;
-			(void)d_del(&na->want, &t[i].addr);
+			op[i] = PS_MOVE; /* deleted */
 		} else {
-			if (s == PS_SAME)
+			/* one probe: put, and see what was there (pre_state) */
+			was = d_swap(&na->want, &t[i].addr, end);
+			if (was == end)
 				continue;
-			d_put(&na->want, &t[i].addr, ticket_end(&t[i]));
+			op[i] = isnan(was) ? PS_NEW : PS_MOVE;
 		}
-		op[i] = (uint8_t)s;
 		skip[i] = false;
 		nput++;
 	}
