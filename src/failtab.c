@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/socket.h>
+
 #include <jansson.h>
 
 #include "ctl.h"
@@ -39,6 +41,7 @@ struct failtab {
 	/* links (max_links > 0): rings per entry */
 	size_t nlinks;     /* slots in use */
 	size_t lslots;     /* slots held by the rings */
+	size_t lbytes;     /* their bytes */
 	uint32_t ring_max; /* per-entry cap (a power of two) */
 	uint64_t link_evictions;
 	/* memo (memo_slots > 0): entries of RAW/USER keys */
@@ -338,8 +341,36 @@ failtab_new(const struct failtab_opts *opts)
 
 /* ---- links: a ring of (key, time, count) slots per entry ---- */
 
-/* One failure of key for the ring's entry: 32 bytes, two per cache
- * line. */
+/*
+ * Slot encodings. A ring holds slots of one width (r->w), the narrowest
+ * its failures fit, and is re-encoded wider when one that does not fit
+ * arrives (then stays so until it is emptied):
+ *
+ *   LW_8   an IPv4 address (AF_INET, /32), a time of whole seconds in
+ *          [0, 2^32) and a count of 1: 8 bytes (log files' times);
+ *   LW_16  an IPv4 address, any time (double) and count (float): 16;
+ *   LW_32  any key: IPv6, networks, RAW/USER bytes (owned): 32.
+ *
+ * Each gives back exactly the time, count and key written (the count a
+ * float as ever), so only memory depends on the width: the 100,000
+ * slots of a table's cap take 0.8 MB instead of 3.2 when failures come
+ * from IPv4 addresses with log files' times, and a ring grows by
+ * copying a quarter as much.
+ */
+enum { LW_8, LW_16, LW_32 };
+
+struct lslot8 {
+	uint32_t a; /* the address's 4 bytes as they are */
+	uint32_t t; /* epoch s */
+};
+
+struct lslot16 {
+	double time;
+	uint32_t a;
+	float count;
+};
+
+/* Any key: 32 bytes, two per cache line. */
 struct lslot {
 	double time;    /* epoch s */
 	float count;    /* integers stay exact up to 2^24 */
@@ -356,24 +387,56 @@ struct lslot {
 	} k;
 };
 
-/* The ring's i-th slot from the oldest. */
-static struct lslot *
-ring_at(const struct failtab_ring *r, uint32_t i)
+_Static_assert(sizeof(struct lslot8) == 8 && sizeof(struct lslot16) == 16 &&
+        sizeof(struct lslot) == 32,
+    "slot widths are 8 << w bytes");
+
+/* A slot as it was written. */
+struct lval {
+	struct fkey key; /* RAW/USER bytes borrowed from the ring */
+	double time;
+	double count;
+};
+
+/* The raw index (not from the oldest) of r's i-th slot from the
+ * oldest. */
+static inline uint32_t
+ring_ix(const struct failtab_ring *r, uint32_t i)
 {
-	return &r->s[(r->head + i) & (r->cap - 1)];
+	return (r->head + i) & (r->cap - 1);
 }
 
-static bool
-slot_is(const struct lslot *s, const struct fkey *key)
+static inline void *
+slot_ptr(const struct failtab_ring *r, uint32_t ix)
 {
-	if (s->kind != (uint8_t)key->kind)
+	return (char *)r->s + ((size_t)ix << (3 + r->w));
+}
+
+/* One IPv4 address (its 4 bytes say it all). */
+static inline bool
+key_is_v4(const struct fkey *k)
+{
+	uint32_t m;
+	uint64_t h;
+
+	if (k->kind != FKEY_ADDR || k->addr.family != AF_INET ||
+	    k->addr.prefix != 32)
 		return false;
-	if (key->kind == FKEY_ADDR)
-		return s->family == key->addr.family &&
-		    s->prefix == key->addr.prefix &&
-		    memcmp(s->k.b, key->addr.b, 16) == 0;
-	return s->k.str.len == key->len &&
-	    (key->len == 0 || memcmp(s->k.str.s, key->s, key->len) == 0);
+	memcpy(&m, k->addr.b + 4, 4);
+	memcpy(&h, k->addr.b + 8, 8);
+	return (m | h) == 0;
+}
+
+/* The narrowest width that holds the failure exactly. */
+static inline unsigned
+slot_need(const struct fkey *k, double t, double count)
+{
+	if (!key_is_v4(k))
+		return LW_32;
+	if (count == 1 && t >= 0 && t < 4294967296.0 && !signbit(t) &&
+	    (double)(uint32_t)t == t)
+		return LW_8;
+	return LW_16;
 }
 
 /* Fills s, field by field: never read (a slot being reused is usually
@@ -410,30 +473,100 @@ slot_set(struct lslot *s, const struct fkey *key, double time, double count)
 	}
 }
 
-/* The slot's key (borrowing its bytes). */
-static struct fkey
-slot_key(const struct lslot *s)
+/* Writes the failure into r's slot ix (r->w at least its need). */
+static inline void
+slot_write(struct failtab_ring *r, uint32_t ix, const struct fkey *key,
+    double time, double count)
 {
-	struct fkey k;
+	if (r->w == LW_8) {
+		struct lslot8 *s = slot_ptr(r, ix);
 
-	memset(&k, 0, sizeof(k));
-	k.kind = (enum fkey_kind)s->kind;
-	if (k.kind == FKEY_ADDR) {
-		k.addr.family = s->family;
-		k.addr.prefix = s->prefix;
-		memcpy(k.addr.b, s->k.b, 16);
+		memcpy(&s->a, key->addr.b, 4);
+		s->t = (uint32_t)time;
+	} else if (r->w == LW_16) {
+		struct lslot16 *s = slot_ptr(r, ix);
+
+		s->time = time;
+		memcpy(&s->a, key->addr.b, 4);
+		s->count = (float)count;
 	} else {
-		k.s = s->k.str.s;
-		k.len = s->k.str.len;
+		slot_set(slot_ptr(r, ix), key, time, count);
 	}
-	return k;
 }
 
-static struct lslot *
-slots_alloc(uint32_t cap)
+static void
+v4_key(struct fkey *k, uint32_t a)
 {
-	size_t sz = (size_t)cap * sizeof(struct lslot);
+	memset(k, 0, sizeof(*k));
+	k->kind = FKEY_ADDR;
+	k->addr.family = AF_INET;
+	k->addr.prefix = 32;
+	memcpy(k->addr.b, &a, 4);
+}
+
+static void
+slot_read(const struct failtab_ring *r, uint32_t ix, struct lval *v)
+{
+	if (r->w == LW_8) {
+		const struct lslot8 *s = slot_ptr(r, ix);
+
+		v4_key(&v->key, s->a);
+		v->time = (double)s->t;
+		v->count = 1;
+	} else if (r->w == LW_16) {
+		const struct lslot16 *s = slot_ptr(r, ix);
+
+		v4_key(&v->key, s->a);
+		v->time = s->time;
+		v->count = s->count;
+	} else {
+		const struct lslot *s = slot_ptr(r, ix);
+
+		memset(&v->key, 0, sizeof(v->key));
+		v->key.kind = (enum fkey_kind)s->kind;
+		if (v->key.kind == FKEY_ADDR) {
+			v->key.addr.family = s->family;
+			v->key.addr.prefix = s->prefix;
+			memcpy(v->key.addr.b, s->k.b, 16);
+		} else {
+			v->key.s = s->k.str.s;
+			v->key.len = s->k.str.len;
+		}
+		v->time = s->time;
+		v->count = s->count;
+	}
+}
+
+static inline double
+slot_time(const struct failtab_ring *r, uint32_t ix)
+{
+	if (r->w == LW_8)
+		return ((const struct lslot8 *)slot_ptr(r, ix))->t;
+	if (r->w == LW_16)
+		return ((const struct lslot16 *)slot_ptr(r, ix))->time;
+	return ((const struct lslot *)slot_ptr(r, ix))->time;
+}
+
+/* Frees the bytes of r's slot ix if it holds any. */
+static void
+slot_release(struct failtab_ring *r, uint32_t ix)
+{
 	struct lslot *s;
+
+	if (r->nstr == 0) /* only LW_32 rings hold bytes */
+		return;
+	s = slot_ptr(r, ix);
+	if (s->kind != FKEY_ADDR) {
+		free(s->k.str.s);
+		r->nstr--;
+	}
+}
+
+static void *
+slots_alloc(uint32_t cap, unsigned w)
+{
+	size_t sz = (size_t)cap << (3 + w);
+	void *s;
 
 	sz = (sz + 63) / 64 * 64;
 	s = aligned_alloc(64, sz);
@@ -446,37 +579,56 @@ slots_alloc(uint32_t cap)
 	return s;
 }
 
-/* r's slots moved into cap new ones (cap >= its slots in use). */
+/* r's slots moved into cap new ones of width w (cap >= its slots in
+ * use, w >= r->w), the oldest first. */
 static void
-ring_resize(struct failtab *ft, struct failtab_ring *r, uint32_t cap)
+ring_recode(
+    struct failtab *ft, struct failtab_ring *r, uint32_t cap, unsigned w)
 {
-	struct lslot *s = slots_alloc(cap);
-	uint32_t first = r->cap - r->head; /* slots from head to the end */
+	struct failtab_ring nr = *r;
 
-	/* the oldest slots first: at most two runs */
-	if (first > r->n)
-		first = r->n;
-	memcpy(s, r->s + r->head, (size_t)first * sizeof(*s));
-	memcpy(s + first, r->s, (size_t)(r->n - first) * sizeof(*s));
+	nr.s = slots_alloc(cap, w);
+	nr.cap = cap;
+	nr.head = 0;
+	nr.w = w;
+	if (w == r->w) {
+		size_t sz = (size_t)8 << w;
+		uint32_t first = r->cap - r->head; /* head to the end */
+
+		/* at most two runs */
+		if (first > r->n)
+			first = r->n;
+		memcpy(nr.s, slot_ptr(r, r->head), first * sz);
+		memcpy(slot_ptr(&nr, first), r->s, (r->n - first) * sz);
+	} else {
+		/* wider: addresses only (bytes are in LW_32 rings only) */
+		for (uint32_t i = 0; i < r->n; i++) {
+			struct lval v;
+
+			slot_read(r, ring_ix(r, i), &v);
+			slot_write(&nr, i, &v.key, v.time, v.count);
+		}
+	}
 	free(r->s);
 	ft->lslots = ft->lslots - r->cap + cap;
-	r->s = s;
-	r->cap = cap;
-	r->head = 0;
+	ft->lbytes = ft->lbytes - ((size_t)r->cap << (3 + r->w)) +
+	    ((size_t)cap << (3 + w));
+	*r = nr;
 }
 
-/* Drops r's oldest slot (read only when some slot holds bytes). */
+/* r re-encoded for a failure of width w: out of the failure's path
+ * (once per ring at most twice). */
+static __attribute__((noinline)) void
+ring_widen(struct failtab *ft, struct failtab_ring *r, unsigned w)
+{
+	ring_recode(ft, r, r->cap, w);
+}
+
+/* Drops r's oldest slot. */
 static void
 ring_pop(struct failtab *ft, struct failtab_ring *r)
 {
-	if (r->nstr > 0) {
-		struct lslot *s = &r->s[r->head];
-
-		if (s->kind != FKEY_ADDR) {
-			free(s->k.str.s);
-			r->nstr--;
-		}
-	}
+	slot_release(r, r->head);
 	r->head = (r->head + 1) & (r->cap - 1);
 	r->n--;
 	ft->nlinks--;
@@ -497,6 +649,7 @@ links_drop(struct failtab *ft, struct failtab_entry *e)
 	while (r->n > 0)
 		ring_pop(ft, r);
 	ft->lslots -= r->cap;
+	ft->lbytes -= (size_t)r->cap << (3 + r->w);
 	free(r->s);
 	memset(r, 0, sizeof(*r));
 }
@@ -518,20 +671,22 @@ ring_can_grow(const struct failtab *ft, const struct failtab_ring *r)
 }
 
 /* Room for one more slot in r (full, or without slots yet): its first
- * slots, twice as many, or its oldest dropped. Out of the failure's
- * path (once in many failures). */
+ * slots (of width w), twice as many, or its oldest dropped. Out of the
+ * failure's path (once in many failures). */
 static __attribute__((noinline)) void
-ring_room(struct failtab *ft, struct failtab_ring *r)
+ring_room(struct failtab *ft, struct failtab_ring *r, unsigned w)
 {
 	if (r->s == NULL) {
 		r->cap = ring_min(ft);
-		r->s = slots_alloc(r->cap);
+		r->w = w;
+		r->s = slots_alloc(r->cap, w);
 		r->head = r->n = r->nstr = 0;
 		ft->lslots += r->cap;
+		ft->lbytes += (size_t)r->cap << (3 + w);
 		return;
 	}
 	if (ring_can_grow(ft, r)) {
-		ring_resize(ft, r, r->cap * 2);
+		ring_recode(ft, r, r->cap * 2, r->w);
 	} else {
 		ring_pop(ft, r);
 		ft->link_evictions++;
@@ -543,22 +698,26 @@ link_push(struct failtab *ft, struct failtab_entry *e, const struct fkey *key,
     double time, double count)
 {
 	struct failtab_ring *r = &e->ring;
+	unsigned w;
 
 	if (ft->o.max_links == 0)
 		return;
+	w = ft->o.wide_links ? LW_32 : slot_need(key, time, count);
+	if (r->s != NULL && w > r->w)
+		ring_widen(ft, r, w);
 	if (r->n == r->cap) { /* full, or no ring yet (both 0) */
 		if (r->nstr == 0 && key->kind == FKEY_ADDR && r->cap > 0 &&
 		    !ring_can_grow(ft, r)) {
 			/* addresses only, at its cap: the newest takes the
 			 * oldest's slot (ring_pop() and a push) */
-			slot_set(&r->s[r->head], key, time, count);
+			slot_write(r, r->head, key, time, count);
 			r->head = (r->head + 1) & (r->cap - 1);
 			ft->link_evictions++;
 			return;
 		}
-		ring_room(ft, r);
+		ring_room(ft, r, w);
 	}
-	slot_set(ring_at(r, r->n), key, time, count);
+	slot_write(r, ring_ix(r, r->n), key, time, count);
 	if (key->kind != FKEY_ADDR)
 		r->nstr++;
 	r->n++;
@@ -572,6 +731,35 @@ failtab_link_add(struct failtab *ft, struct failtab_entry *e,
 	link_push(ft, e, key, time, count);
 }
 
+/* Whether r's slot ix holds key (v4: key_is_v4(key)). */
+static inline bool
+slot_is(
+    const struct failtab_ring *r, uint32_t ix, const struct fkey *key, bool v4)
+{
+	const struct lslot *s;
+
+	if (r->w < LW_32) {
+		/* a and t/time come first in both narrow slots */
+		uint32_t a;
+
+		memcpy(&a, key->addr.b, 4);
+		return v4 &&
+		    (r->w == LW_8
+		            ? ((const struct lslot8 *)slot_ptr(r, ix))->a
+		            : ((const struct lslot16 *)slot_ptr(r, ix))->a) ==
+		    a;
+	}
+	s = slot_ptr(r, ix);
+	if (s->kind != (uint8_t)key->kind)
+		return false;
+	if (key->kind == FKEY_ADDR)
+		return s->family == key->addr.family &&
+		    s->prefix == key->addr.prefix &&
+		    memcmp(s->k.b, key->addr.b, 16) == 0;
+	return s->k.str.len == key->len &&
+	    (key->len == 0 || memcmp(s->k.str.s, key->s, key->len) == 0);
+}
+
 bool
 failtab_link_forget(struct failtab *ft, struct failtab_entry *e,
     const struct fkey *key, double *count)
@@ -579,56 +767,73 @@ failtab_link_forget(struct failtab *ft, struct failtab_entry *e,
 	struct failtab_ring *r = &e->ring;
 	double c = 0;
 	uint32_t w = 0, n = r->n;
+	size_t sz = (size_t)8 << r->w;
+	bool v4 = key_is_v4(key);
 
+	if (r->w < LW_32 && !v4)
+		n = 0; /* IPv4 addresses only: none is key */
 	for (uint32_t i = 0; i < n; i++) {
-		struct lslot *s = ring_at(r, i);
+		uint32_t ix = ring_ix(r, i);
 
-		if (slot_is(s, key)) {
-			c += s->count;
-			if (s->kind != FKEY_ADDR) {
-				free(s->k.str.s);
-				r->nstr--;
-			}
+		if (slot_is(r, ix, key, v4)) {
+			if (r->w == LW_8)
+				c += 1;
+			else if (r->w == LW_16)
+				c += ((const struct lslot16 *)slot_ptr(r, ix))
+				         ->count;
+			else
+				c += ((const struct lslot *)slot_ptr(r, ix))
+				         ->count;
+			slot_release(r, ix);
 			continue;
 		}
 		if (w != i)
-			*ring_at(r, w) = *s;
+			memcpy(slot_ptr(r, ring_ix(r, w)), slot_ptr(r, ix), sz);
 		w++;
 	}
 	ft->nlinks -= n - w;
-	r->n = w;
+	r->n -= n - w;
 	if (count != NULL)
 		*count = c;
 	return w < n;
 }
 
-/* A slot and its position in the ring, sorted by key, then position. */
+/* A slot read back, and its position in the ring. */
 struct slot_pos {
-	const struct lslot *s;
+	struct lval v;
 	uint32_t pos;
 };
 
 static int
-cmp_by_key(const void *pa, const void *pb)
+key_cmp(const struct fkey *a, const struct fkey *b)
 {
-	const struct slot_pos *x = pa, *y = pb;
-	const struct lslot *a = x->s, *b = y->s;
 	int c;
 
 	if (a->kind != b->kind)
 		return a->kind < b->kind ? -1 : 1;
 	if (a->kind == FKEY_ADDR) {
-		c = memcmp(&a->family, &b->family, 2);
-		if (c == 0)
-			c = memcmp(a->k.b, b->k.b, 16);
+		if (a->addr.family != b->addr.family)
+			return a->addr.family < b->addr.family ? -1 : 1;
+		if (a->addr.prefix != b->addr.prefix)
+			return a->addr.prefix < b->addr.prefix ? -1 : 1;
+		return memcmp(a->addr.b, b->addr.b, 16);
 	} else {
-		size_t l =
-		    a->k.str.len < b->k.str.len ? a->k.str.len : b->k.str.len;
+		size_t l = a->len < b->len ? a->len : b->len;
 
-		c = l > 0 ? memcmp(a->k.str.s, b->k.str.s, l) : 0;
-		if (c == 0 && a->k.str.len != b->k.str.len)
-			c = a->k.str.len < b->k.str.len ? -1 : 1;
+		c = l > 0 ? memcmp(a->s, b->s, l) : 0;
+		if (c == 0 && a->len != b->len)
+			c = a->len < b->len ? -1 : 1;
 	}
+	return c;
+}
+
+/* Slots by key, then position. */
+static int
+cmp_by_key(const void *pa, const void *pb)
+{
+	const struct slot_pos *x = pa, *y = pb;
+	int c = key_cmp(&x->v.key, &y->v.key);
+
 	if (c != 0)
 		return c;
 	return x->pos < y->pos ? -1 : x->pos > y->pos;
@@ -665,31 +870,31 @@ failtab_link_pairs(struct failtab *ft, struct failtab_entry *e, double after,
 		return 0;
 	ix = xcalloc(r->n, sizeof(*ix));
 	for (uint32_t i = 0; i < r->n; i++) {
-		ix[i].s = ring_at(r, i);
+		slot_read(r, ring_ix(r, i), &ix[i].v);
 		ix[i].pos = i;
 	}
 	qsort(ix, r->n, sizeof(*ix), cmp_by_key);
 	pp = xcalloc(r->n, sizeof(*pp));
 	for (uint32_t i = 0; i < r->n;) {
-		struct fkey k = slot_key(ix[i].s);
-		double t = ix[i].s->time, c = 0;
+		const struct fkey *k = &ix[i].v.key;
+		double t = ix[i].v.time, c = 0;
 		uint32_t last = ix[i].pos, j = i;
 
-		for (; j < r->n && slot_is(ix[j].s, &k); j++) {
-			c += ix[j].s->count;
-			if (ix[j].s->time >= t) {
-				t = ix[j].s->time;
+		for (; j < r->n && key_cmp(&ix[j].v.key, k) == 0; j++) {
+			c += ix[j].v.count;
+			if (ix[j].v.time >= t) {
+				t = ix[j].v.time;
 				last = ix[j].pos;
 			}
 		}
+		if (t > after) {
+			pp[np].p.key = *k;
+			pp[np].p.time = t;
+			pp[np].p.count = c;
+			pp[np].last = last;
+			np++;
+		}
 		i = j;
-		if (!(t > after))
-			continue;
-		pp[np].p.key = k;
-		pp[np].p.time = t;
-		pp[np].p.count = c;
-		pp[np].last = last;
-		np++;
 	}
 	free(ix);
 	if (np == 0) {
@@ -722,6 +927,12 @@ failtab_link_slots(const struct failtab *ft)
 	return ft->lslots;
 }
 
+size_t
+failtab_link_bytes(const struct failtab *ft)
+{
+	return ft->lbytes;
+}
+
 uint64_t
 failtab_link_evictions(const struct failtab *ft)
 {
@@ -735,7 +946,7 @@ failtab_set_max_entry_links(struct failtab *ft, size_t n)
 
 	if (n == 0)
 		n = FAILTAB_DEFAULT_ENTRY_LINKS;
-	while (p * 2 <= n && p < (1u << 30))
+	while (p * 2 <= n && p < (1u << 29)) /* nstr has 30 bits */
 		p *= 2;
 	ft->ring_max = p;
 }
@@ -749,7 +960,7 @@ ring_trim(struct failtab *ft, struct failtab_entry *e, double cut)
 	struct failtab_ring *r = &e->ring;
 	uint32_t cap;
 
-	while (r->n > 0 && r->s[r->head].time <= cut)
+	while (r->n > 0 && slot_time(r, r->head) <= cut)
 		ring_pop(ft, r);
 	while (r->n > ft->ring_max)
 		ring_pop(ft, r);
@@ -761,7 +972,7 @@ ring_trim(struct failtab *ft, struct failtab_entry *e, double cut)
 	while (cap > ring_min(ft) && (r->n <= cap / 4 || cap > ft->ring_max))
 		cap /= 2;
 	if (cap != r->cap)
-		ring_resize(ft, r, cap);
+		ring_recode(ft, r, cap, r->w);
 }
 
 static void
@@ -1203,7 +1414,8 @@ failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
 		return add_link_slow(ft, key, time, count, link);
 	r = &e->ring;
 	full = r->n == r->cap;
-	if (full && (r->cap == 0 || r->nstr > 0 || ring_can_grow(ft, r)))
+	if ((full && (r->cap == 0 || r->nstr > 0 || ring_can_grow(ft, r))) ||
+	    slot_need(link, time, count) > r->w)
 		return add_link_slow(ft, key, time, count, link);
 	/* entry_update() without rescale or lines */
 	if (time > e->time)
@@ -1217,11 +1429,11 @@ failtab_add_link(struct failtab *ft, const struct fkey *key, double time,
 	ft->total++;
 	/* link_push(): the newest in the next slot, or in the oldest's */
 	if (full) {
-		slot_set(&r->s[r->head], link, time, count);
+		slot_write(r, r->head, link, time, count);
 		r->head = (r->head + 1) & (r->cap - 1);
 		ft->link_evictions++;
 	} else {
-		slot_set(ring_at(r, r->n), link, time, count);
+		slot_write(r, ring_ix(r, r->n), link, time, count);
 		r->n++;
 		ft->nlinks++;
 	}

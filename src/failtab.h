@@ -101,8 +101,10 @@ struct failtab_opts {
 	                             may hold FAILTAB_RING_MIN beyond); 0:
 	                             the table keeps no links */
 	size_t max_entry_links;   /* link slots per entry, rounded down to
-	                             a power of two; 0 =
+	                             a power of two, at most 2^29; 0 =
 	                             FAILTAB_DEFAULT_ENTRY_LINKS */
+	bool wide_links;          /* every link slot 32 bytes (tests: the
+	                             encoding narrow slots must match) */
 	size_t memo_slots;        /* RAW/USER keys: a direct-mapped memo of
 	                             this many entries (rounded down to a
 	                             power of two; 0: none) found again
@@ -111,13 +113,15 @@ struct failtab_opts {
 
 struct failtab_entry;
 
-struct lslot;
-
 /* An entry's links (private to failtab.c). */
 struct failtab_ring {
-	struct lslot *s;       /* cap slots (a power of two), NULL when none */
+	void *s;               /* cap slots (a power of two) of 8 << w bytes,
+	                          NULL when none */
 	uint32_t cap, n, head; /* n in use from head, the oldest */
-	uint32_t nstr;         /* slots holding RAW/USER bytes */
+	unsigned nstr : 30;    /* slots holding RAW/USER bytes */
+	unsigned w : 2;        /* the slots' encoding (see failtab.c): in
+	                          nstr's word, so that an entry (of every
+	                          table) stays 184 bytes */
 };
 
 /* One key's state. Read-only outside failtab.c. */
@@ -249,8 +253,14 @@ uint64_t failtab_evictions(const struct failtab *ft);
  * max_links slots; a full ring that cannot grow drops its oldest slot
  * (counted). So an entry always keeps its newest FAILTAB_RING_MIN failures,
  * and the rings never hold more than max_links + FAILTAB_RING_MIN *
- * max_entries slots of 32 bytes. failtab_cleanup() drops the slots at or
- * before now - findtime and shrinks rings (at most a quarter used).
+ * max_entries slots. failtab_cleanup() drops the slots at or before
+ * now - findtime and shrinks rings (at most a quarter used).
+ *
+ * A slot takes 8 bytes while its ring holds IPv4 addresses with times
+ * of whole seconds (0 to 2^32) and counts of 1 (log files' failures),
+ * 16 with IPv4 addresses only, else 32 (IPv6, networks, raw ids): a
+ * ring is re-encoded wider when such a failure arrives. Times, counts
+ * (floats) and keys come back exactly as written whatever the width.
  */
 void failtab_link_add(struct failtab *ft, struct failtab_entry *e,
     const struct fkey *key, double time, double count);
@@ -282,6 +292,8 @@ size_t failtab_entry_links(const struct failtab_entry *e);
 /* Slots in use, and slots held (memory), over the table. */
 size_t failtab_link_count(const struct failtab *ft);
 size_t failtab_link_slots(const struct failtab *ft);
+/* The bytes of the slots held: 8, 16 or 32 a slot (see "Links"). */
+size_t failtab_link_bytes(const struct failtab *ft);
 /* Slots dropped because a ring was full and could not grow. */
 uint64_t failtab_link_evictions(const struct failtab *ft);
 /* The per-entry cap (0: the default); bigger rings shrink at the next

@@ -16,6 +16,7 @@
 
 #include "ctl.h"
 #include "failtab.h"
+#include "sbuf.h"
 #include "tap.h"
 #include "xmalloc.h"
 
@@ -709,6 +710,277 @@ test_memo(void)
 	}
 }
 
+/* The pairs of e after `after` as "addr:count@time ...", times and
+ * counts exact (%.17g). */
+static char *
+pairs_exact(struct failtab *ft, struct failtab_entry *e, double after)
+{
+	struct failtab_pair *v;
+	size_t n = failtab_link_pairs(ft, e, after, &v);
+	struct sbuf b = SBUF_INIT;
+
+	for (size_t i = 0; i < n; i++) {
+		char kb[FKEY_STRLEN];
+
+		sbuf_printf(&b, "%s%s:%.17g@%.17g", i ? " " : "",
+		    fkey_format(&v[i].key, kb), v[i].count, v[i].time);
+	}
+	free(v);
+	return sbuf_detach(&b);
+}
+
+static void
+is_exact(struct failtab *ft, struct failtab_entry *e, double after,
+    const char *want, const char *what)
+{
+	char *got = pairs_exact(ft, e, after);
+
+	is_str(got, want, "%s", what);
+	free(got);
+}
+
+static struct fkey
+ip6(const char *s)
+{
+	return ip4(s); /* addr_parse() takes both */
+}
+
+/*
+ * Slot encodings: a ring of IPv4 addresses with whole-second times and
+ * counts of 1 takes 8 bytes a slot; a fractional time or another count
+ * makes it 16, an IPv6 address or a raw id 32, re-encoding the slots
+ * already there (also when the ring has wrapped). Times come back
+ * exactly, at the window's edges too, and the caps count slots, not
+ * bytes.
+ */
+static void
+test_links_encoding(void)
+{
+	struct failtab_opts o = {0};
+	struct failtab *ft;
+	struct failtab_entry *e, *g;
+	struct fkey v6 = ip6("2001:db8::7");
+	double c = 0;
+
+	o.findtime = 600;
+	o.max_links = 1000;
+	o.max_entry_links = 8;
+	ft = failtab_new(&o);
+	e = fail(ft, fkey_from_str(FKEY_USER, "root", 4), 1, NULL);
+	for (unsigned i = 0; i < 4; i++)
+		failtab_link_add(ft, e, ipp(i % 2), 1000 + i, 1);
+	is_int(failtab_link_bytes(ft), 4 * 8,
+	    "IPv4, whole seconds, count 1: 8 bytes a slot");
+	failtab_link_add(ft, e, &v6, 1004, 1);
+	is_int(failtab_link_slots(ft), 8, "the ring doubled");
+	is_int(failtab_link_bytes(ft), 8 * 32,
+	    "an IPv6 address: the ring in 32-byte slots");
+	failtab_link_add(ft, e, ipp(0), 1005, 1);
+	is_exact(ft, e, 0, "10.0.0.1:2@1003 2001:db8::7:1@1004 10.0.0.0:3@1005",
+	    "IPv4 and IPv6 in one ring: each address with its failures");
+	ok(failtab_link_forget(ft, e, ipp(0), &c) && c == 3,
+	    "a success of an IPv4 address in a re-encoded ring");
+	ok(failtab_link_forget(ft, e, &v6, &c) && c == 1,
+	    "and of the IPv6 address");
+	is_exact(ft, e, 0, "10.0.0.1:2@1003", "the rest stays");
+
+	/* wrap-around: a full ring at its cap overwrites its oldest, then
+	 * is re-encoded with its head inside */
+	g = fail(ft, fkey_from_str(FKEY_USER, "admin", 5), 1, NULL);
+	for (unsigned i = 0; i < 13; i++)
+		failtab_link_add(ft, g, ipp(100 + i), 2000 + i, 1);
+	is_int(failtab_entry_links(g), 8, "at the per-entry cap");
+	is_int(failtab_link_evictions(ft), 5, "the oldest five dropped");
+	failtab_link_add(ft, g, ipp(200), 2013.5, 1);
+	failtab_link_add(ft, g, ipp(201), 2014, 2);
+	is_exact(ft, g, 0,
+	    "10.0.0.107:1@2007 10.0.0.108:1@2008 10.0.0.109:1@2009 "
+	    "10.0.0.110:1@2010 10.0.0.111:1@2011 10.0.0.112:1@2012 "
+	    "10.0.0.200:1@2013.5 10.0.0.201:2@2014",
+	    "wrapped, then a fractional time and a count of 2: in order");
+	is_int(failtab_link_bytes(ft), 8 * 32 + 8 * 16,
+	    "IPv4 with a fractional time: 16-byte slots");
+	failtab_link_add(ft, g, &v6, 2015, 1);
+	is_exact(ft, g, 2010,
+	    "10.0.0.111:1@2011 10.0.0.112:1@2012 10.0.0.200:1@2013.5 "
+	    "10.0.0.201:2@2014 2001:db8::7:1@2015",
+	    "re-encoded while wrapped: the newest eight, in order");
+	failtab_free(ft);
+
+	/* times at the edges: exact in every width */
+	o.max_entry_links = 64;
+	ft = failtab_new(&o);
+	e = fail(ft, fkey_from_str(FKEY_USER, "a", 1), 1, NULL);
+	failtab_link_add(ft, e, ipp(1), 0, 1);
+	failtab_link_add(ft, e, ipp(2), 4294967295.0, 1);
+	is_int(failtab_link_bytes(ft), 4 * 8, "0 and 2^32 - 1 s: 8 bytes");
+	is_exact(ft, e, -1, "10.0.0.1:1@0 10.0.0.2:1@4294967295",
+	    "whole seconds at both ends of 32 bits");
+	is_exact(ft, e, 0, "10.0.0.2:1@4294967295",
+	    "a failure at the window's start is out of it");
+	failtab_link_add(ft, e, ipp(3), 4294967296.0, 1);
+	failtab_link_add(ft, e, ipp(4), -1, 1);
+	is_int(
+	    failtab_link_bytes(ft), 4 * 16, "2^32 s or before 1970: 16 bytes");
+	failtab_link_add(ft, e, ipp(5), 1763744400.000001, 1);
+	failtab_link_add(ft, e, ipp(6), 1763744400.5, 0.25);
+	is_exact(ft, e, 1763744400,
+	    "10.0.0.5:1@1763744400.000001 10.0.0.6:0.25@1763744400.5 "
+	    "10.0.0.2:1@4294967295 10.0.0.3:1@4294967296",
+	    "a microsecond after the window's start is in it");
+	is_exact(ft, e, 1763744400.000001,
+	    "10.0.0.6:0.25@1763744400.5 10.0.0.2:1@4294967295 "
+	    "10.0.0.3:1@4294967296",
+	    "and out of a window starting then");
+	failtab_free(ft);
+
+	/* cleanup at the edge: a slot at now - findtime goes, one a
+	 * second later stays (8-byte slots) */
+	ft = failtab_new(&o);
+	e = fail(ft, fkey_from_str(FKEY_USER, "b", 1), 5000, NULL);
+	failtab_link_add(ft, e, ipp(1), 4399, 1);
+	failtab_link_add(ft, e, ipp(2), 4400, 1);
+	failtab_link_add(ft, e, ipp(3), 4401, 1);
+	failtab_link_add(ft, e, ipp(4), 4401.25, 1);
+	failtab_cleanup(ft, 5000);
+	is_exact(ft, e, 0, "10.0.0.3:1@4401 10.0.0.4:1@4401.25",
+	    "cleanup: slots at or before now - findtime dropped");
+	is_int(failtab_link_count(ft), 2, "cleanup: the count follows");
+	is_int(failtab_link_bytes(ft), 4 * 16,
+	    "cleanup keeps the width of a ring still in use");
+	failtab_cleanup(ft, 5500);
+	is_int(failtab_link_bytes(ft) + failtab_link_slots(ft), 0,
+	    "an emptied ring gives its bytes back");
+	failtab_link_add(ft, e, ipp(9), 5600, 1);
+	is_int(failtab_link_bytes(ft), 4 * 8, "and starts narrow again");
+	failtab_free(ft);
+}
+
+/* A random link key: mostly IPv4 from a few, some IPv6, some raw. */
+static struct fkey
+walk_link(uint64_t *x, char *buf)
+{
+	unsigned v = (unsigned)(rnd(x) % 100);
+
+	if (v < 97)
+		return ipn((unsigned)(rnd(x) % 24));
+	if (v < 99) {
+		snprintf(buf, 64, "2001:db8::%x", (unsigned)(rnd(x) % 6));
+		return ip6(buf);
+	}
+	snprintf(buf, 64, "sess-%u", (unsigned)(rnd(x) % 4));
+	return fkey_from_str(FKEY_RAW, buf, strlen(buf));
+}
+
+/*
+ * Narrow slots change nothing but memory: a random walk of links (IPv4
+ * mostly, with whole-second times and counts of 1 mostly, some IPv6 and
+ * raw ids), successes, locks (pairs), deletions and cleanups on a table
+ * against one with every slot 32 bytes gives the same pairs, counts,
+ * slots and evictions at every step, with less memory.
+ */
+static void
+test_links_narrow_same(void)
+{
+	for (unsigned run = 0; run < 3; run++) {
+		struct failtab_opts o = {0};
+		struct failtab *n, *w;
+		uint64_t x = 0xD1B54A32D192ED03ull + run;
+		double t = 1000000;
+		unsigned bad = 0, step, narrower = 0;
+
+		o.findtime = run == 1 ? 1e6 : 300; /* 1: rings at their cap */
+		o.max_entries = run == 1 ? 100 : 40;
+		o.max_links = run == 0 ? 80 : 2000; /* table cap reached, or
+		                                       per-entry caps */
+		o.max_entry_links = run == 2 ? 4 : 64;
+		o.memo_slots = 64;
+		n = failtab_new(&o);
+		o.wide_links = true;
+		w = failtab_new(&o);
+		for (step = 0; step < 30000 && bad == 0; step++) {
+			char lb[64], kb[64];
+			unsigned op = (unsigned)(rnd(&x) % 100);
+			struct fkey u =
+			    walk_login((unsigned)(rnd(&x) % 50), lb);
+			struct fkey k = walk_link(&x, kb);
+			struct failtab_entry *en, *ew;
+			double c = 1, cn = -1, cw = -2, at;
+			unsigned tv = (unsigned)(rnd(&x) % 100);
+
+			/* whole seconds mostly, out of order at times */
+			t += (double)(rnd(&x) % 3);
+			at = t;
+			if (tv < 3)
+				c = 2;
+			else if (tv < 6)
+				at = t + 0.125;
+			else if (tv == 99)
+				at = t - 30;
+			if (op < 70) {
+				en = failtab_add_link(n, &u, at, c, &k);
+				ew = failtab_add_link(w, &u, at, c, &k);
+			} else if (op < 82) {
+				en = failtab_find(n, &u);
+				ew = failtab_find(w, &u);
+				if ((en == NULL) != (ew == NULL))
+					bad = 1;
+				else if (en != NULL &&
+				    (failtab_link_forget(n, en, &k, &cn) !=
+				            failtab_link_forget(
+				                w, ew, &k, &cw) ||
+				        cn != cw))
+					bad = 2;
+			} else if (op < 92) {
+				en = failtab_find(n, &u);
+				ew = failtab_find(w, &u);
+				if (en != NULL && ew != NULL) {
+					char *a = pairs_exact(n, en, t - 100);
+					char *b = pairs_exact(w, ew, t - 100);
+
+					if (strcmp(a, b) != 0)
+						bad = 3;
+					free(a);
+					free(b);
+				}
+			} else if (op < 96) {
+				if (failtab_del(n, &u) != failtab_del(w, &u))
+					bad = 4;
+			} else {
+				if (failtab_cleanup(n, t) !=
+				    failtab_cleanup(w, t))
+					bad = 5;
+			}
+			en = failtab_find(n, &u);
+			ew = failtab_find(w, &u);
+			if (!bad && !same_entry(n, en, w, ew))
+				bad = 6;
+			if (!bad &&
+			    (failtab_link_count(n) != failtab_link_count(w) ||
+			        failtab_link_slots(n) !=
+			            failtab_link_slots(w) ||
+			        failtab_link_evictions(n) !=
+			            failtab_link_evictions(w) ||
+			        failtab_size(n) != failtab_size(w)))
+				bad = 7;
+			if (!bad &&
+			    failtab_link_bytes(w) != 32 * failtab_link_slots(w))
+				bad = 8;
+			narrower +=
+			    failtab_link_bytes(n) < failtab_link_bytes(w);
+		}
+		ok(bad == 0 && narrower > step / 2 &&
+		        failtab_link_evictions(n) > 100,
+		    "narrow slots (table cap %zu, ring cap %zu): the same "
+		    "links as 32-byte slots, %u steps, fewer bytes in %u "
+		    "(%llu evicted; failed check %u)",
+		    o.max_links, o.max_entry_links, step, narrower,
+		    (unsigned long long)failtab_link_evictions(n), bad);
+		failtab_free(n);
+		failtab_free(w);
+	}
+}
+
 /* Groups set at once (one block) are the ones added one by one would
  * be, and the data still takes groups one by one afterwards. */
 static void
@@ -949,6 +1221,8 @@ main(void)
 	test_links_caps();
 	test_links_raw();
 	test_memo();
+	test_links_encoding();
+	test_links_narrow_same();
 	test_bounds();
 	test_kv_block();
 	test_fdata_json();
