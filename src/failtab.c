@@ -433,7 +433,8 @@ slot_need(const struct fkey *k, double t, double count)
 {
 	if (!key_is_v4(k))
 		return LW_32;
-	if (count == 1 && t >= 0 && t < 4294967296.0 && !signbit(t) &&
+	/* no sign bit (not even -0) and below 2^32 (not NaN): in range */
+	if (count == 1 && !signbit(t) && t < 4294967296.0 &&
 	    (double)(uint32_t)t == t)
 		return LW_8;
 	return LW_16;

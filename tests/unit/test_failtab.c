@@ -832,6 +832,11 @@ test_links_encoding(void)
 	    "10.0.0.6:0.25@1763744400.5 10.0.0.2:1@4294967295 "
 	    "10.0.0.3:1@4294967296",
 	    "and out of a window starting then");
+	e = fail(ft, fkey_from_str(FKEY_USER, "z", 1), 1, NULL);
+	failtab_link_add(ft, e, ipp(7), -0.0, 1);
+	failtab_link_add(ft, e, ipp(8), 0, 1);
+	is_exact(ft, e, -1, "10.0.0.7:1@-0 10.0.0.8:1@0",
+	    "-0 comes back as -0, 0 as 0");
 	failtab_free(ft);
 
 	/* cleanup at the edge: a slot at now - findtime goes, one a
