@@ -156,9 +156,20 @@ done
 python3 -c "print('ratio tracking/off: %.3f   locking/off: %.3f' % (${best[tracking]} / ${best[off]}, ${best[locking]} / ${best[off]}))"
 python3 -c "print('cpu ratio tracking/off: %.3f   locking/off: %.3f' % (${bcpu[tracking]} / max(1, ${bcpu[off]}), ${bcpu[locking]} / max(1, ${bcpu[off]})))"
 python3 - "${cpu[off]}" "${cpu[tracking]}" <<'EOF'
-import statistics, sys
+import math, statistics, sys
 off, trk = ([int(x) for x in a.split()] for a in sys.argv[1:3])
 r = [t / max(1, o) for o, t in zip(off, trk)]
 print('cpu ratio tracking/off per run: %s   median %.3f'
       % (' '.join('%.3f' % x for x in r), statistics.median(r)))
+# the geometric mean of the runs' ratios with a 95% interval (Student's t
+# on the logs): whether this machine's noise resolves the difference
+t95 = {2: 12.71, 3: 4.30, 4: 3.18, 5: 2.78, 6: 2.57, 7: 2.45, 8: 2.36,
+       9: 2.31, 10: 2.26, 15: 2.14, 20: 2.09, 25: 2.06, 30: 2.05}
+if len(r) >= 2:
+    lg = [math.log(x) for x in r if x > 0]
+    m, se = statistics.mean(lg), statistics.stdev(lg) / math.sqrt(len(lg))
+    t = t95.get(len(lg)) or t95[max(k for k in t95 if k <= len(lg))]
+    print('cpu ratio tracking/off, geometric mean of the runs: %.3f '
+          '(95%% interval %.3f-%.3f)'
+          % (math.exp(m), math.exp(m - t * se), math.exp(m + t * se)))
 EOF
