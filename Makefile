@@ -129,16 +129,27 @@ unit: $(UNIT_BINS)
 
 # libFuzzer builds use clang and their own object directory.
 FUZZ_BUILD := $(BUILD)-fuzz
+comma := ,
 FUZZ_SECONDS ?= 60
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Isrc \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS) $(DL_PKGS))
-fuzz-build:
-	@mkdir -p $(FUZZ_BUILD)
+# The library once, instrumented, as an archive: a harness links only the
+# objects it needs (server.o needs wardend's functions, as in LIB).
+FUZZ_OBJS := $(LIB_SRCS:src/%.c=$(FUZZ_BUILD)/src/%.o)
+FUZZ_LIB := $(FUZZ_BUILD)/libwarden-fuzz.a
+$(FUZZ_BUILD)/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	clang $(subst fuzzer$(comma),fuzzer-no-link$(comma),$(FUZZ_CFLAGS)) \
+		-MMD -MP -c -o $@ $<
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+fuzz-build: $(FUZZ_LIB)
 	@for f in $(FUZZ_SRCS); do \
 		t=$$(basename $$f .c); \
 		echo "clang $$t"; \
-		clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$t $$f $(LIB_SRCS) \
+		clang $(FUZZ_CFLAGS) -o $(FUZZ_BUILD)/$$t $$f $(FUZZ_LIB) \
 			$(ALL_LDLIBS) || exit 1; \
 	done
 fuzz: fuzz-build
@@ -182,4 +193,5 @@ clean:
 
 -include $(LIB_OBJS:.o=.d) $(BUILD)/src/warden.d $(BUILD)/src/wardend.d \
 	$(UNIT_SRCS:%.c=$(BUILD)/%.d) $(TOOL_SRCS:%.c=$(BUILD)/%.d) \
-	$(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d
+	$(FUZZ_SRCS:%.c=$(BUILD)/%.d) $(BUILD)/tests/fuzz/replay.d \
+	$(FUZZ_OBJS:.o=.d)
