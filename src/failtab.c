@@ -193,56 +193,102 @@ fdata_add_kv(struct fdata *d, const char *name, const char *value)
 
 /* True when jansson writes s between quotes as it is: printable ASCII
  * other than '"' and '\\' (no escape, nothing for ctl_json_string to
- * replace). */
+ * replace); *len gets its length. */
 static bool
-json_plain(const char *s)
+json_plain(const char *s, size_t *len)
 {
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
+	const char *p = s;
+
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
 
 		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
 			return false;
 	}
+	*len = (size_t)(p - s);
 	return true;
 }
 
-char *
-fdata_json(const struct fdata *d)
+/*
+ * The common case (one ban per group set: per ban), written by hand:
+ * every name and value plain, no name repeated. Into buf (cap bytes)
+ * with its NUL; returns the length, or 0 when d is not plain or buf too
+ * short.
+ */
+static size_t
+json_plain_into(const struct fdata *d, char *buf, size_t cap)
 {
-	struct sbuf b = SBUF_INIT;
-	json_t *o;
-	char *s;
-	bool plain = true;
+	size_t n = 1; /* the '{' or ',' before the next pair */
 
-	if (d->nkv == 0)
-		return NULL;
-	/* the common case (one ban per group set: per ban) written here */
-	for (size_t i = 0; i < d->nkv && plain; i++) {
-		plain = json_plain(d->kv[i].name) && json_plain(d->kv[i].value);
-		for (size_t k = 0; k < i && plain; k++)
-			plain = strcmp(d->kv[k].name, d->kv[i].name) != 0;
+	for (size_t i = 0; i < d->nkv; i++) {
+		size_t nl, vl;
+
+		if (!json_plain(d->kv[i].name, &nl) ||
+		    !json_plain(d->kv[i].value, &vl))
+			return 0;
+		for (size_t k = 0; k < i; k++)
+			if (strcmp(d->kv[k].name, d->kv[i].name) == 0)
+				return 0;
+		/* "name":"value", then room for the ',' or '}' and NUL */
+		if (n + nl + vl + 6 + 1 > cap)
+			return 0;
+		buf[n - 1] = i == 0 ? '{' : ',';
+		buf[n++] = '"';
+		memcpy(buf + n, d->kv[i].name, nl);
+		n += nl;
+		memcpy(buf + n, "\":\"", 3);
+		n += 3;
+		memcpy(buf + n, d->kv[i].value, vl);
+		n += vl;
+		buf[n++] = '"';
+		n++;
 	}
-	if (plain) {
-		sbuf_addch(&b, '{');
-		for (size_t i = 0; i < d->nkv; i++) {
-			if (i > 0)
-				sbuf_addch(&b, ',');
-			sbuf_addch(&b, '"');
-			sbuf_addstr(&b, d->kv[i].name);
-			sbuf_add(&b, "\":\"", 3);
-			sbuf_addstr(&b, d->kv[i].value);
-			sbuf_addch(&b, '"');
-		}
-		sbuf_addch(&b, '}');
-		return sbuf_detach(&b);
-	}
-	o = json_object();
+	buf[n - 1] = '}';
+	buf[n] = '\0';
+	return n;
+}
+
+static char *
+json_general(const struct fdata *d)
+{
+	json_t *o = json_object();
+	char *s;
+
 	for (size_t i = 0; i < d->nkv; i++)
 		json_object_set_new(o, d->kv[i].name,
 		    ctl_json_string(d->kv[i].value, strlen(d->kv[i].value)));
 	s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;
+}
+
+char *
+fdata_json(const struct fdata *d)
+{
+	size_t need = 2; /* '{' ... and the NUL ('}' is a pair's) */
+	char *s;
+
+	if (d->nkv == 0)
+		return NULL;
+	for (size_t i = 0; i < d->nkv; i++)
+		need += strlen(d->kv[i].name) + strlen(d->kv[i].value) + 6;
+	s = xmalloc(need);
+	if (json_plain_into(d, s, need) > 0)
+		return s;
+	free(s);
+	return json_general(d);
+}
+
+const char *
+fdata_json_buf(const struct fdata *d, char *buf, size_t cap, char **own)
+{
+	*own = NULL;
+	if (d->nkv == 0)
+		return NULL;
+	if (json_plain_into(d, buf, cap) > 0)
+		return buf;
+	*own = fdata_json(d);
+	return *own;
 }
 
 /* Drops the oldest lines so that at most keep remain. */

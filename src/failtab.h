@@ -88,6 +88,11 @@ void fdata_set_kv(struct fdata *d, const struct fdata_kv *kv, size_t n);
  * value); NULL without groups. Owned (free()).
  */
 char *fdata_json(const struct fdata *d);
+/* The same text, written into buf (cap bytes) when it fits and takes no
+ * escaping (the common case: no allocation); else fdata_json()'s, then
+ * owned through *own (free it). NULL without groups. */
+const char *fdata_json_buf(
+    const struct fdata *d, char *buf, size_t cap, char **own);
 
 struct failtab_opts {
 	size_t max_entries;       /* 0 = FAILTAB_DEFAULT_MAX */

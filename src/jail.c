@@ -785,64 +785,6 @@ already_banned(struct jail *j, struct ban *old, double t_time, double now)
 	}
 }
 
-/* fdata_json()'s test for a text written between quotes as it is. */
-static bool
-json_plain(const char *s, size_t *len)
-{
-	const char *p = s;
-
-	for (; *p; p++) {
-		unsigned char c = (unsigned char)*p;
-
-		if (c < 0x20 || c >= 0x7F || c == '"' || c == '\\')
-			return false;
-	}
-	*len = (size_t)(p - s);
-	return true;
-}
-
-/*
- * fdata_json(d) (the database's `data`): its plain case (no escapes, no
- * repeated name) written into buf when it fits, else fdata_json()'s own
- * text, then owned through *own. NULL without groups.
- */
-static const char *
-data_json(const struct fdata *d, char *buf, size_t cap, char **own)
-{
-	size_t n = 0;
-
-	*own = NULL;
-	if (d->nkv == 0)
-		return NULL;
-	n = 1;
-	for (size_t i = 0; i < d->nkv; i++) {
-		size_t nl, vl;
-		bool plain = json_plain(d->kv[i].name, &nl) &&
-		    json_plain(d->kv[i].value, &vl);
-
-		for (size_t k = 0; k < i && plain; k++)
-			plain = strcmp(d->kv[k].name, d->kv[i].name) != 0;
-		/* "name":"value" and a ',' or the closing '}' */
-		if (!plain || n + nl + vl + 6 + 1 > cap) {
-			*own = fdata_json(d);
-			return *own;
-		}
-		buf[n - 1] = i == 0 ? '{' : ',';
-		buf[n++] = '"';
-		memcpy(buf + n, d->kv[i].name, nl);
-		n += nl;
-		memcpy(buf + n, "\":\"", 3);
-		n += 3;
-		memcpy(buf + n, d->kv[i].value, vl);
-		n += vl;
-		buf[n++] = '"';
-		n++; /* the next ',' or the '}' */
-	}
-	buf[n - 1] = '}';
-	buf[n] = '\0';
-	return buf;
-}
-
 /*
  * fail2ban's Actions.__checkBan for one ticket with the observer's
  * banFound. Returns 1 for a new ban, 0 otherwise.
@@ -936,7 +878,8 @@ ban_ticket(struct jail *j, struct bticket *t)
 	if (store && !b->restored && j->env->db != NULL) {
 		struct db_ban row = {0};
 		char jb[512], *own;
-		const char *data = data_json(&b->data, jb, sizeof(jb), &own);
+		const char *data =
+		    fdata_json_buf(&b->data, jb, sizeof(jb), &own);
 
 		row.key = b->key;
 		row.time = b->time;

@@ -1197,6 +1197,24 @@ test_fdata_json(void)
 		got = fdata_json(&d);
 		want = json_reference(&d);
 		is_str(got, want, "json: set %zu as jansson writes it", i);
+		/* into a buffer: roomy, exactly big enough, one byte short */
+		for (size_t cap = 0; cap < 3; cap++) {
+			char buf[256], *own;
+			size_t sz =
+			    cap == 0 ? sizeof(buf) : strlen(want) + 2 - cap;
+			const char *b = fdata_json_buf(&d, buf, sz, &own);
+
+			is_str(b, want, "json into %zu bytes: set %zu", sz, i);
+			ok((b == buf) == (own == NULL),
+			    "json into %zu bytes: set %zu in buf or owned", sz,
+			    i);
+			if (cap == 2)
+				ok(own != NULL,
+				    "json into %zu bytes: set %zu "
+				    "does not fit: owned",
+				    sz, i);
+			free(own);
+		}
 		free(got);
 		free(want);
 		fdata_cleanup(&d);
