@@ -313,80 +313,6 @@ local_text(int c, time_t sec)
 	return L.tcache[c].text;
 }
 
-/* Appends s left-justified in width columns (Python's "%-Ns"). */
-static void
-add_padded(struct sbuf *out, const char *s, size_t width)
-{
-	size_t n = strlen(s);
-
-	sbuf_add(out, s, n);
-	while (n < width) {
-		static const char sp[] = "                        ";
-		size_t k =
-		    width - n < sizeof(sp) - 1 ? width - n : sizeof(sp) - 1;
-
-		sbuf_add(out, sp, k);
-		n += k;
-	}
-}
-
-static void
-add_long(struct sbuf *out, long v)
-{
-	char buf[24];
-	char *p = buf + sizeof(buf);
-	unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-
-	do
-		*--p = (char)('0' + u % 10);
-	while ((u /= 10) != 0);
-	if (v < 0)
-		*--p = '-';
-	sbuf_add(out, p, (size_t)(buf + sizeof(buf) - p));
-}
-
-/* format_line() for any length of names. */
-static void
-format_line_any(struct sbuf *out, double t, long pid, int level,
-    const char *logger, const char *msg, size_t msglen, bool addtime,
-    bool padding)
-{
-	char lbuf[WLOG_LEVEL_NAMELEN];
-	const char *lname = wlog_level_name(level, lbuf);
-
-	if (addtime) {
-		/* Python logging: localtime(created), msecs truncated. */
-		double sec = floor(t);
-		int ms = (int)((t - sec) * 1000);
-		char msb[6];
-
-		if (ms > 999)
-			ms = 999;
-		if (ms < 0)
-			ms = 0;
-		sbuf_addstr(out, local_text(0, (time_t)sec));
-		msb[0] = ',';
-		msb[1] = (char)('0' + ms / 100);
-		msb[2] = (char)('0' + ms / 10 % 10);
-		msb[3] = (char)('0' + ms % 10);
-		msb[4] = ' ';
-		sbuf_add(out, msb, 5);
-	}
-	if (padding)
-		add_padded(out, logger, 24);
-	else
-		sbuf_addstr(out, logger);
-	sbuf_addch(out, '[');
-	add_long(out, pid);
-	sbuf_add(out, "]: ", 3);
-	if (padding)
-		add_padded(out, lname, 7);
-	else
-		sbuf_addstr(out, lname);
-	sbuf_addch(out, ' ');
-	sbuf_add(out, msg, msglen);
-}
-
 /* Writes s left-justified in width columns at p; returns the end. */
 static char *
 put_padded(char *p, const char *s, size_t n, size_t width)
@@ -410,16 +336,12 @@ format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
 	const char *lname = wlog_level_name(level, lbuf);
 	size_t ll = strlen(logger), nl = strlen(lname);
 	/* time and ",mmm ", logger, '[', pid, "]: ", level, ' ' */
-	char pre[WLOG_TIMESTRLEN + 5 + 128 + 1 + 24 + 3 + WLOG_LEVEL_NAMELEN +
-	    8 + 1];
+	size_t need = WLOG_TIMESTRLEN + 5 + (ll > 24 ? ll : 24) + 1 + 24 + 3 +
+	    (nl > 7 ? nl : 7) + 1;
+	char stack[256];
+	char *pre = need <= sizeof(stack) ? stack : xmalloc(need);
 	char *p = pre;
 
-	if (ll > 128 || nl > WLOG_LEVEL_NAMELEN + 8) {
-		/* a name no logger has */
-		format_line_any(
-		    out, t, pid, level, logger, msg, msglen, addtime, padding);
-		return;
-	}
 	if (addtime) {
 		/* Python logging: localtime(created), msecs truncated. */
 		double sec = floor(t);
@@ -461,6 +383,8 @@ format_line(struct sbuf *out, double t, long pid, int level, const char *logger,
 	*p++ = ' ';
 	sbuf_add(out, pre, (size_t)(p - pre));
 	sbuf_add(out, msg, msglen);
+	if (pre != stack) /* a name no logger of ours has */
+		free(pre);
 }
 
 void
