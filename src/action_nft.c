@@ -993,12 +993,15 @@ kill_start(struct nftact *na)
 	na->kjob = kj;
 }
 
+/* What a transaction does with a ticket's address (send_elems). */
+enum { E_DEL = 1, E_ADD = 2, E_KILL = 4 };
+
 static void
 kill_conns(struct nftact *na, const struct action_ticket *t, size_t n,
-    const bool *skip)
+    const uint8_t *how)
 {
 	for (size_t i = 0; i < n; i++)
-		if (t[i].has_addr && !skip[i] && !t[i].restored) {
+		if (t[i].has_addr && (how[i] & E_KILL) && !t[i].restored) {
 			xgrow(
 			    &na->kq, &na->kqcap, na->nkq + 1, sizeof(*na->kq));
 			na->kq[na->nkq++] = t[i].addr;
@@ -1047,6 +1050,58 @@ pre_state(const struct nftact *na, const struct action_ticket *t)
 	return na->want.v[f].end == ticket_end(t) ? PS_SAME : PS_MOVE;
 }
 
+/*
+ * One transaction: for each ticket with an address, a delete (E_DEL)
+ * then an add (E_ADD), set by set; then killconns for those marked
+ * E_KILL. Returns 0, or -1 with the action broken (logged; the retry
+ * puts back everything wanted).
+ */
+static int
+send_elems(struct nftact *na, const char *op, const struct action_ticket *t,
+    size_t n, const uint8_t *how, double now)
+{
+	struct nft_batch b;
+	char *why = NULL, *info;
+	bool any = false;
+	int rc = 0;
+
+	for (size_t i = 0; i < n && !any; i++)
+		any = t[i].has_addr && (how[i] & (E_DEL | E_ADD));
+	if (!any)
+		return 0; /* nothing for the kernel (and no connection to end)
+		           */
+	if (ensure_sock(na, &why) < 0) {
+		set_broken(na, why, op, NULL);
+		return -1;
+	}
+	nft_batch_init(&b, nft_sock_seq(na->sock, 0), 0);
+	for (int fam = 0; fam < 2; fam++) {
+		int f = fam ? AF_INET6 : AF_INET;
+
+		for (size_t i = 0; i < n; i++)
+			if (t[i].has_addr && t[i].addr.family == f &&
+			    (how[i] & E_DEL))
+				put_addr(
+				    na, &b, del_op(na), &t[i].addr, 0, now, i);
+		for (size_t i = 0; i < n; i++)
+			if (t[i].has_addr && t[i].addr.family == f &&
+			    (how[i] & E_ADD))
+				put_addr(na, &b, NFT_ELEM_ADD, &t[i].addr,
+				    ticket_end(&t[i]), now, i);
+	}
+	(void)nft_sock_seq(na->sock, b.seq_next - b.seq_first + 1);
+	if (commit(na, &b, &why) < 0) {
+		info = batch_info(t, n);
+		set_broken(na, why, op, info);
+		free(info);
+		rc = -1;
+	} else if (na->killconns) {
+		kill_conns(na, t, n, how);
+	}
+	nft_batch_cleanup(&b);
+	return rc;
+}
+
 static void
 batch_op(struct action *a, enum bkind kind, const char *op,
     const struct action_ticket *t, size_t n, action_done_cb cb, void *arg)
@@ -1054,20 +1109,14 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 	struct nftact *na = a->priv;
 	double now = now_wall(na);
 	bool all_restored = true, last = false, more = false;
-	bool *skip = n > 0 ? xcalloc(n, sizeof(*skip)) : NULL;
-	uint8_t *ps = NULL; /* enum pstate per ticket: bans while NS_OK */
-	size_t nput = 0;
+	bool ok = na->st == NS_OK;
+	/* per ticket: E_* (a refresh deletes and adds) */
+	uint8_t *how = n > 0 ? xcalloc(n, sizeof(*how)) : NULL;
 	int rc = 0;
-	struct nft_batch b;
-	char *why = NULL, *info;
+	char *info;
 
 	if (kind != BK_UNBAN)
 		d_reserve(&na->want, na->want.n + n); /* one rehash at most */
-	if (kind == BK_BAN && na->st == NS_OK && n > 0) {
-		ps = xcalloc(n, sizeof(*ps));
-		for (size_t i = 0; i < n; i++)
-			ps[i] = (uint8_t)pre_state(na, &t[i]);
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (!t[i].restored)
 			all_restored = false;
@@ -1077,10 +1126,24 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 			more = true;
 		if (kind == BK_UNBAN) {
 			want_unban(na, &t[i]);
-		} else if (ps != NULL && ps[i] == PS_SAME) {
-			continue; /* wanted with this end already */
-		} else if (want_ban(na, &t[i], now, op) < 0) {
-			skip[i] = true;
+			how[i] = E_DEL;
+			continue;
+		}
+		how[i] =
+		    kind == BK_BAN ? E_ADD | E_KILL : E_DEL | E_ADD | E_KILL;
+		if (kind == BK_BAN && ok) {
+			/* the bans a preban put in place (pre_state) */
+			enum pstate ps = pre_state(na, &t[i]);
+
+			if (ps == PS_SAME) {
+				how[i] = 0; /* wanted with this end already */
+				continue;
+			}
+			if (ps == PS_MOVE) /* its connections ended then */
+				how[i] = E_DEL | E_ADD;
+		}
+		if (want_ban(na, &t[i], now, op) < 0) {
+			how[i] = 0;
 			rc = -1;
 		}
 	}
@@ -1103,7 +1166,7 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 		if (na->st != NS_OK)
 			rc = -1;
 		else if (na->killconns && kind != BK_UNBAN)
-			kill_conns(na, t, n, skip);
+			kill_conns(na, t, n, how);
 		goto out;
 	case NS_BROKEN:
 		if (wlog_rate_allow(&na->rate, now, NULL)) {
@@ -1116,60 +1179,10 @@ batch_op(struct action *a, enum bkind kind, const char *op,
 	case NS_OK:
 		break;
 	}
-	if (ensure_sock(na, &why) < 0) {
-		set_broken(na, why, op, NULL);
+	if (send_elems(na, op, t, n, how, now) < 0)
 		rc = -1;
-		goto out;
-	}
-	/* the bans whose preban put them in place are skipped (ps) */
-	for (size_t i = 0; ps != NULL && i < n; i++)
-		if (ps[i] == PS_SAME)
-			skip[i] = true;
-	for (size_t i = 0; i < n; i++)
-		if (t[i].has_addr && !skip[i])
-			nput++;
-	if (nput == 0)
-		goto out; /* nothing for the kernel (and no connection to end)
-		           */
-	nft_batch_init(&b, nft_sock_seq(na->sock, 0), 0);
-	for (int fam = 0; fam < 2; fam++) {
-		/* deletions (the refresh's first half, a moved ban), set by
-		 * set */
-		for (size_t i = 0; i < n; i++)
-			if (t[i].has_addr && !skip[i] &&
-			    t[i].addr.family == (fam ? AF_INET6 : AF_INET) &&
-			    (kind != BK_BAN ||
-			        (ps != NULL && ps[i] == PS_MOVE)))
-				put_addr(
-				    na, &b, del_op(na), &t[i].addr, 0, now, i);
-	}
-	if (kind != BK_UNBAN) {
-		for (int fam = 0; fam < 2; fam++)
-			for (size_t i = 0; i < n; i++)
-				if (t[i].has_addr && !skip[i] &&
-				    t[i].addr.family ==
-				        (fam ? AF_INET6 : AF_INET))
-					put_addr(na, &b, NFT_ELEM_ADD,
-					    &t[i].addr, ticket_end(&t[i]), now,
-					    i);
-	}
-	(void)nft_sock_seq(na->sock, b.seq_next - b.seq_first + 1);
-	if (commit(na, &b, &why) < 0) {
-		info = batch_info(t, n);
-		set_broken(na, why, op, info);
-		free(info);
-		rc = -1;
-	} else if (na->killconns && kind != BK_UNBAN) {
-		/* a moved ban's connections ended at its first add */
-		for (size_t i = 0; ps != NULL && i < n; i++)
-			if (ps[i] == PS_MOVE)
-				skip[i] = true;
-		kill_conns(na, t, n, skip);
-	}
-	nft_batch_cleanup(&b);
 out:
-	free(ps);
-	free(skip);
+	free(how);
 	complete(na, cb, arg, rc);
 }
 
@@ -1208,77 +1221,32 @@ static void
 nft_preban(struct action *a, const struct action_ticket *t, size_t n, bool undo)
 {
 	struct nftact *na = a->priv;
-	uint8_t *op;
-	bool *skip;
-	size_t nput = 0;
-	double now;
-	struct nft_batch b;
-	char *why = NULL;
+	uint8_t *how;
 
 	if (na->st != NS_OK || na->stop_cb != NULL || n == 0)
 		return;
-	now = now_wall(na);
-	op = xcalloc(n, sizeof(*op));
-	skip = xcalloc(n, sizeof(*skip));
+	how = xcalloc(n, sizeof(*how));
 	if (!undo)
 		d_reserve(&na->want, na->want.n + n);
 	for (size_t i = 0; i < n; i++) {
 		double end = ticket_end(&t[i]), was;
 
-		skip[i] = true;
 		if (t[i].restored || !single_addr(&t[i]))
 			continue;
 		if (undo) {
-			if (!d_del(&na->want, &t[i].addr))
-				continue;
-			op[i] = PS_MOVE; /* deleted */
-		} else {
-			/* one probe: put, and see what was there (pre_state) */
-			was = d_swap(&na->want, &t[i].addr, end);
-			if (was == end)
-				continue;
-			op[i] = isnan(was) ? PS_NEW : PS_MOVE;
+			if (d_del(&na->want, &t[i].addr))
+				how[i] = E_DEL;
+			continue;
 		}
-		skip[i] = false;
-		nput++;
+		/* one probe: put, and see what was there (pre_state) */
+		was = d_swap(&na->want, &t[i].addr, end);
+		if (isnan(was))
+			how[i] = E_ADD | E_KILL;
+		else if (was != end) /* moved: connections ended before */
+			how[i] = E_DEL | E_ADD;
 	}
-	if (nput == 0)
-		goto out;
-	if (ensure_sock(na, &why) < 0) {
-		set_broken(na, why, undo ? "unban" : "ban", NULL);
-		goto out;
-	}
-	nft_batch_init(&b, nft_sock_seq(na->sock, 0), 0);
-	for (int fam = 0; fam < 2; fam++) {
-		for (size_t i = 0; i < n; i++)
-			if (!skip[i] &&
-			    t[i].addr.family == (fam ? AF_INET6 : AF_INET) &&
-			    (undo || op[i] == PS_MOVE))
-				put_addr(
-				    na, &b, del_op(na), &t[i].addr, 0, now, i);
-		for (size_t i = 0; !undo && i < n; i++)
-			if (!skip[i] &&
-			    t[i].addr.family == (fam ? AF_INET6 : AF_INET))
-				put_addr(na, &b, NFT_ELEM_ADD, &t[i].addr,
-				    ticket_end(&t[i]), now, i);
-	}
-	(void)nft_sock_seq(na->sock, b.seq_next - b.seq_first + 1);
-	if (commit(na, &b, &why) < 0) {
-		char *info = batch_info(t, n);
-
-		/* the retry puts back everything wanted, these included */
-		set_broken(na, why, undo ? "unban" : "ban", info);
-		free(info);
-	} else if (na->killconns && !undo) {
-		for (size_t i = 0; i < n; i++)
-			if (op[i] == PS_MOVE)
-				skip[i] = true;
-		kill_conns(na, t, n, skip);
-	}
-	nft_batch_cleanup(&b);
-out:
-	free(op);
-	free(skip);
+	(void)send_elems(na, undo ? "unban" : "ban", t, n, how, now_wall(na));
+	free(how);
 }
 
 static bool
