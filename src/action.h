@@ -314,7 +314,7 @@ size_t actq_pending(const struct action_queue *q);
  */
 unsigned actq_ban_epoch(const struct action_queue *q);
 
-/* Whether some action of q needs the matches of the tickets it gets (the
+/* Whether some action of q needs the matches of the tickets handed to it (the
  * queue drops them otherwise). */
 bool actq_uses_matches(const struct action_queue *q);
 
