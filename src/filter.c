@@ -3176,7 +3176,20 @@ filter_get_stats(const struct filter *f, struct filter_stats *st)
 /* ---- pipelines: the first stage (filter.h) ---- */
 
 struct filter_prep {
-	struct filter *f;   /* its dd is this stage's; the rest is read */
+	struct filter *f; /* its dd is this stage's; the rest is read */
+	/*
+	 * What this stage reads of f for every line, copied: the main
+	 * thread writes struct filter's per-line fields (begin_line()) in
+	 * the cache lines that hold cand, ncandw and content_grp, and
+	 * reading them there moved those lines between the cores for
+	 * every line.
+	 */
+	const uint64_t *cand;
+	size_t ncandw;
+	size_t max_line_len;
+	uint32_t content_grp;
+	int maxlines;
+	bool has_pref;
 	struct sbuf s1, s2; /* the subjects (struct filter_pre) */
 	struct sbuf view;   /* s1 when it is in the line (s and len only) */
 	struct sbuf tail;   /* s2 when it is s1's tail (s and len only) */
@@ -3191,6 +3204,12 @@ filter_prep_new(struct filter *f)
 	struct filter_prep *p = xcalloc(1, sizeof(*p));
 
 	p->f = f;
+	p->cand = f->cand;
+	p->ncandw = f->ncandw;
+	p->max_line_len = f->cfg.max_line_len;
+	p->content_grp = f->content_grp;
+	p->maxlines = f->maxlines;
+	p->has_pref = f->has_pref;
 	sbuf_init(&p->s1);
 	sbuf_init(&p->s2);
 	p->md = pcre2_match_data_create(pcre2_get_ovector_count(f->md), NULL);
@@ -3288,7 +3307,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 	const uint64_t *cand;
 	size_t n;
 
-	if (f->maxlines > 1 || (f->has_pref && f->content_grp == 0))
+	if (p->maxlines > 1 || (p->has_pref && p->content_grp == 0))
 		return; /* the subject depends on more than this line */
 	if (pre->len > INT32_MAX - 2)
 		return; /* offsets in it would not fit in pre (ov_narrow()) */
@@ -3321,9 +3340,9 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 	}
 	pre->s2off = 0;
 	pre->s2len = (uint32_t)(s1->len - 1);
-	if (f->has_pref) {
+	if (p->has_pref) {
 		const uint32_t *ov;
-		uint32_t g = f->content_grp;
+		uint32_t g = p->content_grp;
 		size_t cs, ce;
 		const char *z;
 
@@ -3357,7 +3376,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		}
 	}
 	pre->has_s2 = true;
-	cand = f->cand + (size_t)(unsigned char)s2->s[0] * f->ncandw;
+	cand = p->cand + (size_t)(unsigned char)s2->s[0] * p->ncandw;
 	pre->known = 0;
 	pre->nres = 0;
 	for (uint64_t b = cand[0]; b && pre->nres < PRE_RES; b &= b - 1) {
@@ -3378,7 +3397,7 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 {
 	struct filter *f = p->f;
 
-	out->len = clip_len(f->cfg.max_line_len, line, len, &out->truncated);
+	out->len = clip_len(p->max_line_len, line, len, &out->truncated);
 	out->line = utf8_repair(
 	    &out->utf8, line, &out->len, &out->ascii, &out->nl, &out->nul);
 	out->drc = (int8_t)(f->dd ? datedetect_match(f->dd, out->line, out->len,
