@@ -1713,6 +1713,9 @@ struct pslab {
 
 struct pipeline {
 	struct run *r;
+	/* r->now for the reader: it shares a cache line with counters the
+	 * main thread writes for every line */
+	double now;
 	int fd;
 	struct filter_prep *prep;
 	struct pbatch b[PIPE_DEPTH];
@@ -1740,7 +1743,7 @@ pipe_publish(struct pipeline *p)
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->pre[i] == NULL)
 			b->pre[i] = filter_pre_new(p->r->f);
-		filter_prep_line(p->prep, b->line[i], b->len[i], p->r->now,
+		filter_prep_line(p->prep, b->line[i], b->len[i], p->now,
 		    searches, b->pre[i]);
 	}
 	pthread_mutex_lock(&p->mu);
@@ -1895,6 +1898,7 @@ feed_fd_pipe(struct run *r, int fd)
 	pthread_t th;
 
 	p->r = r;
+	p->now = r->now;
 	p->fd = fd;
 	p->prep = filter_prep_new(r->f);
 	pthread_mutex_init(&p->mu, NULL);
