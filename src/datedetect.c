@@ -1996,38 +1996,45 @@ sys_after_day(struct fctx *c, size_t q)
 	return 0;
 }
 
+/* The fields of a usual syslog date, "Mmm dd hh:mm:ss". */
+struct usual {
+	int month; /* 1..12 */
+	int day, hour, minute, second;
+	size_t hw; /* highest byte index the search would look at */
+};
+
 /*
  * fast_syslog() for the usual "Mmm dd hh:mm:ss" at line start, without
  * its search: on such a line the first choice the regex makes at every
  * step succeeds (a month name is never a day name, a letter first leaves
  * nothing to lead, the two-character day, hour, minute and second come
  * first and are followed by what they need), so the result is that first
- * path's, and hw what the search would have looked at. Returns
- * FAST_UNSURE for any other shape (a fraction, a year after the time, a
- * word character after it ...), which the search then decides.
+ * path's, and hw what the search would have looked at. Returns false for
+ * any other shape (a fraction, a year after the time, a word character
+ * after it ...), which the search then decides. The date is s[0..15).
  */
-static int
-syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
-    struct fastres *r)
+static bool
+usual_scan(const struct datedetect *dd, const unsigned char *s, size_t n,
+    struct usual *u)
 {
 	int mon;
 	size_t hw = 15;
 
 	if (n < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
-		return FAST_UNSURE;
+		return false;
 	if (!(((s[4] == ' ' || s[4] == '0') && s[5] >= '1' && s[5] <= '9') ||
 	        ((s[4] == '1' || s[4] == '2') && a_digit(s[5])) ||
 	        (s[4] == '3' && (s[5] == '0' || s[5] == '1'))))
-		return FAST_UNSURE;
+		return false;
 	if (!a_digit(s[7]) || s[7] > '2' || !a_digit(s[8]) || !a_digit(s[10]) ||
 	    s[10] > '5' || !a_digit(s[11]) || !a_digit(s[13]) || s[13] > '5' ||
 	    !a_digit(s[14]))
-		return FAST_UNSURE;
+		return false;
 	if (n > 15) {
 		unsigned char e = s[15];
 
 		if (e >= 0x80 || e == '.' || a_word(e))
-			return FAST_UNSURE;
+			return false;
 		if (e == ' ') {
 			/* (?: %ExY)? is tried first: it must fail */
 			for (hw = 16; hw < 19 && hw < n && a_digit(s[hw]); hw++)
@@ -2035,7 +2042,7 @@ syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
 			if (hw == 19 && hw < n && a_digit(s[19]) &&
 			    dd->ydec[(s[16] - '0') * 100 + (s[17] - '0') * 10 +
 			        (s[18] - '0')])
-				return FAST_UNSURE;
+				return false;
 		}
 	}
 	/* after the cheap tests: the name, any ASCII case */
@@ -2077,18 +2084,36 @@ syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
 		mon = 11;
 		break;
 	default:
-		return FAST_UNSURE;
+		return false;
 	}
+	u->month = mon + 1;
+	u->day = (s[4] == ' ' ? 0 : (s[4] - '0') * 10) + (s[5] - '0');
+	u->hour = (s[7] - '0') * 10 + (s[8] - '0');
+	u->minute = (s[10] - '0') * 10 + (s[11] - '0');
+	u->second = (s[13] - '0') * 10 + (s[14] - '0');
+	u->hw = hw;
+	return true;
+}
+
+/* usual_scan() as a fast_syslog() result: FAST_MATCH or FAST_UNSURE. */
+static int
+syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
+    struct fastres *r)
+{
+	struct usual u;
+
+	if (!usual_scan(dd, s, n, &u))
+		return FAST_UNSURE;
 	memset(&r->val, 0, sizeof(r->val));
 	r->val.has_month = r->val.has_day = true;
-	r->val.month = mon + 1;
-	r->val.day = (s[4] == ' ' ? 0 : (s[4] - '0') * 10) + (s[5] - '0');
-	r->val.hour = (s[7] - '0') * 10 + (s[8] - '0');
-	r->val.minute = (s[10] - '0') * 10 + (s[11] - '0');
-	r->val.second = (s[13] - '0') * 10 + (s[14] - '0');
+	r->val.month = u.month;
+	r->val.day = u.day;
+	r->val.hour = u.hour;
+	r->val.minute = u.minute;
+	r->val.second = u.second;
 	r->start = 0;
 	r->end = 15;
-	r->hw = hw;
+	r->hw = u.hw;
 	r->usual = true;
 	return FAST_MATCH;
 }
@@ -2579,19 +2604,24 @@ epoch_value(const char *s, size_t n)
  * it (the zone offset is taken per minute there too).
  */
 static enum strptime_status
-usual_time(struct datedetect *dd, const struct strptime_val *v, double *out)
+usual_time(struct datedetect *dd, const struct usual *u, double *out)
 {
 	struct strptime_val a;
 	double t0, t59;
 
 	if (dd->min_ok && dd->min_now == dd->now.now &&
-	    dd->min_month == v->month && dd->min_day == v->day &&
-	    dd->min_hour == v->hour && dd->min_minute == v->minute) {
-		*out = dd->min_base + (double)v->second;
+	    dd->min_month == u->month && dd->min_day == u->day &&
+	    dd->min_hour == u->hour && dd->min_minute == u->minute) {
+		*out = dd->min_base + (double)u->second;
 		return STRPTIME_OK;
 	}
 	dd->min_ok = false;
-	a = *v;
+	memset(&a, 0, sizeof(a));
+	a.has_month = a.has_day = true;
+	a.month = u->month;
+	a.day = u->day;
+	a.hour = u->hour;
+	a.minute = u->minute;
 	a.second = 0;
 	if (strptime_finish(&a, &dd->now, dd->has_tz, dd->tz_min, &t0) ==
 	    STRPTIME_OK) {
@@ -2601,16 +2631,17 @@ usual_time(struct datedetect *dd, const struct strptime_val *v, double *out)
 		    t59 - t0 == 59) {
 			dd->min_ok = true;
 			dd->min_now = dd->now.now;
-			dd->min_month = v->month;
-			dd->min_day = v->day;
-			dd->min_hour = v->hour;
-			dd->min_minute = v->minute;
+			dd->min_month = u->month;
+			dd->min_day = u->day;
+			dd->min_hour = u->hour;
+			dd->min_minute = u->minute;
 			dd->min_base = t0;
-			*out = t0 + (double)v->second;
+			*out = t0 + (double)u->second;
 			return STRPTIME_OK;
 		}
 	}
-	return strptime_finish(v, &dd->now, dd->has_tz, dd->tz_min, out);
+	a.second = u->second;
+	return strptime_finish(&a, &dd->now, dd->has_tz, dd->tz_min, out);
 }
 
 /* Converts the winning match to a time (fail2ban's getDate). */
@@ -2677,7 +2708,12 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 			m->int_time = fc->conv_int;
 		} else {
 			if (res->fr.usual) {
-				st = usual_time(dd, &res->fr.val, &m->time);
+				const struct strptime_val *v = &res->fr.val;
+				struct usual u = {(int)v->month, (int)v->day,
+				    (int)v->hour, (int)v->minute,
+				    (int)v->second, 0};
+
+				st = usual_time(dd, &u, &m->time);
 				/* no zone in it: only the default one */
 				m->int_time = dd->has_tz;
 			} else {
@@ -2897,6 +2933,54 @@ cp_isalnum(struct datedetect *dd, int32_t cp)
 	return pcre2_match(dd->alnum, buf, n, 0, 0, dd->md, NULL) > 0;
 }
 
+/*
+ * datedetect_match() when the last winning template is the line-start
+ * syslog one and the line starts with a usual_scan() date: what the
+ * general path does then, without its search machinery. A line-start
+ * template that matches wins at once (no distance test, no reordering, as
+ * it is already the last winner), so only its statistics, the span and
+ * the conversion remain. Returns false, having changed nothing, for any
+ * other line.
+ */
+static bool
+match_usual(struct datedetect *dd, size_t i, const char *line, size_t len,
+    time_t now, struct date_match *m)
+{
+	const unsigned char *b = (const unsigned char *)line;
+	struct slot *s = &dd->v[i];
+	enum strptime_status st;
+	struct usual u;
+
+	if (!usual_scan(dd, b, len, &u))
+		return false;
+	s->hits++;
+	s->last_used = (double)now;
+	s->distance = 0;
+	if (dd->first_unused == i)
+		dd->first_unused++;
+	/* the date is line[0..15), all ASCII: bytes are characters */
+	dd->last_pos = 0;
+	dd->last_end = 15;
+	dd->last_pos_prev = -1;
+	dd->last_pos_at = b[0];
+	dd->last_end_prev = b[14];
+	dd->last_end_at = len > 15 ? b[15] : -1;
+	m->tmpl = (int)i;
+	m->start = 0;
+	m->end = 15;
+	m->time = 0;
+	m->has_time = false;
+	m->err = DATE_OK;
+	st = usual_time(dd, &u, &m->time);
+	/* no zone in it: only the default one */
+	m->int_time = dd->has_tz;
+	if (st == STRPTIME_OK)
+		m->has_time = true;
+	else
+		m->err = st == STRPTIME_EVALUE ? DATE_EVALUE : DATE_EOTHER;
+	return true;
+}
+
 int
 datedetect_match(struct datedetect *dd, const char *line, size_t len,
     time_t now, struct date_match *m)
@@ -2906,10 +2990,16 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 	size_t found_idx = SIZE_MAX, ignore = SIZE_MAX, i = dd->last_idx;
 	bool match = false, have_found = false;
 
-	strptime_now_set(&dd->now, now);
+	if (!dd->now.valid || dd->now.now != now)
+		strptime_now_set(&dd->now, now);
 	dd->subj = NULL;
 	dd->feat = 0;
 	dd->ascii_ok = 0;
+	if (i < dd->n && dd->v[i].t->fast == FAST_SYSLOG &&
+	    (dd->v[i].t->flags & F_LINE_BEGIN) &&
+	    !(dd->flags & DATEDETECT_NO_FASTPATH) &&
+	    match_usual(dd, i, line, len, now, m))
+		return 1;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
