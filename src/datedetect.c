@@ -2000,7 +2000,6 @@ sys_after_day(struct fctx *c, size_t q)
 struct usual {
 	int month; /* 1..12 */
 	int day, hour, minute, second;
-	size_t hw; /* highest byte index the search would look at */
 };
 
 /*
@@ -2013,86 +2012,124 @@ struct usual {
  * any other shape (a fraction, a year after the time, a word character
  * after it ...), which the search then decides. The date is s[0..15).
  */
+static inline uint64_t
+load_le64(const unsigned char *s)
+{
+	uint64_t w;
+
+	memcpy(&w, s, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	w = __builtin_bswap64(w);
+#endif
+	return w;
+}
+
+/* A month name's three bytes, lower case, as load_le64() puts them. */
+#define L3(a, b, c) ((uint32_t)(a) | (uint32_t)(b) << 8 | (uint32_t)(c) << 16)
+/* Their slot in month_tab: a multiplier that spreads the twelve names
+ * over sixteen slots (a name that shared a slot would only lose the
+ * shortcut: the table entry is compared in full). */
+#define MON_SLOT(v)           ((uint32_t)((v)*UINT32_C(0x3b4dbf2d)) >> 28)
+#define MON_ENTRY(a, b, c, m) [MON_SLOT(L3(a, b, c))] = L3(a, b, c) | (m) << 24
+
+/* Name bytes and, in the top byte, the month (1..12); 0 for no name. */
+static const uint32_t month_tab[16] = {
+    MON_ENTRY('j', 'a', 'n', 1u),
+    MON_ENTRY('f', 'e', 'b', 2u),
+    MON_ENTRY('m', 'a', 'r', 3u),
+    MON_ENTRY('a', 'p', 'r', 4u),
+    MON_ENTRY('m', 'a', 'y', 5u),
+    MON_ENTRY('j', 'u', 'n', 6u),
+    MON_ENTRY('j', 'u', 'l', 7u),
+    MON_ENTRY('a', 'u', 'g', 8u),
+    MON_ENTRY('s', 'e', 'p', 9u),
+    MON_ENTRY('o', 'c', 't', 10u),
+    MON_ENTRY('n', 'o', 'v', 11u),
+    MON_ENTRY('d', 'e', 'c', 12u),
+};
+
+/* The bytes that may not follow the seconds: a word character (the
+ * look-ahead, ASCII), '.' (a fraction is tried first); for c < 128. */
+static const uint64_t usual_stop[2] = {
+    UINT64_C(0x3ff) << 0x30 | UINT64_C(1) << '.',
+    UINT64_C(0x3ffffff) << ('A' - 64) | UINT64_C(1) << ('_' - 64) |
+        UINT64_C(0x3ffffff) << ('a' - 64),
+};
+
 static bool
 usual_scan(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct usual *u)
 {
-	int mon;
-	size_t hw = 15;
+	uint64_t w0, w1, x;
+	uint32_t name, ent;
+	unsigned d4, d5;
 
-	if (n < 15 || s[3] != ' ' || s[6] != ' ' || s[9] != ':' || s[12] != ':')
+	if (n < 15)
 		return false;
-	if (!(((s[4] == ' ' || s[4] == '0') && s[5] >= '1' && s[5] <= '9') ||
-	        ((s[4] == '1' || s[4] == '2') && a_digit(s[5])) ||
-	        (s[4] == '3' && (s[5] == '0' || s[5] == '1'))))
+	/* s[0..8) and s[7..15): ' ' at 3 and 6, ':' at 9 and 12, digits
+	 * at 7 (0-2), 8, 10 (0-5), 11, 13 (0-5) and 14; per byte, a digit
+	 * value x <= max iff x + (0x7f - max) has no bit 7 */
+	w0 = load_le64(s);
+	w1 = load_le64(s + 7);
+	x = w1 ^ UINT64_C(0x3030303030303030);
+	if ((w0 & UINT64_C(0x00ff0000ff000000)) !=
+	        (UINT64_C(0x20) << 48 | UINT64_C(0x20) << 24) ||
+	    (w1 & UINT64_C(0x0000ff0000ff0000)) !=
+	        (UINT64_C(0x3a) << 40 | UINT64_C(0x3a) << 16) ||
+	    (((x & UINT64_C(0x7f7f7f7f7f7f7f7f)) +
+	         UINT64_C(0x767a00767a00767d)) |
+	        x) &
+	        UINT64_C(0x8080008080008080))
 		return false;
-	if (!a_digit(s[7]) || s[7] > '2' || !a_digit(s[8]) || !a_digit(s[10]) ||
-	    s[10] > '5' || !a_digit(s[11]) || !a_digit(s[13]) || s[13] > '5' ||
-	    !a_digit(s[14]))
+	/* the day: " 1".."31", "01".."09" */
+	d4 = (unsigned)s[4] - '0';
+	d5 = (unsigned)s[5] - '0';
+	if (s[4] == ' ' || d4 == 0) {
+		if (d5 - 1 > 8)
+			return false;
+		d4 = 0;
+	} else if (d4 - 1 <= 1) {
+		if (d5 > 9)
+			return false;
+	} else if (d4 != 3 || d5 > 1) {
 		return false;
+	}
 	if (n > 15) {
 		unsigned char e = s[15];
 
-		if (e >= 0x80 || e == '.' || a_word(e))
+		if (e >= 0x80 || (usual_stop[e >> 6] >> (e & 63) & 1))
 			return false;
-		if (e == ' ') {
-			/* (?: %ExY)? is tried first: it must fail */
-			for (hw = 16; hw < 19 && hw < n && a_digit(s[hw]); hw++)
-				;
-			if (hw == 19 && hw < n && a_digit(s[19]) &&
-			    dd->ydec[(s[16] - '0') * 100 + (s[17] - '0') * 10 +
-			        (s[18] - '0')])
-				return false;
-		}
+		/* (?: %ExY)? is tried first: it must fail */
+		if (e == ' ' && n > 19 && a_digit(s[16]) && a_digit(s[17]) &&
+		    a_digit(s[18]) && a_digit(s[19]) &&
+		    dd->ydec[(s[16] - '0') * 100 + (s[17] - '0') * 10 +
+		        (s[18] - '0')])
+			return false;
 	}
 	/* after the cheap tests: the name, any ASCII case */
-	switch (N3(s[0] | 0x20, s[1] | 0x20, s[2] | 0x20)) {
-	case N3('j', 'a', 'n'):
-		mon = 0;
-		break;
-	case N3('f', 'e', 'b'):
-		mon = 1;
-		break;
-	case N3('m', 'a', 'r'):
-		mon = 2;
-		break;
-	case N3('a', 'p', 'r'):
-		mon = 3;
-		break;
-	case N3('m', 'a', 'y'):
-		mon = 4;
-		break;
-	case N3('j', 'u', 'n'):
-		mon = 5;
-		break;
-	case N3('j', 'u', 'l'):
-		mon = 6;
-		break;
-	case N3('a', 'u', 'g'):
-		mon = 7;
-		break;
-	case N3('s', 'e', 'p'):
-		mon = 8;
-		break;
-	case N3('o', 'c', 't'):
-		mon = 9;
-		break;
-	case N3('n', 'o', 'v'):
-		mon = 10;
-		break;
-	case N3('d', 'e', 'c'):
-		mon = 11;
-		break;
-	default:
+	name = ((uint32_t)w0 & UINT32_C(0xffffff)) | UINT32_C(0x202020);
+	ent = month_tab[MON_SLOT(name)];
+	if ((ent & UINT32_C(0xffffff)) != name)
 		return false;
-	}
-	u->month = mon + 1;
-	u->day = (s[4] == ' ' ? 0 : (s[4] - '0') * 10) + (s[5] - '0');
-	u->hour = (s[7] - '0') * 10 + (s[8] - '0');
-	u->minute = (s[10] - '0') * 10 + (s[11] - '0');
-	u->second = (s[13] - '0') * 10 + (s[14] - '0');
-	u->hw = hw;
+	u->month = (int)(ent >> 24);
+	u->day = (int)(d4 * 10 + d5);
+	u->hour = (int)((x & 0xff) * 10 + (x >> 8 & 0xff));
+	u->minute = (int)((x >> 24 & 0xff) * 10 + (x >> 32 & 0xff));
+	u->second = (int)((x >> 48 & 0xff) * 10 + (x >> 56 & 0xff));
 	return true;
+}
+
+/* What usual_scan()'s search looks at: the date, the byte after it and,
+ * after a blank, the year it tries (up to 19 when not one). */
+static size_t
+usual_hw(const unsigned char *s, size_t n)
+{
+	size_t hw = 15;
+
+	if (n > 15 && s[15] == ' ')
+		for (hw = 16; hw < 19 && hw < n && a_digit(s[hw]); hw++)
+			;
+	return hw;
 }
 
 /* usual_scan() as a fast_syslog() result: FAST_MATCH or FAST_UNSURE. */
@@ -2113,7 +2150,7 @@ syslog_usual(const struct datedetect *dd, const unsigned char *s, size_t n,
 	r->val.second = u.second;
 	r->start = 0;
 	r->end = 15;
-	r->hw = u.hw;
+	r->hw = usual_hw(s, n);
 	r->usual = true;
 	return FAST_MATCH;
 }
@@ -2711,7 +2748,7 @@ convert(struct datedetect *dd, const struct tmpl *t, const char *line,
 				const struct strptime_val *v = &res->fr.val;
 				struct usual u = {(int)v->month, (int)v->day,
 				    (int)v->hour, (int)v->minute,
-				    (int)v->second, 0};
+				    (int)v->second};
 
 				st = usual_time(dd, &u, &m->time);
 				/* no zone in it: only the default one */
