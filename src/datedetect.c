@@ -2056,7 +2056,7 @@ static const uint64_t usual_stop[2] = {
         UINT64_C(0x3ffffff) << ('a' - 64),
 };
 
-static bool
+static inline __attribute__((always_inline)) bool
 usual_scan(const struct datedetect *dd, const unsigned char *s, size_t n,
     struct usual *u)
 {
@@ -2111,11 +2111,14 @@ usual_scan(const struct datedetect *dd, const unsigned char *s, size_t n,
 	ent = month_tab[MON_SLOT(name)];
 	if ((ent & UINT32_C(0xffffff)) != name)
 		return false;
+	/* byte k of x now is 10 * x[k] + x[k + 1] (at most 110: no
+	 * carry), so bytes 0, 3 and 6 hold the hour, minute and second */
+	x = x * 10 + (x >> 8);
 	u->month = (int)(ent >> 24);
 	u->day = (int)(d4 * 10 + d5);
-	u->hour = (int)((x & 0xff) * 10 + (x >> 8 & 0xff));
-	u->minute = (int)((x >> 24 & 0xff) * 10 + (x >> 32 & 0xff));
-	u->second = (int)((x >> 48 & 0xff) * 10 + (x >> 56 & 0xff));
+	u->hour = (int)(x & 0xff);
+	u->minute = (int)(x >> 24 & 0xff);
+	u->second = (int)(x >> 48 & 0xff);
 	return true;
 }
 
@@ -2640,18 +2643,12 @@ epoch_value(const char *s, size_t n)
  * 0 plus the second is what strptime_finish() gives for every second of
  * it (the zone offset is taken per minute there too).
  */
-static enum strptime_status
-usual_time(struct datedetect *dd, const struct usual *u, double *out)
+static __attribute__((noinline)) enum strptime_status
+usual_time_new(struct datedetect *dd, const struct usual *u, double *out)
 {
 	struct strptime_val a;
 	double t0, t59;
 
-	if (dd->min_ok && dd->min_now == dd->now.now &&
-	    dd->min_month == u->month && dd->min_day == u->day &&
-	    dd->min_hour == u->hour && dd->min_minute == u->minute) {
-		*out = dd->min_base + (double)u->second;
-		return STRPTIME_OK;
-	}
 	dd->min_ok = false;
 	memset(&a, 0, sizeof(a));
 	a.has_month = a.has_day = true;
@@ -2679,6 +2676,19 @@ usual_time(struct datedetect *dd, const struct usual *u, double *out)
 	}
 	a.second = u->second;
 	return strptime_finish(&a, &dd->now, dd->has_tz, dd->tz_min, out);
+}
+
+/* usual_time_new() unless u is in the minute last converted. */
+static inline enum strptime_status
+usual_time(struct datedetect *dd, const struct usual *u, double *out)
+{
+	if (dd->min_ok && dd->min_now == dd->now.now &&
+	    dd->min_month == u->month && dd->min_day == u->day &&
+	    dd->min_hour == u->hour && dd->min_minute == u->minute) {
+		*out = dd->min_base + (double)u->second;
+		return STRPTIME_OK;
+	}
+	return usual_time_new(dd, u, out);
 }
 
 /* Converts the winning match to a time (fail2ban's getDate). */
@@ -2979,7 +2989,7 @@ cp_isalnum(struct datedetect *dd, int32_t cp)
  * the conversion remain. Returns false, having changed nothing, for any
  * other line.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 match_usual(struct datedetect *dd, size_t i, const char *line, size_t len,
     time_t now, struct date_match *m)
 {
@@ -3018,25 +3028,16 @@ match_usual(struct datedetect *dd, size_t i, const char *line, size_t len,
 	return true;
 }
 
-int
-datedetect_match(struct datedetect *dd, const char *line, size_t len,
-    time_t now, struct date_match *m)
+/* datedetect_match() after its set-up: fail2ban's matchTime(). */
+static __attribute__((noinline)) int
+match_general(struct datedetect *dd, const char *line, size_t len, time_t now,
+    struct date_match *m)
 {
 	struct mres res, found;
 	long found_dist = 0x7fffffff;
 	size_t found_idx = SIZE_MAX, ignore = SIZE_MAX, i = dd->last_idx;
 	bool match = false, have_found = false;
 
-	if (!dd->now.valid || dd->now.now != now)
-		strptime_now_set(&dd->now, now);
-	dd->subj = NULL;
-	dd->feat = 0;
-	dd->ascii_ok = 0;
-	if (i < dd->n && dd->v[i].t->fast == FAST_SYSLOG &&
-	    (dd->v[i].t->flags & F_LINE_BEGIN) &&
-	    !(dd->flags & DATEDETECT_NO_FASTPATH) &&
-	    match_usual(dd, i, line, len, now, m))
-		return 1;
 	if (i < dd->n) {
 		const struct tmpl *t = dd->v[i].t;
 
@@ -3181,4 +3182,23 @@ datedetect_match(struct datedetect *dd, const char *line, size_t len,
 		m->tmpl = (int)i;
 	}
 	return 1;
+}
+
+int
+datedetect_match(struct datedetect *dd, const char *line, size_t len,
+    time_t now, struct date_match *m)
+{
+	size_t i = dd->last_idx;
+
+	if (!dd->now.valid || dd->now.now != now)
+		strptime_now_set(&dd->now, now);
+	dd->subj = NULL;
+	dd->feat = 0;
+	dd->ascii_ok = 0;
+	if (i < dd->n && dd->v[i].t->fast == FAST_SYSLOG &&
+	    (dd->v[i].t->flags & F_LINE_BEGIN) &&
+	    !(dd->flags & DATEDETECT_NO_FASTPATH) &&
+	    match_usual(dd, i, line, len, now, m))
+		return 1;
+	return match_general(dd, line, len, now, m);
 }
