@@ -2,8 +2,9 @@
  * Fuzzes date detection: the input is a datepattern (up to the first NUL
  * byte; may be several lines), then log lines separated by '\n'. The
  * pattern is compiled (errors are fine), and every line is matched by it
- * and by the default templates, with and without the hand-written matchers
- * (which must agree), at two different "now"s.
+ * and by the default templates and by {^LN-BEG}, with and without the
+ * hand-written matchers (which must agree, and leave the same template
+ * order, hits and weights), at two different "now"s.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -14,6 +15,22 @@
 #include "diag.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Template order, hits and weights (hits, distance): what the next lines'
+ * selection depends on. */
+static void
+same_state(const struct datedetect *a, const struct datedetect *b)
+{
+	size_t n = datedetect_count(a);
+
+	if (n != datedetect_count(b))
+		abort();
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(datedetect_name(a, i), datedetect_name(b, i)) != 0 ||
+		    datedetect_hits(a, i) != datedetect_hits(b, i) ||
+		    datedetect_weight(a, i) != datedetect_weight(b, i))
+			abort();
+}
 
 static void
 run_lines(struct datedetect *a, struct datedetect *b, const char *s, size_t n,
@@ -42,6 +59,7 @@ run_lines(struct datedetect *a, struct datedetect *b, const char *s, size_t n,
 			            (ma.has_time &&
 			                ma.int_time != mb.int_time))))
 				abort();
+			same_state(a, b);
 		}
 		p += l + 1;
 	}
@@ -56,7 +74,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *lines = nul != NULL ? nul + 1 : s;
 	size_t nlines = nul != NULL ? size - plen - 1 : size;
 	struct diags d = DIAGS_INIT;
-	static struct datedetect *fast, *slow;
+	static struct datedetect *fast, *slow, *lbfast, *lbslow;
+	static unsigned long lbruns;
 	struct datedetect *dd = NULL;
 	char *pattern;
 
@@ -94,6 +113,43 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	run_lines(fast, slow, lines, nlines, 1795262400);
 	run_lines(fast, slow, lines, nlines, 1124013600);
+	/* The line-start copies alone, as most stock filters use them
+	   (datepattern = {^LN-BEG}): the syslog template's shortcut when it
+	   won the previous line. Rebuilt now and then: once another
+	   template leads the order for good, the shortcut is never tried. */
+	if (lbfast != NULL && ++lbruns % 64 == 0) {
+		datedetect_free(lbfast);
+		datedetect_free(lbslow);
+		lbfast = lbslow = NULL;
+	}
+	if (lbfast == NULL) {
+		lbfast = datedetect_new(
+		    "{^LN-BEG}", NULL, 0, 1795262400, NULL, 0, &d);
+		lbslow = datedetect_new("{^LN-BEG}", NULL,
+		    DATEDETECT_NO_FASTPATH, 1795262400, NULL, 0, &d);
+		if (lbfast == NULL || lbslow == NULL)
+			abort();
+	}
+	run_lines(lbfast, lbslow, lines, nlines, 1795262400);
+	run_lines(lbfast, lbslow, lines, nlines, 1124013600);
+	/* That syslog template alone, fresh (cheap: one template), with a
+	   logtimezone for odd sizes: its shortcut from the second line on. */
+	{
+		const char *sys = "{^LN-BEG}(?:%a )?%b %d %k:%M:%S(?:\\.%f)?"
+		                  "(?: %ExY)?";
+		const char *tz = size % 2 ? "UTC+0130" : NULL;
+		struct datedetect *sf =
+		    datedetect_new(sys, tz, 0, 1795262400, NULL, 0, &d);
+		struct datedetect *ss = datedetect_new(
+		    sys, tz, DATEDETECT_NO_FASTPATH, 1795262400, NULL, 0, &d);
+
+		if (sf == NULL || ss == NULL)
+			abort();
+		run_lines(sf, ss, lines, nlines, 1795262400);
+		run_lines(sf, ss, lines, nlines, 1124013600);
+		datedetect_free(sf);
+		datedetect_free(ss);
+	}
 	diags_cleanup(&d);
 	free(pattern);
 	return 0;
