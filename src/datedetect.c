@@ -2008,9 +2008,10 @@ struct usual {
  * step succeeds (a month name is never a day name, a letter first leaves
  * nothing to lead, the two-character day, hour, minute and second come
  * first and are followed by what they need), so the result is that first
- * path's, and hw what the search would have looked at. Returns false for
- * any other shape (a fraction, a year after the time, a word character
- * after it ...), which the search then decides. The date is s[0..15).
+ * path's (usual_hw() says what the search would have looked at). Returns
+ * false for any other shape (a fraction, a year after the time, a word
+ * character after it ...), which the search then decides. The date is
+ * s[0..15).
  */
 static inline uint64_t
 load_le64(const unsigned char *s)
