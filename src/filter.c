@@ -659,10 +659,27 @@ lean_slot(const struct filter *f, const char *key)
 	return -1;
 }
 
-/* The list of the groups need[] keeps, with their slots. */
+/* FILTER_LEAN: the slots whose values only their truthiness decides
+ * (lean dicts hold lflag_on or lflag_off there, or an int). */
+#define LFLAGS                                                                 \
+	(LBIT(LK_NOFAIL) | LBIT(LK_MLFGAINED) | LBIT(LK_MLFFORGET) |           \
+	    LBIT(LK_MLFPENDING))
+#define LK_FLAG 0x80 /* keep_slot: a slot in LFLAGS */
+
+static const char lflag_on[] = "1";
+static const char lflag_off[] = "";
+
+/*
+ * The groups need[] keeps that fill a slot directly: keep[k] is the group
+ * number, keep_slot[k] its slot (| LK_FLAG for the LFLAGS ones), and
+ * keep[nkeep] the mask of those slots (what such a match defines). The
+ * alt_/tuple_ sources are read by get_lean() through re->alts.
+ */
 static void
 lean_keep(const struct filter *f, struct fre *re)
 {
+	uint32_t defined = 0;
+
 	re->keep = xcalloc(re->nnames + 1, sizeof(*re->keep));
 	re->keep_slot = xcalloc(re->nnames + 1, sizeof(*re->keep_slot));
 	re->nkeep = 0;
@@ -672,11 +689,14 @@ lean_keep(const struct filter *f, struct fre *re)
 		if (!re->need[i])
 			continue;
 		k = lean_slot(f, re->names[i].name);
-		re->keep[re->nkeep] = (uint32_t)i;
-		/* an alt_/tuple_ source has no slot: such regexes go through
-		 * get_groups() */
-		re->keep_slot[re->nkeep++] = (uint8_t)(k < 0 ? LK_N : k);
+		if (k < 0)
+			continue;
+		re->keep[re->nkeep] = re->names[i].num;
+		re->keep_slot[re->nkeep++] =
+		    (uint8_t)(k | (LFLAGS & LBIT(k) ? LK_FLAG : 0));
+		defined |= LBIT(k);
 	}
+	re->keep[re->nkeep] = defined;
 }
 
 /* FILTER_LEAN: the prefregex's content group when content_direct() can
@@ -702,45 +722,6 @@ content_group(struct filter *f)
 	return 0;
 }
 
-/* get_groups() for FILTER_LEAN without alt_/tuple_ groups: the kept
- * groups only. */
-static void
-get_kept(
-    struct filter *f, const struct fre *re, const char *s, struct fdict *out)
-{
-	const PCRE2_SIZE *ov = f->ov;
-	uint32_t nov = f->nov;
-	size_t total = 0;
-	char *p;
-
-	for (size_t k = 0; k < re->nkeep; k++) {
-		uint32_t g = re->names[re->keep[k]].num;
-
-		if (g < nov && ov[2 * g] != PCRE2_UNSET)
-			total += ov[2 * g + 1] - ov[2 * g] + 1;
-	}
-	p = total ? arena_alloc(&f->ar, total) : NULL;
-	out->n = re->nkeep;
-	out->cap = re->nkeep + 8;
-	out->v = arena_alloc(&f->ar, out->cap * sizeof(*out->v));
-	for (size_t k = 0; k < re->nkeep; k++) {
-		uint32_t g = re->names[re->keep[k]].num;
-		struct fentry *e = &out->v[k];
-
-		e->key = re->names[re->keep[k]].name;
-		if (g < nov && ov[2 * g] != PCRE2_UNSET) {
-			size_t l = ov[2 * g + 1] - ov[2 * g];
-
-			memcpy(p, s + ov[2 * g], l);
-			p[l] = '\0';
-			fval_str(&e->val, p);
-			p += l + 1;
-		} else {
-			e->val.type = FVAL_NONE;
-		}
-	}
-}
-
 /*
  * fail2ban's Regex.getGroups(): every named group of the last match (None
  * when it did not take part), then alt_ and tuple_ merging.
@@ -751,15 +732,9 @@ get_groups(
 {
 	const PCRE2_SIZE *ov = f->ov;
 	uint32_t nov = f->nov;
-	/* without alt_/tuple_ groups, FILTER_LEAN leaves the rest out now */
-	bool skip = re->need && re->nalts == 0 && re->ntuples == 0;
 	size_t total = 0;
 	char *p;
 
-	if (skip) {
-		get_kept(f, re, s, out);
-		return;
-	}
 	for (size_t i = 0; i < re->nnames; i++) {
 		uint32_t g = re->names[i].num;
 
@@ -774,11 +749,8 @@ get_groups(
 	out->v = arena_alloc(&f->ar, out->cap * sizeof(*out->v));
 	for (size_t i = 0; i < re->nnames; i++) {
 		uint32_t g = re->names[i].num;
-		struct fentry *e;
+		struct fentry *e = &out->v[out->n++];
 
-		if (skip && !re->need[i])
-			continue;
-		e = &out->v[out->n++];
 		e->key = re->names[i].name;
 		if (g < nov && ov[2 * g] != PCRE2_UNSET &&
 		    (re->need == NULL || re->need[i])) {
@@ -792,8 +764,6 @@ get_groups(
 			e->val.type = FVAL_NONE;
 		}
 	}
-	if (skip)
-		return;
 	for (size_t i = 0; i < re->nalts; i++) {
 		const struct fval *v = &out->v[re->alts[i].src].val;
 		struct fval *t = fdict_get(out, re->alts[i].target);
@@ -2054,56 +2024,94 @@ lpop_truthy(struct ldict *d, int k)
 	return t;
 }
 
+/*
+ * A group's text s[st, en) as a slot value: a copy in the arena, or for
+ * an LFLAGS slot, whose truthiness alone counts, a constant (the copy
+ * ends at a NUL, so a text that starts with one is false).
+ */
+static inline void
+lean_text(struct filter *f, struct fval *v, const char *s, size_t st, size_t en,
+    bool flag)
+{
+	size_t l = en - st;
+	char *p;
+
+	v->type = FVAL_STR;
+	if (flag) {
+		v->u.s = l && s[st] != '\0' ? lflag_on : lflag_off;
+		return;
+	}
+	p = arena_alloc(&f->ar, l + 1);
+	memcpy(p, s + st, l);
+	p[l] = '\0';
+	v->u.s = p;
+}
+
 /* get_groups() into slots. */
 static void
 get_lean(
     struct filter *f, const struct fre *re, const char *s, struct ldict *out)
 {
 	const PCRE2_SIZE *ov = f->ov;
-	uint32_t nov = f->nov;
-	size_t total = 0;
-	struct fdict d;
-	char *p;
+	uint32_t nov = f->nov, has = 0, defined = re->keep[re->nkeep];
 
-	out->has = out->defined = 0;
-	if (re->nalts || re->ntuples) {
-		/* alt_ and tuple_ merging, then the slots */
+	if (re->ntuples) {
+		struct fdict d;
+
+		/* tuple_ (and alt_) merging, then the slots */
 		get_groups(f, re, s, &d);
 		for (size_t i = 0; i < d.n; i++) {
 			int k = lean_slot(f, d.v[i].key);
 
 			if (k < 0)
 				continue;
-			out->defined |= LBIT(k);
-			if (d.v[i].val.type != FVAL_NONE) {
-				out->v[k] = d.v[i].val;
-				out->has |= LBIT(k);
+			defined |= LBIT(k);
+			if (d.v[i].val.type == FVAL_NONE)
+				continue;
+			out->v[k] = d.v[i].val;
+			if (LFLAGS & LBIT(k)) {
+				out->v[k].type = FVAL_STR;
+				out->v[k].u.s = fval_truthy(&d.v[i].val)
+				    ? lflag_on
+				    : lflag_off;
 			}
+			has |= LBIT(k);
 		}
+		out->has = has;
+		out->defined = defined;
 		return;
 	}
 	for (size_t k = 0; k < re->nkeep; k++) {
-		uint32_t g = re->names[re->keep[k]].num;
+		uint32_t g = re->keep[k];
+		unsigned slot = re->keep_slot[k];
 
-		if (g < nov && ov[2 * g] != PCRE2_UNSET)
-			total += ov[2 * g + 1] - ov[2 * g] + 1;
+		if (g >= nov || ov[2 * g] == PCRE2_UNSET)
+			continue;
+		lean_text(f, &out->v[slot & ~LK_FLAG], s, ov[2 * g],
+		    ov[2 * g + 1], slot & LK_FLAG);
+		has |= LBIT(slot & ~LK_FLAG);
 	}
-	p = total ? arena_alloc(&f->ar, total) : NULL;
-	for (size_t k = 0; k < re->nkeep; k++) {
-		uint32_t g = re->names[re->keep[k]].num;
-		int slot = re->keep_slot[k];
+	/* alt_ groups, in fail2ban's order: a true one fills its target
+	 * when that is missing or false */
+	for (size_t i = 0; i < re->nalts; i++) {
+		int k = lean_slot(f, re->alts[i].target);
+		uint32_t g = re->names[re->alts[i].src].num;
+		size_t st;
 
-		out->defined |= LBIT(slot);
-		if (g < nov && ov[2 * g] != PCRE2_UNSET) {
-			size_t l = ov[2 * g + 1] - ov[2 * g];
-
-			memcpy(p, s + ov[2 * g], l);
-			p[l] = '\0';
-			fval_str(&out->v[slot], p);
-			out->has |= LBIT(slot);
-			p += l + 1;
-		}
+		if (k < 0 || g >= nov || ov[2 * g] == PCRE2_UNSET)
+			continue;
+		st = ov[2 * g];
+		if (ov[2 * g + 1] == st || s[st] == '\0')
+			continue;
+		if ((has & LBIT(k)) && fval_truthy(&out->v[k]))
+			continue;
+		lean_text(
+		    f, &out->v[k], s, st, ov[2 * g + 1], LFLAGS & LBIT(k));
+		has |= LBIT(k);
+		defined |= LBIT(k);
 	}
+	out->has = has;
+	out->defined = defined;
 }
 
 /* merge_pre(): fail = pre.copy(); fail.update(fail) */
@@ -2150,8 +2158,11 @@ static void
 lcache_store(struct filter *f, struct mlf_entry *e, const struct ldict *d)
 {
 	uint32_t had = e->ld.has;
+	/* the entry's mlfid is its key (nothing reads the slot once the
+	 * entry is found); the LFLAGS slots hold constants or ints */
+	uint32_t has = d->has & ~LBIT(LK_MLFID);
 
-	for (uint32_t b = d->has; b; b &= b - 1) {
+	for (uint32_t b = has & ~LFLAGS; b; b &= b - 1) {
 		int k = __builtin_ctz(b);
 		/* the entry's own text (lmerge_failure() kept it): in e->mem */
 		bool same = (had & LBIT(k)) && d->v[k].type == FVAL_STR &&
@@ -2162,13 +2173,18 @@ lcache_store(struct filter *f, struct mlf_entry *e, const struct ldict *d)
 		if (!same)
 			fval_persist(&e->mem, &e->ld.v[k]);
 	}
-	e->ld.has = d->has;
+	for (uint32_t b = has & LFLAGS; b; b &= b - 1) {
+		int k = __builtin_ctz(b);
+
+		e->ld.v[k] = d->v[k];
+	}
+	e->ld.has = has;
 	e->ld.defined = d->defined;
 	if (e->mem.used > 2 * e->live + MLF_SLACK) {
 		struct arena old = e->mem;
 
 		arena_init_chunk(&e->mem, MLF_CHUNK);
-		for (uint32_t b = d->has; b; b &= b - 1)
+		for (uint32_t b = has & ~LFLAGS; b; b &= b - 1)
 			fval_persist(&e->mem, &e->ld.v[__builtin_ctz(b)]);
 		e->live = e->mem.used;
 		arena_release(&old, bury_chunk, f);

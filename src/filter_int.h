@@ -22,7 +22,14 @@
 
 /* ---- arena: bump allocation for one line's results ---- */
 
-struct arena_chunk;
+#include <stdalign.h>
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size; /* bytes in data */
+	size_t used;
+	alignas(max_align_t) unsigned char data[];
+};
 
 struct arena {
 	struct arena_chunk *head; /* chunks in use order */
@@ -46,8 +53,28 @@ void arena_release(
 void arena_cleanup(struct arena *a);
 /* Forgets every allocation, keeping the memory of ordinary chunks. */
 void arena_reset(struct arena *a);
-/* Returns n bytes aligned for any type, valid until the next reset. */
-void *arena_alloc(struct arena *a, size_t n);
+/* arena_alloc() when the current chunk is full. */
+void *arena_alloc_slow(struct arena *a, size_t n);
+
+/* Returns n bytes aligned for any type, valid until the next reset. The
+ * common case (room in the current chunk) is inline: the filter takes a
+ * few small pieces on every matching line. */
+static inline void *
+arena_alloc(struct arena *a, size_t n)
+{
+	struct arena_chunk *c = a->cur;
+	size_t need =
+	    (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+
+	if (c && need && c->size - c->used >= need) {
+		void *r = c->data + c->used;
+
+		c->used += need;
+		a->used += need;
+		return r;
+	}
+	return arena_alloc_slow(a, n);
+}
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
 /* ---- interned keys ---- */

@@ -14,13 +14,6 @@
 
 #define CHUNK_SIZE (64 * 1024)
 
-struct arena_chunk {
-	struct arena_chunk *next;
-	size_t size; /* bytes in data */
-	size_t used;
-	alignas(max_align_t) unsigned char data[];
-};
-
 void
 arena_init(struct arena *a)
 {
@@ -94,7 +87,7 @@ arena_reset(struct arena *a)
 }
 
 void *
-arena_alloc(struct arena *a, size_t n)
+arena_alloc_slow(struct arena *a, size_t n)
 {
 	struct arena_chunk *c;
 	size_t need =
