@@ -1001,8 +1001,17 @@ hash_str(const char *s)
 	return h ^ (h >> 29);
 }
 
-/* Python's str() of a value: the string itself, repr() for the rest. */
+/* val_text() of a value other than a string, an address or None. */
 static const char *
+val_repr(struct filter *f, const struct fval *v)
+{
+	sbuf_reset(&f->tmp);
+	fval_repr(v, &f->tmp);
+	return arena_strndup(&f->ar, f->tmp.s, f->tmp.len);
+}
+
+/* Python's str() of a value: the string itself, repr() for the rest. */
+static inline const char *
 val_text(struct filter *f, const struct fval *v)
 {
 	if (v == NULL || v->type == FVAL_NONE)
@@ -1011,9 +1020,7 @@ val_text(struct filter *f, const struct fval *v)
 		return v->u.s;
 	if (v->type == FVAL_IP)
 		return v->u.ip.text;
-	sbuf_reset(&f->tmp);
-	fval_repr(v, &f->tmp);
-	return arena_strndup(&f->ar, f->tmp.s, f->tmp.len);
+	return val_repr(f, v);
 }
 
 static void
@@ -1261,6 +1268,17 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 		id->text = text;
 		return 0;
 	}
+	if (cidr == CIDR_FAM4) {
+		/* the common case: filter_parse_ip4() takes only the form
+		 * inet_ntop writes, so the text is the id's */
+		if (filter_parse_ip4(text, id->addr.b) == 0) {
+			id->addr.family = AF_INET;
+			id->addr.prefix = 32;
+			id->is_addr = true;
+		}
+		id->text = text;
+		return 0;
+	}
 	if (cidr == CIDR_UNSPEC) {
 		const char *slash;
 		size_t n = strlen(text);
@@ -1340,7 +1358,10 @@ make_id(struct filter *f, const char *text, long cidr, struct filter_id *id)
 		if (a->prefix && a->prefix < max)
 			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf),
 			    "/%u", a->prefix);
-		id->text = arena_strndup(&f->ar, buf, strlen(buf));
+		/* an address written as inet_ntop writes it is its id */
+		id->text = strcmp(buf, ip) == 0
+		    ? ip
+		    : arena_strndup(&f->ar, buf, strlen(buf));
 		return 0;
 	}
 	id->text = ip;
@@ -1456,10 +1477,8 @@ cache_clear(struct filter *f)
 }
 
 static struct mlf_entry *
-cache_find(struct filter *f, const char *key)
+cache_find(struct filter *f, const char *key, uint64_t h)
 {
-	uint64_t h = hash_str(key);
-
 	for (int i = f->mlf_bucket[h & (MLF_BUCKETS - 1)]; i >= 0;
 	     i = f->cache[i].chain)
 		if (f->cache[i].hash == h && strcmp(f->cache[i].key, key) == 0)
@@ -1467,10 +1486,11 @@ cache_find(struct filter *f, const char *key)
 	return NULL;
 }
 
+/* The live entry for key (whose hash_str() is h), or NULL. */
 static struct mlf_entry *
-cache_get(struct filter *f, const char *key, double now)
+cache_get(struct filter *f, const char *key, uint64_t h, double now)
 {
-	struct mlf_entry *e = cache_find(f, key);
+	struct mlf_entry *e = cache_find(f, key, h);
 
 	if (e == NULL)
 		return NULL;
@@ -1480,8 +1500,9 @@ cache_get(struct filter *f, const char *key, double now)
 	return NULL;
 }
 
+/* A new entry for key (whose hash_str() is h). */
 static struct mlf_entry *
-cache_add(struct filter *f, const char *key, double now)
+cache_add(struct filter *f, const char *key, uint64_t h, double now)
 {
 	struct mlf_entry *e;
 	int i;
@@ -1504,7 +1525,7 @@ cache_add(struct filter *f, const char *key, double now)
 	e = &f->cache[i];
 	f->mlf_free = e->next;
 	e->key = xstrdup(key);
-	e->hash = hash_str(key);
+	e->hash = h;
 	e->expires = now + FILTER_MLFID_TTL;
 	e->n = 0;
 	e->ld.has = 0;
@@ -1666,6 +1687,7 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	struct fval *users = NULL;
 	const struct fval *user;
 	bool pending;
+	uint64_t h;
 
 	*cached = NULL;
 	if (get_truthy(fail, f->k.mlfgained)) {
@@ -1678,7 +1700,8 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	}
 	if (pop_truthy(fail, f->k.mlfforget))
 		fl |= 2;
-	e = cache_get(f, mlfid, now);
+	h = hash_str(mlfid);
+	e = cache_get(f, mlfid, h, now);
 	user = fdict_get(fail, f->k.user);
 	if (e) {
 		struct fdict w;
@@ -1707,7 +1730,7 @@ merge_failure(struct filter *f, const char *mlfid, struct fdict *fail,
 	} else if (!(fl & 2)) {
 		update_users(f, fail, user);
 		users = fdict_get(fail, f->k.users);
-		*cached = cache_add(f, mlfid, now);
+		*cached = cache_add(f, mlfid, h, now);
 	}
 	pending = pop_truthy(fail, f->k.mlfpending);
 	if (pending || (users && users->type == FVAL_SET && users->u.v.n > 1)) {
@@ -1760,15 +1783,16 @@ emit_base(struct filter *f, int regex, enum failure_kind kind,
 		f->capres = cap;
 	}
 	fl = &f->res[f->nres++];
-	memset(fl, 0, sizeof(*fl));
-	fl->regex = regex;
-	fl->kind = kind;
+	*fl = (struct failure){
+	    .regex = regex,
+	    .kind = kind,
+	    .has_time = has_date,
+	    .time = has_date ? date : 0,
+	    .int_time = has_date && f->date_int,
+	    .nofail = nofail,
+	};
 	if (id)
 		fl->id = *id;
-	fl->has_time = has_date;
-	fl->time = has_date ? date : 0;
-	fl->int_time = has_date && f->date_int;
-	fl->nofail = nofail;
 	return fl;
 }
 
@@ -2134,7 +2158,9 @@ lupdate_users(struct filter *f, struct ldict *d, const struct fval *user)
 	struct fval *users = d->has & LBIT(LK_USERS) ? &d->v[LK_USERS] : NULL;
 	struct fval nv;
 
-	if (user == NULL || !fval_truthy(user))
+	if (user == NULL ||
+	    (user->type == FVAL_STR ? user->u.s[0] == '\0'
+	                            : !fval_truthy(user)))
 		return users;
 	if (users == NULL || users->type != FVAL_SET || users->u.v.n == 0) {
 		users = &d->v[LK_USERS];
@@ -2143,9 +2169,14 @@ lupdate_users(struct filter *f, struct ldict *d, const struct fval *user)
 		users->u.v.n = 0;
 		d->has |= LBIT(LK_USERS);
 	}
-	for (size_t i = 0; i < users->u.v.n; i++)
-		if (fval_equal(&users->u.v.items[i], user))
+	for (size_t i = 0; i < users->u.v.n; i++) {
+		const struct fval *it = &users->u.v.items[i];
+
+		if (user->type == FVAL_STR && it->type == FVAL_STR
+		        ? strcmp(it->u.s, user->u.s) == 0
+		        : fval_equal(it, user))
 			return users;
+	}
 	if (users->u.v.n >= MLF_USERS_MAX)
 		return users;
 	nv = fval_append(&f->ar, FVAL_SET, users, user, 1);
@@ -2201,6 +2232,7 @@ lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
 	struct fval *users = NULL;
 	const struct fval *user;
 	bool pending;
+	uint64_t h;
 
 	*cached = NULL;
 	if (ltruthy(fail, LK_MLFGAINED)) {
@@ -2214,7 +2246,8 @@ lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
 	}
 	if (lpop_truthy(fail, LK_MLFFORGET))
 		fl |= 2;
-	e = cache_get(f, mlfid, now);
+	h = hash_str(mlfid);
+	e = cache_get(f, mlfid, h, now);
 	user = lget(fail, LK_USER);
 	if (e) {
 		/* fail = the entry's dict (less its nofail and mlfgained,
@@ -2250,7 +2283,7 @@ lmerge_failure(struct filter *f, const char *mlfid, struct ldict *fail,
 			*cached = e;
 	} else if (!(fl & 2)) {
 		lupdate_users(f, fail, user);
-		*cached = cache_add(f, mlfid, now);
+		*cached = cache_add(f, mlfid, h, now);
 	}
 	users = fail->has & LBIT(LK_USERS) ? &fail->v[LK_USERS] : NULL;
 	pending = lpop_truthy(fail, LK_MLFPENDING);
