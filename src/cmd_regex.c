@@ -1470,11 +1470,12 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno,
 	size_t norg = 0, nfl, nret = 0;
 	const struct failure *fl;
 	struct failure *flv;
-	bool multi = filter_maxlines(f) > 1, full, is_ignored = false;
+	int maxlines = filter_maxlines(f);
+	bool multi = maxlines > 1, full, is_ignored = false;
 
 	if (multi && !o->out)
 		snapshot_buffer(f, &org, &norg);
-	full = norg >= (size_t)filter_maxlines(f);
+	full = norg >= (size_t)maxlines;
 	if (r->entry) {
 		filter_process_entry(f, r->entry->date, r->entry->line,
 		    r->entry->len, r->entry->time, r->now, &res);
@@ -1570,7 +1571,8 @@ test_line(struct run *r, const char *line, size_t len, size_t lineno,
 	is_ignored = is_ignored || res.ignored;
 	if (o->json)
 		out_json(r, lineno, is_ignored, fl, nfl);
-	free(flv);
+	if (flv)
+		free(flv);
 	if (is_ignored) {
 		r->ls.ignored++;
 		if (!o->print_no_ignored &&

@@ -996,7 +996,14 @@ hash_str(const char *s)
 		h ^= h >> 32;
 	}
 	w = 0;
-	memcpy(&w, s + i, n - i);
+	if (i < n && n >= 8) {
+		/* the last eight bytes, overlapping the previous word: no
+		 * copy of a variable length */
+		memcpy(&w, s + n - 8, 8);
+	} else {
+		for (size_t j = i; j < n; j++)
+			w = w << 8 | (unsigned char)s[j];
+	}
 	h = (h ^ w) * 0xc4ceb9fe1a85ec53ULL;
 	return h ^ (h >> 29);
 }
@@ -1102,13 +1109,36 @@ filter_parse_ip4(const char *s, uint8_t *out)
 	return *s == '\0' ? 0 : -1;
 }
 
-static int
+/* A hex digit's value plus one; 0 for any other byte. */
+static const uint8_t hex_plus1[256] = {
+    ['0'] = 1,
+    ['1'] = 2,
+    ['2'] = 3,
+    ['3'] = 4,
+    ['4'] = 5,
+    ['5'] = 6,
+    ['6'] = 7,
+    ['7'] = 8,
+    ['8'] = 9,
+    ['9'] = 10,
+    ['a'] = 11,
+    ['b'] = 12,
+    ['c'] = 13,
+    ['d'] = 14,
+    ['e'] = 15,
+    ['f'] = 16,
+    ['A'] = 11,
+    ['B'] = 12,
+    ['C'] = 13,
+    ['D'] = 14,
+    ['E'] = 15,
+    ['F'] = 16,
+};
+
+static inline int
 hex_val(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)(c | 0x20);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return (int)hex_plus1[(unsigned char)c] - 1;
 }
 
 int
@@ -2066,7 +2096,31 @@ lean_text(struct filter *f, struct fval *v, const char *s, size_t st, size_t en,
 		return;
 	}
 	p = arena_alloc(&f->ar, l + 1);
-	memcpy(p, s + st, l);
+	if (l >= 8 && l <= 64) {
+		/* words, the last one overlapping: most groups are short (an
+		 * address, a user, a syslog prefix), and a call to memcpy
+		 * costs more than the copy */
+		uint64_t w;
+
+		for (size_t i = 0; i + 8 < l; i += 8) {
+			memcpy(&w, s + st + i, 8);
+			memcpy(p + i, &w, 8);
+		}
+		memcpy(&w, s + st + l - 8, 8);
+		memcpy(p + l - 8, &w, 8);
+	} else if (l >= 4 && l < 8) {
+		uint32_t a, b;
+
+		memcpy(&a, s + st, 4);
+		memcpy(&b, s + st + l - 4, 4);
+		memcpy(p, &a, 4);
+		memcpy(p + l - 4, &b, 4);
+	} else if (l < 4) {
+		for (size_t i = 0; i < l; i++)
+			p[i] = s[st + i];
+	} else {
+		memcpy(p, s + st, l);
+	}
 	p[l] = '\0';
 	v->u.s = p;
 }
