@@ -163,8 +163,10 @@ struct fre {
 	size_t ntuples;
 	uint8_t *need;      /* FILTER_LEAN: need[i] when names[i] decides
 	                       anything (its value is kept); NULL: all */
-	uint32_t *keep;     /* FILTER_LEAN: the i with need[i], in order */
-	uint8_t *keep_slot; /* FILTER_LEAN: the dict slot of names[keep[k]] */
+	uint32_t *keep;     /* FILTER_LEAN: the group numbers of the kept
+	                       groups that fill a slot, in order; keep[nkeep]
+	                       is the mask of their slots (see lean_keep()) */
+	uint8_t *keep_slot; /* FILTER_LEAN: the slot group keep[k] fills */
 	size_t nkeep;
 	uint32_t *skip; /* group numbers of skiplines0, skiplines1 ... */
 	size_t nskip;
