@@ -199,8 +199,8 @@ struct filter {
 	PCRE2_SIZE *md_ov;    /* md's ovector */
 	uint32_t md_nov;
 	/* the prefregex's and the last failregex's ovector worked out
-	 * ahead, widened from the line's (pre_search()) */
-	PCRE2_SIZE pre_ov[2][PRE_OV];
+	 * ahead, widened from the line's (re_search()) */
+	PCRE2_SIZE pre_ov[2][PRE_OV + 2]; /* + 2: ov_widen() */
 };
 
 /*
@@ -242,11 +242,15 @@ struct filter_pre {
 	uint32_t cut0, cut;
 	uint32_t s2off, s2len;
 	uint64_t known; /* bit i: res holds failregex i's search (i < 64) */
-	uint32_t nov;
+	uint16_t nov;
+	/* every failregex below it that s2's first byte admits is in res,
+	 * without a match or an error (pre_skip()) */
+	uint8_t skip;
 	struct pre_res pref;
 	struct pre_res res[PRE_RES];
-	uint32_t ov[PRE_OV]; /* ovectors of the matches (ov_narrow()) */
-	struct sbuf utf8;    /* the repaired line */
+	uint32_t ov[PRE_OV + 2]; /* ovectors of the matches (ov_narrow());
+	                            + 2: ov_widen() */
+	struct sbuf utf8;        /* the repaired line */
 };
 
 /* ---- tuple lines ---- */
@@ -435,15 +439,20 @@ ov_narrow(uint32_t *to, const PCRE2_SIZE *from, size_t npairs)
 #endif
 }
 
+/* Two pairs at a time: from and to have room for a pair more than
+ * npairs (PRE_OV + 2). */
 static void
 ov_widen(PCRE2_SIZE *to, const uint32_t *from, size_t npairs)
 {
 #if defined(__SSE2__) && defined(__x86_64__) /* 64-bit PCRE2_SIZE */
-	for (size_t k = 0; k < npairs; k++) {
-		__m128i v = _mm_loadl_epi64((const __m128i *)(from + 2 * k));
+	for (size_t k = 0; k < npairs; k += 2) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(from + 2 * k));
+		__m128i sign = _mm_srai_epi32(v, 31);
 
-		_mm_storeu_si128((__m128i *)(to + 2 * k),
-		    _mm_unpacklo_epi32(v, _mm_srai_epi32(v, 31)));
+		_mm_storeu_si128(
+		    (__m128i *)(to + 2 * k), _mm_unpacklo_epi32(v, sign));
+		_mm_storeu_si128(
+		    (__m128i *)(to + 2 * k + 2), _mm_unpackhi_epi32(v, sign));
 	}
 #else
 	for (size_t k = 0; k < 2 * npairs; k++)
@@ -451,15 +460,11 @@ ov_widen(PCRE2_SIZE *to, const uint32_t *from, size_t npairs)
 #endif
 }
 
-/* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut). */
+/* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut), s not
+ * being that very memory in the line (s1_equal()). */
 static bool
-s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
+s1_compare(const struct filter_pre *p, size_t off, const char *s, size_t n)
 {
-	/* s1 in one piece of the line, and s that very memory (the subject
-	 * find_failure() keeps in place) */
-	if ((p->cut0 == 0 || p->cut == 0) &&
-	    s == p->line + (p->cut0 == 0 ? p->cut : 0) + off)
-		return true;
 	if (off < p->cut0) {
 		size_t k = p->cut0 - off < n ? p->cut0 - off : n;
 
@@ -472,47 +477,67 @@ s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
 	return n == 0 || memcmp(s, p->line + off + p->cut, n) == 0;
 }
 
-/*
- * re's search in s worked out ahead, when it was and on the same subject
- * (its ovector copied to f->md), else a search of its own.
- */
-static int
-pre_search(struct filter *f, const struct fre *re, const char *s, size_t len,
-    unsigned subj)
+/* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut). */
+static inline bool
+s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
 {
-	const struct filter_pre *p = f->pre;
-	const struct pre_res *r = NULL;
-
-	if (re == &f->pref) {
-		if (p->has_s1 && len == p->len - p->cut + 1 &&
-		    s[len - 1] == '\n' && s1_equal(p, 0, s, len - 1))
-			r = &p->pref;
-	} else if (re >= f->fail && re < f->fail + f->nfail) {
-		size_t i = (size_t)(re - f->fail);
-
-		if (p->has_s2 && i < 64 && (p->known >> i & 1) &&
-		    len == p->s2len + 1 && s[len - 1] == '\n' &&
-		    s1_equal(p, p->s2off, s, len - 1))
-			for (size_t k = 0; k < p->nres && !r; k++)
-				if (p->res[k].idx == i)
-					r = &p->res[k];
-	}
-	if (r == NULL)
-		return fre_match(re, s, len, subj, f->md, f->mctx);
-	if (r->rc >= 0) {
-		PCRE2_SIZE *ov = f->pre_ov[re != &f->pref];
-
-		ov_widen(ov, p->ov + r->ov, re->ncaptures + 1);
-		f->ov = ov;
-		f->nov = re->ncaptures + 1;
-	}
-	return r->rc;
+	/* s1 in one piece of the line (the date at its start, or none: it
+	 * starts at line + cut), and s that very memory (the subject
+	 * find_failure() keeps in place) */
+	if ((p->cut0 == 0 || p->cut == 0) && s == p->line + p->cut + off)
+		return true;
+	return s1_compare(p, off, s, n);
 }
 
-/* Searches re in s; returns true on a match (ovector in f->md). A match
- * or depth limit counts as no match. */
-static bool
-re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
+/*
+ * re's search in s[0, len) worked out ahead, when it was and on the same
+ * subject, else NULL.
+ */
+static inline const struct pre_res *
+pre_find(
+    const struct filter *f, const struct fre *re, const char *s, size_t len)
+{
+	const struct filter_pre *p = f->pre;
+	size_t i;
+
+	if (re == &f->pref)
+		return p->has_s1 && len == p->len - p->cut + 1 &&
+		        s[len - 1] == '\n' && s1_equal(p, 0, s, len - 1)
+		    ? &p->pref
+		    : NULL;
+	if (re < f->fail || re >= f->fail + f->nfail)
+		return NULL;
+	/* p->known is 0 unless failregexes were searched (has_s2) */
+	i = (size_t)(re - f->fail);
+	if (i >= 64 || !(p->known >> i & 1) || len != p->s2len + 1 ||
+	    s[len - 1] != '\n' || !s1_equal(p, p->s2off, s, len - 1))
+		return NULL;
+	for (size_t k = 0; k < p->nres; k++)
+		if (p->res[k].idx == i)
+			return &p->res[k];
+	return NULL;
+}
+
+/*
+ * The first failregex find_failure() has to search on the subject
+ * (f->sv, f->svlen): every earlier one was searched ahead on it and did
+ * not match.
+ */
+static size_t
+pre_skip(const struct filter *f)
+{
+	const struct filter_pre *p = f->pre;
+
+	if (!p->has_s2 || f->svlen != p->s2len + 1 ||
+	    f->sv[f->svlen - 1] != '\n' ||
+	    !s1_equal(p, p->s2off, f->sv, f->svlen - 1))
+		return 0;
+	return p->skip;
+}
+
+/* re_search() without the searches worked out ahead. */
+static inline bool
+re_search_own(struct filter *f, const struct fre *re, const char *s, size_t len,
     unsigned subj)
 {
 	int rc;
@@ -529,10 +554,7 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 		return false;
 	f->ov = f->md_ov;
 	f->nov = f->md_nov;
-	if (f->pre)
-		rc = pre_search(f, re, s, len, subj);
-	else
-		rc = fre_match(re, s, len, subj, f->md, f->mctx);
+	rc = fre_match(re, s, len, subj, f->md, f->mctx);
 	if (rc >= 0)
 		return true;
 	if (rc != PCRE2_ERROR_NOMATCH) {
@@ -540,6 +562,42 @@ re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
 		f->warn |= FILTER_WARN_LIMIT;
 	}
 	return false;
+}
+
+/* re_search() in the pipeline's second stage: the search worked out
+ * ahead, its screens too, when it was on the same subject. */
+static bool
+re_search_pre(struct filter *f, const struct fre *re, const char *s, size_t len,
+    unsigned subj)
+{
+	const struct pre_res *r = pre_find(f, re, s, len);
+
+	if (r == NULL)
+		return re_search_own(f, re, s, len, subj);
+	if (r->rc >= 0) {
+		PCRE2_SIZE *ov = f->pre_ov[re != &f->pref];
+
+		ov_widen(ov, f->pre->ov + r->ov, re->ncaptures + 1);
+		f->ov = ov;
+		f->nov = re->ncaptures + 1;
+		return true;
+	}
+	if (r->rc != PCRE2_ERROR_NOMATCH) {
+		f->stats.limit_hits++;
+		f->warn |= FILTER_WARN_LIMIT;
+	}
+	return false;
+}
+
+/* Searches re in s; returns true on a match (ovector in f->ov). A match
+ * or depth limit counts as no match. */
+static inline bool
+re_search(struct filter *f, const struct fre *re, const char *s, size_t len,
+    unsigned subj)
+{
+	if (f->pre)
+		return re_search_pre(f, re, s, len, subj);
+	return re_search_own(f, re, s, len, subj);
 }
 
 static void
@@ -2455,6 +2513,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 	const PCRE2_SIZE *lazy_ov = NULL; /* lpre still to read */
 	uint32_t lazy_nov = 0;
 	const char *lazy_s = NULL;
+	size_t i0 = 0; /* the first failregex to try */
 
 	lpre.has = lpre.defined = 0;
 	if (f->maxlines > 1) {
@@ -2544,7 +2603,18 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 			f->buf_valid = false;
 		}
 	}
-	for (size_t i = 0; i < f->nfail; i++) {
+	if (f->pre && f->nfail) {
+		/* the subject as the loop below starts with it */
+		if (!f->buf_valid) {
+			f->buf_subj = tlist_join(&f->linebuf, &f->buf);
+			f->sv = f->buf.s;
+			f->svlen = f->buf.len;
+			f->sv_line = false;
+			f->buf_valid = true;
+		}
+		i0 = pre_skip(f);
+	}
+	for (size_t i = i0; i < f->nfail; i++) {
 		struct fre *fr;
 		struct fdict fail;
 		struct ldict lfail;
@@ -3292,6 +3362,7 @@ struct filter_prep {
 	size_t max_line_len;
 	uint32_t content_grp;
 	int maxlines;
+	uint8_t nfail64; /* failregexes, at most 64 (struct filter_pre) */
 	bool has_pref;
 	struct sbuf s1, s2; /* the subjects (struct filter_pre) */
 	struct sbuf view;   /* s1 when it is in the line (s and len only) */
@@ -3313,6 +3384,7 @@ filter_prep_new(struct filter *f)
 	p->content_grp = f->content_grp;
 	p->maxlines = f->maxlines;
 	p->has_pref = f->has_pref;
+	p->nfail64 = (uint8_t)(f->nfail < 64 ? f->nfail : 64);
 	sbuf_init(&p->s1);
 	sbuf_init(&p->s2);
 	p->md = pcre2_match_data_create(pcre2_get_ovector_count(f->md), NULL);
@@ -3387,7 +3459,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 		return false;
 	ov_narrow(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md), n / 2);
 	r->ov = (uint16_t)pre->nov;
-	pre->nov += (uint32_t)n;
+	pre->nov = (uint16_t)(pre->nov + n);
 	return true;
 }
 
@@ -3480,15 +3552,25 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 	}
 	pre->has_s2 = true;
 	cand = p->cand + (size_t)(unsigned char)s2->s[0] * p->ncandw;
-	pre->known = 0;
 	pre->nres = 0;
-	for (uint64_t b = cand[0]; b && pre->nres < PRE_RES; b &= b - 1) {
+	/* the failregexes the subject's first byte admits, in find_failure()'s
+	 * order: skip is the first not known to miss */
+	pre->skip = p->nfail64;
+	for (uint64_t b = cand[0]; b; b &= b - 1) {
 		unsigned i = (unsigned)__builtin_ctzll(b);
 		struct pre_res *r = &pre->res[pre->nres];
 
-		r->idx = (uint8_t)i;
-		if (!prep_search(p, pre, &f->fail[i], s2, subj, r))
+		if (pre->nres == PRE_RES) {
+			pre->skip = (uint8_t)(i < pre->skip ? i : pre->skip);
 			break;
+		}
+		r->idx = (uint8_t)i;
+		if (!prep_search(p, pre, &f->fail[i], s2, subj, r)) {
+			pre->skip = (uint8_t)(i < pre->skip ? i : pre->skip);
+			break;
+		}
+		if (r->rc != PCRE2_ERROR_NOMATCH && i < pre->skip)
+			pre->skip = (uint8_t)i;
 		pre->known |= 1ULL << i;
 		pre->nres++;
 	}
@@ -3507,6 +3589,7 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 	                                (time_t)now, &out->m)
 	                          : 0);
 	out->has_s1 = out->has_s2 = false;
+	out->known = 0;
 	out->nov = 0;
 	if (searches)
 		prep_searches(p, out, line);
