@@ -462,7 +462,7 @@ ov_widen(PCRE2_SIZE *to, const uint32_t *from, size_t npairs)
 
 /* s[0, n) is s1[off, off + n) of p (off + n <= p->len - p->cut), s not
  * being that very memory in the line (s1_equal()). */
-static bool
+static __attribute__((noinline)) bool
 s1_compare(const struct filter_pre *p, size_t off, const char *s, size_t n)
 {
 	if (off < p->cut0) {
@@ -564,16 +564,10 @@ re_search_own(struct filter *f, const struct fre *re, const char *s, size_t len,
 	return false;
 }
 
-/* re_search() in the pipeline's second stage: the search worked out
- * ahead, its screens too, when it was on the same subject. */
-static bool
-re_search_pre(struct filter *f, const struct fre *re, const char *s, size_t len,
-    unsigned subj)
+/* re_search()'s result from r, re's search worked out ahead. */
+static inline bool
+pre_result(struct filter *f, const struct fre *re, const struct pre_res *r)
 {
-	const struct pre_res *r = pre_find(f, re, s, len);
-
-	if (r == NULL)
-		return re_search_own(f, re, s, len, subj);
 	if (r->rc >= 0) {
 		PCRE2_SIZE *ov = f->pre_ov[re != &f->pref];
 
@@ -587,6 +581,54 @@ re_search_pre(struct filter *f, const struct fre *re, const char *s, size_t len,
 		f->warn |= FILTER_WARN_LIMIT;
 	}
 	return false;
+}
+
+/* re_search_pre() on a subject that is not in place in the line: it is
+ * compared with the one searched ahead. */
+static __attribute__((noinline)) bool
+re_search_cmp(struct filter *f, const struct fre *re, const char *s, size_t len,
+    unsigned subj)
+{
+	const struct pre_res *r = pre_find(f, re, s, len);
+
+	if (r == NULL)
+		return re_search_own(f, re, s, len, subj);
+	return pre_result(f, re, r);
+}
+
+/*
+ * re_search() in the pipeline's second stage: the search worked out
+ * ahead, its screens too, when it was on the same subject. The usual
+ * subject is in place in the line, where it was searched: the very same
+ * memory, nothing to compare (a leaf, without calls).
+ */
+static bool
+re_search_pre(struct filter *f, const struct fre *re, const char *s, size_t len,
+    unsigned subj)
+{
+	const struct filter_pre *p = f->pre;
+	const struct pre_res *r = NULL;
+	/* s1 is in place when it is one piece of the line: the date at its
+	 * start or none (s1_equal()) */
+	const char *s1 = p->cut0 == 0 || p->cut == 0 ? p->line + p->cut : NULL;
+
+	if (re == &f->pref) {
+		if (p->has_s1 && s == s1 && len == p->len - p->cut + 1 &&
+		    s[len - 1] == '\n')
+			r = &p->pref;
+	} else if (re >= f->fail && re < f->fail + f->nfail) {
+		size_t i = (size_t)(re - f->fail);
+
+		/* p->known is 0 unless failregexes were searched */
+		if (i < 64 && (p->known >> i & 1) && s1 && s == s1 + p->s2off &&
+		    len == p->s2len + 1 && s[len - 1] == '\n')
+			for (size_t k = 0; k < p->nres && !r; k++)
+				if (p->res[k].idx == i)
+					r = &p->res[k];
+	}
+	if (r == NULL)
+		return re_search_cmp(f, re, s, len, subj);
+	return pre_result(f, re, r);
 }
 
 /* Searches re in s; returns true on a match (ovector in f->ov). A match
@@ -3431,7 +3473,7 @@ filter_pre_free(struct filter_pre *pre)
  * re_search()'s screens, then the search into *r (its ovector into pre).
  * Returns false when a match's ovector does not fit: it is not kept.
  */
-static bool
+static inline __attribute__((always_inline)) bool
 prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
     const struct sbuf *s, unsigned subj, struct pre_res *r)
 {
