@@ -112,6 +112,9 @@ struct mlf_entry {
 #define PRE_RES   8          /* failregex searches */
 #define PRE_OV    128        /* ovector entries of their matches */
 #define PRE_UNSET UINT32_MAX /* PCRE2_UNSET in pre->ov */
+/* room after an ovector for ov_narrow() and ov_widen(), which copy
+ * whole blocks of pairs */
+#define PRE_OV_SLACK 6
 
 struct filter {
 	struct filter_config cfg;
@@ -200,7 +203,7 @@ struct filter {
 	uint32_t md_nov;
 	/* the prefregex's and the last failregex's ovector worked out
 	 * ahead, widened from the line's (re_search()) */
-	PCRE2_SIZE pre_ov[2][PRE_OV + 2]; /* + 2: ov_widen() */
+	PCRE2_SIZE pre_ov[2][PRE_OV + PRE_OV_SLACK];
 };
 
 /*
@@ -248,9 +251,9 @@ struct filter_pre {
 	uint8_t skip;
 	struct pre_res pref;
 	struct pre_res res[PRE_RES];
-	uint32_t ov[PRE_OV + 2]; /* ovectors of the matches (ov_narrow());
-	                            + 2: ov_widen() */
-	struct sbuf utf8;        /* the repaired line */
+	/* ovectors of the matches (ov_narrow()) */
+	uint32_t ov[PRE_OV + PRE_OV_SLACK];
+	struct sbuf utf8; /* the repaired line */
 };
 
 /* ---- tuple lines ---- */
@@ -427,11 +430,15 @@ static void
 ov_narrow(uint32_t *to, const PCRE2_SIZE *from, size_t npairs)
 {
 #if defined(__SSE2__) && defined(__x86_64__) /* 64-bit PCRE2_SIZE */
-	for (size_t k = 0; k < npairs; k++) {
-		__m128i v = _mm_loadu_si128((const __m128i *)(from + 2 * k));
+	/* two pairs at a time: from and to have room for a pair more than
+	 * npairs (filter_prep_new(), PRE_OV_SLACK) */
+	for (size_t k = 0; k < npairs; k += 2) {
+		__m128 a = _mm_loadu_ps((const float *)(from + 2 * k));
+		__m128 b = _mm_loadu_ps((const float *)(from + 2 * k + 2));
 
-		_mm_storel_epi64((__m128i *)(to + 2 * k),
-		    _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 0, 2, 0)));
+		_mm_storeu_si128((__m128i *)(to + 2 * k),
+		    _mm_castps_si128(
+		        _mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0))));
 	}
 #else
 	for (size_t k = 0; k < 2 * npairs; k++)
@@ -439,20 +446,26 @@ ov_narrow(uint32_t *to, const PCRE2_SIZE *from, size_t npairs)
 #endif
 }
 
-/* Two pairs at a time: from and to have room for a pair more than
- * npairs (PRE_OV + 2). */
-static void
+static inline __attribute__((always_inline)) void
 ov_widen(PCRE2_SIZE *to, const uint32_t *from, size_t npairs)
 {
 #if defined(__SSE2__) && defined(__x86_64__) /* 64-bit PCRE2_SIZE */
-	for (size_t k = 0; k < npairs; k += 2) {
+	/* four pairs at a time: from and to have room for three pairs more
+	 * than npairs (PRE_OV_SLACK) */
+	for (size_t k = 0; k < npairs; k += 4) {
 		__m128i v = _mm_loadu_si128((const __m128i *)(from + 2 * k));
-		__m128i sign = _mm_srai_epi32(v, 31);
+		__m128i w =
+		    _mm_loadu_si128((const __m128i *)(from + 2 * k + 4));
+		__m128i sv = _mm_srai_epi32(v, 31), sw = _mm_srai_epi32(w, 31);
 
 		_mm_storeu_si128(
-		    (__m128i *)(to + 2 * k), _mm_unpacklo_epi32(v, sign));
+		    (__m128i *)(to + 2 * k), _mm_unpacklo_epi32(v, sv));
 		_mm_storeu_si128(
-		    (__m128i *)(to + 2 * k + 2), _mm_unpackhi_epi32(v, sign));
+		    (__m128i *)(to + 2 * k + 2), _mm_unpackhi_epi32(v, sv));
+		_mm_storeu_si128(
+		    (__m128i *)(to + 2 * k + 4), _mm_unpacklo_epi32(w, sw));
+		_mm_storeu_si128(
+		    (__m128i *)(to + 2 * k + 6), _mm_unpackhi_epi32(w, sw));
 	}
 #else
 	for (size_t k = 0; k < 2 * npairs; k++)
@@ -533,6 +546,53 @@ pre_skip(const struct filter *f)
 	    !s1_equal(p, p->s2off, f->sv, f->svlen - 1))
 		return 0;
 	return p->skip;
+}
+
+/*
+ * memcmp(s, lit, n) == 0 for a screen's literal prefix, s holding at
+ * least n bytes, without a call: in words that may overlap.
+ */
+static inline bool
+lit_equal(const char *s, const char *lit, size_t n)
+{
+	uint64_t a, b;
+	uint32_t c, d;
+	uint16_t e, g;
+
+	if (n >= 8) {
+		size_t k = 0;
+
+		for (; k + 8 <= n; k += 8) {
+			memcpy(&a, s + k, 8);
+			memcpy(&b, lit + k, 8);
+			if (a != b)
+				return false;
+		}
+		if (k == n)
+			return true;
+		memcpy(&a, s + n - 8, 8);
+		memcpy(&b, lit + n - 8, 8);
+		return a == b;
+	}
+	if (n >= 4) {
+		memcpy(&c, s, 4);
+		memcpy(&d, lit, 4);
+		if (c != d)
+			return false;
+		memcpy(&c, s + n - 4, 4);
+		memcpy(&d, lit + n - 4, 4);
+		return c == d;
+	}
+	if (n >= 2) {
+		memcpy(&e, s, 2);
+		memcpy(&g, lit, 2);
+		if (e != g)
+			return false;
+		memcpy(&e, s + n - 2, 2);
+		memcpy(&g, lit + n - 2, 2);
+		return e == g;
+	}
+	return n == 0 || s[0] == lit[0];
 }
 
 /* re_search() without the searches worked out ahead. */
@@ -3410,6 +3470,7 @@ struct filter_prep {
 	struct sbuf view;   /* s1 when it is in the line (s and len only) */
 	struct sbuf tail;   /* s2 when it is s1's tail (s and len only) */
 	pcre2_match_data *md;
+	const PCRE2_SIZE *md_ov; /* md's ovector */
 	pcre2_match_context *mctx;
 	pcre2_jit_stack *jstack;
 };
@@ -3429,7 +3490,10 @@ filter_prep_new(struct filter *f)
 	p->nfail64 = (uint8_t)(f->nfail < 64 ? f->nfail : 64);
 	sbuf_init(&p->s1);
 	sbuf_init(&p->s2);
-	p->md = pcre2_match_data_create(pcre2_get_ovector_count(f->md), NULL);
+	/* a pair more: room for ov_narrow() */
+	p->md =
+	    pcre2_match_data_create(pcre2_get_ovector_count(f->md) + 1, NULL);
+	p->md_ov = pcre2_get_ovector_pointer(p->md);
 	/* the same limits, so that a search ends as the filter's would */
 	p->mctx = pcre2_match_context_copy(f->mctx);
 	p->jstack = pcre2_jit_stack_create(32 * 1024, JIT_STACK_MAX, NULL);
@@ -3490,7 +3554,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 			return true;
 	}
 	if (re->nlit &&
-	    (s->len < re->nlit || memcmp(s->s, re->lit, re->nlit) != 0))
+	    (s->len < re->nlit || !lit_equal(s->s, re->lit, re->nlit)))
 		return true;
 	rc = fre_match(re, s->s, s->len, subj, p->md, p->mctx);
 	/* any error but "no match" is counted alike (re_search()) */
@@ -3499,7 +3563,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 		return true;
 	if (pre->nov + n > PRE_OV)
 		return false;
-	ov_narrow(pre->ov + pre->nov, pcre2_get_ovector_pointer(p->md), n / 2);
+	ov_narrow(pre->ov + pre->nov, p->md_ov, n / 2);
 	r->ov = (uint16_t)pre->nov;
 	pre->nov = (uint16_t)(pre->nov + n);
 	return true;
