@@ -3536,10 +3536,11 @@ filter_pre_free(struct filter_pre *pre)
 /*
  * re_search()'s screens, then the search into *r (its ovector into pre).
  * Returns false when a match's ovector does not fit: it is not kept.
+ * cand: s's first byte is known to pass re's first-byte screen (f->cand).
  */
 static inline __attribute__((always_inline)) bool
 prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
-    const struct sbuf *s, unsigned subj, struct pre_res *r)
+    const struct sbuf *s, unsigned subj, bool cand, struct pre_res *r)
 {
 	size_t n = 2 * ((size_t)re->ncaptures + 1);
 	int rc;
@@ -3547,7 +3548,7 @@ prep_search(struct filter_prep *p, struct filter_pre *pre, const struct fre *re,
 	r->rc = PCRE2_ERROR_NOMATCH;
 	if (s->len < re->minlen)
 		return true;
-	if (re->has_first) {
+	if (!cand && re->has_first) {
 		unsigned char c = (unsigned char)s->s[0];
 
 		if (!(re->first[c >> 3] & (1u << (c & 7))))
@@ -3627,7 +3628,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 		size_t cs, ce;
 		const char *z;
 
-		if (!prep_search(p, pre, &f->pref, s1, subj, &pre->pref))
+		if (!prep_search(p, pre, &f->pref, s1, subj, false, &pre->pref))
 			return;
 		pre->has_s1 = true;
 		if (pre->pref.rc < 0)
@@ -3671,7 +3672,7 @@ prep_searches(struct filter_prep *p, struct filter_pre *pre, const char *line)
 			break;
 		}
 		r->idx = (uint8_t)i;
-		if (!prep_search(p, pre, &f->fail[i], s2, subj, r)) {
+		if (!prep_search(p, pre, &f->fail[i], s2, subj, true, r)) {
 			pre->skip = (uint8_t)(i < pre->skip ? i : pre->skip);
 			break;
 		}
