@@ -2796,7 +2796,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 
 /* ---- lines ---- */
 
-static void
+static inline __attribute__((always_inline)) void
 begin_line(struct filter *f)
 {
 	grave_empty(f);
@@ -3050,7 +3050,7 @@ last_date_recent(const struct filter *f, double now)
 }
 
 /* filter_process() after the date detection (drc, *m). */
-static size_t
+static inline __attribute__((always_inline)) size_t
 process_dated(struct filter *f, const char *line, size_t len, int drc,
     const struct date_match *m, double now, struct filter_result *res)
 {
