@@ -1301,6 +1301,84 @@ test_pipeline(void)
 	}
 }
 
+/*
+ * The second stage starts the failregex loop where the searches worked
+ * out ahead stop being known misses: past the ones a line keeps
+ * (8), past an ovector that does not fit (a failregex with 70 groups),
+ * past the first 64 failregexes. Every line finds the same failregex as
+ * filter_process() does.
+ */
+static void
+test_pipeline_skip(void)
+{
+	enum { NF = 70 };
+	char *fail[NF + 1];
+	static const char *const lines[] = {
+	    "Aug 14 11:58:59 srv sshd[1]: Fail n3 from 192.0.2.3",
+	    "Aug 14 11:58:59 srv sshd[1]: Fail n2 from 192.0.2.2",
+	    "Aug 14 11:58:59 srv sshd[1]: Fail n9 from 192.0.2.9",
+	    "Aug 14 11:58:59 srv sshd[1]: Fail n66 from 192.0.2.66",
+	    "Aug 14 11:58:59 srv sshd[1]: Fail n69 from 192.0.2.69",
+	    "Aug 14 11:58:59 srv sshd[1]: Fail zz from 192.0.2.1",
+	    "Aug 14 11:58:59 srv sshd[1]: Gone n3 from 192.0.2.3",
+	};
+	size_t nl = sizeof(lines) / sizeof(lines[0]);
+	struct sbuf ta = SBUF_INIT, tb = SBUF_INIT;
+	struct filterdef fd;
+	struct filter_config cfg = {.flags = FILTER_LEAN};
+	struct diags d = DIAGS_INIT;
+	struct filter *a, *b;
+	struct filter_prep *prep;
+	struct sbuf big = SBUF_INIT;
+
+	sbuf_addstr(&big, "^F\\S* n2 from <HOST>$");
+	for (int g = 0; g < 70; g++)
+		sbuf_addstr(&big, "(x)?");
+	for (int i = 0; i < NF; i++)
+		fail[i] = i == 2 ? xstrdup(sbuf_str(&big))
+		                 : xasprintf("^F\\S* n%d from <HOST>$", i);
+	fail[NF] = NULL;
+	fd_init(&fd, "^\\s*\\S+ sshd\\[\\d+\\]: <F-CONTENT>.+</F-CONTENT>$",
+	    (const char *const *)fail, NULL, 1);
+	a = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	b = filter_new(&fd, &cfg, (time_t)NOW, &d);
+	filterdef_cleanup(&fd);
+	if (ok(a && b, "skip filters compile")) {
+		prep = filter_prep_new(b);
+		for (size_t i = 0; i < nl; i++) {
+			struct filter_result ra, rb;
+			struct filter_pre *pre = filter_pre_new(b);
+			char *copy = xasprintf("%s\n", lines[i]);
+
+			filter_process(a, lines[i], strlen(lines[i]), NOW, &ra);
+			result_text(&ra, &ta);
+			filter_prep_line(
+			    prep, copy, strlen(lines[i]), NOW, true, pre);
+			filter_process_pre(b, pre, NOW, &rb);
+			result_text(&rb, &tb);
+			filter_pre_free(pre);
+			free(copy);
+		}
+		is_str(sbuf_str(&tb), sbuf_str(&ta),
+		    "pipeline past the kept searches = filter_process");
+		ok(strstr(sbuf_str(&ta), "192.0.2.66") &&
+		        strstr(sbuf_str(&ta), "192.0.2.2") &&
+		        strstr(sbuf_str(&ta), "192.0.2.9"),
+		    "failregexes 2, 9 and 66 match");
+		filter_prep_free(prep);
+	} else {
+		diags_print(&d, stdout);
+	}
+	filter_free(a);
+	filter_free(b);
+	for (int i = 0; i < NF; i++)
+		free(fail[i]);
+	sbuf_cleanup(&big);
+	sbuf_cleanup(&ta);
+	sbuf_cleanup(&tb);
+	diags_cleanup(&d);
+}
+
 int
 main(void)
 {
@@ -1327,5 +1405,6 @@ main(void)
 	test_int_time();
 	test_maxlines_set();
 	test_pipeline();
+	test_pipeline_skip();
 	return done_testing();
 }
