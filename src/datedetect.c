@@ -1433,9 +1433,12 @@ struct datedetect *
 datedetect_new(const char *pattern, const char *logtimezone, unsigned flags,
     time_t now, const char *file, int line, struct diags *d)
 {
-	struct datedetect *dd = xcalloc(1, sizeof(*dd));
+	/* the reader thread of `warden regex` writes it for every line
+	 * while the main thread works: cache lines of its own */
+	struct datedetect *dd = xmalloc_lines(sizeof(*dd));
 	bool ok = true;
 
+	memset(dd, 0, sizeof(*dd));
 	dd->flags = flags;
 	tzset();
 	dd->last_idx = SIZE_MAX;
@@ -1660,7 +1663,11 @@ struct fcache {
 static struct fcache *
 fcache_new(void)
 {
-	return xcalloc(1, sizeof(struct fcache));
+	/* written for every line, as struct datedetect */
+	struct fcache *fc = xmalloc_lines(sizeof(*fc));
+
+	memset(fc, 0, sizeof(*fc));
+	return fc;
 }
 
 static bool

@@ -612,18 +612,7 @@ slot_release(struct failtab_ring *r, uint32_t ix)
 static void *
 slots_alloc(uint32_t cap, unsigned w)
 {
-	size_t sz = (size_t)cap << (3 + w);
-	void *s;
-
-	sz = (sz + 63) / 64 * 64;
-	s = aligned_alloc(64, sz);
-	if (s == NULL) {
-		/* as xmalloc() does */
-		fprintf(
-		    stderr, "warden: out of memory allocating %zu bytes\n", sz);
-		abort();
-	}
-	return s;
+	return xmalloc_lines((size_t)cap << (3 + w));
 }
 
 /* r's slots moved into cap new ones of width w (cap >= its slots in

@@ -3478,8 +3478,11 @@ struct filter_prep {
 struct filter_prep *
 filter_prep_new(struct filter *f)
 {
-	struct filter_prep *p = xcalloc(1, sizeof(*p));
+	/* the reader thread writes it for every line (the subjects' views):
+	 * cache lines of its own (xmalloc_lines()) */
+	struct filter_prep *p = xmalloc_lines(sizeof(*p));
 
+	memset(p, 0, sizeof(*p));
 	p->f = f;
 	p->cand = f->cand;
 	p->ncandw = f->ncandw;

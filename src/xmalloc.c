@@ -27,6 +27,17 @@ xmalloc(size_t n)
 }
 
 void *
+xmalloc_lines(size_t n)
+{
+	size_t sz = n > SIZE_MAX - 63 ? 0 : (n + 63) / 64 * 64;
+	void *p = sz ? aligned_alloc(64, sz) : NULL;
+
+	if (p == NULL)
+		oom(n);
+	return p;
+}
+
+void *
 xcalloc(size_t nmemb, size_t size)
 {
 	void *p;

@@ -15,6 +15,10 @@ void *xmalloc(size_t n);
 void *xcalloc(size_t nmemb, size_t size);
 /* Like realloc, with nmemb * size checked for overflow. */
 void *xreallocarray(void *p, size_t nmemb, size_t size);
+/* n bytes (rounded up to a multiple of 64) at a 64-byte boundary, so
+ * that no other allocation shares their cache lines: for what one
+ * thread writes while another thread works beside it. */
+void *xmalloc_lines(size_t n);
 char *xstrdup(const char *s);
 /* Copies at most n bytes of s and NUL-terminates. */
 char *xstrndup(const char *s, size_t n);

@@ -4,6 +4,7 @@
  * cache (glibc's calloc bypasses it; GCC turns malloc + memset back into
  * calloc unless told not to: wardend's flood made ~200,000 such calls).
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,20 @@ main(void)
 		q = xcalloc(n, 1);
 		ok(all_zero(q, n), "xcalloc(%zu, 1): cleared", n);
 		free(q);
+	}
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t n = sizes[i], full = (n + 63) / 64 * 64;
+		unsigned char *a = xmalloc_lines(n), *b = xmalloc_lines(n);
+
+		/* the whole of its last cache line is its own (ASan checks
+		 * the writes): no other block starts in it */
+		memset(a, 1, full);
+		memset(b, 2, full);
+		ok((uintptr_t)a % 64 == 0 && (uintptr_t)b % 64 == 0 &&
+		        (a + full <= b || b + full <= a) && a[full - 1] == 1,
+		    "xmalloc_lines(%zu): cache lines of its own", n);
+		free(a);
+		free(b);
 	}
 	{
 		unsigned char *q = xcalloc(0, 8);
