@@ -502,6 +502,16 @@ s1_equal(const struct filter_pre *p, size_t off, const char *s, size_t n)
 	return s1_compare(p, off, s, n);
 }
 
+/* Failregex i's search in p->res, or NULL. */
+static inline const struct pre_res *
+pre_res_of(const struct filter_pre *p, size_t i)
+{
+	for (size_t k = 0; k < p->nres; k++)
+		if (p->res[k].idx == i)
+			return &p->res[k];
+	return NULL;
+}
+
 /*
  * re's search in s[0, len) worked out ahead, when it was and on the same
  * subject, else NULL.
@@ -525,10 +535,7 @@ pre_find(
 	if (i >= 64 || !(p->known >> i & 1) || len != p->s2len + 1 ||
 	    s[len - 1] != '\n' || !s1_equal(p, p->s2off, s, len - 1))
 		return NULL;
-	for (size_t k = 0; k < p->nres; k++)
-		if (p->res[k].idx == i)
-			return &p->res[k];
-	return NULL;
+	return pre_res_of(p, i);
 }
 
 /*
@@ -550,49 +557,32 @@ pre_skip(const struct filter *f)
 
 /*
  * memcmp(s, lit, n) == 0 for a screen's literal prefix, s holding at
- * least n bytes, without a call: in words that may overlap.
+ * least n bytes, without a call: in words that may overlap (bytes when
+ * shorter than one).
  */
 static inline bool
 lit_equal(const char *s, const char *lit, size_t n)
 {
 	uint64_t a, b;
-	uint32_t c, d;
-	uint16_t e, g;
+	size_t k = 0;
 
-	if (n >= 8) {
-		size_t k = 0;
-
-		for (; k + 8 <= n; k += 8) {
-			memcpy(&a, s + k, 8);
-			memcpy(&b, lit + k, 8);
-			if (a != b)
+	if (n < 8) {
+		for (; k < n; k++)
+			if (s[k] != lit[k])
 				return false;
-		}
-		if (k == n)
-			return true;
-		memcpy(&a, s + n - 8, 8);
-		memcpy(&b, lit + n - 8, 8);
-		return a == b;
+		return true;
 	}
-	if (n >= 4) {
-		memcpy(&c, s, 4);
-		memcpy(&d, lit, 4);
-		if (c != d)
+	for (; k + 8 <= n; k += 8) {
+		memcpy(&a, s + k, 8);
+		memcpy(&b, lit + k, 8);
+		if (a != b)
 			return false;
-		memcpy(&c, s + n - 4, 4);
-		memcpy(&d, lit + n - 4, 4);
-		return c == d;
 	}
-	if (n >= 2) {
-		memcpy(&e, s, 2);
-		memcpy(&g, lit, 2);
-		if (e != g)
-			return false;
-		memcpy(&e, s + n - 2, 2);
-		memcpy(&g, lit + n - 2, 2);
-		return e == g;
-	}
-	return n == 0 || s[0] == lit[0];
+	if (k == n)
+		return true;
+	memcpy(&a, s + n - 8, 8);
+	memcpy(&b, lit + n - 8, 8);
+	return a == b;
 }
 
 /* re_search() without the searches worked out ahead. */
@@ -682,9 +672,7 @@ re_search_pre(struct filter *f, const struct fre *re, const char *s, size_t len,
 		/* p->known is 0 unless failregexes were searched */
 		if (i < 64 && (p->known >> i & 1) && s1 && s == s1 + p->s2off &&
 		    len == p->s2len + 1 && s[len - 1] == '\n')
-			for (size_t k = 0; k < p->nres && !r; k++)
-				if (p->res[k].idx == i)
-					r = &p->res[k];
+			r = pre_res_of(p, i);
 	}
 	if (r == NULL)
 		return re_search_cmp(f, re, s, len, subj);
@@ -2268,14 +2256,7 @@ lean_text(struct filter *f, struct fval *v, const char *s, size_t st, size_t en,
 		}
 		memcpy(&w, s + st + l - 8, 8);
 		memcpy(p + l - 8, &w, 8);
-	} else if (l >= 4 && l < 8) {
-		uint32_t a, b;
-
-		memcpy(&a, s + st, 4);
-		memcpy(&b, s + st + l - 4, 4);
-		memcpy(p, &a, 4);
-		memcpy(p + l - 4, &b, 4);
-	} else if (l < 4) {
+	} else if (l < 8) {
 		for (size_t i = 0; i < l; i++)
 			p[i] = s[st + i];
 	} else {
@@ -2603,6 +2584,19 @@ out:
 	return st;
 }
 
+/* The failregexes' subject, the line buffer joined, unless it is valid. */
+static inline void
+subject_join(struct filter *f)
+{
+	if (f->buf_valid)
+		return;
+	f->buf_subj = tlist_join(&f->linebuf, &f->buf);
+	f->sv = f->buf.s;
+	f->svlen = f->buf.len;
+	f->sv_line = false;
+	f->buf_valid = true;
+}
+
 /* fail2ban's findFailure for the tuple line t. */
 static void
 find_failure(struct filter *f, struct tline *t, bool has_date, double date,
@@ -2707,13 +2701,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 	}
 	if (f->pre && f->nfail) {
 		/* the subject as the loop below starts with it */
-		if (!f->buf_valid) {
-			f->buf_subj = tlist_join(&f->linebuf, &f->buf);
-			f->sv = f->buf.s;
-			f->svlen = f->buf.len;
-			f->sv_line = false;
-			f->buf_valid = true;
-		}
+		subject_join(f);
 		i0 = pre_skip(f);
 	}
 	for (size_t i = i0; i < f->nfail; i++) {
@@ -2725,13 +2713,7 @@ find_failure(struct filter *f, struct tline *t, bool has_date, double date,
 		uint64_t bits;
 		size_t w;
 
-		if (!f->buf_valid) {
-			f->buf_subj = tlist_join(&f->linebuf, &f->buf);
-			f->sv = f->buf.s;
-			f->svlen = f->buf.len;
-			f->sv_line = false;
-			f->buf_valid = true;
-		}
+		subject_join(f);
 		/* the next failregex whose screen admits the subject's first
 		 * byte (the subject may change inside this loop) */
 		cand = f->cand + (size_t)(unsigned char)f->sv[0] * f->ncandw;
