@@ -1233,8 +1233,10 @@ test_pipeline(void)
 			char *copy[16];
 			size_t pos[16];
 
+			/* \s*: the blank the date leaves (without it only
+			 * the date-less line would reach the failregexes) */
 			fd_init(&fd,
-			    "^\\S+ (?:sshd|cron)\\[\\d+\\]: "
+			    "^\\s*\\S+ (?:sshd|cron)\\[\\d+\\]: "
 			    "<F-CONTENT>.+</F-CONTENT>$",
 			    fail, withign ? ign : NULL, 1);
 			a = filter_new(&fd, &cfg, (time_t)NOW, &d);
