@@ -13,6 +13,8 @@
 #include <math.h>
 #include <netdb.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1676,14 +1678,21 @@ feed_one(void *ctx, const char *line, size_t len, size_t lineno)
 
 /*
  * The pipeline (--threads=2): a reader thread reads and splits the file
- * and runs each line's first stage (filter_prep_line: date detection,
- * and the regex searches while the main thread has work queued), the
- * main thread the rest (filter_process_pre, the report) in file order.
- * Lines go over in batches through a ring of PIPE_DEPTH. The reader reads
- * into a ring of PIPE_SLABS buffers and a batch points at its lines
- * there, each followed by its own newline (what the filter searches in
- * place): a slab is read into again only once the main thread is done
- * with every batch pointing into it.
+ * and runs each line's first stage (filter_prep_line: date detection),
+ * the main thread the rest (filter_process_pre, the report) in file
+ * order. Lines go over in batches through a ring of PIPE_DEPTH. The
+ * reader reads into a ring of PIPE_SLABS buffers and a batch points at
+ * its lines there, each followed by its own newline (what the filter
+ * searches in place): a slab is read into again only once the main
+ * thread is done with every batch pointing into it.
+ *
+ * The regex searches, most of the work, go to whichever thread gets to
+ * a line first. Once PIPE_LOW batches are queued the reader searches
+ * lines of the newest batches; the main thread takes the lines it finds
+ * unsearched and searches them itself. A line's claim is one byte
+ * (enum pline), so neither thread waits for the other while there is
+ * work: the main thread only when nothing is queued, the reader only
+ * when the ring is full and every queued line is searched.
  *
  * Batches are small: what a line hands over (its struct filter_pre, a
  * few cache lines of it written, and its text) is read by the other
@@ -1691,19 +1700,36 @@ feed_one(void *ctx, const char *line, size_t len, size_t lineno)
  * 512-line batches the two batches queued held about 1 MB, a core's L2:
  * both threads took ~8% more CPU (22 alternated runs on the 1M-line
  * bench log) and the 4,096 filter_pre in the ring 4 MB more memory.
+ * Reads are small for the same reason and so that one read takes less
+ * time than the queued batches: 2 MB reads took 0.5 ms each, and the
+ * main thread ran dry during most of them.
  */
 #define PIPE_LINES 128
 #define PIPE_BYTES (16 * 1024)
 #define PIPE_DEPTH 8
+#define PIPE_LOW   2 /* batches queued before the reader searches */
 #define PIPE_SLABS 4
+#define PIPE_READ  (64 * 1024)
+#define PIPE_SLAB  (4 * PIPE_READ) /* a slab's usual size */
 #define PIPE_AHEAD 2 /* lines prefetched ahead by the main thread */
+
+/* Who searches a queued line. */
+enum pline {
+	PL_OPEN, /* nobody yet */
+	PL_BUSY, /* the reader, now */
+	PL_DONE, /* the reader did */
+	PL_MAIN  /* the main thread will */
+};
 
 struct pbatch {
 	size_t n;
 	size_t bytes; /* of its lines */
+	size_t next;  /* the reader's: its first line not tried */
 	const char *line[PIPE_LINES];
 	size_t len[PIPE_LINES], lineno[PIPE_LINES];
 	struct filter_pre *pre[PIPE_LINES];
+	/* the claims, written by both threads: cache lines of their own */
+	_Alignas(64) _Atomic unsigned char st[PIPE_LINES];
 };
 
 struct pslab {
@@ -1727,33 +1753,87 @@ struct pipeline {
 	pthread_cond_t filled, freed;
 	size_t made; /* batches handed over (b[made % PIPE_DEPTH] is next) */
 	size_t used; /* batches done with */
+	/* used, for the reader to look at without the lock */
+	_Alignas(64) _Atomic size_t used_a;
 	bool eof;
 };
+
+/*
+ * The reader: searches one queued line nobody has claimed, the newest
+ * batch's first; false when every queued line is claimed.
+ */
+static bool
+pipe_search_one(struct pipeline *p, size_t used)
+{
+	for (size_t k = p->made; k-- > used;) {
+		struct pbatch *b = &p->b[k % PIPE_DEPTH];
+
+		while (b->next < b->n) {
+			size_t i = b->next++;
+			unsigned char open = PL_OPEN;
+
+			if (atomic_compare_exchange_strong_explicit(&b->st[i],
+			        &open, PL_BUSY, memory_order_acquire,
+			        memory_order_relaxed)) {
+				filter_prep_search(
+				    p->prep, b->pre[i], b->line[i]);
+				atomic_store_explicit(
+				    &b->st[i], PL_DONE, memory_order_release);
+				return true;
+			}
+			/* the main thread is in this batch: it takes the
+			 * rest of it, and the batches before are done */
+			b->next = b->n;
+			return false;
+		}
+	}
+	return false;
+}
+
+/*
+ * The reader, between batches: searches queued lines while the main
+ * thread has PIPE_LOW batches to go, and while the ring is full.
+ */
+static void
+pipe_help(struct pipeline *p)
+{
+	for (;;) {
+		size_t used =
+		    atomic_load_explicit(&p->used_a, memory_order_acquire);
+
+		if (p->made - used < PIPE_LOW)
+			return; /* the main thread needs lines */
+		if (pipe_search_one(p, used))
+			continue;
+		pthread_mutex_lock(&p->mu);
+		if (p->made - p->used < PIPE_DEPTH) {
+			pthread_mutex_unlock(&p->mu);
+			return; /* room for a batch */
+		}
+		pthread_cond_wait(&p->freed, &p->mu);
+		pthread_mutex_unlock(&p->mu);
+	}
+}
 
 /* The reader: the batch being filled is complete; hands it over. */
 static void
 pipe_publish(struct pipeline *p)
 {
 	struct pbatch *b = &p->b[p->made % PIPE_DEPTH];
-	bool searches;
 
-	pthread_mutex_lock(&p->mu);
-	/* searches here while the main thread has two batches to go,
-	 * else leaves them to it */
-	searches = p->made - p->used >= 2;
-	pthread_mutex_unlock(&p->mu);
 	for (size_t i = 0; i < b->n; i++) {
 		if (b->pre[i] == NULL)
 			b->pre[i] = filter_pre_new(p->r->f);
-		filter_prep_line(p->prep, b->line[i], b->len[i], p->now,
-		    searches, b->pre[i]);
+		filter_prep_line(
+		    p->prep, b->line[i], b->len[i], p->now, false, b->pre[i]);
+		atomic_store_explicit(&b->st[i], PL_OPEN, memory_order_relaxed);
 	}
+	b->next = 0;
 	pthread_mutex_lock(&p->mu);
 	p->made++;
 	pthread_cond_signal(&p->filled);
-	while (p->made - p->used >= PIPE_DEPTH)
-		pthread_cond_wait(&p->freed, &p->mu);
 	pthread_mutex_unlock(&p->mu);
+	pipe_help(p);
 	b = &p->b[p->made % PIPE_DEPTH];
 	b->n = 0;
 	b->bytes = 0;
@@ -1824,18 +1904,18 @@ pipe_read(struct pipeline *p)
 	bool skip = false; /* dropping the rest of an overlong line */
 
 	p->cur = PIPE_SLABS - 1;
-	sl = pipe_slab(p, 2 * READ_CHUNK);
+	sl = pipe_slab(p, PIPE_SLAB);
 	for (;;) {
 		ssize_t n;
 
-		if (sl->cap - have < READ_CHUNK / 2) {
+		if (sl->cap - have < PIPE_READ) {
 			/* the tail [pos, have) to a new slab, with room to read
-			 * as read_lines() has (its buffer doubles up to twice
-			 * LINE_BYTES_MAX) */
+			 * (a slab doubles up to twice LINE_BYTES_MAX, as
+			 * read_lines()' buffer does) */
 			const char *old = sl->s;
-			size_t tail = have - pos, cap = 2 * READ_CHUNK;
+			size_t tail = have - pos, cap = PIPE_SLAB;
 
-			while ((cap < tail || cap - tail < READ_CHUNK / 2) &&
+			while ((cap < tail || cap - tail < PIPE_READ) &&
 			    cap < 2 * (size_t)LINE_BYTES_MAX)
 				cap *= 2;
 			sl = pipe_slab(p, cap);
@@ -1843,7 +1923,8 @@ pipe_read(struct pipeline *p)
 			have = tail;
 			pos = 0;
 		}
-		n = read(p->fd, sl->s + have, sl->cap - have);
+		n = read(p->fd, sl->s + have,
+		    sl->cap - have < PIPE_READ ? sl->cap - have : PIPE_READ);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -1889,6 +1970,10 @@ pipe_reader(void *arg)
 	p->eof = true;
 	pthread_cond_signal(&p->filled);
 	pthread_mutex_unlock(&p->mu);
+	/* the last lines: searches them beside the main thread */
+	while (pipe_search_one(
+	    p, atomic_load_explicit(&p->used_a, memory_order_acquire)))
+		;
 	return NULL;
 }
 
@@ -1896,9 +1981,10 @@ pipe_reader(void *arg)
 static bool
 feed_fd_pipe(struct run *r, int fd)
 {
-	struct pipeline *p = xcalloc(1, sizeof(*p));
+	struct pipeline *p = xmalloc_lines(sizeof(*p));
 	pthread_t th;
 
+	memset(p, 0, sizeof(*p));
 	p->r = r;
 	p->now = r->now;
 	p->fd = fd;
@@ -1924,15 +2010,29 @@ feed_fd_pipe(struct run *r, int fd)
 		pthread_mutex_unlock(&p->mu);
 		b = &p->b[p->used % PIPE_DEPTH];
 		for (size_t i = 0; i < b->n; i++) {
+			unsigned char st = PL_OPEN;
+
 			/* the other core wrote it: its cache misses under way
 			 * while this core works on the lines before */
 			if (i + PIPE_AHEAD < b->n)
 				filter_pre_prefetch(b->pre[i + PIPE_AHEAD]);
+			/* unclaimed: searched here (filter_process_pre()
+			 * finds no search in pre); being searched: waits */
+			while (!atomic_compare_exchange_weak_explicit(&b->st[i],
+			           &st, PL_MAIN, memory_order_acquire,
+			           memory_order_acquire) &&
+			    st != PL_DONE) {
+				if (st == PL_BUSY)
+					sched_yield();
+				st = PL_OPEN;
+			}
 			test_line(
 			    r, b->line[i], b->len[i], b->lineno[i], b->pre[i]);
 		}
 		pthread_mutex_lock(&p->mu);
 		p->used++;
+		atomic_store_explicit(
+		    &p->used_a, p->used, memory_order_release);
 		pthread_cond_signal(&p->freed);
 		pthread_mutex_unlock(&p->mu);
 	}

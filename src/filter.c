@@ -3688,6 +3688,13 @@ filter_prep_line(struct filter_prep *p, const char *line, size_t len,
 }
 
 void
+filter_prep_search(
+    struct filter_prep *p, struct filter_pre *out, const char *line)
+{
+	prep_searches(p, out, line);
+}
+
+void
 filter_pre_prefetch(const struct filter_pre *pre)
 {
 	/* its first two cache lines (struct filter_pre's layout), the

@@ -248,6 +248,11 @@ void filter_pre_free(struct filter_pre *pre);
  */
 void filter_prep_line(struct filter_prep *p, const char *line, size_t len,
     double now, bool searches, struct filter_pre *out);
+/* The searches of out's line, later, when filter_prep_line() was asked
+ * for none; line as passed to it. Before the line's filter_process_pre(),
+ * by the thread of the first stage (p's match data). */
+void filter_prep_search(
+    struct filter_prep *p, struct filter_pre *out, const char *line);
 /* Hints the second stage's core to load what filter_process_pre() reads
  * first of pre (written by the other core): call it a few lines ahead. */
 void filter_pre_prefetch(const struct filter_pre *pre);

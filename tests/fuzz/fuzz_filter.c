@@ -208,7 +208,12 @@ feed(struct filter *f, struct filter *lean, struct filter *pipe,
 				memcpy(buf, s + p, l);
 				buf[l] = '\n';
 				buf[l + 1] = '\0';
-				filter_prep_line(prep, buf, l, now, k % 2, pre);
+				/* searches: none, at once, or afterwards
+				 * (the pipeline's reader, later) */
+				filter_prep_line(
+				    prep, buf, l, now, k % 3 == 1, pre);
+				if (k % 3 == 2)
+					filter_prep_search(prep, pre, buf);
 				filter_process_pre(pipe, pre, now, &pres);
 				same(&lres, &pres);
 			}

@@ -1272,6 +1272,13 @@ test_pipeline(void)
 						    strlen(lines[i]), NOW,
 						    pass == 2 || (i + pass) % 2,
 						    pre[i % 16]);
+						/* or the searches afterwards,
+						 * as the pipeline's reader
+						 * may do them */
+						if (pass == 1 && i % 4 == 1)
+							filter_prep_search(prep,
+							    pre[i % 16],
+							    copy[i % 16]);
 					}
 					if (i >= 2) {
 						size_t k = (i - 2) % 16;
