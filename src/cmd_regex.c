@@ -373,9 +373,11 @@ print_help(FILE *fp)
 	    "  --journal-lines       lines are journal messages: no date "
 	    "detection\n"
 	    "  --max-line-length=N   truncate longer lines (default 65536)\n"
-	    "  --threads=N           1, or 2 to read and detect dates in a "
-	    "second thread\n"
-	    "                        (default: 2 with two CPUs online)\n");
+	    "  --threads=N           1, or 2: a second thread reads, detects "
+	    "dates and shares\n"
+	    "                        the regex searches\n"
+	    "                        (default: 2 when it may run on two "
+	    "CPUs)\n");
 }
 
 enum optid {
@@ -2056,8 +2058,17 @@ feed_fd(struct run *r, int fd)
 {
 	long threads = r->o->threads;
 
-	if (threads == 0)
-		threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	if (threads == 0) {
+		/* the CPUs this process may run on (taskset, a container's
+		 * cpuset), not the machine's: on one CPU the second thread
+		 * only adds its hand-overs */
+		cpu_set_t set;
+
+		if (sched_getaffinity(0, sizeof(set), &set) == 0)
+			threads = CPU_COUNT(&set) >= 2 ? 2 : 1;
+		else
+			threads = sysconf(_SC_NPROCESSORS_ONLN) >= 2 ? 2 : 1;
+	}
 	if (threads == 2 && !r->o->journal_lines && feed_fd_pipe(r, fd))
 		return;
 	read_lines(fd, feed_one, r);
