@@ -149,6 +149,8 @@ struct fre_alt {
 
 enum { FRE_JIT_TODO, FRE_JIT_OK, FRE_JIT_NO };
 
+#define FRE_LAZY_LITS 4 /* literals fre_lazy() may rely on */
+
 struct fre {
 	char *src;      /* as configured (with tags) */
 	char *expanded; /* after tag expansion and flag rewrite */
@@ -181,14 +183,20 @@ struct fre {
 	 * character, used for subjects whose only newline is the last byte;
 	 * var[FRE_PRUNE | k] is var[k] with the body of one capture group
 	 * replaced by a pattern that never matches, used for subjects
-	 * without plit (see fre_prune()). var[0] is code itself.
+	 * without plit (see fre_prune()); var[FRE_LAZY | k] is var[k] with
+	 * the greedy repeats fre_lazy() finds made lazy, used for subjects
+	 * that hold none of lazy_lit[] twice. var[0] is code itself.
 	 */
-	pcre2_code *var[8];
+	pcre2_code *var[16];
 	/* per variant: FRE_JIT_TODO until its first match (fre_match) */
-	unsigned char jit_state[8];
+	unsigned char jit_state[16];
 	uint32_t tail_grp; /* the group a rewritten tail closes, 0 for none */
 	char plit[16];     /* var[FRE_PRUNE]: used when a subject lacks this */
 	size_t nplit;      /* 0: no var[FRE_PRUNE] */
+	/* var[FRE_LAZY]: used when no subject holds one of these twice */
+	char lazy_lit[FRE_LAZY_LITS][16];
+	uint8_t lazy_len[FRE_LAZY_LITS];
+	size_t nlazy; /* 0: no var[FRE_LAZY] */
 	/* The screen (filter_screen.c), checks that are cheaper than a
 	 * call into PCRE2 and never reject a subject the regex matches. */
 	uint32_t minlen; /* no match in a shorter subject */
@@ -237,7 +245,7 @@ void fre_glob2loc(const char *in, struct sbuf *out);
  */
 void fre_screen_build(struct fre *re, const char *pcre, uint32_t opts);
 
-enum { FRE_ASCII = 1, FRE_TAIL = 2, FRE_PRUNE = 4 };
+enum { FRE_ASCII = 1, FRE_TAIL = 2, FRE_PRUNE = 4, FRE_LAZY = 8 };
 
 /* What the caller of fre_match() knows about the subject. */
 enum fre_subj {
@@ -285,6 +293,25 @@ size_t fre_class_end(const char *p, size_t at, bool *posix);
  * for tests.
  */
 bool fre_prune(const char *pcre, size_t *body, size_t *end, char lit[16]);
+/*
+ * The greedy repeats of a PCRE2 pattern (compiled with opts) that may be
+ * made lazy for subjects holding each of their literals at most once: a
+ * repeat "C+" or "C*" of one character item C (a class, ".", \s \S \w
+ * \W \d \D), followed, past the ends of groups that are neither
+ * look-arounds nor atomic nor repeated, by a literal L of at least two
+ * characters. Greedy, the repeat tries its lengths longest first; lazy,
+ * shortest first. Either way the match goes on only at a length after
+ * which L follows, and on a subject with at most one L there is at most
+ * one such length, so both find the same first match with the same
+ * groups (only the steps PCRE2 counts against its limits differ). No
+ * caseless or extended matching, inline flags, verbs, recursion or
+ * subroutine calls. Writes the pattern with "?" after those repeats to
+ * out and the distinct literals to lits (NUL terminated); returns their
+ * count, 0 when there is none (or more than FRE_LAZY_LITS). Exposed for
+ * tests.
+ */
+size_t fre_lazy(const char *pcre, uint32_t opts, struct sbuf *out,
+    char lits[FRE_LAZY_LITS][16]);
 /* True when the pattern matches ASCII subjects alike with or without
  * UTF/UCP (ASCII text, no escape of a code point >= 0x80). */
 bool fre_ascii_safe(const char *pcre);

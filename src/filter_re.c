@@ -10,6 +10,9 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "filter_int.h"
 #include "sbuf.h"
@@ -1237,6 +1240,217 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 	return depth == 0 && !top_alt && nlit > 0;
 }
 
+/* One open group while fre_lazy() scans. */
+struct lazy_grp {
+	bool plain; /* may be left for what follows it (no look-around, not
+	               atomic) */
+};
+
+/* The literal at p that a lazy repeat may rely on (see fre_lazy()) into
+ * lit; its length. */
+static size_t
+lazy_lit(const char *p, char lit[16])
+{
+	size_t n = 0;
+
+	while (n < 15 && p[n] >= ' ' && p[n] <= '~' &&
+	    strchr("\\^$.|?*+()[]{}", p[n]) == NULL)
+		n++;
+	/* a quantifier (or what may be one) applies to the last one */
+	if (n > 0 &&
+	    (p[n] == '?' || p[n] == '*' || p[n] == '+' || p[n] == '{' ||
+	        n == 15))
+		n--;
+	memcpy(lit, p, n);
+	lit[n] = '\0';
+	return n;
+}
+
+/* The end of a one-character item C of a lazy candidate at p[i], or 0. */
+static size_t
+lazy_item(const char *p, size_t i, bool *bad)
+{
+	bool posix;
+	size_t j;
+
+	if (p[i] == '.')
+		return i + 1;
+	if (p[i] == '\\')
+		return p[i + 1] != '\0' && strchr("sSwWdD", p[i + 1]) != NULL
+		    ? i + 2
+		    : 0;
+	if (p[i] != '[')
+		return 0;
+	j = fre_class_end(p, i, &posix);
+	if (posix || p[j - 1] != ']') {
+		*bad = true; /* not read */
+		return 0;
+	}
+	return j;
+}
+
+/*
+ * Whether the item p[0, n) matches the character c. When it does not,
+ * PCRE2 makes the repeat possessive itself (nothing to gain); when it
+ * does, a greedy repeat runs past the literal and backs off to it.
+ */
+static bool
+item_takes(const char *p, size_t n, uint32_t opts, char c)
+{
+	struct sbuf t = SBUF_INIT;
+	pcre2_code *code;
+	pcre2_match_data *md;
+	int errcode, rc = -1;
+	PCRE2_SIZE off;
+
+	sbuf_addstr(&t, "^(?:");
+	sbuf_add(&t, p, n);
+	sbuf_addch(&t, ')');
+	code = pcre2_compile(
+	    (PCRE2_SPTR)sbuf_str(&t), t.len, opts, &errcode, &off, NULL);
+	if (code != NULL) {
+		md = pcre2_match_data_create(1, NULL);
+		rc = pcre2_match(code, (PCRE2_SPTR)&c, 1, 0, 0, md, NULL);
+		pcre2_match_data_free(md);
+		pcre2_code_free(code);
+	}
+	sbuf_cleanup(&t);
+	return rc > 0;
+}
+
+size_t
+fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
+    char lits[FRE_LAZY_LITS][16])
+{
+	struct lazy_grp st[TAIL_DEPTH];
+	size_t n = strlen(p), i = 0, from = 0, nlits = 0;
+	int depth = 0;
+	bool bad = false;
+
+	if (opts &
+	    (PCRE2_CASELESS | PCRE2_EXTENDED | PCRE2_EXTENDED_MORE |
+	        PCRE2_UNGREEDY | PCRE2_LITERAL))
+		return 0;
+	sbuf_reset(out);
+	while (i < n && !bad) {
+		char c = p[i];
+		size_t j = lazy_item(p, i, &bad);
+
+		if (j > 0 && (p[j] == '+' || p[j] == '*') && p[j + 1] != '?' &&
+		    p[j + 1] != '+') {
+			size_t k = j + 1, nl;
+			int d = depth;
+			char lit[16];
+
+			/* past the ends of groups, to a literal */
+			while (p[k] == ')' && d > 0 && st[d - 1].plain &&
+			    strchr("?*+{", p[k + 1]) == NULL) {
+				d--;
+				k++;
+			}
+			nl = p[k] == ')' ? 0 : lazy_lit(p + k, lit);
+			if (nl >= 2 && item_takes(p + i, j - i, opts, lit[0])) {
+				size_t m = 0;
+
+				while (m < nlits && strcmp(lits[m], lit) != 0)
+					m++;
+				if (m == FRE_LAZY_LITS)
+					return 0;
+				if (m == nlits)
+					memcpy(lits[nlits++], lit, nl + 1);
+				sbuf_add(out, p + from, j + 1 - from);
+				sbuf_addch(out, '?');
+				from = j + 1;
+			}
+			i = j + 1;
+			continue;
+		}
+		if (j > 0) {
+			i = j;
+			continue;
+		}
+		if (c == '\\') {
+			if (p[i + 1] == 'g' || p[i + 1] == 'Q' ||
+			    p[i + 1] == '\0')
+				return 0; /* \g<..> calls, \Q quotes */
+			i += 2;
+			continue;
+		}
+		if (c == ')') {
+			if (depth == 0)
+				return 0;
+			depth--;
+			i++;
+			continue;
+		}
+		if (c != '(') {
+			i++;
+			continue;
+		}
+		if (depth == TAIL_DEPTH || p[i + 1] == '*')
+			return 0; /* deep, or a PCRE2 verb */
+		st[depth].plain = true;
+		if (p[i + 1] != '?') {
+			depth++;
+			i++;
+			continue;
+		}
+		c = p[i + 2];
+		if (c == '#' || (c == 'P' && p[i + 3] == '=')) {
+			/* a comment or a back reference: no group */
+			while (i < n && p[i] != ')')
+				i++;
+			i++;
+			continue;
+		}
+		if ((c == 'P' && p[i + 3] == '<') ||
+		    (c == '<' && p[i + 3] != '=' && p[i + 3] != '!') ||
+		    c == '\'') {
+			size_t k = i + 3;
+
+			while (k < n && p[k] != '>' && p[k] != '\'')
+				k++;
+			depth++;
+			i = k + 1;
+			continue;
+		}
+		if (c == ':') {
+			depth++;
+			i += 3;
+			continue;
+		}
+		if (c == '=' || c == '!' || c == '>' || c == '<') {
+			/* look-arounds and atomic groups */
+			st[depth++].plain = false;
+			i += c == '<' ? 4 : 3;
+			continue;
+		}
+		if (c == '(') {
+			/* a condition on a group: (?(name) */
+			size_t k = i + 3;
+
+			while (k < n &&
+			    (p[k] == '_' || (p[k] >= '0' && p[k] <= '9') ||
+			        ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+				k++;
+			if (p[k] != ')' || k == i + 3 || p[i + 3] == 'R' ||
+			    (k - (i + 3) == 6 &&
+			        memcmp(p + i + 3, "DEFINE", 6) == 0) ||
+			    (k - (i + 3) == 7 &&
+			        memcmp(p + i + 3, "VERSION", 7) == 0))
+				return 0; /* an assertion, recursion ... */
+			depth++;
+			i = k + 1;
+			continue;
+		}
+		return 0; /* flags, recursion, calls, callouts ... */
+	}
+	if (bad || depth != 0 || nlits == 0)
+		return 0;
+	sbuf_add(out, p + from, n - from);
+	return nlits;
+}
+
 static void
 compile_var(struct fre *re, int k, const char *pat, size_t len, uint32_t opts)
 {
@@ -1296,6 +1510,33 @@ build_set(struct fre *re, int base, const char *pc, size_t len, uint32_t opts)
 	}
 }
 
+/* Whether each of a[0, na) is one of b[0, nb). */
+static bool
+lits_within(char a[][16], size_t na, char b[][16], size_t nb)
+{
+	for (size_t i = 0; i < na; i++) {
+		size_t k = 0;
+
+		while (k < nb && strcmp(a[i], b[k]) != 0)
+			k++;
+		if (k == nb)
+			return false;
+	}
+	return true;
+}
+
+/* Keeps the literals the lazy variants rely on (fre_lazy()'s on the
+ * pattern). */
+static void
+lazy_keep(struct fre *re, char lits[FRE_LAZY_LITS][16], size_t nlits)
+{
+	for (size_t m = 0; m < nlits; m++) {
+		memcpy(re->lazy_lit[m], lits[m], sizeof(lits[m]));
+		re->lazy_len[m] = (uint8_t)strlen(lits[m]);
+	}
+	re->nlazy = nlits;
+}
+
 /*
  * Every variant: the set above for the pattern, and again with the
  * body of the group fre_prune() finds replaced by "(?!)" (the group
@@ -1306,8 +1547,15 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 {
 	size_t body, end;
 
+	struct sbuf lz = SBUF_INIT;
+	char lits[FRE_LAZY_LITS][16], plits[FRE_LAZY_LITS][16];
+	size_t nlits;
+
 	re->var[0] = re->code;
 	build_set(re, 0, pc, len, opts);
+	nlits = fre_lazy(pc, opts, &lz, lits);
+	if (nlits)
+		build_set(re, FRE_LAZY, sbuf_str(&lz), lz.len, opts);
 	if (fre_prune(pc, &body, &end, re->plit)) {
 		struct sbuf q = SBUF_INIT;
 
@@ -1315,10 +1563,22 @@ build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 		sbuf_addstr(&q, "(?!)");
 		sbuf_add(&q, pc + end, len - end);
 		build_set(re, FRE_PRUNE, sbuf_str(&q), q.len, opts);
-		if (re->var[FRE_PRUNE])
+		if (re->var[FRE_PRUNE]) {
 			re->nplit = strlen(re->plit);
+			size_t np = nlits
+			    ? fre_lazy(sbuf_str(&q), opts, &lz, plits)
+			    : 0;
+
+			/* its literals must be among those checked */
+			if (np && lits_within(plits, np, lits, nlits))
+				build_set(re, FRE_PRUNE | FRE_LAZY,
+				    sbuf_str(&lz), lz.len, opts);
+		}
 		sbuf_cleanup(&q);
 	}
+	if (re->var[FRE_LAZY])
+		lazy_keep(re, lits, nlits);
+	sbuf_cleanup(&lz);
 }
 
 /* s[0, len) holds lit[0, n), n > 0 (memmem() costs far more on the
@@ -1337,6 +1597,76 @@ has_lit(const char *s, size_t len, const char *lit, size_t n)
 		p++;
 	}
 	return false;
+}
+
+/* Whether lit[0, n) (n >= 2) is at s[at] (lit[0, 2) known to be). */
+static inline bool
+lit_rest(const char *s, const char *lit, size_t n)
+{
+	for (size_t k = 2; k < n; k++)
+		if (s[k] != lit[k])
+			return false;
+	return true;
+}
+
+/* Whether s[0, len) holds lit[0, n) (n >= 2) twice or more: pairs of
+ * its first two bytes are found 16 positions at a time. */
+static bool
+lit_twice(const char *s, size_t len, const char *lit, size_t n)
+{
+	bool seen = false;
+
+	if (len < n)
+		return false;
+#ifdef __SSE2__
+	if (len >= 17) {
+		const __m128i a = _mm_set1_epi8(lit[0]);
+		const __m128i b = _mm_set1_epi8(lit[1]);
+
+		for (size_t i = 0;; i += 16) {
+			/* the last block overlaps the one before: its
+			 * positions below i are left out */
+			size_t at0 = i + 17 <= len ? i : len - 17;
+			__m128i x = _mm_loadu_si128((const __m128i *)(s + at0));
+			__m128i y =
+			    _mm_loadu_si128((const __m128i *)(s + at0 + 1));
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_and_si128(
+			    _mm_cmpeq_epi8(x, a), _mm_cmpeq_epi8(y, b)));
+
+			for (m &= ~0u << (i - at0); m; m &= m - 1) {
+				size_t at = at0 + (size_t)__builtin_ctz(m);
+
+				if (at + n <= len && lit_rest(s + at, lit, n)) {
+					if (seen)
+						return true;
+					seen = true;
+				}
+			}
+			if (at0 + 17 >= len)
+				return false; /* pairs start below len - 1 */
+		}
+	}
+#endif
+	for (size_t i = 0; i + n <= len; i++) {
+		if (s[i] == lit[0] && s[i + 1] == lit[1] &&
+		    lit_rest(s + i, lit, n)) {
+			if (seen)
+				return true;
+			seen = true;
+		}
+	}
+	return false;
+}
+
+/* Whether s[0, len) holds none of re's lazy literals twice (var[FRE_LAZY]
+ * then gives code's results). */
+static bool
+lazy_fits(const struct fre *re, const char *s, size_t len)
+{
+	for (size_t m = 0; m < re->nlazy; m++)
+		if (lit_twice(s, len, re->lazy_lit[m], re->lazy_len[m]))
+			return false;
+	return true;
 }
 
 /* Guards the first JIT compile of a variant (fre_match). */
@@ -1358,6 +1688,8 @@ fre_match(const struct fre *re, const char *s, size_t len, unsigned subj,
 	if (re->nplit && re->var[k | FRE_PRUNE] &&
 	    !has_lit(s, len, re->plit, re->nplit))
 		k |= FRE_PRUNE;
+	if (re->nlazy && re->var[k | FRE_LAZY] && lazy_fits(re, s, len))
+		k |= FRE_LAZY;
 	st = __atomic_load_n(&re->jit_state[k], __ATOMIC_ACQUIRE);
 	if (st == FRE_JIT_TODO) {
 		/* The JIT's machine code is most of a pattern's memory (up to
@@ -1481,7 +1813,7 @@ fre_cleanup(struct fre *re)
 	free(re->src);
 	free(re->expanded);
 	free(re->file);
-	for (int k = 1; k < 8; k++)
+	for (int k = 1; k < 16; k++)
 		pcre2_code_free(re->var[k]);
 	pcre2_code_free(re->code);
 	free(re->names);

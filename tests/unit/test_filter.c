@@ -746,6 +746,235 @@ test_prune(void)
 	intern_cleanup(&keys);
 }
 
+/*
+ * The lazy variant (fre_lazy()): which repeats it makes lazy, with which
+ * literals, and that fre_match() gives the plain pattern's groups on
+ * subjects holding a literal never, once and twice.
+ */
+static void
+test_lazy(void)
+{
+	static const struct {
+		const char *py;
+		const char *lazy, *lit; /* NULL: no lazy variant */
+	} pats[] = {
+	    {"^Denied \\S+ to (?P<who>[^;]+) via (?P<host>\\S+)",
+	        "^Denied \\S+ to (?P<who>[^;]+?) via (?P<host>\\S+)", " via "},
+	    {"^(?P<a>.+) to (?P<b>.+)$", "^(?P<a>.+?) to (?P<b>.+)$", " to "},
+	    {"^x(?:(?P<a>[\\w ]*)) y", "^x(?:(?P<a>[\\w ]*?)) y", " y"},
+	    {"^x(?P<a>(?:z|[^ ]+))::(?P<b>\\d+)",
+	        "^x(?P<a>(?:z|[^ ]+?))::(?P<b>\\d+)", "::"},
+	    {"^x(?=[^;]+) via", NULL, NULL},    /* look-ahead ends */
+	    {"^x(?>[^;]+) via", NULL, NULL},    /* atomic group ends */
+	    {"^x(?:[^;]+)* via", NULL, NULL},   /* repeated group */
+	    {"(?i)^x[^;]+ via", NULL, NULL},    /* caseless */
+	    {"^x\\S+ via", NULL, NULL},         /* ' ' is no \S: possessive */
+	    {"^x[^;]+? via", NULL, NULL},       /* lazy already */
+	    {"^x[^;]+ v?ia", NULL, NULL},       /* a literal of one */
+	    {"^x[^;]+|y via", NULL, NULL},      /* no literal follows */
+	    {"^x[^;]+ via(*SKIP)", NULL, NULL}, /* a verb */
+	    {"^x[[:alpha:] ]+ via", NULL, NULL},
+	};
+	static const char *const subj[] = {"Denied pw to root via h\n",
+	    "Denied pw to root via h via i\n", "Denied pw to r via x; via h\n",
+	    "Denied pw to r\n", "a to b\n", "a to b to c\n", "to to to\n",
+	    " to \n", "xab y\n", "xab y y\n", "x y\n", "xz::1\n", "xzz::2::3\n",
+	    "xa via\n", "xa via via\n", "x\n", "",
+	    "Denied pw to \xc3\xa9t\xc3\xa9 via h\xc3\xa9 via x\n",
+	    "a long subject to see the blocks of sixteen to go by, to end\n",
+	    "a to b                                                to c\n"};
+	struct intern keys = {NULL, 0, 0};
+	pcre2_match_data *a = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *b = pcre2_match_data_create(16, NULL);
+	size_t bad = 0, once = 0, twice = 0;
+
+	for (size_t i = 0; i < sizeof(pats) / sizeof(pats[0]); i++) {
+		struct fre re;
+		struct diags d = DIAGS_INIT;
+		struct sbuf pc = SBUF_INIT, out = SBUF_INIT;
+		char *err = NULL, lits[FRE_LAZY_LITS][16];
+		size_t off, n;
+
+		if (fre_compile(&re, pats[i].py, NULL, 0, "no", false, FRE_PREF,
+		        NULL, &keys, &d) < 0) {
+			ok(0, "compiles: %s", pats[i].py);
+			continue;
+		}
+		fre_translate(re.expanded, &pc, NULL, &err, &off);
+		n = fre_lazy(sbuf_str(&pc),
+		    PCRE2_UTF | PCRE2_UCP | PCRE2_MATCH_INVALID_UTF, &out,
+		    lits);
+		if (pats[i].lazy)
+			ok(n == 1 &&
+			        strcmp(sbuf_str(&out), pats[i].lazy) == 0 &&
+			        strcmp(lits[0], pats[i].lit) == 0 &&
+			        re.var[FRE_LAZY] != NULL && re.nlazy == 1,
+			    "%s: lazy as %s while \"%s\" is there once",
+			    pats[i].py, pats[i].lazy, pats[i].lit);
+		else
+			ok(n == 0 && re.var[FRE_LAZY] == NULL && re.nlazy == 0,
+			    "%s: no lazy variant", pats[i].py);
+		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
+			const char *s = subj[k];
+			size_t len = strlen(s);
+			bool ascii = true;
+			int ra, rb;
+
+			for (size_t j = 0; j < len; j++)
+				ascii = ascii && (unsigned char)s[j] < 0x80;
+			ra = fre_match(
+			    &re, s, len, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
+			rb = pcre2_match(
+			    re.code, (PCRE2_SPTR)s, len, 0, 0, b, NULL);
+			if (re.nlazy && rb > 0) {
+				const char *at = strstr(s, re.lazy_lit[0]);
+
+				if (at && strstr(at + 1, re.lazy_lit[0]))
+					twice++;
+				else if (at)
+					once++;
+			}
+			if (ra != rb)
+				bad++;
+			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
+				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+
+				if (x[2 * g] != y[2 * g] ||
+				    x[2 * g + 1] != y[2 * g + 1])
+					bad++;
+			}
+		}
+		free(err);
+		sbuf_cleanup(&pc);
+		sbuf_cleanup(&out);
+		fre_cleanup(&re);
+		diags_cleanup(&d);
+	}
+	ok(once > 5 && twice > 5,
+	    "matches with the literal once and twice (%zu, %zu)", once, twice);
+	is_int(bad, 0, "the lazy variant matches like the plain pattern");
+	pcre2_match_data_free(a);
+	pcre2_match_data_free(b);
+	intern_cleanup(&keys);
+}
+
+/* The next of a fixed sequence of pseudo-random numbers, below n. */
+static size_t
+lazy_rand(unsigned long *seed, size_t n)
+{
+	*seed = *seed * 6364136223846793005UL + 1442695040888963407UL;
+	return (size_t)(*seed >> 33) % n;
+}
+
+/*
+ * Random patterns shaped like fre_lazy()'s repeats (an item, a repeat,
+ * ends of groups, a literal, more pattern) against random subjects made
+ * of the literals' pieces: fre_match() must give the plain pattern's
+ * result and groups every time, with and without the lazy variant.
+ */
+static void
+test_lazy_random(void)
+{
+	static const char *const pre[] = {
+	    "", "a", "x ", "(?:a|b)", "[ab]*", "(?P<p>a*)", "\\s*"};
+	static const char *const item[] = {".", "[^:]", "[a-z ]", "\\S", "\\s",
+	    "\\w", "[^x]", "[ -~]", "[^t]"};
+	static const char *const lit[] = {
+	    " x ", "ab", " to ", "::", "a b", "to"};
+	static const char *const post[] = {"", "(?P<h>\\w+)", ".*",
+	    "(?P<h>[^ ]+) y", "$", "\\s*$", "(?P<t>[^:]+) ab", "(?:to)?b",
+	    "(?P<h>.+?)::"};
+	static const char *const piece[] = {
+	    "a", "b", " ", "x", ":", "to", " to ", "::", "ab", "\n", "y", "t"};
+	struct intern keys = {NULL, 0, 0};
+	pcre2_match_data *a = pcre2_match_data_create(16, NULL);
+	pcre2_match_data *b = pcre2_match_data_create(16, NULL);
+	unsigned long seed = 20261121;
+	size_t bad = 0, lazy = 0, used = 0, matched = 0;
+
+	for (int it = 0; it < 2000; it++) {
+		struct sbuf py = SBUF_INIT;
+		struct diags d = DIAGS_INIT;
+		struct fre re;
+		size_t wrap = lazy_rand(&seed, 3);
+
+		sbuf_addch(&py, '^');
+		sbuf_addstr(&py, pre[lazy_rand(&seed, 7)]);
+		for (size_t w = 0; w < wrap; w++)
+			sbuf_addstr(&py, w ? "(?:" : "(?P<g>");
+		if (lazy_rand(&seed, 3) == 0)
+			sbuf_addstr(&py, "b|");
+		sbuf_addstr(&py, item[lazy_rand(&seed, 9)]);
+		sbuf_addch(&py, lazy_rand(&seed, 2) ? '+' : '*');
+		for (size_t w = 0; w < wrap; w++)
+			sbuf_addch(&py, ')');
+		sbuf_addstr(&py, lit[lazy_rand(&seed, 6)]);
+		sbuf_addstr(&py, post[lazy_rand(&seed, 9)]);
+		if (fre_compile(&re, sbuf_str(&py), NULL, 0, "no", false,
+		        FRE_PREF, NULL, &keys, &d) < 0) {
+			bad++;
+			sbuf_cleanup(&py);
+			diags_cleanup(&d);
+			continue;
+		}
+		lazy += re.nlazy > 0;
+		for (int k = 0; k < 40; k++) {
+			char s[64];
+			size_t n = 0, np = lazy_rand(&seed, 10);
+			int ra, rb;
+
+			for (size_t j = 0; j < np; j++) {
+				const char *q = piece[lazy_rand(&seed, 12)];
+
+				memcpy(s + n, q, strlen(q));
+				n += strlen(q);
+			}
+			ra = fre_match(&re, s, n, FRE_SUBJ_ASCII, a, NULL);
+			rb = pcre2_match(
+			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+			if (re.nlazy && rb > 0) {
+				bool twice = false;
+
+				for (size_t m = 0; m < re.nlazy; m++) {
+					const char *l = re.lazy_lit[m];
+					const char *at =
+					    memmem(s, n, l, strlen(l));
+
+					twice = twice ||
+					    (at &&
+					        memmem(at + 1,
+					            n - (size_t)(at + 1 - s), l,
+					            strlen(l)));
+				}
+				used += !twice;
+			}
+			matched += rb > 0;
+			if (ra != rb)
+				bad++;
+			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
+				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+
+				if (x[2 * g] != y[2 * g] ||
+				    x[2 * g + 1] != y[2 * g + 1])
+					bad++;
+			}
+		}
+		fre_cleanup(&re);
+		sbuf_cleanup(&py);
+		diags_cleanup(&d);
+	}
+	ok(lazy > 500 && used > 2000 && matched > used,
+	    "2000 random patterns, %zu with a lazy variant; %zu matches, "
+	    "%zu of them where it applies",
+	    lazy, matched, used);
+	is_int(bad, 0, "every match as the plain pattern's");
+	pcre2_match_data_free(a);
+	pcre2_match_data_free(b);
+	intern_cleanup(&keys);
+}
+
 /* The literal-prefix screen: what every match of a "^..." regex starts
  * with, and nothing where a match may start otherwise. */
 static void
@@ -1405,6 +1634,8 @@ main(void)
 	test_caps();
 	test_variants();
 	test_prune();
+	test_lazy();
+	test_lazy_random();
 	test_literal_prefix();
 	test_fmt_ip6();
 	test_parse_ip4();
