@@ -1071,15 +1071,16 @@ struct prune_grp {
 
 #define PRUNE_CAPS 32
 
-/* The literal that starts a conditional's yes-branch at p (see
- * fre_prune()) into lit; its length, 0 for none. */
+/* A run of plain ASCII characters at p (no metacharacters; no letters
+ * unless letters is set) into lit, its last one left out when a
+ * quantifier may follow it; its length, at most 15. */
 static size_t
-prune_lit(const char *p, char lit[16])
+lit_run(const char *p, bool letters, char lit[16])
 {
 	size_t n = 0;
 
 	while (n < 15 && p[n] >= ' ' && p[n] <= '~' &&
-	    !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z') &&
+	    (letters || !((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z')) &&
 	    strchr("\\^$.|?*+()[]{}#", p[n]) == NULL)
 		n++;
 	/* a quantifier (or what may be one) applies to the last one */
@@ -1090,6 +1091,25 @@ prune_lit(const char *p, char lit[16])
 	memcpy(lit, p, n);
 	lit[n] = '\0';
 	return n;
+}
+
+/* The end of a condition on a group, "(?(name)" at p[i], as the offset
+ * of its ')'; 0 for any other condition (an assertion, recursion,
+ * DEFINE, VERSION). */
+static size_t
+cond_group_end(const char *p, size_t i, size_t n)
+{
+	size_t k = i + 3;
+
+	while (k < n &&
+	    (p[k] == '_' || (p[k] >= '0' && p[k] <= '9') ||
+	        ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
+		k++;
+	if (p[k] != ')' || k == i + 3 || p[i + 3] == 'R' ||
+	    (k - (i + 3) == 6 && memcmp(p + i + 3, "DEFINE", 6) == 0) ||
+	    (k - (i + 3) == 7 && memcmp(p + i + 3, "VERSION", 7) == 0))
+		return 0;
+	return k;
 }
 
 bool
@@ -1188,17 +1208,9 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 		}
 		if (c == '(') {
 			/* a condition on a group: (?(name) */
-			size_t k = i + 3;
+			size_t k = cond_group_end(p, i, n);
 
-			while (k < n &&
-			    (p[k] == '_' || (p[k] >= '0' && p[k] <= '9') ||
-			        ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
-				k++;
-			if (p[k] != ')' || k == i + 3 || p[i + 3] == 'R' ||
-			    (k - (i + 3) == 6 &&
-			        memcmp(p + i + 3, "DEFINE", 6) == 0) ||
-			    (k - (i + 3) == 7 &&
-			        memcmp(p + i + 3, "VERSION", 7) == 0))
+			if (k == 0)
 				return false; /* an assertion, recursion ... */
 			for (size_t j = 0;
 			     depth == 0 && nlook == 0 && nlit == 0 && j < ncap;
@@ -1206,7 +1218,7 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 				if (cap[j].nname == k - (i + 3) &&
 				    memcmp(cap[j].name, p + i + 3,
 				        cap[j].nname) == 0) {
-					nlit = prune_lit(p + k + 1, lit);
+					nlit = lit_run(p + k + 1, false, lit);
 					*body = cap[j].body;
 					*end = cap[j].end;
 				}
@@ -1245,26 +1257,6 @@ struct lazy_grp {
 	bool plain; /* may be left for what follows it (no look-around, not
 	               atomic) */
 };
-
-/* The literal at p that a lazy repeat may rely on (see fre_lazy()) into
- * lit; its length. */
-static size_t
-lazy_lit(const char *p, char lit[16])
-{
-	size_t n = 0;
-
-	while (n < 15 && p[n] >= ' ' && p[n] <= '~' &&
-	    strchr("\\^$.|?*+()[]{}", p[n]) == NULL)
-		n++;
-	/* a quantifier (or what may be one) applies to the last one */
-	if (n > 0 &&
-	    (p[n] == '?' || p[n] == '*' || p[n] == '+' || p[n] == '{' ||
-	        n == 15))
-		n--;
-	memcpy(lit, p, n);
-	lit[n] = '\0';
-	return n;
-}
 
 /* The end of a one-character item C of a lazy candidate at p[i], or 0. */
 static size_t
@@ -1348,7 +1340,7 @@ fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
 				d--;
 				k++;
 			}
-			nl = p[k] == ')' ? 0 : lazy_lit(p + k, lit);
+			nl = p[k] == ')' ? 0 : lit_run(p + k, true, lit);
 			if (nl >= 2 && item_takes(p + i, j - i, opts, lit[0])) {
 				size_t m = 0;
 
@@ -1427,17 +1419,9 @@ fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
 		}
 		if (c == '(') {
 			/* a condition on a group: (?(name) */
-			size_t k = i + 3;
+			size_t k = cond_group_end(p, i, n);
 
-			while (k < n &&
-			    (p[k] == '_' || (p[k] >= '0' && p[k] <= '9') ||
-			        ((p[k] | 0x20) >= 'a' && (p[k] | 0x20) <= 'z')))
-				k++;
-			if (p[k] != ')' || k == i + 3 || p[i + 3] == 'R' ||
-			    (k - (i + 3) == 6 &&
-			        memcmp(p + i + 3, "DEFINE", 6) == 0) ||
-			    (k - (i + 3) == 7 &&
-			        memcmp(p + i + 3, "VERSION", 7) == 0))
+			if (k == 0)
 				return 0; /* an assertion, recursion ... */
 			depth++;
 			i = k + 1;
