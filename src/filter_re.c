@@ -1363,8 +1363,8 @@ fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
 		}
 		if (c == '\\') {
 			if (p[i + 1] == 'g' || p[i + 1] == 'Q' ||
-			    p[i + 1] == '\0')
-				return 0; /* \g<..> calls, \Q quotes */
+			    p[i + 1] == 'c' || p[i + 1] == '\0')
+				return 0; /* \g<..> calls, \Q quotes, \c[ */
 			i += 2;
 			continue;
 		}
@@ -1529,11 +1529,9 @@ lazy_keep(struct fre *re, char lits[FRE_LAZY_LITS][16], size_t nlits)
 static void
 build_variants(struct fre *re, const char *pc, size_t len, uint32_t opts)
 {
-	size_t body, end;
-
+	size_t body, end, nlits;
 	struct sbuf lz = SBUF_INIT;
 	char lits[FRE_LAZY_LITS][16], plits[FRE_LAZY_LITS][16];
-	size_t nlits;
 
 	re->var[0] = re->code;
 	build_set(re, 0, pc, len, opts);
