@@ -1112,6 +1112,88 @@ cond_group_end(const char *p, size_t i, size_t n)
 	return k;
 }
 
+/* What opens at p[i] == '(' for fre_prune() and fre_lazy(). */
+enum grp_kind {
+	GRP_NONE,    /* a comment or a back reference: no group */
+	GRP_CAPTURE, /* numbered, or named */
+	GRP_PLAIN,   /* (?: or (?flags: */
+	GRP_FLAGS,   /* (?flags) for the rest of the pattern */
+	GRP_LOOK,    /* a look-around */
+	GRP_ATOMIC,  /* (?> */
+	GRP_COND,    /* a condition on a group: (?(name) */
+	GRP_OTHER,   /* a verb, call, recursion, callout, assertion ... */
+};
+
+struct grp_open {
+	enum grp_kind kind;
+	size_t next;      /* the offset of what follows the opening */
+	const char *name; /* a named capture's, or the condition's group */
+	size_t nname;
+	bool flags; /* GRP_PLAIN, GRP_FLAGS: with flags, x among them */
+	bool x;
+};
+
+static struct grp_open
+grp_open(const char *p, size_t i, size_t n)
+{
+	struct grp_open g = {GRP_OTHER, i + 1, NULL, 0, false, false};
+	char c = p[i + 2];
+	size_t k;
+
+	if (p[i + 1] == '*')
+		return g; /* a PCRE2 verb */
+	if (p[i + 1] != '?') {
+		g.kind = GRP_CAPTURE;
+		return g;
+	}
+	if (c == '#' || (c == 'P' && p[i + 3] == '=')) {
+		for (k = i; k < n && p[k] != ')'; k++)
+			;
+		g.kind = GRP_NONE;
+		g.next = k + 1;
+		return g;
+	}
+	if ((c == 'P' && p[i + 3] == '<') || c == '\'' ||
+	    (c == '<' && p[i + 3] != '=' && p[i + 3] != '!')) {
+		g.name = p + i + (c == 'P' ? 4 : 3);
+		for (k = (size_t)(g.name - p);
+		     k < n && p[k] != '>' && p[k] != '\''; k++)
+			;
+		g.kind = GRP_CAPTURE;
+		g.nname = k - (size_t)(g.name - p);
+		g.next = k + 1;
+		return g;
+	}
+	if (c == '=' || c == '!' || c == '<') {
+		g.kind = GRP_LOOK;
+		g.next = i + (c == '<' ? 4 : 3);
+		return g;
+	}
+	if (c == '>') {
+		g.kind = GRP_ATOMIC;
+		g.next = i + 3;
+		return g;
+	}
+	if (c == '(') {
+		k = cond_group_end(p, i, n);
+		if (k == 0)
+			return g; /* an assertion, recursion ... */
+		g.kind = GRP_COND;
+		g.name = p + i + 3;
+		g.nname = k - (i + 3);
+		g.next = k + 1;
+		return g;
+	}
+	for (k = i + 2; p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z'); k++)
+		g.x = g.x || p[k] == 'x';
+	if (p[k] != ')' && p[k] != ':')
+		return g; /* recursion, calls, callouts ... */
+	g.kind = p[k] == ')' ? GRP_FLAGS : GRP_PLAIN;
+	g.flags = k > i + 2;
+	g.next = k + 1;
+	return g;
+}
+
 bool
 fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 {
@@ -1123,6 +1205,7 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 
 	while (i < n) {
 		char c = p[i];
+		struct grp_open go;
 
 		if (c == '\\') {
 			if (p[i + 1] == 'g' || p[i + 1] == 'Q')
@@ -1167,87 +1250,36 @@ fre_prune(const char *p, size_t *body, size_t *end, char lit[16])
 			i++;
 			continue;
 		}
-		if (depth == TAIL_DEPTH || p[i + 1] == '*')
-			return false; /* deep, or a PCRE2 verb */
+		if (depth == TAIL_DEPTH)
+			return false;
+		go = grp_open(p, i, n);
+		if (go.kind == GRP_OTHER || go.kind == GRP_ATOMIC || go.x)
+			return false; /* verbs, recursion, blanks not literal */
+		i = go.next;
+		if (go.kind == GRP_NONE || go.kind == GRP_FLAGS)
+			continue;
 		st[depth] = (struct prune_grp){NULL, 0, 0, false, false};
-		if (p[i + 1] != '?') {
-			depth++;
-			i++;
-			continue;
+		if (go.kind == GRP_CAPTURE && go.name) {
+			st[depth].name = go.name;
+			st[depth].nname = go.nname;
+			st[depth].body = go.next;
 		}
-		c = p[i + 2];
-		if (c == '#' || (c == 'P' && p[i + 3] == '=')) {
-			/* a comment or a back reference: no group */
-			while (i < n && p[i] != ')')
-				i++;
-			i++;
-			continue;
-		}
-		if (c == 'P' && p[i + 3] == '<') {
-			size_t k = i + 4;
-
-			while (k < n && p[k] != '>')
-				k++;
-			st[depth].name = p + i + 4;
-			st[depth].nname = k - (i + 4);
-			st[depth++].body = k + 1;
-			i = k + 1;
-			continue;
-		}
-		if (c == '=' || c == '!' ||
-		    (c == '<' && (p[i + 3] == '=' || p[i + 3] == '!'))) {
-			st[depth++].look = true;
+		if (go.kind == GRP_LOOK) {
+			st[depth].look = true;
 			nlook++;
-			i += c == '<' ? 4 : 3;
-			continue;
 		}
-		if (c == ':') {
-			depth++;
-			i += 3;
-			continue;
-		}
-		if (c == '(') {
-			/* a condition on a group: (?(name) */
-			size_t k = cond_group_end(p, i, n);
-
-			if (k == 0)
-				return false; /* an assertion, recursion ... */
-			for (size_t j = 0;
-			     depth == 0 && nlook == 0 && nlit == 0 && j < ncap;
-			     j++) {
-				if (cap[j].nname == k - (i + 3) &&
-				    memcmp(cap[j].name, p + i + 3,
-				        cap[j].nname) == 0) {
-					nlit = lit_run(p + k + 1, false, lit);
-					*body = cap[j].body;
-					*end = cap[j].end;
-				}
+		for (size_t j = 0; go.kind == GRP_COND && depth == 0 &&
+		     nlook == 0 && nlit == 0 && j < ncap;
+		     j++) {
+			if (cap[j].nname == go.nname &&
+			    memcmp(cap[j].name, go.name, go.nname) == 0) {
+				nlit = lit_run(p + go.next, false, lit);
+				*body = cap[j].body;
+				*end = cap[j].end;
 			}
-			st[depth].cond = depth == 0;
-			depth++;
-			i = k + 1;
-			continue;
 		}
-		if (c == '-' || (c >= 'a' && c <= 'z')) {
-			size_t k = i + 2;
-
-			while (p[k] == '-' || (p[k] >= 'a' && p[k] <= 'z')) {
-				if (p[k] == 'x')
-					return false; /* blanks are not literal
-					               */
-				k++;
-			}
-			if (p[k] == ')') {
-				i = k + 1; /* flags for the rest */
-				continue;
-			}
-			if (p[k] != ':')
-				return false;
-			depth++;
-			i = k + 1;
-			continue;
-		}
-		return false; /* atomic, recursion, callout ... */
+		st[depth].cond = go.kind == GRP_COND && depth == 0;
+		depth++;
 	}
 	return depth == 0 && !top_alt && nlit > 0;
 }
@@ -1327,6 +1359,7 @@ fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
 	while (i < n && !bad) {
 		char c = p[i];
 		size_t j = lazy_item(p, i, &bad);
+		struct grp_open go;
 
 		if (j > 0 && (p[j] == '+' || p[j] == '*') && p[j + 1] != '?' &&
 		    p[j + 1] != '+') {
@@ -1379,55 +1412,16 @@ fre_lazy(const char *p, uint32_t opts, struct sbuf *out,
 			i++;
 			continue;
 		}
-		if (depth == TAIL_DEPTH || p[i + 1] == '*')
-			return 0; /* deep, or a PCRE2 verb */
-		st[depth].plain = true;
-		if (p[i + 1] != '?') {
-			depth++;
-			i++;
+		if (depth == TAIL_DEPTH)
+			return 0;
+		go = grp_open(p, i, n);
+		if (go.kind == GRP_OTHER || go.flags || go.kind == GRP_FLAGS)
+			return 0; /* verbs, flags, recursion, calls ... */
+		i = go.next;
+		if (go.kind == GRP_NONE)
 			continue;
-		}
-		c = p[i + 2];
-		if (c == '#' || (c == 'P' && p[i + 3] == '=')) {
-			/* a comment or a back reference: no group */
-			while (i < n && p[i] != ')')
-				i++;
-			i++;
-			continue;
-		}
-		if ((c == 'P' && p[i + 3] == '<') ||
-		    (c == '<' && p[i + 3] != '=' && p[i + 3] != '!') ||
-		    c == '\'') {
-			size_t k = i + 3;
-
-			while (k < n && p[k] != '>' && p[k] != '\'')
-				k++;
-			depth++;
-			i = k + 1;
-			continue;
-		}
-		if (c == ':') {
-			depth++;
-			i += 3;
-			continue;
-		}
-		if (c == '=' || c == '!' || c == '>' || c == '<') {
-			/* look-arounds and atomic groups */
-			st[depth++].plain = false;
-			i += c == '<' ? 4 : 3;
-			continue;
-		}
-		if (c == '(') {
-			/* a condition on a group: (?(name) */
-			size_t k = cond_group_end(p, i, n);
-
-			if (k == 0)
-				return 0; /* an assertion, recursion ... */
-			depth++;
-			i = k + 1;
-			continue;
-		}
-		return 0; /* flags, recursion, calls, callouts ... */
+		st[depth++].plain =
+		    go.kind != GRP_LOOK && go.kind != GRP_ATOMIC;
 	}
 	if (bad || depth != 0 || nlits == 0)
 		return 0;
