@@ -528,6 +528,32 @@ test_caps(void)
 }
 
 /* fre_match() with every variant agrees with the plain UTF pattern. */
+/*
+ * fre_match() (with the variant it picks) and the plain UTF pattern on
+ * s[0, n), into a and b: the count of differences, 0 when the results
+ * and every group are the same. *rb gets the plain pattern's result.
+ */
+static size_t
+variant_diffs(const struct fre *re, const char *s, size_t n,
+    pcre2_match_data *a, pcre2_match_data *b, int *rb)
+{
+	const PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
+	const PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
+	bool ascii = true;
+	size_t diffs = 0;
+	int ra;
+
+	for (size_t j = 0; j < n; j++)
+		ascii = ascii && (unsigned char)s[j] < 0x80;
+	ra = fre_match(re, s, n, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
+	*rb = pcre2_match(re->code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+	if (ra != *rb)
+		return 1;
+	for (int g = 0; g < ra; g++)
+		diffs += x[2 * g] != y[2 * g] || x[2 * g + 1] != y[2 * g + 1];
+	return diffs;
+}
+
 static void
 test_variants(void)
 {
@@ -588,27 +614,10 @@ test_variants(void)
 		ok((re.var[FRE_TAIL] != NULL) == pats[i].tail,
 		    "the tail variant exists iff the tail is found");
 		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
-			const char *s = subj[k];
-			size_t n = strlen(s);
-			bool ascii = true;
-			int ra, rb;
+			int rb;
 
-			for (size_t j = 0; j < n; j++)
-				ascii = ascii && (unsigned char)s[j] < 0x80;
-			ra = fre_match(
-			    &re, s, n, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
-			rb = pcre2_match(
-			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
-			if (ra != rb)
-				bad++;
-			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
-				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
-				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
-
-				if (x[2 * g] != y[2 * g] ||
-				    x[2 * g + 1] != y[2 * g + 1])
-					bad++;
-			}
+			bad += variant_diffs(
+			    &re, subj[k], strlen(subj[k]), a, b, &rb);
 		}
 		free(err);
 		sbuf_cleanup(&pc);
@@ -699,30 +708,13 @@ test_prune(void)
 			    "%s: no group pruned", pats[i].py);
 		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
 			const char *s = subj[k];
-			size_t n = strlen(s);
-			bool ascii = true;
-			int ra, rb;
+			int rb;
 
-			for (size_t j = 0; j < n; j++)
-				ascii = ascii && (unsigned char)s[j] < 0x80;
-			ra = fre_match(
-			    &re, s, n, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
-			rb = pcre2_match(
-			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+			bad += variant_diffs(&re, s, strlen(s), a, b, &rb);
 			if (re.nplit && strstr(s, re.plit) == NULL)
 				pruned++;
 			else if (re.nplit && rb > 0)
 				lit_subj++;
-			if (ra != rb)
-				bad++;
-			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
-				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
-				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
-
-				if (x[2 * g] != y[2 * g] ||
-				    x[2 * g + 1] != y[2 * g + 1])
-					bad++;
-			}
 		}
 		free(err);
 		sbuf_cleanup(&pc);
@@ -816,16 +808,9 @@ test_lazy(void)
 			    "%s: no lazy variant", pats[i].py);
 		for (size_t k = 0; k < sizeof(subj) / sizeof(subj[0]); k++) {
 			const char *s = subj[k];
-			size_t len = strlen(s);
-			bool ascii = true;
-			int ra, rb;
+			int rb;
 
-			for (size_t j = 0; j < len; j++)
-				ascii = ascii && (unsigned char)s[j] < 0x80;
-			ra = fre_match(
-			    &re, s, len, ascii ? FRE_SUBJ_ASCII : 0, a, NULL);
-			rb = pcre2_match(
-			    re.code, (PCRE2_SPTR)s, len, 0, 0, b, NULL);
+			bad += variant_diffs(&re, s, strlen(s), a, b, &rb);
 			if (re.nlazy && rb > 0) {
 				const char *at = strstr(s, re.lazy_lit[0]);
 
@@ -833,16 +818,6 @@ test_lazy(void)
 					twice++;
 				else if (at)
 					once++;
-			}
-			if (ra != rb)
-				bad++;
-			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
-				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
-				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
-
-				if (x[2 * g] != y[2 * g] ||
-				    x[2 * g + 1] != y[2 * g + 1])
-					bad++;
 			}
 		}
 		free(err);
@@ -922,7 +897,7 @@ test_lazy_random(void)
 		for (int k = 0; k < 40; k++) {
 			char s[64];
 			size_t n = 0, np = lazy_rand(&seed, 10);
-			int ra, rb;
+			int rb;
 
 			for (size_t j = 0; j < np; j++) {
 				const char *q = piece[lazy_rand(&seed, 12)];
@@ -930,9 +905,7 @@ test_lazy_random(void)
 				memcpy(s + n, q, strlen(q));
 				n += strlen(q);
 			}
-			ra = fre_match(&re, s, n, FRE_SUBJ_ASCII, a, NULL);
-			rb = pcre2_match(
-			    re.code, (PCRE2_SPTR)s, n, 0, 0, b, NULL);
+			bad += variant_diffs(&re, s, n, a, b, &rb);
 			if (re.nlazy && rb > 0) {
 				bool twice = false;
 
@@ -950,16 +923,6 @@ test_lazy_random(void)
 				used += !twice;
 			}
 			matched += rb > 0;
-			if (ra != rb)
-				bad++;
-			for (int g = 0; ra > 0 && ra == rb && g < ra; g++) {
-				PCRE2_SIZE *x = pcre2_get_ovector_pointer(a);
-				PCRE2_SIZE *y = pcre2_get_ovector_pointer(b);
-
-				if (x[2 * g] != y[2 * g] ||
-				    x[2 * g + 1] != y[2 * g + 1])
-					bad++;
-			}
 		}
 		fre_cleanup(&re);
 		sbuf_cleanup(&py);
